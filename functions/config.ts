@@ -1,0 +1,83 @@
+import { isRegionCode, REGION_CODES, type RegionCode } from './regions.js';
+
+/**
+ * Runtime configuration, read once from the environment. On AWS the CDK stack sets these for every
+ * function; locally `bin/server.ts` sets them before it loads any handler. Every variable is
+ * documented in the README.
+ */
+export interface Config {
+  /** `<tenant>.<region>.<baseDomain>` is every tenant's host. */
+  baseDomain: string;
+  /** Region codes this deployment serves; a request for another region gets 421. */
+  servedRegions: RegionCode[];
+  /** DynamoDB table name; `{region}` is replaced by the region code. */
+  tableName: string;
+  /** Set locally to the embedded DynamoDB Local endpoint. */
+  dynamodbEndpoint: string | undefined;
+  /** `kms` on AWS, `local` for development. */
+  signer: 'kms' | 'local';
+  /** KMS key id/ARN/alias used to sign now (`{region}` replaced by the region code). */
+  kmsKeyId: string | undefined;
+  /** KMS keys retired but still inside their verification window: still published in the JWKS. */
+  kmsPreviousKeyIds: string[];
+  /** Where the local signer keeps its development keys. */
+  localKeysDir: string;
+  /** `https` on AWS; `http` locally. */
+  publicScheme: 'http' | 'https';
+  /** Port in public URLs (locally the server's port); empty on AWS. */
+  publicPort: string | undefined;
+  /** Seconds a tenant record stays cached in a warm container. */
+  tenantCacheSeconds: number;
+}
+
+function list(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const served = list(env.REGIONS ?? REGION_CODES.join(','));
+  const bad = served.filter((r) => !isRegionCode(r));
+  if (bad.length > 0) throw new Error(`REGIONS names unknown region code(s): ${bad.join(', ')}`);
+  const signer = env.SIGNER ?? 'local';
+  if (signer !== 'kms' && signer !== 'local') throw new Error(`SIGNER must be kms or local, not ${signer}`);
+  const scheme = env.PUBLIC_SCHEME ?? 'https';
+  if (scheme !== 'http' && scheme !== 'https') throw new Error(`PUBLIC_SCHEME must be http or https`);
+  return {
+    baseDomain: (env.BASE_DOMAIN ?? 'localhost').toLowerCase(),
+    servedRegions: served as RegionCode[],
+    tableName: env.TABLE_NAME ?? 'identity-{region}',
+    dynamodbEndpoint: env.DYNAMODB_ENDPOINT || undefined,
+    signer,
+    kmsKeyId: env.KMS_KEY_ID || undefined,
+    kmsPreviousKeyIds: list(env.KMS_PREVIOUS_KEY_IDS),
+    localKeysDir: env.LOCAL_KEYS_DIR ?? '.data/signing-keys',
+    publicScheme: scheme,
+    publicPort: env.PUBLIC_PORT || undefined,
+    tenantCacheSeconds: Number(env.TENANT_CACHE_SECONDS ?? 10),
+  };
+}
+
+let cached: Config | undefined;
+/** The process-wide configuration (read lazily so the local server can set the environment first). */
+export function config(): Config {
+  cached ??= readConfig();
+  return cached;
+}
+
+export function tableNameFor(cfg: Config, region: RegionCode): string {
+  return cfg.tableName.replaceAll('{region}', region);
+}
+
+/** `https://acme.eu.id.example.com` (or `http://acme.eu.localhost:3000` locally). */
+export function tenantOrigin(cfg: Config, slug: string, region: RegionCode): string {
+  const port = cfg.publicPort ? `:${cfg.publicPort}` : '';
+  return `${cfg.publicScheme}://${slug}.${region}.${cfg.baseDomain}${port}`;
+}
+
+/** The issuer of a tenant: its origin plus `/oidc`. */
+export function issuerFor(cfg: Config, slug: string, region: RegionCode): string {
+  return `${tenantOrigin(cfg, slug, region)}/oidc`;
+}

@@ -1,0 +1,28 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/**
+ * Random secrets and their hashes. Every secret this product issues (tenant and client secrets,
+ * codes, tokens) is 256 random bits, so a plain SHA-256 is the right hash at rest: there is nothing
+ * to brute-force, and a slow KDF would only cost latency (DESIGN.md, principle 7).
+ */
+export function randomSecret(bytes = 32): string {
+  return randomBytes(bytes).toString('base64url');
+}
+
+export function sha256(value: string): string {
+  return createHash('sha256').update(value, 'utf8').digest('base64url');
+}
+
+/** Compares a presented secret with a stored hash in constant time. */
+export function secretMatches(presented: string, storedHash: string): boolean {
+  const a = Buffer.from(sha256(presented), 'utf8');
+  const b = Buffer.from(storedHash, 'utf8');
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Constant-time equality of two strings of any length (lengths may leak; contents do not). */
+export function constantTimeEqual(a: string, b: string): boolean {
+  const ha = createHash('sha256').update(a).digest();
+  const hb = createHash('sha256').update(b).digest();
+  return timingSafeEqual(ha, hb) && a.length === b.length;
+}

@@ -1,0 +1,19 @@
+/**
+ * Security headers on every response. JSON endpoints get a CSP that allows nothing; HTML pages set
+ * their own nonce-based CSP (it is kept when present). `frame-ancestors 'none'` and X-Frame-Options
+ * stop clickjacking of the hosted pages.
+ */
+export const SECURITY_HEADERS: Record<string, string> = {
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+  'strict-transport-security': 'max-age=63072000; includeSubDomains',
+  'cross-origin-opener-policy': 'same-origin',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
+};
+
+export function withSecurityHeaders(headers: Record<string, string> = {}): Record<string, string> {
+  const lower: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) lower[k.toLowerCase()] = v;
+  return { ...SECURITY_HEADERS, 'cache-control': 'no-store', ...lower };
+}

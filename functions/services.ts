@@ -1,0 +1,63 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { config, tableNameFor, type Config } from './config.js';
+import { REGIONS, type RegionCode } from './regions.js';
+import { KmsSigner } from './signing/kms-signer.js';
+import { LocalSigner } from './signing/local-signer.js';
+import type { Signer } from './signing/signer.js';
+import { DynamoStore } from './store/dynamo-store.js';
+import type { Store } from './store/store.js';
+import { TenantRepository } from './tenants/tenant-repository.js';
+
+/**
+ * The composition root: the adapters for one region, built once per container (or once per region
+ * in the local server) and reused by every request. The only module, with the adapters themselves,
+ * that knows about the AWS SDK.
+ */
+export interface RegionServices {
+  region: RegionCode;
+  config: Config;
+  store: Store;
+  signer: Signer;
+  tenants: TenantRepository;
+}
+
+const services = new Map<RegionCode, Promise<RegionServices>>();
+
+export function dynamoClient(cfg: Config, region: RegionCode): DynamoDBClient {
+  return new DynamoDBClient({
+    region: cfg.dynamodbEndpoint ? 'local' : REGIONS[region].awsRegion,
+    ...(cfg.dynamodbEndpoint
+      ? {
+          endpoint: cfg.dynamodbEndpoint,
+          // DynamoDB Local runs with -sharedDb, so any fixed credentials see the same tables.
+          credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+        }
+      : {}),
+    maxAttempts: 3,
+  });
+}
+
+async function build(cfg: Config, region: RegionCode): Promise<RegionServices> {
+  const store = new DynamoStore(tableNameFor(cfg, region), dynamoClient(cfg, region));
+  let signer: Signer;
+  if (cfg.signer === 'kms') {
+    if (!cfg.kmsKeyId) throw new Error('SIGNER=kms needs KMS_KEY_ID');
+    const kms = new KMSClient({ region: REGIONS[region].awsRegion, maxAttempts: 3 });
+    signer = new KmsSigner(kms, cfg.kmsKeyId.replaceAll('{region}', region), cfg.kmsPreviousKeyIds);
+  } else {
+    signer = await LocalSigner.open(cfg.localKeysDir, region);
+  }
+  const tenants = new TenantRepository(store, region, cfg.tenantCacheSeconds * 1000);
+  return { region, config: cfg, store, signer, tenants };
+}
+
+export function servicesFor(region: RegionCode, cfg: Config = config()): Promise<RegionServices> {
+  let s = services.get(region);
+  if (!s) {
+    s = build(cfg, region);
+    services.set(region, s);
+    s.catch(() => services.delete(region));
+  }
+  return s;
+}

@@ -1,0 +1,87 @@
+import { createPublicKey } from 'node:crypto';
+import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
+import { calculateJwkThumbprint, type JWK } from 'jose';
+import { BackendUnavailableError } from '../store/store.js';
+import { compactJws, publicJwk, type PublicJwk, type Signer } from './signer.js';
+
+interface KmsKey {
+  keyId: string;
+  jwk: PublicJwk;
+}
+
+/**
+ * KMS adapter: an RSA_2048 SIGN_VERIFY key per region signs RS256 tokens. The private key never
+ * leaves KMS. `GetPublicKey` has a very low request quota, so each key's public half is fetched once
+ * per container and cached for the container's life (a key's public half never changes).
+ */
+export class KmsSigner implements Signer {
+  readonly alg = 'RS256' as const;
+  private readonly keys = new Map<string, Promise<KmsKey>>();
+
+  constructor(
+    private readonly kms: KMSClient,
+    private readonly currentKeyId: string,
+    private readonly previousKeyIds: string[] = [],
+  ) {}
+
+  private key(keyId: string): Promise<KmsKey> {
+    let p = this.keys.get(keyId);
+    if (!p) {
+      p = this.fetch(keyId);
+      this.keys.set(keyId, p);
+      // A failed fetch must not poison the cache: the next request tries again.
+      p.catch(() => this.keys.delete(keyId));
+    }
+    return p;
+  }
+
+  private async fetch(keyId: string): Promise<KmsKey> {
+    const out = await this.call('GetPublicKey', () => this.kms.send(new GetPublicKeyCommand({ KeyId: keyId })));
+    if (!out.PublicKey || out.KeySpec !== 'RSA_2048' || out.KeyUsage !== 'SIGN_VERIFY') {
+      throw new Error(`KMS key ${keyId} is not an RSA_2048 SIGN_VERIFY key`);
+    }
+    const jwk = createPublicKey({ key: Buffer.from(out.PublicKey), format: 'der', type: 'spki' }).export({
+      format: 'jwk',
+    }) as JWK;
+    // The kid is the RFC 7638 thumbprint of the public key: stable, and derived from the key itself.
+    const kid = await calculateJwkThumbprint(jwk, 'sha256');
+    return { keyId: out.KeyId ?? keyId, jwk: publicJwk(jwk, kid) };
+  }
+
+  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      const name = (err as { name?: string }).name ?? 'Error';
+      if (/Throttl|Unavailable|InternalException|KMSInternal|TimeoutError|ECONN/i.test(name)) {
+        throw new BackendUnavailableError(`KMS ${what} unavailable: ${name}`, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  async signJwt(payload: Record<string, unknown>, header: { typ?: string } = {}): Promise<string> {
+    const key = await this.key(this.currentKeyId);
+    return compactJws(key.jwk.kid, payload, header, async (digest) => {
+      const out = await this.call('Sign', () =>
+        this.kms.send(
+          new SignCommand({
+            KeyId: key.keyId,
+            Message: digest,
+            MessageType: 'DIGEST',
+            // PKCS#1 v1.5 with SHA-256 is exactly RS256 (RFC 7518 §3.3); KMS returns the raw signature.
+            SigningAlgorithm: 'RSASSA_PKCS1_V1_5_SHA_256',
+          }),
+        ),
+      );
+      if (!out.Signature) throw new Error('KMS returned no signature');
+      return out.Signature;
+    });
+  }
+
+  async publicKeys(): Promise<PublicJwk[]> {
+    const ids = [this.currentKeyId, ...this.previousKeyIds];
+    const keys = await Promise.all(ids.map((id) => this.key(id)));
+    return keys.map((k) => k.jwk);
+  }
+}

@@ -1,0 +1,267 @@
+import {
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  TransactionCanceledException,
+  type AttributeValue,
+} from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  ScanCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import {
+  BackendUnavailableError,
+  ConditionFailedError,
+  isExpired,
+  nowSeconds,
+  type ConsumeResult,
+  type Item,
+  type Key,
+  type Store,
+  type WriteOp,
+} from './store.js';
+
+/** A live item: present and not past its `expiresAt` (TTL deletes late, so we check ourselves). */
+const LIVE = '(attribute_not_exists(expiresAt) OR expiresAt > :now)';
+
+const THROTTLING = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'InternalServerError',
+  'ServiceUnavailable',
+]);
+
+function strip<T extends Item>(item: Record<string, unknown>): T {
+  const { pk: _pk, sk: _sk, ...rest } = item;
+  return rest as T;
+}
+
+/** The DynamoDB adapter of the storage port (`@aws-sdk/lib-dynamodb`). */
+export class DynamoStore implements Store {
+  private readonly doc: DynamoDBDocumentClient;
+
+  constructor(
+    readonly tableName: string,
+    client: DynamoDBClient,
+  ) {
+    this.doc = DynamoDBDocumentClient.from(client, {
+      marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+    });
+  }
+
+  private async send<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) throw new ConditionFailedError();
+      if (err instanceof TransactionCanceledException) {
+        if (err.CancellationReasons?.some((r) => r.Code === 'ConditionalCheckFailed')) {
+          throw new ConditionFailedError('a condition in the transaction failed');
+        }
+        throw new BackendUnavailableError(`DynamoDB ${what}: transaction cancelled`, { cause: err });
+      }
+      const name = (err as { name?: string }).name ?? '';
+      const network = (err as { code?: string }).code;
+      if (THROTTLING.has(name) || network === 'ECONNREFUSED' || network === 'ECONNRESET') {
+        throw new BackendUnavailableError(`DynamoDB ${what} unavailable: ${name || network}`, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  async get<T extends Item>(key: Key): Promise<T | undefined> {
+    const out = await this.send('get', () =>
+      this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true })),
+    );
+    if (!out.Item || isExpired(out.Item)) return undefined;
+    return strip<T>(out.Item);
+  }
+
+  async put(key: Key, item: Item, opts: { ifAbsent?: boolean } = {}): Promise<void> {
+    await this.send('put', () =>
+      this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...item, ...key },
+          // An expired leftover (not yet deleted by TTL) does not block a new item.
+          ...(opts.ifAbsent
+            ? {
+                ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now',
+                ExpressionAttributeValues: { ':now': nowSeconds() },
+              }
+            : {}),
+        }),
+      ),
+    );
+  }
+
+  async update<T extends Item>(key: Key, set: Item): Promise<T> {
+    const { names, values, expression } = setExpression(set);
+    const out = await this.send('update', () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key,
+          UpdateExpression: expression,
+          ConditionExpression: `attribute_exists(pk) AND ${LIVE}`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: { ...values, ':now': nowSeconds() },
+          ReturnValues: 'ALL_NEW',
+        }),
+      ),
+    );
+    return strip<T>(out.Attributes ?? {});
+  }
+
+  async delete(key: Key): Promise<void> {
+    await this.send('delete', () => this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: key })));
+  }
+
+  async query<T extends Item>(pk: string, skPrefix?: string): Promise<T[]> {
+    const items: T[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const input: QueryCommandInput = {
+        TableName: this.tableName,
+        KeyConditionExpression: skPrefix ? 'pk = :pk AND begins_with(sk, :sk)' : 'pk = :pk',
+        ExpressionAttributeValues: skPrefix ? { ':pk': pk, ':sk': skPrefix } : { ':pk': pk },
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+      };
+      const out = await this.send('query', () => this.doc.send(new QueryCommand(input)));
+      for (const it of out.Items ?? []) if (!isExpired(it)) items.push({ ...strip<T>(it), sk: it.sk } as T);
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+
+  async consume<T extends Item>(key: Key, extra: Item = {}): Promise<ConsumeResult<T>> {
+    const now = Date.now();
+    const { names, values, expression } = setExpression({ ...extra, consumedAt: now });
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key,
+          UpdateExpression: expression,
+          ConditionExpression: `attribute_exists(pk) AND attribute_not_exists(consumedAt) AND ${LIVE}`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: { ...values, ':now': nowSeconds(now) },
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { status: 'consumed', item: strip<T>(out.Attributes ?? {}) };
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) return this.send('consume', () => Promise.reject(err));
+      const old = err.Item ? unmarshall(err.Item as Record<string, AttributeValue>) : undefined;
+      if (!old) return { status: 'missing' };
+      const item = strip<T>(old);
+      if (old.consumedAt !== undefined) return { status: 'replayed', item };
+      return { status: 'expired', item };
+    }
+  }
+
+  async transact(ops: WriteOp[]): Promise<void> {
+    const now = nowSeconds();
+    await this.send('transaction', () =>
+      this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: ops.map((op) => {
+            if ('put' in op) {
+              return {
+                Put: {
+                  TableName: this.tableName,
+                  Item: { ...op.put.item, ...op.put.key },
+                  ...(op.put.ifAbsent
+                    ? {
+                        ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now',
+                        ExpressionAttributeValues: { ':now': now },
+                      }
+                    : {}),
+                },
+              };
+            }
+            if ('delete' in op) {
+              return {
+                Delete: {
+                  TableName: this.tableName,
+                  Key: op.delete.key,
+                  ...(op.delete.ifPresent ? { ConditionExpression: 'attribute_exists(pk)' } : {}),
+                },
+              };
+            }
+            const { names, values, expression } = setExpression(op.update.set);
+            return {
+              Update: {
+                TableName: this.tableName,
+                Key: op.update.key,
+                UpdateExpression: expression,
+                ExpressionAttributeNames: names,
+                ExpressionAttributeValues: values,
+                ...(op.update.ifPresent ? { ConditionExpression: 'attribute_exists(pk)' } : {}),
+              },
+            };
+          }),
+        }),
+      ),
+    );
+  }
+
+  async scanPrefix<T extends Item>(pkPrefix: string): Promise<T[]> {
+    const items: T[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.send('scan', () =>
+        this.doc.send(
+          new ScanCommand({
+            TableName: this.tableName,
+            FilterExpression: 'begins_with(pk, :p)',
+            ExpressionAttributeValues: { ':p': pkPrefix },
+            ExclusiveStartKey: start,
+          }),
+        ),
+      );
+      for (const it of out.Items ?? []) items.push(it as T);
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+}
+
+/** `SET #a = :a, #b = :b` for the given attributes (undefined values become REMOVE). */
+function setExpression(set: Item) {
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  const sets: string[] = [];
+  const removes: string[] = [];
+  Object.entries(set).forEach(([name, value], i) => {
+    if (name === 'pk' || name === 'sk') return;
+    names[`#a${i}`] = name;
+    if (value === undefined) {
+      removes.push(`#a${i}`);
+    } else {
+      values[`:v${i}`] = value;
+      sets.push(`#a${i} = :v${i}`);
+    }
+  });
+  const expression = [sets.length ? `SET ${sets.join(', ')}` : '', removes.length ? `REMOVE ${removes.join(', ')}` : '']
+    .filter(Boolean)
+    .join(' ');
+  return { names, values, expression };
+}
+
+/** The table's key schema, shared by the CDK stack and the local server so they cannot drift. */
+export const TABLE_SCHEMA = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  ttlAttribute: 'expiresAt',
+} as const;

@@ -1,0 +1,68 @@
+/**
+ * The storage port. One table per region holds everything; an item is addressed by a partition key
+ * (`pk`) and a sort key (`sk`) and may carry `expiresAt` (epoch seconds, the table's TTL attribute).
+ *
+ * TTL is not expiry: DynamoDB deletes expired items up to days late, so every read here treats an
+ * item whose `expiresAt` has passed as absent (DESIGN.md, principle 6).
+ */
+export interface Key {
+  pk: string;
+  sk: string;
+}
+
+export type Item = Record<string, unknown> & Partial<Key> & { expiresAt?: number };
+
+export type ConsumeResult<T> =
+  | { status: 'consumed'; item: T }
+  | { status: 'missing' }
+  | { status: 'expired'; item: T }
+  | { status: 'replayed'; item: T };
+
+export type WriteOp =
+  | { put: { key: Key; item: Item; ifAbsent?: boolean } }
+  | { delete: { key: Key; ifPresent?: boolean } }
+  | { update: { key: Key; set: Item; ifPresent?: boolean } };
+
+export interface Store {
+  /** Strongly consistent read; expired items read as absent. */
+  get<T extends Item>(key: Key): Promise<T | undefined>;
+  /** Writes an item; with `ifAbsent` it fails with `ConditionFailedError` if a live item exists. */
+  put(key: Key, item: Item, opts?: { ifAbsent?: boolean }): Promise<void>;
+  /** Sets attributes of an existing, unexpired item; `ConditionFailedError` if there is none. */
+  update<T extends Item>(key: Key, set: Item): Promise<T>;
+  delete(key: Key): Promise<void>;
+  /** Items of one partition, optionally those whose sort key starts with a prefix; expired ones left out. */
+  query<T extends Item>(pk: string, skPrefix?: string): Promise<T[]>;
+  /**
+   * Atomic one-time use (DESIGN.md, principle 5): marks the item consumed with one conditional write,
+   * so of any number of concurrent callers exactly one gets `consumed`. The others learn whether the
+   * item was already used (`replayed`, with the item, so the caller can revoke what it issued),
+   * expired, or never existed.
+   */
+  consume<T extends Item>(key: Key, extra?: Item): Promise<ConsumeResult<T>>;
+  /** All-or-nothing writes (a failure half-way leaves nothing written). */
+  transact(ops: WriteOp[]): Promise<void>;
+  /** Operator use only: every item whose partition key starts with a prefix (a scan). */
+  scanPrefix<T extends Item>(pkPrefix: string): Promise<T[]>;
+}
+
+export class ConditionFailedError extends Error {
+  constructor(message = 'conditional write failed') {
+    super(message);
+    this.name = 'ConditionFailedError';
+  }
+}
+
+/** The storage or signing backend is unavailable (throttled, down): answer 503, never 500. */
+export class BackendUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'BackendUnavailableError';
+  }
+}
+
+export const nowSeconds = (now = Date.now()): number => Math.floor(now / 1000);
+
+export function isExpired(item: { expiresAt?: number } | undefined, now = Date.now()): boolean {
+  return typeof item?.expiresAt === 'number' && item.expiresAt * 1000 <= now;
+}

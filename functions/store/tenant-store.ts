@@ -1,0 +1,45 @@
+import type { ConsumeResult, Item, Key, Store, WriteOp } from './store.js';
+
+/**
+ * A view of the region's table that can only reach one tenant's items: every partition key it
+ * writes or reads is prefixed with the tenant id, so no query can cross tenants by construction
+ * (DESIGN.md, principle 4). Use-cases only ever get one of these.
+ */
+export class TenantStore {
+  constructor(
+    private readonly store: Store,
+    readonly tenantId: string,
+  ) {}
+
+  private k(key: Key): Key {
+    return { pk: `${this.tenantId}#${key.pk}`, sk: key.sk };
+  }
+
+  get<T extends Item>(key: Key): Promise<T | undefined> {
+    return this.store.get<T>(this.k(key));
+  }
+  put(key: Key, item: Item, opts?: { ifAbsent?: boolean }): Promise<void> {
+    return this.store.put(this.k(key), item, opts);
+  }
+  update<T extends Item>(key: Key, set: Item): Promise<T> {
+    return this.store.update<T>(this.k(key), set);
+  }
+  delete(key: Key): Promise<void> {
+    return this.store.delete(this.k(key));
+  }
+  query<T extends Item>(pk: string, skPrefix?: string): Promise<T[]> {
+    return this.store.query<T>(`${this.tenantId}#${pk}`, skPrefix);
+  }
+  consume<T extends Item>(key: Key, extra?: Item): Promise<ConsumeResult<T>> {
+    return this.store.consume<T>(this.k(key), extra);
+  }
+  transact(ops: WriteOp[]): Promise<void> {
+    return this.store.transact(
+      ops.map((op): WriteOp => {
+        if ('put' in op) return { put: { ...op.put, key: this.k(op.put.key) } };
+        if ('delete' in op) return { delete: { ...op.delete, key: this.k(op.delete.key) } };
+        return { update: { ...op.update, key: this.k(op.update.key) } };
+      }),
+    );
+  }
+}

@@ -1,0 +1,148 @@
+import { randomUUID } from 'node:crypto';
+import { randomSecret, sha256 } from '../crypto/secrets.js';
+import type { RegionCode } from '../regions.js';
+import { ConditionFailedError, type Store } from '../store/store.js';
+import { TenantStore } from '../store/tenant-store.js';
+import { slugSchema, type Outcome, type Tenant } from './tenant.js';
+
+/**
+ * Keys: the tenant record lives at `<tenantId>#tenant`; the slug directory entry, the one item not
+ * under a tenant id (it is how a host finds its tenant), at `slug#<slug>`.
+ */
+const slugKey = (slug: string) => ({ pk: `slug#${slug}`, sk: 'slug' });
+export const TENANT_KEY = { pk: 'tenant', sk: 'tenant' } as const;
+
+export class SlugTakenError extends Error {
+  constructor(slug: string) {
+    super(`the slug "${slug}" is already taken in this region`);
+    this.name = 'SlugTakenError';
+  }
+}
+export class InvalidSlugError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidSlugError';
+  }
+}
+export class UnknownTenantError extends Error {
+  constructor(slug: string) {
+    super(`no tenant "${slug}" in this region`);
+    this.name = 'UnknownTenantError';
+  }
+}
+
+export interface CreatedTenant {
+  tenant: Tenant;
+  /** Shown once; only its hash is stored. */
+  secret: string;
+}
+
+interface CacheEntry {
+  tenant: Tenant;
+  until: number;
+}
+
+/** Tenants of one region's table, with a short-lived cache of host lookups for warm containers. */
+export class TenantRepository {
+  private readonly cache = new Map<string, CacheEntry>();
+
+  constructor(
+    private readonly store: Store,
+    readonly region: RegionCode,
+    private readonly cacheMs = 10_000,
+  ) {}
+
+  scoped(tenantId: string): TenantStore {
+    return new TenantStore(this.store, tenantId);
+  }
+
+  async create(input: { slug: string; name?: string; defaultOutcome?: Outcome }): Promise<CreatedTenant> {
+    const parsed = slugSchema.safeParse(input.slug);
+    if (!parsed.success) throw new InvalidSlugError(parsed.error.issues.map((i) => i.message).join('; '));
+    const slug = parsed.data;
+    const secret = randomSecret();
+    const tenant: Tenant = {
+      id: randomUUID(),
+      slug,
+      region: this.region,
+      name: input.name ?? slug,
+      secretHash: sha256(secret),
+      defaultOutcome: input.defaultOutcome ?? 'CHALLENGE',
+      createdAt: new Date().toISOString(),
+    };
+    try {
+      // One transaction: the slug is claimed and the tenant written together, or neither.
+      await this.store.transact([
+        { put: { key: slugKey(slug), item: { tenantId: tenant.id }, ifAbsent: true } },
+        { put: { key: { pk: `${tenant.id}#${TENANT_KEY.pk}`, sk: TENANT_KEY.sk }, item: { ...tenant } } },
+      ]);
+    } catch (err) {
+      if (err instanceof ConditionFailedError) throw new SlugTakenError(slug);
+      throw err;
+    }
+    return { tenant, secret };
+  }
+
+  async findById(tenantId: string): Promise<Tenant | undefined> {
+    return this.scoped(tenantId).get<Tenant & Record<string, unknown>>(TENANT_KEY);
+  }
+
+  /** The tenant behind a host's slug; cached briefly (DESIGN.md, principle 10). Misses are not cached. */
+  async findBySlug(slug: string): Promise<Tenant | undefined> {
+    const hit = this.cache.get(slug);
+    if (hit && hit.until > Date.now()) return hit.tenant;
+    const entry = await this.store.get<{ tenantId: string }>(slugKey(slug));
+    const tenant = entry ? await this.findById(entry.tenantId) : undefined;
+    if (tenant && this.cacheMs > 0) this.cache.set(slug, { tenant, until: Date.now() + this.cacheMs });
+    else this.cache.delete(slug);
+    return tenant;
+  }
+
+  async list(): Promise<Tenant[]> {
+    const entries = await this.store.scanPrefix<{ tenantId: string }>('slug#');
+    const tenants = await Promise.all(entries.map((e) => this.findById(e.tenantId)));
+    return tenants.filter((t): t is Tenant => Boolean(t)).sort((a, b) => a.slug.localeCompare(b.slug));
+  }
+
+  async require(slug: string): Promise<Tenant> {
+    this.cache.delete(slug);
+    const tenant = await this.findBySlug(slug);
+    if (!tenant) throw new UnknownTenantError(slug);
+    return tenant;
+  }
+
+  /** Replaces the tenant's secret; the old one stops working (warm containers within the cache TTL). */
+  async rotateSecret(slug: string): Promise<CreatedTenant> {
+    const tenant = await this.require(slug);
+    const secret = randomSecret();
+    const updated = await this.scoped(tenant.id).update<Tenant & Record<string, unknown>>(TENANT_KEY, {
+      secretHash: sha256(secret),
+      secretRotatedAt: new Date().toISOString(),
+    });
+    this.cache.delete(slug);
+    return { tenant: updated, secret };
+  }
+
+  /** Update tenant settings other than the secret (name, default outcome). */
+  async updateSettings(tenantId: string, set: Partial<Pick<Tenant, 'name' | 'defaultOutcome'>>): Promise<Tenant> {
+    const updated = await this.scoped(tenantId).update<Tenant & Record<string, unknown>>(TENANT_KEY, set);
+    this.cache.delete(updated.slug);
+    return updated;
+  }
+
+  /**
+   * Deletes the tenant: first the slug and tenant record together (the host stops resolving at
+   * once), then every other item under the tenant id (an operator-run scan).
+   */
+  async delete(slug: string): Promise<{ tenant: Tenant; itemsDeleted: number }> {
+    const tenant = await this.require(slug);
+    await this.store.transact([
+      { delete: { key: slugKey(slug) } },
+      { delete: { key: { pk: `${tenant.id}#${TENANT_KEY.pk}`, sk: TENANT_KEY.sk } } },
+    ]);
+    this.cache.delete(slug);
+    const rest = await this.store.scanPrefix<{ pk: string; sk: string }>(`${tenant.id}#`);
+    for (const item of rest) await this.store.delete({ pk: item.pk, sk: item.sk });
+    return { tenant, itemsDeleted: rest.length + 2 };
+  }
+}

@@ -1,0 +1,28 @@
+import { z } from 'zod';
+import type { RegionCode } from '../regions.js';
+
+/** A slug is one DNS label: `[a-z0-9](-?[a-z0-9])*`, 2 to 63 characters (API.md). */
+export const SLUG_PATTERN = /^[a-z0-9](?:-?[a-z0-9])*$/;
+export const RESERVED_SLUGS = new Set(['www', 'api', 'admin', 'auth', 'login', 'oidc', 'health', 'static', 'cdn']);
+
+export const slugSchema = z
+  .string()
+  .min(2, 'a slug has at least 2 characters')
+  .max(63, 'a slug has at most 63 characters')
+  .regex(SLUG_PATTERN, 'a slug is lowercase letters, digits and single hyphens, starting and ending with a letter or digit')
+  .refine((s) => !RESERVED_SLUGS.has(s), 'this slug is reserved');
+
+export type Outcome = 'ALLOW' | 'CHALLENGE' | 'BLOCK';
+
+export interface Tenant {
+  id: string;
+  slug: string;
+  region: RegionCode;
+  name: string;
+  /** SHA-256 of the tenant's API secret (also the built-in client's secret). */
+  secretHash: string;
+  /** Outcome of an action the tenant never configured. */
+  defaultOutcome: Outcome;
+  createdAt: string;
+  secretRotatedAt?: string;
+}
