@@ -14,7 +14,8 @@ const handlers = new Map<string, Promise<Handler>>();
 function load(route: Route): Promise<Handler> {
   let h = handlers.get(route.handler);
   if (!h) {
-    h = import(`../functions/handlers/${route.handler}.js`).then((m: { handler: Handler }) => m.handler);
+    // The module path comes from the route table (never from the request).
+    h = import(/* @vite-ignore */ `../functions/handlers/${route.handler}.js`).then((m: { handler: Handler }) => m.handler);
     handlers.set(route.handler, h);
   }
   return h;
