@@ -1,0 +1,178 @@
+/**
+ * Operator CLI: `npm run admin -- <verb> [options]`. Every verb prints exactly one JSON object on
+ * stdout (and nothing else there), so it can be piped into `jq`; notes go to stderr.
+ *
+ *   create-tenant --slug acme --region us [--name "Acme"]
+ *   list-tenants  [--region us]
+ *   rotate-secret --slug acme --region us
+ *   delete-tenant --slug acme --region us --yes
+ *
+ * Target: the local server's DynamoDB Local when one runs (or its data folder exists), else the
+ * deployed table of the region with the normal AWS credential chain. `--target local|aws` forces it.
+ */
+// The SDK's Node 20 notice would only clutter an operator's terminal; the README states Node 22 is the target.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { REGIONS, REGION_CODES, isRegionCode, type RegionCode } from '../functions/regions.js';
+import { DynamoStore } from '../functions/store/dynamo-store.js';
+import {
+  InvalidSlugError,
+  SlugTakenError,
+  TenantRepository,
+  UnknownTenantError,
+} from '../functions/tenants/tenant-repository.js';
+import type { Tenant } from '../functions/tenants/tenant.js';
+import { ensureTable, JavaMissingError, localClient, startDynamoLocal, type DynamoLocal } from '../local/dynamodb-local.js';
+import { readServerState } from '../local/start.js';
+
+class UsageError extends Error {}
+
+const USAGE = `usage: npm run admin -- <verb> [options]
+  create-tenant --slug <slug> --region <us|au|eu> [--name <display name>]
+  list-tenants  [--region <us|au|eu>]
+  rotate-secret --slug <slug> --region <us|au|eu>
+  delete-tenant --slug <slug> --region <us|au|eu> --yes
+options: --target local|aws   --data-dir .data   --base-domain <domain> (AWS; default $BASE_DOMAIN)`;
+
+interface Target {
+  kind: 'local' | 'aws';
+  repo(region: RegionCode): TenantRepository;
+  issuer(slug: string, region: RegionCode): string;
+  close(): Promise<void>;
+}
+
+async function openTarget(opts: { target?: string; dataDir: string; baseDomain?: string }): Promise<Target> {
+  const state = readServerState(opts.dataDir);
+  const hasLocalData = existsSync(join(opts.dataDir, 'dynamodb'));
+  const wantAws = opts.target === 'aws' || (opts.target === undefined && !state && !hasLocalData);
+  if (opts.target && opts.target !== 'aws' && opts.target !== 'local') throw new UsageError('--target is local or aws');
+
+  if (wantAws) {
+    const base = opts.baseDomain ?? process.env.BASE_DOMAIN;
+    if (!base) throw new UsageError('against AWS, give --base-domain (or set BASE_DOMAIN) so issuers can be printed');
+    const clients = new Map<RegionCode, DynamoDBClient>();
+    return {
+      kind: 'aws',
+      repo: (region) => {
+        let c = clients.get(region);
+        if (!c) clients.set(region, (c = new DynamoDBClient({ region: REGIONS[region].awsRegion })));
+        return new TenantRepository(new DynamoStore(`identity-${region}`, c), region, 0);
+      },
+      issuer: (slug, region) => `https://${slug}.${region}.${base}/oidc`,
+      close: async () => clients.forEach((c) => c.destroy()),
+    };
+  }
+
+  // Local: the running server's DynamoDB Local, or our own on the same data folder while it is down.
+  let dynamo: DynamoLocal | undefined;
+  const endpoint = state?.dynamodbEndpoint ?? (dynamo = await startDynamoLocal({ path: join(opts.dataDir, 'dynamodb') })).endpoint;
+  const tableName = state?.tableName ?? 'identity-{region}';
+  const port = state?.port ?? Number(process.env.PORT ?? 3000);
+  const base = state?.baseDomain ?? process.env.BASE_DOMAIN ?? 'localhost';
+  const client = localClient(endpoint);
+  if (!state) for (const r of REGION_CODES) await ensureTable(client, tableName.replaceAll('{region}', r));
+  return {
+    kind: 'local',
+    repo: (region) => new TenantRepository(new DynamoStore(tableName.replaceAll('{region}', region), client), region, 0),
+    issuer: (slug, region) => `http://${slug}.${region}.${base}:${port}/oidc`,
+    close: async () => {
+      client.destroy();
+      await dynamo?.stop();
+    },
+  };
+}
+
+function region(value: string | undefined, required = true): RegionCode | undefined {
+  if (value === undefined) {
+    if (required) throw new UsageError('--region is required (us, au or eu)');
+    return undefined;
+  }
+  if (!isRegionCode(value)) throw new UsageError(`unknown region "${value}": use one of ${REGION_CODES.join(', ')}`);
+  return value;
+}
+
+function slug(value: string | undefined): string {
+  if (!value) throw new UsageError('--slug is required');
+  return value;
+}
+
+function describe(t: Tenant, issuer: string) {
+  return { tenantId: t.id, slug: t.slug, region: t.region, name: t.name, issuer, createdAt: t.createdAt };
+}
+
+async function main(argv: string[]): Promise<unknown> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      slug: { type: 'string' },
+      region: { type: 'string' },
+      name: { type: 'string' },
+      target: { type: 'string' },
+      'data-dir': { type: 'string' },
+      'base-domain': { type: 'string' },
+      yes: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const verb = positionals[0];
+  if (values.help || !verb) throw new UsageError(USAGE);
+  if (!['create-tenant', 'list-tenants', 'rotate-secret', 'delete-tenant'].includes(verb)) {
+    throw new UsageError(`unknown verb "${verb}"\n${USAGE}`);
+  }
+  // Validate everything before touching a database.
+  const r = region(values.region, verb !== 'list-tenants');
+  const s = verb === 'list-tenants' ? undefined : slug(values.slug);
+  if (verb === 'delete-tenant' && !values.yes) throw new UsageError('delete-tenant deletes all of the tenant\'s data: add --yes');
+
+  const target = await openTarget({
+    target: values.target,
+    dataDir: values['data-dir'] ?? process.env.DATA_DIR ?? '.data',
+    baseDomain: values['base-domain'],
+  });
+  try {
+    switch (verb) {
+      case 'create-tenant': {
+        const { tenant, secret } = await target.repo(r!).create({ slug: s!, name: values.name });
+        return { tenantId: tenant.id, slug: tenant.slug, region: tenant.region, secret, issuer: target.issuer(tenant.slug, r!) };
+      }
+      case 'rotate-secret': {
+        const { tenant, secret } = await target.repo(r!).rotateSecret(s!);
+        return { tenantId: tenant.id, slug: tenant.slug, region: tenant.region, secret, issuer: target.issuer(tenant.slug, r!) };
+      }
+      case 'delete-tenant': {
+        const { tenant, itemsDeleted } = await target.repo(r!).delete(s!);
+        return { deleted: true, tenantId: tenant.id, slug: tenant.slug, region: tenant.region, itemsDeleted };
+      }
+      default: {
+        const regions = r ? [r] : REGION_CODES;
+        const tenants = [];
+        for (const code of regions) {
+          for (const t of await target.repo(code).list()) tenants.push(describe(t, target.issuer(t.slug, code)));
+        }
+        return { tenants };
+      }
+    }
+  } finally {
+    await target.close();
+  }
+}
+
+try {
+  const out = await main(process.argv.slice(2));
+  process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+} catch (err) {
+  if (err instanceof UsageError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(2);
+  }
+  if (err instanceof SlugTakenError || err instanceof InvalidSlugError || err instanceof UnknownTenantError || err instanceof JavaMissingError) {
+    process.stderr.write(`error: ${err.message}\n`);
+    process.exit(1);
+  }
+  process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+}
