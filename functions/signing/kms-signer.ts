@@ -53,8 +53,13 @@ export class KmsSigner implements Signer {
       return await fn();
     } catch (err) {
       const name = (err as { name?: string }).name ?? 'Error';
-      if (/Throttl|Unavailable|InternalException|KMSInternal|TimeoutError|ECONN/i.test(name)) {
-        throw new BackendUnavailableError(`KMS ${what} unavailable: ${name}`, { cause: err });
+      // Fix: network failures reach us as plain `Error`s whose `code` (not `name`) is ECONNREFUSED,
+      // ECONNRESET, ETIMEDOUT..., so the old name-only test let "KMS unreachable" become a 500; and
+      // KMS's own retryable `DependencyTimeoutException` was not matched either (DESIGN.md, principle 9).
+      const code = (err as { code?: unknown }).code;
+      const network = typeof code === 'string' && /^(ECONN|ETIMEDOUT|EPIPE|EAI_AGAIN)/.test(code);
+      if (network || /Throttl|Unavailable|InternalException|KMSInternal|DependencyTimeout|TimeoutError/i.test(name)) {
+        throw new BackendUnavailableError(`KMS ${what} unavailable: ${network ? code : name}`, { cause: err });
       }
       throw err;
     }

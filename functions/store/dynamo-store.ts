@@ -63,7 +63,9 @@ export class DynamoStore implements Store {
     } catch (err) {
       if (err instanceof ConditionalCheckFailedException) throw new ConditionFailedError();
       if (err instanceof TransactionCanceledException) {
-        if (err.CancellationReasons?.some((r) => r.Code === 'ConditionalCheckFailed')) {
+        // A failed condition, or a concurrent transaction on the same item (which won the race),
+        // both mean this write lost: callers treat it like a failed condition.
+        if (err.CancellationReasons?.some((r) => r.Code === 'ConditionalCheckFailed' || r.Code === 'TransactionConflict')) {
           throw new ConditionFailedError('a condition in the transaction failed');
         }
         throw new BackendUnavailableError(`DynamoDB ${what}: transaction cancelled`, { cause: err });
@@ -103,7 +105,7 @@ export class DynamoStore implements Store {
     );
   }
 
-  async update<T extends Item>(key: Key, set: Item): Promise<T> {
+  async update<T extends Item>(key: Key, set: Item, opts: { unconsumed?: boolean } = {}): Promise<T> {
     const { names, values, expression } = setExpression(set);
     const out = await this.send('update', () =>
       this.doc.send(
@@ -111,7 +113,7 @@ export class DynamoStore implements Store {
           TableName: this.tableName,
           Key: key,
           UpdateExpression: expression,
-          ConditionExpression: `attribute_exists(pk) AND ${LIVE}`,
+          ConditionExpression: `attribute_exists(pk) AND ${LIVE}${opts.unconsumed ? ' AND attribute_not_exists(consumedAt)' : ''}`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: { ...values, ':now': nowSeconds() },
           ReturnValues: 'ALL_NEW',
@@ -199,6 +201,25 @@ export class DynamoStore implements Store {
                 },
               };
             }
+            if ('consume' in op) {
+              const match = op.consume.match ?? {};
+              const { names, values, expression } = setExpression({ ...op.consume.set, consumedAt: Date.now() });
+              const conds = Object.keys(match).map((k, i) => {
+                names[`#m${i}`] = k;
+                values[`:m${i}`] = match[k];
+                return `#m${i} = :m${i}`;
+              });
+              return {
+                Update: {
+                  TableName: this.tableName,
+                  Key: op.consume.key,
+                  UpdateExpression: expression,
+                  ConditionExpression: [`attribute_exists(pk) AND attribute_not_exists(consumedAt) AND ${LIVE}`, ...conds].join(' AND '),
+                  ExpressionAttributeNames: names,
+                  ExpressionAttributeValues: { ...values, ':now': now },
+                },
+              };
+            }
             const { names, values, expression } = setExpression(op.update.set);
             return {
               Update: {
@@ -206,7 +227,7 @@ export class DynamoStore implements Store {
                 Key: op.update.key,
                 UpdateExpression: expression,
                 ExpressionAttributeNames: names,
-                ExpressionAttributeValues: values,
+                ...(Object.keys(values).length ? { ExpressionAttributeValues: values } : {}),
                 ...(op.update.ifPresent ? { ConditionExpression: 'attribute_exists(pk)' } : {}),
               },
             };

@@ -21,15 +21,20 @@ export type ConsumeResult<T> =
 export type WriteOp =
   | { put: { key: Key; item: Item; ifAbsent?: boolean } }
   | { delete: { key: Key; ifPresent?: boolean } }
-  | { update: { key: Key; set: Item; ifPresent?: boolean } };
+  | { update: { key: Key; set: Item; ifPresent?: boolean } }
+  /** One-time use inside a transaction: sets `consumedAt` if the item is live, unused and matches `match`. */
+  | { consume: { key: Key; match?: Record<string, string>; set?: Item } };
 
 export interface Store {
   /** Strongly consistent read; expired items read as absent. */
   get<T extends Item>(key: Key): Promise<T | undefined>;
   /** Writes an item; with `ifAbsent` it fails with `ConditionFailedError` if a live item exists. */
   put(key: Key, item: Item, opts?: { ifAbsent?: boolean }): Promise<void>;
-  /** Sets attributes of an existing, unexpired item; `ConditionFailedError` if there is none. */
-  update<T extends Item>(key: Key, set: Item): Promise<T>;
+  /**
+   * Sets attributes of an existing, unexpired item; `ConditionFailedError` if there is none (or,
+   * with `unconsumed`, if it has been consumed).
+   */
+  update<T extends Item>(key: Key, set: Item, opts?: { unconsumed?: boolean }): Promise<T>;
   delete(key: Key): Promise<void>;
   /** Items of one partition, optionally those whose sort key starts with a prefix; expired ones left out. */
   query<T extends Item>(pk: string, skPrefix?: string): Promise<T[]>;

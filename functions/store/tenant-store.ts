@@ -21,8 +21,8 @@ export class TenantStore {
   put(key: Key, item: Item, opts?: { ifAbsent?: boolean }): Promise<void> {
     return this.store.put(this.k(key), item, opts);
   }
-  update<T extends Item>(key: Key, set: Item): Promise<T> {
-    return this.store.update<T>(this.k(key), set);
+  update<T extends Item>(key: Key, set: Item, opts?: { unconsumed?: boolean }): Promise<T> {
+    return this.store.update<T>(this.k(key), set, opts);
   }
   delete(key: Key): Promise<void> {
     return this.store.delete(this.k(key));
@@ -38,6 +38,7 @@ export class TenantStore {
       ops.map((op): WriteOp => {
         if ('put' in op) return { put: { ...op.put, key: this.k(op.put.key) } };
         if ('delete' in op) return { delete: { ...op.delete, key: this.k(op.delete.key) } };
+        if ('consume' in op) return { consume: { ...op.consume, key: this.k(op.consume.key) } };
         return { update: { ...op.update, key: this.k(op.update.key) } };
       }),
     );

@@ -1,0 +1,130 @@
+import { randomUUID } from 'node:crypto';
+import type { z } from 'zod';
+import { randomSecret, sha256 } from '../crypto/secrets.js';
+import type { TenantStore } from '../store/tenant-store.js';
+import type { Tenant } from '../tenants/tenant.js';
+import {
+  DEFAULT_ACCESS_TOKEN_LIFETIME,
+  DEFAULT_ID_TOKEN_LIFETIME,
+  type Client,
+  type createClientSchema,
+  type patchClientSchema,
+} from './client.js';
+
+const key = (clientId: string) => ({ pk: 'clients', sk: clientId });
+
+/** The built-in client as it is before the tenant registers anything (API.md: client_id = tenant id). */
+export function builtInClient(tenant: Tenant): Client {
+  return {
+    client_id: tenant.id,
+    client_name: `${tenant.name} (built-in)`,
+    built_in: true,
+    client_type: 'confidential',
+    redirect_uris: [],
+    post_logout_redirect_uris: [],
+    grant_types: ['authorization_code'],
+    response_types: ['code'],
+    scope: 'openid',
+    token_endpoint_auth_method: 'client_secret_post',
+    require_pkce: false,
+    first_party: true,
+    access_token_lifetime: DEFAULT_ACCESS_TOKEN_LIFETIME,
+    id_token_lifetime: DEFAULT_ID_TOKEN_LIFETIME,
+    created_at: tenant.createdAt,
+    updated_at: tenant.createdAt,
+  };
+}
+
+/** A tenant's OIDC clients, one partition per tenant (`<tenantId>#clients`, sort key = client id). */
+export class ClientRepository {
+  constructor(
+    private readonly store: TenantStore,
+    private readonly tenant: Tenant,
+  ) {}
+
+  async get(clientId: string): Promise<Client | undefined> {
+    if (clientId.length > 200) return undefined;
+    const stored = await this.store.get<Client & Record<string, unknown>>(key(clientId));
+    if (stored) return stored;
+    return clientId === this.tenant.id ? builtInClient(this.tenant) : undefined;
+  }
+
+  async list(): Promise<Client[]> {
+    const stored = await this.store.query<Client & Record<string, unknown>>('clients');
+    const clients = stored.map(({ sk: _sk, ...c }) => c as Client);
+    if (!clients.some((c) => c.client_id === this.tenant.id)) clients.unshift(builtInClient(this.tenant));
+    return clients;
+  }
+
+  async create(input: z.output<typeof createClientSchema>): Promise<{ client: Client; secret?: string }> {
+    const now = new Date().toISOString();
+    const isPublic = input.client_type === 'public';
+    const secret = isPublic ? undefined : randomSecret();
+    const client: Client = {
+      client_id: randomUUID(),
+      ...input,
+      built_in: false,
+      token_endpoint_auth_method: isPublic ? 'none' : (input.token_endpoint_auth_method ?? 'client_secret_basic'),
+      // PKCE is required for public clients (OAuth 2.0 Security BCP §2.1.1) and optional for others.
+      require_pkce: isPublic ? true : (input.require_pkce ?? false),
+      created_at: now,
+      updated_at: now,
+      ...(secret ? { secret_hash: sha256(secret) } : {}),
+    };
+    if (isPublic && input.token_endpoint_auth_method && input.token_endpoint_auth_method !== 'none') {
+      throw new ClientRuleError('a public client cannot authenticate with a secret: use token_endpoint_auth_method "none"');
+    }
+    if (!isPublic && input.token_endpoint_auth_method === 'none') {
+      throw new ClientRuleError('a confidential client must authenticate: choose client_secret_basic or client_secret_post');
+    }
+    await this.store.put(key(client.client_id), { ...client }, { ifAbsent: true });
+    return { client, secret };
+  }
+
+  async patch(clientId: string, changes: z.output<typeof patchClientSchema>): Promise<Client | undefined> {
+    const current = await this.get(clientId);
+    if (!current) return undefined;
+    if (current.client_type === 'public') {
+      if (changes.token_endpoint_auth_method && changes.token_endpoint_auth_method !== 'none') {
+        throw new ClientRuleError('a public client cannot authenticate with a secret');
+      }
+      if (changes.require_pkce === false) throw new ClientRuleError('PKCE cannot be turned off for a public client');
+    } else if (changes.token_endpoint_auth_method === 'none') {
+      throw new ClientRuleError('a confidential client must authenticate');
+    }
+    const updated: Client = { ...current, ...stripUndefined(changes), updated_at: new Date().toISOString() };
+    await this.store.put(key(clientId), { ...updated });
+    return updated;
+  }
+
+  async rotateSecret(clientId: string): Promise<{ client: Client; secret: string } | undefined> {
+    const current = await this.get(clientId);
+    if (!current) return undefined;
+    if (current.built_in) throw new ClientRuleError("the built-in client's secret is the tenant secret: rotate it with the operator CLI");
+    if (current.client_type === 'public') throw new ClientRuleError('a public client has no secret');
+    const secret = randomSecret();
+    const client = { ...current, secret_hash: sha256(secret), updated_at: new Date().toISOString() };
+    await this.store.put(key(clientId), { ...client });
+    return { client, secret };
+  }
+
+  /** Deletes a registered client; the built-in client cannot be deleted (it is the tenant). */
+  async delete(clientId: string): Promise<boolean> {
+    if (clientId === this.tenant.id) throw new ClientRuleError('the built-in client cannot be deleted');
+    const current = await this.store.get(key(clientId));
+    if (!current) return false;
+    await this.store.delete(key(clientId));
+    return true;
+  }
+}
+
+export class ClientRuleError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ClientRuleError';
+  }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

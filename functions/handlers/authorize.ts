@@ -1,0 +1,25 @@
+import { ClientRepository } from '../clients/client-repository.js';
+import { parseForm, parseParams } from '../http/body.js';
+import { tenantHandler } from '../http/handler.js';
+import { authorizationResponse } from '../oidc/authorization-response.js';
+import { authorize } from '../oidc/authorize.js';
+
+/**
+ * GET and POST /oidc/auth — the authorization endpoint (OIDC Core §3.1.2; POST carries the same
+ * parameters form-encoded). Errors before the redirect URI is validated render a page.
+ */
+export const handler = tenantHandler(
+  async (req, ctx) => {
+    const params = req.method === 'POST' ? parseForm(req) : parseParams(req.query);
+    const outcome = await authorize(params, {
+      tenant: ctx.tenant,
+      store: ctx.store,
+      clients: new ClientRepository(ctx.store, ctx.tenant),
+      issuer: ctx.issuer,
+      sourceIp: req.sourceIp,
+      userAgent: req.userAgent,
+    });
+    return authorizationResponse(outcome.redirectUri, outcome.mode, outcome.params);
+  },
+  { errors: 'page' },
+);

@@ -1,0 +1,37 @@
+import { randomBytes } from 'node:crypto';
+import type { HttpResponse } from '../http/request.js';
+
+export type ResponseMode = 'query' | 'form_post';
+
+const escape = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+/**
+ * Sends the authorization response to a validated redirect URI: a 302 with the parameters in the
+ * query (RFC 6749 §4.1.2), or an auto-submitting form (OAuth 2.0 Form Post Response Mode) whose
+ * only script is allowed by a per-response CSP nonce. Parameter values go out unchanged.
+ */
+export function authorizationResponse(redirectUri: string, mode: ResponseMode, params: Record<string, string>): HttpResponse {
+  if (mode === 'form_post') {
+    const nonce = randomBytes(16).toString('base64');
+    const inputs = Object.entries(params)
+      .map(([k, v]) => `<input type="hidden" name="${escape(k)}" value="${escape(v)}">`)
+      .join('');
+    const origin = new URL(redirectUri).origin;
+    return {
+      status: 200,
+      headers: {
+        'content-type': 'text/html; charset=utf-8',
+        'cache-control': 'no-store',
+        pragma: 'no-cache',
+        'content-security-policy': `default-src 'none'; script-src 'nonce-${nonce}'; form-action ${origin === 'null' ? "'self'" : origin}; frame-ancestors 'none'; base-uri 'none'`,
+      },
+      body: `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Continuing…</title></head><body>
+<form method="post" action="${escape(redirectUri)}">${inputs}<noscript><p>JavaScript is off: press the button to continue.</p><button type="submit">Continue</button></noscript></form>
+<script nonce="${nonce}">document.forms[0].submit();</script></body></html>`,
+    };
+  }
+  const url = new URL(redirectUri);
+  for (const [k, v] of Object.entries(params)) url.searchParams.append(k, v);
+  return { status: 302, headers: { location: url.toString(), 'cache-control': 'no-store' } };
+}
