@@ -1,28 +1,74 @@
 import { z } from 'zod';
+import { logger } from '../http/log.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import type { Outcome, Tenant } from '../tenants/tenant.js';
+import { evaluateRules, rulesSchema, type Rule, type RuleErrorHandler, type RuleFacts } from './rules.js';
 
 /** Action codes as Authsignal names them: `signIn`, `manage-settings`, … (issue contract). */
 export const ACTION_CODE = /^[a-zA-Z0-9_-]{1,64}$/;
-export const actionCodeSchema = z.string().regex(ACTION_CODE, 'an action code is 1 to 64 letters, digits, "_" or "-"');
+export const actionCodeSchema = z
+  .string()
+  .regex(ACTION_CODE, 'an action code is 1 to 64 letters, digits, "_" or "-"');
 
 export const OUTCOMES = ['ALLOW', 'CHALLENGE', 'BLOCK'] as const satisfies readonly Outcome[];
 
 /** What the tokens finally say (API.md). */
 export type ActionState = 'ALLOW' | 'BLOCK' | 'CHALLENGE_SUCCEEDED' | 'CHALLENGE_FAILED';
 
+export const DEFAULT_MAX_ATTEMPTS = 5;
+
 export interface ActionConfig {
   action: string;
+  /** The outcome when no rule matches. */
   defaultOutcome: Outcome;
+  /** In priority order: the first whose condition holds decides (see `rules.ts`). */
+  rules: Rule[];
+  /** A user with no authenticator facing CHALLENGE may enroll a first method. */
+  allowEnrollment: boolean;
+  /** Failed challenge attempts before CHALLENGE_FAILED. */
+  maxAttempts: number;
   updatedAt: string;
 }
 
-/** Body of `PUT /v1/actions/{action}`. */
+/** Body of `PUT /v1/actions/{action}`: the whole configuration (omitted fields take their defaults). */
 export const putActionSchema = z.object({
-  defaultOutcome: z.enum(OUTCOMES),
+  defaultOutcome: z.enum(OUTCOMES, { error: 'defaultOutcome is ALLOW, CHALLENGE or BLOCK' }),
+  rules: rulesSchema.default([]),
+  allowEnrollment: z.boolean().default(true),
+  maxAttempts: z
+    .number()
+    .int('maxAttempts is a whole number')
+    .min(1, 'maxAttempts is 1 to 10')
+    .max(10, 'maxAttempts is 1 to 10')
+    .default(DEFAULT_MAX_ATTEMPTS),
 });
 
+/** The largest `PUT /v1/actions/{action}` body: 50 rules of up to 4 KiB conditions, names and descriptions. */
+export const PUT_ACTION_MAX_BYTES = 512 * 1024;
+
 const key = (action: string) => ({ pk: 'actions', sk: action });
+
+/** As stored: rules are kept as one JSON string, so conditions keep their exact JSON shape. */
+interface StoredAction {
+  action: string;
+  defaultOutcome: Outcome;
+  rulesJson?: string;
+  allowEnrollment?: boolean;
+  maxAttempts?: number;
+  updatedAt: string;
+}
+
+function storedRules(action: string, json: string | undefined): Rule[] {
+  if (!json) return [];
+  try {
+    const rules: unknown = JSON.parse(json);
+    if (Array.isArray(rules)) return rules as Rule[];
+  } catch {
+    // fall through
+  }
+  logger.error('stored rules are unreadable; running the action without them', { action });
+  return [];
+}
 
 export class ActionRepository {
   constructor(
@@ -32,14 +78,47 @@ export class ActionRepository {
 
   /** The action's configuration, or the tenant default for an action never configured. */
   async get(action: string): Promise<ActionConfig & { configured: boolean }> {
-    const stored = await this.store.get<ActionConfig & Record<string, unknown>>(key(action));
-    if (stored) return { action, defaultOutcome: stored.defaultOutcome, updatedAt: stored.updatedAt, configured: true };
-    return { action, defaultOutcome: this.tenant.defaultOutcome, updatedAt: this.tenant.createdAt, configured: false };
+    const stored = await this.store.get<StoredAction & Record<string, unknown>>(key(action));
+    if (stored) {
+      return {
+        action,
+        defaultOutcome: stored.defaultOutcome,
+        rules: storedRules(action, stored.rulesJson),
+        allowEnrollment: stored.allowEnrollment ?? true,
+        maxAttempts: stored.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+        updatedAt: stored.updatedAt,
+        configured: true,
+      };
+    }
+    return {
+      action,
+      defaultOutcome: this.tenant.defaultOutcome,
+      rules: [],
+      allowEnrollment: true,
+      maxAttempts: DEFAULT_MAX_ATTEMPTS,
+      updatedAt: this.tenant.createdAt,
+      configured: false,
+    };
   }
 
   async put(action: string, input: z.output<typeof putActionSchema>): Promise<ActionConfig> {
-    const config: ActionConfig = { action, defaultOutcome: input.defaultOutcome, updatedAt: new Date().toISOString() };
-    await this.store.put(key(action), { ...config });
+    const config: ActionConfig = {
+      action,
+      defaultOutcome: input.defaultOutcome,
+      rules: input.rules,
+      allowEnrollment: input.allowEnrollment,
+      maxAttempts: input.maxAttempts,
+      updatedAt: new Date().toISOString(),
+    };
+    const item: StoredAction = {
+      action,
+      defaultOutcome: config.defaultOutcome,
+      rulesJson: JSON.stringify(config.rules),
+      allowEnrollment: config.allowEnrollment,
+      maxAttempts: config.maxAttempts,
+      updatedAt: config.updatedAt,
+    };
+    await this.store.put(key(action), { ...item });
     return config;
   }
 }
@@ -55,4 +134,30 @@ export function decide(outcome: Outcome, isEnrolled: boolean): { state: ActionSt
   if (outcome === 'BLOCK') return { state: 'BLOCK' };
   if (!isEnrolled) return { state: 'ALLOW' };
   return { challenge: true };
+}
+
+const logRuleError: RuleErrorHandler = (rule, error) => {
+  // The rule and the reason only: the facts carry the user's IP address and user agent.
+  logger.warn('rule skipped: its condition could not be evaluated', {
+    ruleId: rule.id,
+    reason: error.message,
+  });
+};
+
+/**
+ * The outcome of an action for these facts: the first matching rule's, else the action's default
+ * (or the tenant's, for an action never configured). `decidedBy` goes into the outcome record:
+ * `rule:<id>`, `action default` or `tenant default`.
+ */
+export function decideAction(
+  config: Pick<ActionConfig, 'defaultOutcome' | 'rules'> & { configured: boolean },
+  facts: RuleFacts,
+  onRuleError: RuleErrorHandler = logRuleError,
+): { outcome: Outcome; decidedBy: string } {
+  const match = evaluateRules(config.rules, facts, onRuleError);
+  if (match) return { outcome: match.outcome, decidedBy: `rule:${match.ruleId}` };
+  return {
+    outcome: config.defaultOutcome,
+    decidedBy: config.configured ? 'action default' : 'tenant default',
+  };
 }

@@ -1,13 +1,22 @@
-import { ActionRepository, actionCodeSchema, putActionSchema } from '../actions/action.js';
+import {
+  ActionRepository,
+  actionCodeSchema,
+  PUT_ACTION_MAX_BYTES,
+  putActionSchema,
+} from '../actions/action.js';
 import { parseJson, validate } from '../http/body.js';
 import { json, tenantHandler } from '../http/handler.js';
 import { requireTenantSecret } from '../http/tenant-auth.js';
 
-/** GET and PUT /v1/actions/{action} — an action's default outcome (and, later, its rules). */
+/**
+ * GET and PUT /v1/actions/{action} — an action's default outcome, its rules (JSON Logic, validated
+ * on save: a 400 names the rule and the problem), `allowEnrollment` and `maxAttempts`.
+ */
 export const handler = tenantHandler(async (req, ctx) => {
   requireTenantSecret(req, ctx);
   const action = validate(actionCodeSchema, req.pathParams.action);
   const actions = new ActionRepository(ctx.store, ctx.tenant);
-  if (req.method === 'PUT') return json(200, await actions.put(action, parseJson(req, putActionSchema)));
+  if (req.method === 'PUT')
+    return json(200, await actions.put(action, parseJson(req, putActionSchema, PUT_ACTION_MAX_BYTES)));
   return json(200, await actions.get(action));
 });
