@@ -6,7 +6,7 @@
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** What a function may do, turned into least-privilege IAM by the stack. */
-export type Permission = 'table:read' | 'table:write' | 'kms:sign' | 'kms:publicKey';
+export type Permission = 'table:read' | 'table:write' | 'kms:sign' | 'kms:publicKey' | 'ses:send';
 
 export interface Route {
   /** Unique, PascalCase: names the Lambda function and its log group. */
@@ -49,6 +49,24 @@ export const routes: Route[] = [
     tenant: true,
     permissions: ['table:read', 'kms:publicKey'],
     purpose: "The region's signing keys, current and still-verifiable previous ones (RFC 7517)",
+  },
+  {
+    id: 'Interaction',
+    methods: ['GET'],
+    path: '/interaction/{id}',
+    handler: 'interaction',
+    tenant: true,
+    permissions: ['table:read', 'table:write'],
+    purpose: 'Hosted pages: the challenge, enrollment or settings screen of one interaction',
+  },
+  {
+    id: 'InteractionStep',
+    methods: ['POST'],
+    path: '/interaction/{id}/{step}',
+    handler: 'interaction',
+    tenant: true,
+    permissions: ['table:read', 'table:write', 'ses:send'],
+    purpose: 'Hosted pages: verify a code, send an email code, passkey ceremonies, enroll, remove, finish',
   },
   {
     id: 'InitAuth',
@@ -139,6 +157,24 @@ export const routes: Route[] = [
     tenant: true,
     permissions: ['table:read'],
     purpose: 'Management: the recorded outcome of one action run',
+  },
+  {
+    id: 'UserAuthenticators',
+    methods: ['POST'],
+    path: '/v1/users/{userId}/authenticators',
+    handler: 'authenticators',
+    tenant: true,
+    permissions: ['table:read', 'table:write'],
+    purpose: "Management: enroll a pre-verified email, or create an authenticator app (its secret shown once)",
+  },
+  {
+    id: 'UserAuthenticator',
+    methods: ['DELETE'],
+    path: '/v1/users/{userId}/authenticators/{authenticatorId}',
+    handler: 'authenticators',
+    tenant: true,
+    permissions: ['table:read', 'table:write'],
+    purpose: "Management: remove one of a user's authenticators",
   },
 ];
 

@@ -1,12 +1,14 @@
 import { ClientRepository } from '../clients/client-repository.js';
 import { parseForm, parseParams } from '../http/body.js';
 import { tenantHandler } from '../http/handler.js';
+import { bindingCookie } from '../interaction/interaction.js';
 import { authorizationResponse } from '../oidc/authorization-response.js';
 import { authorize } from '../oidc/authorize.js';
 
 /**
  * GET and POST /oidc/auth — the authorization endpoint (OIDC Core §3.1.2; POST carries the same
- * parameters form-encoded). Errors before the redirect URI is validated render a page.
+ * parameters form-encoded). Errors before the redirect URI is validated render a page; a challenge
+ * continues on the hosted pages, bound to this browser by a cookie.
  */
 export const handler = tenantHandler(
   async (req, ctx) => {
@@ -18,7 +20,15 @@ export const handler = tenantHandler(
       issuer: ctx.issuer,
       sourceIp: req.sourceIp,
       userAgent: req.userAgent,
+      acceptLanguage: req.headers['accept-language'],
     });
+    if (outcome.kind === 'interaction') {
+      return {
+        status: 303,
+        headers: { location: `/interaction/${outcome.id}`, 'cache-control': 'no-store' },
+        cookies: [bindingCookie(outcome.id, outcome.cookieValue, ctx.origin.startsWith('https:'))],
+      };
+    }
     return authorizationResponse(outcome.redirectUri, outcome.mode, outcome.params);
   },
   { errors: 'page' },

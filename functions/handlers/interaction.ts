@@ -1,0 +1,13 @@
+import { tenantHandler } from '../http/handler.js';
+import { interactionStep, renderInteraction } from '../interaction/controller.js';
+
+/**
+ * GET /interaction/{id} renders the hosted challenge, enrollment or settings screen;
+ * POST /interaction/{id}/{step} acts on it (verify a code, send an email, a passkey ceremony, …).
+ */
+export const handler = tenantHandler(
+  (req, ctx) => (req.method === 'GET' ? renderInteraction(req, ctx) : interactionStep(req, ctx)),
+  {
+    errors: 'page',
+  },
+);

@@ -1,0 +1,131 @@
+import { randomBytes } from 'node:crypto';
+import { constantTimeEqual, sha256 } from '../crypto/secrets.js';
+import type { AuthenticatorType } from '../users/user-records.js';
+import { ConditionFailedError, nowSeconds } from '../store/store.js';
+import type { TenantStore } from '../store/tenant-store.js';
+import type { ActionRun, ClientRequest } from '../oidc/complete.js';
+import type { Locale } from '../pages/i18n.js';
+
+/**
+ * A hosted challenge in progress: the user, the action, where the answer goes, and how far the user
+ * has got. Bound to one browser by an HttpOnly cookie whose value is only stored hashed; every form
+ * carries the interaction's CSRF token. Finishing consumes it atomically, so it ends exactly once.
+ */
+export interface Interaction {
+  id: string;
+  /** `challenge`: prove with an enrolled method; `enroll`: set up a first one. */
+  mode: 'challenge' | 'enroll';
+  bindingHash: string;
+  csrf: string;
+  run: ActionRun;
+  request: ClientRequest;
+  decidedBy: string;
+  redirectToSettings: boolean;
+  allowSkip: boolean;
+  maxAttempts: number;
+  failures: number;
+  /** Set once the user has proved themselves (or enrolled a first method). */
+  passedWith?: AuthenticatorType;
+  /** TOTP secret shown on the enrollment page until a code confirms it. */
+  pendingTotpSecret?: string;
+  /** Address a code was sent to while enrolling email. */
+  pendingEmail?: string;
+  locale: Locale;
+  email?: string;
+  createdAt: string;
+  expiresAt: number;
+}
+
+export const INTERACTION_TTL_SECONDS = 15 * 60;
+
+export const interactionKey = (id: string) => ({ pk: `interaction#${id}`, sk: 'interaction' });
+
+/** The cookie binding an interaction to the browser; scoped to the interaction's own path. */
+export function cookieName(id: string): string {
+  return `idp_ix_${id.slice(0, 12)}`;
+}
+
+export function bindingCookie(
+  id: string,
+  value: string,
+  secure: boolean,
+  maxAge = INTERACTION_TTL_SECONDS,
+): string {
+  return `${cookieName(id)}=${value}; Path=/interaction/${id}; HttpOnly; SameSite=Lax; Max-Age=${maxAge}${secure ? '; Secure' : ''}`;
+}
+
+export function clearCookie(id: string, secure: boolean): string {
+  return bindingCookie(id, '', secure, 0);
+}
+
+export function newInteraction(
+  fields: Omit<Interaction, 'id' | 'bindingHash' | 'csrf' | 'failures' | 'createdAt' | 'expiresAt'>,
+  now = Date.now(),
+): { interaction: Interaction; cookieValue: string } {
+  const id = randomBytes(18).toString('base64url');
+  const cookieValue = randomBytes(32).toString('base64url');
+  return {
+    cookieValue,
+    interaction: {
+      ...fields,
+      id,
+      bindingHash: sha256(cookieValue),
+      csrf: randomBytes(24).toString('base64url'),
+      failures: 0,
+      createdAt: new Date(now).toISOString(),
+      expiresAt: nowSeconds(now) + INTERACTION_TTL_SECONDS,
+    },
+  };
+}
+
+export type Loaded =
+  { status: 'ok'; interaction: Interaction } | { status: 'missing' } | { status: 'foreign' };
+
+/** Loads an interaction for this browser: a missing or wrong cookie reads as `foreign`. */
+export async function loadInteraction(
+  store: TenantStore,
+  id: string,
+  cookies: Record<string, string>,
+): Promise<Loaded> {
+  if (!/^[A-Za-z0-9_-]{24}$/.test(id)) return { status: 'missing' };
+  const interaction = await store.get<Interaction & Record<string, unknown>>(interactionKey(id));
+  if (!interaction || (interaction as { consumedAt?: number }).consumedAt !== undefined)
+    return { status: 'missing' };
+  const cookie = cookies[cookieName(id)];
+  if (!cookie || !constantTimeEqual(sha256(cookie), interaction.bindingHash)) return { status: 'foreign' };
+  return { status: 'ok', interaction };
+}
+
+export function csrfValid(interaction: Interaction, presented: string | undefined): boolean {
+  return typeof presented === 'string' && constantTimeEqual(presented, interaction.csrf);
+}
+
+/** Records changes while the interaction is still open (not finished by another request). */
+export async function saveInteraction(
+  store: TenantStore,
+  id: string,
+  set: Partial<Interaction>,
+): Promise<Interaction> {
+  return store.update<Interaction & Record<string, unknown>>(
+    interactionKey(id),
+    { ...set },
+    { unconsumed: true },
+  );
+}
+
+/**
+ * Counts a failed attempt with one atomic increment, so concurrent wrong guesses cannot share a
+ * count and exceed the limit. An interaction already finished elsewhere reads as over.
+ */
+export async function recordFailure(store: TenantStore, interaction: Interaction): Promise<Interaction> {
+  try {
+    return await store.increment<Interaction & Record<string, unknown>>(
+      interactionKey(interaction.id),
+      'failures',
+      { unconsumed: true },
+    );
+  } catch (err) {
+    if (err instanceof ConditionFailedError) return { ...interaction, failures: interaction.maxAttempts };
+    throw err;
+  }
+}

@@ -1,0 +1,100 @@
+import { randomBytes } from 'node:crypto';
+import type { HttpResponse } from '../http/request.js';
+import { brandPalette } from './brand.js';
+import { html, type Html } from './html.js';
+import type { Locale, T } from './i18n.js';
+
+export interface PageContext {
+  t: T;
+  locale: Locale;
+  tenantName: string;
+  brandColor?: string;
+}
+
+/** A per-response CSP nonce: the only scripts and styles that run are the ones we wrote into this page. */
+export function newNonce(): string {
+  return randomBytes(16).toString('base64');
+}
+
+const STYLE = (brand: string, onBrand: string) => `
+:root{--brand:${brand};--on-brand:${onBrand};--fg:#1a1a1a;--muted:#4b5563;--bg:#f6f7f9;--card:#fff;--err:#b3261e;--ok:#1e6b34}
+*{box-sizing:border-box}
+body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg)}
+.sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+.skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:1rem;background:#fff;padding:.5rem;z-index:1}
+header{background:var(--brand);color:var(--on-brand);padding:.9rem 1.25rem;font-weight:600}
+main{max-width:28rem;margin:1.5rem auto;padding:0 1rem}
+.card{background:var(--card);border-radius:12px;padding:1.5rem;box-shadow:0 1px 3px rgba(0,0,0,.12)}
+h1{font-size:1.4rem;line-height:1.3;margin:0 0 .75rem}
+p{margin:.5rem 0 1rem}
+.muted{color:var(--muted)}
+label{display:block;font-weight:600;margin:.75rem 0 .25rem}
+input[type=text],input[type=email]{width:100%;font-size:1.25rem;padding:.65rem .75rem;border:2px solid #6b7280;border-radius:8px}
+input[inputmode=numeric]{letter-spacing:.3em;font-variant-numeric:tabular-nums}
+button,.button{display:block;width:100%;min-height:48px;margin:.75rem 0 0;padding:.7rem 1rem;font:inherit;font-weight:600;text-align:center;text-decoration:none;border-radius:8px;border:2px solid var(--brand);background:var(--brand);color:var(--on-brand);cursor:pointer}
+.secondary{background:transparent;color:var(--fg);border-color:#6b7280}
+.link{background:none;border:none;color:var(--fg);text-decoration:underline;font-weight:400;min-height:44px}
+:focus-visible{outline:3px solid #f59e0b;outline-offset:2px}
+.methods{list-style:none;padding:0;margin:0}
+.methods li{margin:.5rem 0}
+.methods a,.methods button{display:flex;flex-direction:column;align-items:flex-start;text-align:left}
+.methods small{font-weight:400;opacity:.9}
+.error{color:var(--err);font-weight:600}
+.notice{color:var(--ok);font-weight:600}
+.qr{display:block;width:200px;height:200px;margin:1rem auto;background:#fff;padding:8px}
+code.secret{display:block;word-break:break-all;font-size:1rem;background:#f2f2f2;padding:.5rem;border-radius:6px}
+table{width:100%;border-collapse:collapse}td{padding:.5rem 0;border-bottom:1px solid #e5e7eb;vertical-align:middle}
+td form{margin:0}td button{margin:0;min-height:40px;width:auto;padding:.4rem .8rem}
+@media (max-width:480px){main{margin:.75rem auto}.card{padding:1.1rem}}
+`;
+
+/**
+ * Every hosted page: semantic landmarks, a skip link, the tenant's name and colour, a language
+ * attribute, and a Content-Security-Policy whose nonce admits only this page's own style and script.
+ */
+export function page(
+  ctx: PageContext,
+  title: string,
+  body: Html,
+  opts: { status?: number; nonce?: string; cookies?: string[] } = {},
+): HttpResponse {
+  const nonce = opts.nonce ?? newNonce();
+  const { brand, onBrand } = brandPalette(ctx.brandColor);
+  const doc = html`<!doctype html>
+    <html lang="${ctx.locale}">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <meta name="referrer" content="no-referrer" />
+        <title>${title} – ${ctx.tenantName}</title>
+        <style nonce="${nonce}">
+          ${STYLE(brand, onBrand)}
+        </style>
+      </head>
+      <body>
+        <a class="skip" href="#main">${ctx.t('skip_link')}</a>
+        <header>${ctx.tenantName}</header>
+        <main id="main"><div class="card">${body}</div></main>
+      </body>
+    </html>`;
+  return {
+    status: opts.status ?? 200,
+    headers: {
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': 'no-store',
+      'content-security-policy': [
+        "default-src 'none'",
+        `script-src 'nonce-${nonce}'`,
+        `style-src 'nonce-${nonce}'`,
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        // No form-action: Chrome applies it to every redirect after a submission, and the last
+        // step's redirect goes to the client, which may redirect on anywhere. Forms are ours.
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+      ].join('; '),
+    },
+    body: doc.value,
+    ...(opts.cookies ? { cookies: opts.cookies } : {}),
+  };
+}
