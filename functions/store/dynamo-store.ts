@@ -22,6 +22,7 @@ import {
   isExpired,
   nowSeconds,
   type ConsumeResult,
+  type IncrementOptions,
   type Item,
   type Key,
   type Store,
@@ -72,7 +73,10 @@ export class DynamoStore implements Store {
       }
       const name = (err as { name?: string }).name ?? '';
       const network = (err as { code?: string }).code;
-      if (THROTTLING.has(name) || network === 'ECONNREFUSED' || network === 'ECONNRESET') {
+      // Fix: the SDK's request/connection timeouts (`TimeoutError`) and other network failures
+      // (ETIMEDOUT, EPIPE, EAI_AGAIN) became 500s; they are "DynamoDB unavailable" (503) too.
+      const networkDown = typeof network === 'string' && /^(ECONN|ETIMEDOUT|EPIPE|EAI_AGAIN)/.test(network);
+      if (THROTTLING.has(name) || name === 'TimeoutError' || networkDown) {
         throw new BackendUnavailableError(`DynamoDB ${what} unavailable: ${name || network}`, { cause: err });
       }
       throw err;
@@ -172,6 +176,62 @@ export class DynamoStore implements Store {
     }
   }
 
+  async increment<T extends Item>(key: Key, attr: string | readonly string[], opts: IncrementOptions = {}): Promise<T> {
+    const path = typeof attr === 'string' ? [attr] : [...attr];
+    if (path.length === 0) throw new Error('increment needs an attribute');
+    if (opts.create && path.length > 1) throw new Error('increment can create an item only for a top-level counter');
+    const by = opts.by ?? 1;
+    const names: Record<string, string> = {};
+    path.forEach((name, i) => (names[`#c${i}`] = name));
+    const counter = path.map((_, i) => `#c${i}`).join('.');
+    const values: Record<string, unknown> = { ':by': by, ':zero': 0 };
+    const sets = [`${counter} = if_not_exists(${counter}, :zero) + :by`];
+    Object.entries(opts.create ?? {}).forEach(([name, value], i) => {
+      if (name === 'pk' || name === 'sk' || name === path[0] || value === undefined) return;
+      names[`#i${i}`] = name;
+      values[`:i${i}`] = value;
+      sets.push(`#i${i} = if_not_exists(#i${i}, :i${i})`);
+    });
+    // A missing item is live by this test too (no expiresAt), so `create` needs no clause of its own.
+    const conditions = [opts.create ? LIVE : `attribute_exists(pk) AND ${LIVE}`];
+    if (opts.unconsumed) conditions.push('attribute_not_exists(consumedAt)');
+    if (opts.below !== undefined) {
+      values[':below'] = opts.below;
+      conditions.push(`(attribute_not_exists(${counter}) OR ${counter} < :below)`);
+    }
+    // An expired leftover that TTL has not deleted yet is replaced by a fresh counter (once per
+    // attempt; a concurrent caller may win that race, and then we count on its item).
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const out = await this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: key,
+            UpdateExpression: `SET ${sets.join(', ')}`,
+            ConditionExpression: conditions.join(' AND '),
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: { ...values, ':now': nowSeconds() },
+            ReturnValues: 'ALL_NEW',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        );
+        return strip<T>(out.Attributes ?? {});
+      } catch (err) {
+        if (!(err instanceof ConditionalCheckFailedException)) return this.send('increment', () => Promise.reject(err));
+        const old = err.Item ? unmarshall(err.Item as Record<string, AttributeValue>) : undefined;
+        if (!opts.create || !old || !isExpired(old) || attempt >= 3) throw new ConditionFailedError();
+        if (opts.below !== undefined && opts.below <= 0) throw new ConditionFailedError();
+        const fresh: Item = { ...opts.create, [path[0]!]: by };
+        try {
+          await this.put(key, fresh, { ifAbsent: true });
+          return fresh as T;
+        } catch (e) {
+          if (!(e instanceof ConditionFailedError)) throw e;
+        }
+      }
+    }
+  }
+
   async transact(ops: WriteOp[]): Promise<void> {
     const now = nowSeconds();
     await this.send('transaction', () =>
@@ -247,6 +307,9 @@ export class DynamoStore implements Store {
             TableName: this.tableName,
             FilterExpression: 'begins_with(pk, :p)',
             ExpressionAttributeValues: { ':p': pkPrefix },
+            // Fix: a scan is eventually consistent by default, so deleting a tenant (or listing
+            // tenants) right after a write could miss items on real DynamoDB and leave orphans.
+            ConsistentRead: true,
             ExclusiveStartKey: start,
           }),
         ),
