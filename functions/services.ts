@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { config, tableNameFor, type Config } from './config.js';
+import { count } from './metrics.js';
 import { REGIONS, type RegionCode } from './regions.js';
 import { KmsSigner } from './signing/kms-signer.js';
 import { LocalSigner } from './signing/local-signer.js';
@@ -25,7 +26,7 @@ export interface RegionServices {
 const services = new Map<RegionCode, Promise<RegionServices>>();
 
 export function dynamoClient(cfg: Config, region: RegionCode): DynamoDBClient {
-  return new DynamoDBClient({
+  const client = new DynamoDBClient({
     region: cfg.dynamodbEndpoint ? 'local' : REGIONS[region].awsRegion,
     ...(cfg.dynamodbEndpoint
       ? {
@@ -36,6 +37,15 @@ export function dynamoClient(cfg: Config, region: RegionCode): DynamoDBClient {
       : {}),
     maxAttempts: 3,
   });
+  // Counts each DynamoDB call once by command name, before retries (functions/metrics.ts; `npm run bench`).
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      count(`dynamodb:${(context.commandName ?? 'unknown').replace(/Command$/, '')}`);
+      return next(args);
+    },
+    { step: 'initialize', name: 'countCalls' },
+  );
+  return client;
 }
 
 async function build(cfg: Config, region: RegionCode): Promise<RegionServices> {
@@ -48,6 +58,12 @@ async function build(cfg: Config, region: RegionCode): Promise<RegionServices> {
   } else {
     signer = await LocalSigner.open(cfg.localKeysDir, region);
   }
+  // Counts signatures the same way; the signer object itself is kept (the local one can rotate).
+  const signJwt = signer.signJwt.bind(signer);
+  signer.signJwt = (payload, header) => {
+    count('signer:signJwt');
+    return signJwt(payload, header);
+  };
   const tenants = new TenantRepository(store, region, cfg.tenantCacheSeconds * 1000);
   return { region, config: cfg, store, signer, tenants };
 }
