@@ -28,6 +28,12 @@ export interface Config {
   publicPort: string | undefined;
   /** Seconds a tenant record stays cached in a warm container. */
   tenantCacheSeconds: number;
+  /** `ses` on AWS (Amazon SES v2); `local` for development (an outbox on stderr and in localOutboxDir). */
+  mailer: 'ses' | 'local';
+  /** The From address of every mail: an SES-verified identity (required with `MAILER=ses`). */
+  mailFrom: string | undefined;
+  /** Where the local outbox saves each mail as a JSON file. */
+  localOutboxDir: string;
 }
 
 function list(value: string | undefined): string[] {
@@ -43,6 +49,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (bad.length > 0) throw new Error(`REGIONS names unknown region code(s): ${bad.join(', ')}`);
   const signer = env.SIGNER ?? 'local';
   if (signer !== 'kms' && signer !== 'local') throw new Error(`SIGNER must be kms or local, not ${signer}`);
+  const mailer = env.MAILER ?? 'local';
+  if (mailer !== 'ses' && mailer !== 'local') throw new Error(`MAILER must be ses or local, not ${mailer}`);
   const scheme = env.PUBLIC_SCHEME ?? 'https';
   if (scheme !== 'http' && scheme !== 'https') throw new Error(`PUBLIC_SCHEME must be http or https`);
   return {
@@ -57,6 +65,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicScheme: scheme,
     publicPort: env.PUBLIC_PORT || undefined,
     tenantCacheSeconds: Number(env.TENANT_CACHE_SECONDS ?? 10),
+    mailer,
+    mailFrom: env.MAIL_FROM || undefined,
+    localOutboxDir: env.LOCAL_OUTBOX_DIR ?? '.data/outbox',
   };
 }
 

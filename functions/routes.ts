@@ -165,7 +165,8 @@ export const routes: Route[] = [
     handler: 'authenticators',
     tenant: true,
     permissions: ['table:read', 'table:write'],
-    purpose: "Management: enroll a pre-verified email, or create an authenticator app (its secret shown once)",
+    purpose:
+      'Management: enroll a pre-verified email, or create an authenticator app (its secret shown once)',
   },
   {
     id: 'UserAuthenticator',

@@ -1,6 +1,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { config, tableNameFor, type Config } from './config.js';
+import { sharedOutbox } from './mail/local-outbox.js';
+import type { Mailer } from './mail/mailer.js';
 import { count } from './metrics.js';
 import { REGIONS, type RegionCode } from './regions.js';
 import { KmsSigner } from './signing/kms-signer.js';
@@ -21,6 +23,7 @@ export interface RegionServices {
   store: Store;
   signer: Signer;
   tenants: TenantRepository;
+  mailer: Mailer;
 }
 
 const services = new Map<RegionCode, Promise<RegionServices>>();
@@ -65,7 +68,18 @@ async function build(cfg: Config, region: RegionCode): Promise<RegionServices> {
     return signJwt(payload, header);
   };
   const tenants = new TenantRepository(store, region, cfg.tenantCacheSeconds * 1000);
-  return { region, config: cfg, store, signer, tenants };
+  return { region, config: cfg, store, signer, tenants, mailer: await buildMailer(cfg, region) };
+}
+
+async function buildMailer(cfg: Config, region: RegionCode): Promise<Mailer> {
+  if (cfg.mailer === 'local') return sharedOutbox(cfg.localOutboxDir);
+  if (!cfg.mailFrom) throw new Error('MAILER=ses needs MAIL_FROM');
+  // Loaded only when used, so functions that never send mail do not pay for the SES client.
+  const [{ SESv2Client }, { SesMailer }] = await Promise.all([
+    import('@aws-sdk/client-sesv2'),
+    import('./mail/ses-mailer.js'),
+  ]);
+  return new SesMailer(new SESv2Client({ region: REGIONS[region].awsRegion, maxAttempts: 3 }), cfg.mailFrom);
 }
 
 export function servicesFor(region: RegionCode, cfg: Config = config()): Promise<RegionServices> {

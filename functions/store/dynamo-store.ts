@@ -176,10 +176,16 @@ export class DynamoStore implements Store {
     }
   }
 
-  async increment<T extends Item>(key: Key, attr: string | readonly string[], opts: IncrementOptions = {}): Promise<T> {
+  async increment<T extends Item>(
+    key: Key,
+    attr: string | readonly string[],
+    opts: IncrementOptions = {},
+  ): Promise<T> {
     const path = typeof attr === 'string' ? [attr] : [...attr];
     if (path.length === 0) throw new Error('increment needs an attribute');
-    if (opts.create && path.length > 1) throw new Error('increment can create an item only for a top-level counter');
+    if (opts.create && path.length > 1) {
+      throw new Error('increment can create an item only for a top-level counter');
+    }
     const by = opts.by ?? 1;
     const names: Record<string, string> = {};
     path.forEach((name, i) => (names[`#c${i}`] = name));
@@ -217,7 +223,9 @@ export class DynamoStore implements Store {
         );
         return strip<T>(out.Attributes ?? {});
       } catch (err) {
-        if (!(err instanceof ConditionalCheckFailedException)) return this.send('increment', () => Promise.reject(err));
+        if (!(err instanceof ConditionalCheckFailedException)) {
+          return this.send('increment', () => Promise.reject(err));
+        }
         const old = err.Item ? unmarshall(err.Item as Record<string, AttributeValue>) : undefined;
         if (!opts.create || !old || !isExpired(old) || attempt >= 3) throw new ConditionFailedError();
         if (opts.below !== undefined && opts.below <= 0) throw new ConditionFailedError();

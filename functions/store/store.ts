@@ -25,6 +25,21 @@ export type WriteOp =
   /** One-time use inside a transaction: sets `consumedAt` if the item is live, unused and matches `match`. */
   | { consume: { key: Key; match?: Record<string, string>; set?: Item } };
 
+export interface IncrementOptions {
+  /** How much to add (default 1; may be negative). */
+  by?: number;
+  /** Only while the current value (0 when absent) is below this: a limit racing callers can never pass. */
+  below?: number;
+  /**
+   * Create the item if it is missing or expired, with these attributes (e.g. the `expiresAt` of a
+   * rate-limit window); on an existing item they are left as they are. Without it the item must
+   * exist and be live.
+   */
+  create?: Item;
+  /** Fail if the item has been consumed. */
+  unconsumed?: boolean;
+}
+
 export interface Store {
   /** Strongly consistent read; expired items read as absent. */
   get<T extends Item>(key: Key): Promise<T | undefined>;
@@ -45,6 +60,13 @@ export interface Store {
    * expired, or never existed.
    */
   consume<T extends Item>(key: Key, extra?: Item): Promise<ConsumeResult<T>>;
+  /**
+   * Atomic counter (DESIGN.md, principle 5): adds to the number at `attr` (a top-level attribute, or
+   * a path into a map that exists, as `['totp', 'lastStep']`) in one conditional write and returns the
+   * item as written. `ConditionFailedError` when a condition of `opts` does not hold, so of any
+   * number of concurrent callers at most `below` ever get through.
+   */
+  increment<T extends Item>(key: Key, attr: string | readonly string[], opts?: IncrementOptions): Promise<T>;
   /** All-or-nothing writes (a failure half-way leaves nothing written). */
   transact(ops: WriteOp[]): Promise<void>;
   /** Operator use only: every item whose partition key starts with a prefix (a scan). */

@@ -1,4 +1,4 @@
-import type { ConsumeResult, Item, Key, Store, WriteOp } from './store.js';
+import type { ConsumeResult, IncrementOptions, Item, Key, Store, WriteOp } from './store.js';
 
 /**
  * A view of the region's table that can only reach one tenant's items: every partition key it
@@ -32,6 +32,9 @@ export class TenantStore {
   }
   consume<T extends Item>(key: Key, extra?: Item): Promise<ConsumeResult<T>> {
     return this.store.consume<T>(this.k(key), extra);
+  }
+  increment<T extends Item>(key: Key, attr: string | readonly string[], opts?: IncrementOptions): Promise<T> {
+    return this.store.increment<T>(this.k(key), attr, opts);
   }
   transact(ops: WriteOp[]): Promise<void> {
     return this.store.transact(

@@ -1,0 +1,107 @@
+/**
+ * The authenticators a user can prove themselves with, and the service the hosted pages and the
+ * management API use. Everything is tenant-scoped (a TenantStore) and lives in the user's partition
+ * `user#<userId>` with sort key `authn#<id>` (see functions/users/user-records.ts).
+ */
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
+} from '@simplewebauthn/server';
+
+export type AuthenticatorType = 'PASSKEY' | 'AUTHENTICATOR_APP' | 'EMAIL_OTP';
+
+export interface AuthenticatorRecord {
+  id: string;
+  type: AuthenticatorType;
+  /** A label the user recognises: "iPhone passkey", "Authenticator app", "j•••@example.com". */
+  name: string;
+  createdAt: string;
+  lastUsedAt?: string;
+  totp?: { secret: string; lastStep?: number };
+  email?: { address: string };
+  passkey?: {
+    credentialId: string;
+    publicKey: string;
+    counter: number;
+    transports?: string[];
+    backedUp?: boolean;
+    deviceType?: string;
+  };
+}
+
+/** What the management API and pages show: never a secret or key material. */
+export interface AuthenticatorView {
+  id: string;
+  type: AuthenticatorType;
+  name: string;
+  createdAt: string;
+  lastUsedAt?: string;
+}
+
+export type VerifyResult = { ok: true; authenticatorId: string } | { ok: false; reason: string };
+
+export interface SendResult {
+  sent: boolean;
+  /** The address, masked for display: `j•••@example.com`. */
+  to: string;
+  /** When refused by a rate limit: seconds until another code may be sent. */
+  retryAfter?: number;
+  /** Why nothing was sent: a rate limit tripped, or the user has no enrolled address (and no `to`). */
+  reason?: 'rate_limited' | 'no_address';
+}
+
+/**
+ * `key` scopes one-time state (WebAuthn challenges, emailed codes) to one interaction, so two
+ * browser tabs never consume each other's challenge.
+ */
+export interface AuthenticatorService {
+  list(userId: string): Promise<AuthenticatorRecord[]>;
+  remove(userId: string, authenticatorId: string): Promise<boolean>;
+
+  /** TOTP enrollment in two steps: a secret to show (QR code + text), then a code proving the app has it. */
+  newTotpSecret(
+    userId: string,
+    accountLabel: string,
+  ): Promise<{ secret: string; uri: string; qrSvg: string }>;
+  confirmTotp(userId: string, secret: string, code: string): Promise<AuthenticatorRecord | undefined>;
+  /** Management API: a TOTP authenticator created at once; its secret and otpauth:// URI are shown once. */
+  createTotp(
+    userId: string,
+    accountLabel: string,
+    opts?: { name?: string },
+  ): Promise<{ authenticator: AuthenticatorRecord; secret: string; uri: string }>;
+  /** Verifies a code against the user's TOTP authenticators; a used code cannot be reused in its window. */
+  verifyTotp(userId: string, code: string): Promise<VerifyResult>;
+
+  /** Management API: an email address the tenant has already verified. */
+  enrollEmail(userId: string, address: string): Promise<AuthenticatorRecord>;
+  /** Sends a one-time code to the user's enrolled address (or `to`, when enrolling a new one); rate-limited per user and per IP. */
+  sendEmailCode(
+    userId: string,
+    opts: { key: string; ip: string; to?: string; locale?: string; tenantName: string },
+  ): Promise<SendResult>;
+  /** Checks an emailed code: single-use, attempt-limited, constant-time. When `enroll` is set, a new EMAIL_OTP authenticator is saved on success. */
+  verifyEmailCode(
+    userId: string,
+    opts: { key: string; code: string; enroll?: boolean },
+  ): Promise<VerifyResult>;
+
+  passkeyRegistrationOptions(
+    userId: string,
+    opts: { key: string; userName: string; displayName: string },
+  ): Promise<PublicKeyCredentialCreationOptionsJSON>;
+  verifyPasskeyRegistration(
+    userId: string,
+    opts: { key: string; response: RegistrationResponseJSON },
+  ): Promise<AuthenticatorRecord | undefined>;
+  passkeyAuthenticationOptions(
+    userId: string,
+    opts: { key: string },
+  ): Promise<PublicKeyCredentialRequestOptionsJSON>;
+  verifyPasskeyAuthentication(
+    userId: string,
+    opts: { key: string; response: AuthenticationResponseJSON },
+  ): Promise<VerifyResult>;
+}

@@ -1,0 +1,69 @@
+import { z } from 'zod';
+import { toView } from '../authenticators/display.js';
+import { createAuthenticatorService } from '../authenticators/service.js';
+import { badRequest, methodNotAllowed, notFound } from '../http/errors.js';
+import { json, tenantHandler, type TenantContext } from '../http/handler.js';
+import { parseJson } from '../http/body.js';
+import { requireTenantSecret } from '../http/tenant-auth.js';
+import type { HttpRequest } from '../http/request.js';
+
+const enrollBody = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('EMAIL_OTP'),
+    /** An address the tenant has already verified: no code is sent. */
+    email: z.email().max(254),
+  }),
+  z.strictObject({
+    type: z.literal('AUTHENTICATOR_APP'),
+    name: z.string().trim().min(1).max(64).optional(),
+  }),
+]);
+
+const MAX_ID = 256;
+
+function pathParam(req: HttpRequest, name: string): string {
+  const value = req.pathParams[name];
+  if (!value || value.length > MAX_ID)
+    throw badRequest(`the path parameter ${name} must be 1 to ${MAX_ID} characters`);
+  return value;
+}
+
+function service(ctx: TenantContext) {
+  return createAuthenticatorService(ctx.store, {
+    mailer: ctx.services.mailer,
+    rpId: new URL(ctx.origin).hostname,
+    rpName: ctx.tenant.name,
+    origin: ctx.origin,
+  });
+}
+
+/**
+ * POST   /v1/users/{userId}/authenticators                    — enroll a pre-verified email or an authenticator app
+ * DELETE /v1/users/{userId}/authenticators/{authenticatorId}  — remove one
+ */
+export const handler = tenantHandler(async (req, ctx) => {
+  requireTenantSecret(req, ctx);
+  const userId = pathParam(req, 'userId');
+
+  if (req.method === 'DELETE' && req.pathParams.authenticatorId !== undefined) {
+    const removed = await service(ctx).remove(userId, pathParam(req, 'authenticatorId'));
+    if (!removed) throw notFound('the user has no such authenticator');
+    return { status: 204 };
+  }
+
+  if (req.method === 'POST' && req.pathParams.authenticatorId === undefined) {
+    const body = parseJson(req, enrollBody);
+    const authenticators = service(ctx);
+    if (body.type === 'EMAIL_OTP') {
+      const authenticator = await authenticators.enrollEmail(userId, body.email);
+      return json(201, { authenticator: toView(authenticator) });
+    }
+    // The account label the app shows next to the tenant's name; the secret is shown this once.
+    const { authenticator, secret, uri } = await authenticators.createTotp(userId, userId, {
+      name: body.name,
+    });
+    return json(201, { authenticator: toView(authenticator), secret, uri }, { 'cache-control': 'no-store' });
+  }
+
+  throw methodNotAllowed(req.pathParams.authenticatorId === undefined ? ['POST'] : ['DELETE']);
+});
