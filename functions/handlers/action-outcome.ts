@@ -1,13 +1,25 @@
+import { z } from 'zod';
+import { actionCodeSchema } from '../actions/action.js';
+import { initAuthSchema } from '../federation/init-auth.js';
+import { validate } from '../http/body.js';
 import { notFound } from '../http/errors.js';
 import { json, tenantHandler } from '../http/handler.js';
 import { requireTenantSecret } from '../http/tenant-auth.js';
 import { UserRecords } from '../users/user-records.js';
 
+// Fix: path parameters are validated like the /init-auth input they come from; an over-long one used
+// to reach DynamoDB as a key it rejects (a 500).
+const pathSchema = z.object({
+  userId: initAuthSchema.shape.userId,
+  action: actionCodeSchema,
+  idempotencyKey: z.string().regex(/^[0-9a-f-]{36}$/, 'idempotencyKey is the UUID /init-auth returned'),
+});
+
 /** GET /v1/users/{userId}/actions/{action}/{idempotencyKey} — the recorded outcome of one action run. */
 export const handler = tenantHandler(async (req, ctx) => {
   requireTenantSecret(req, ctx);
-  const { userId, action, idempotencyKey } = req.pathParams as Record<string, string>;
-  const record = await new UserRecords(ctx.store).outcome(userId!, action!, idempotencyKey!);
+  const { userId, action, idempotencyKey } = validate(pathSchema, req.pathParams);
+  const record = await new UserRecords(ctx.store).outcome(userId, action, idempotencyKey);
   if (!record) throw notFound('no outcome recorded for this user, action and idempotency key');
   return json(200, record);
 });

@@ -17,14 +17,16 @@ export function authorizationResponse(redirectUri: string, mode: ResponseMode, p
     const inputs = Object.entries(params)
       .map(([k, v]) => `<input type="hidden" name="${escape(k)}" value="${escape(v)}">`)
       .join('');
-    const origin = new URL(redirectUri).origin;
     return {
       status: 200,
       headers: {
         'content-type': 'text/html; charset=utf-8',
         'cache-control': 'no-store',
         pragma: 'no-cache',
-        'content-security-policy': `default-src 'none'; script-src 'nonce-${nonce}'; form-action ${origin === 'null' ? "'self'" : origin}; frame-ancestors 'none'; base-uri 'none'`,
+        // Fix: no `form-action`. Chrome applies it to every redirect after the submission too, and
+        // B2C's authresp (like any RP) redirects on to other origins, which Chrome then blocks. The
+        // server writes the form's action (the validated redirect URI) and escapes every value.
+        'content-security-policy': `default-src 'none'; script-src 'nonce-${nonce}'; frame-ancestors 'none'; base-uri 'none'`,
       },
       body: `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Continuing…</title></head><body>
 <form method="post" action="${escape(redirectUri)}">${inputs}<noscript><p>JavaScript is off: press the button to continue.</p><button type="submit">Continue</button></noscript></form>

@@ -44,7 +44,12 @@ export async function exchangeCode(
   const grant = result.item;
   if (grant.clientId !== client.client_id) throw invalidGrant('the code was issued to another client');
   // RFC 6749 §4.1.3: redirect_uri must be present and identical when the request included it.
-  if (form.redirect_uri !== grant.redirectUri) throw invalidGrant('redirect_uri does not match the authorization request');
+  // Fix: reference 000's documented token request (grant_type, code, client_id, client_secret) has
+  // no redirect_uri, so for `/init-auth` grants it may be left out; when sent, it must still match.
+  const redirectUriOptional = grant.action !== undefined && form.redirect_uri === undefined;
+  if (!redirectUriOptional && form.redirect_uri !== grant.redirectUri) {
+    throw invalidGrant('redirect_uri does not match the authorization request');
+  }
   if (grant.codeChallenge) {
     const verifier = form.code_verifier;
     if (!verifier) throw invalidGrant('code_verifier is required (PKCE)');
