@@ -248,20 +248,30 @@ describe('POST /oidc/token', () => {
     );
   });
 
-  it.each([
-    'password',
-    'client_credentials',
-    'refresh_token',
-    'implicit',
-    'urn:ietf:params:oauth:grant-type:device_code',
-  ])('answers 400 unsupported_grant_type to grant_type=%s', async (grantType) => {
-    await expectError(
-      await postToken(t, { ...grant, grant_type: grantType, ...creds() }),
-      400,
-      'oauth',
-      'unsupported_grant_type',
-    );
-  });
+  it.each(['password', 'implicit', 'token', 'urn:example:made-up'])(
+    'answers 400 unsupported_grant_type to grant_type=%s',
+    async (grantType) => {
+      await expectError(
+        await postToken(t, { ...grant, grant_type: grantType, ...creds() }),
+        400,
+        'oauth',
+        'unsupported_grant_type',
+      );
+    },
+  );
+
+  // Grants the server may support for other clients: the built-in client may not use them.
+  it.each(['client_credentials', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'])(
+    'answers 400 unsupported_grant_type or unauthorized_client to grant_type=%s from the built-in client',
+    async (grantType) => {
+      const json = await expectError(
+        await postToken(t, { ...grant, grant_type: grantType, ...creds() }),
+        400,
+        'oauth',
+      );
+      expect(['unsupported_grant_type', 'unauthorized_client']).toContain(json.error);
+    },
+  );
 
   it('answers 401 invalid_client to a wrong client_secret in the form', async () => {
     const res = await postToken(t, { ...grant, client_id: t.id, client_secret: 'x'.repeat(43) });
