@@ -392,7 +392,7 @@ export function createAuthenticatorService(
         authenticatorSelection: {
           residentKey: 'required',
           requireResidentKey: true,
-          userVerification: 'preferred',
+          userVerification: 'required',
         },
       });
       await saveChallenge(o.key, userId, 'registration', options.challenge);
@@ -411,7 +411,7 @@ export function createAuthenticatorService(
           expectedOrigin: opts.origin,
           expectedRPID: opts.rpId,
           // 'preferred' at registration: a security key without a PIN is still a possession factor.
-          requireUserVerification: false,
+          requireUserVerification: true,
         });
         if (!result.verified) return undefined;
         info = result.registrationInfo;
@@ -457,7 +457,7 @@ export function createAuthenticatorService(
       const options = await generateAuthenticationOptions({
         rpID: opts.rpId,
         allowCredentials: await passkeyDescriptors(userId),
-        userVerification: 'preferred',
+        userVerification: 'required',
         timeout: WEBAUTHN_TIMEOUT_SECONDS * 1000,
       });
       await saveChallenge(o.key, userId, 'authentication', options.challenge);
@@ -489,7 +489,7 @@ export function createAuthenticatorService(
             counter: pk.counter,
             ...(pk.transports ? { transports: pk.transports } : {}),
           },
-          requireUserVerification: false,
+          requireUserVerification: true,
         });
         if (!result.verified) return fail('invalid_response');
         info = result.authenticationInfo;

@@ -21,6 +21,8 @@ export const handler = tenantHandler(
       sourceIp: req.sourceIp,
       userAgent: req.userAgent,
       acceptLanguage: req.headers['accept-language'],
+      cookies: req.cookies,
+      signer: ctx.services.signer,
     });
     if (outcome.kind === 'interaction') {
       return {

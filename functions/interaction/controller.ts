@@ -9,7 +9,16 @@ import { translator, type T } from '../pages/i18n.js';
 import * as views from '../pages/interaction-views.js';
 import type { Html } from '../pages/html.js';
 import type { AuthenticatorType } from '../users/user-records.js';
-import { AMR, finish, InteractionOverError } from './finish.js';
+import { AMR, finish, finishError, InteractionOverError } from './finish.js';
+import {
+  jsonOk as jsonResponse,
+  seeOther as redirect,
+  show as showPage,
+  vctx as viewContext,
+  type Env,
+  type ViewExtra,
+} from './env.js';
+import { loginNext, loginPassed, renderLogin, runLoginStep } from './login.js';
 import {
   csrfValid,
   loadInteraction,
@@ -23,39 +32,12 @@ import {
  * `POST /interaction/{id}/{step}` acts. Every step checks the browser binding cookie and the CSRF
  * token first. Views that add a method need a passed challenge unless the user has none yet.
  */
-interface Env {
-  req: HttpRequest;
-  ctx: TenantContext;
-  ix: Interaction;
-  t: T;
-  auth: AuthenticatorService;
-  nonce: string;
-  secure: boolean;
-}
-
 const emailSchema = z.email().max(320);
 
-function pageContext(env: Env): PageContext {
-  return {
-    t: env.t,
-    locale: env.ix.locale,
-    tenantName: env.ctx.tenant.name,
-    brandColor: (env.ctx.tenant as { brandColor?: string }).brandColor,
-  };
-}
-
-function show(env: Env, title: string, body: Html, status = 200): HttpResponse {
-  return page(pageContext(env), title, body, { status, nonce: env.nonce });
-}
-
-const seeOther = (location: string): HttpResponse => ({
-  status: 303,
-  headers: { location, 'cache-control': 'no-store' },
-});
-
-function vctx(env: Env): views.ViewContext {
-  return { t: env.t, id: env.ix.id, csrf: env.ix.csrf, nonce: env.nonce };
-}
+const show = showPage;
+const seeOther = (location: string) => redirect(location);
+const vctx = viewContext;
+const jsonOk = jsonResponse;
 
 function methodsOf(list: AuthenticatorRecord[]): AuthenticatorType[] {
   const order: AuthenticatorType[] = ['PASSKEY', 'AUTHENTICATOR_APP', 'EMAIL_OTP'];
@@ -109,21 +91,18 @@ export async function renderInteraction(req: HttpRequest, ctx: TenantContext): P
   return renderView(env, req.query.get('view') ?? undefined);
 }
 
-async function renderView(
-  env: Env,
-  requested?: string,
-  extra: {
-    error?: string;
-    notice?: string;
-    attemptsLeft?: number;
-    rateLimited?: number;
-    status?: number;
-  } = {},
-): Promise<HttpResponse> {
+async function renderView(env: Env, requested?: string, extra: ViewExtra = {}): Promise<HttpResponse> {
   const { ix, t } = env;
+  if (ix.login) {
+    const screen = await renderLogin(env, extra);
+    if (screen) return screen;
+  }
   const v = vctx(env);
-  const list = await env.auth.list(ix.run.userId);
-  const methods = methodsOf(list);
+  const list = await env.auth.list(ix.userId!);
+  // A second factor for acr=mfa: offer only the methods not used yet.
+  const used = new Set(ix.login?.methodsUsed ?? []);
+  const methods = methodsOf(list).filter((m) => !used.has(m));
+  if (used.size && !extra.error) extra = { ...extra, notice: t('second_factor') };
   let view = requested;
   if (!view) {
     if (ix.passedWith && ix.redirectToSettings) view = 'settings';
@@ -159,8 +138,8 @@ async function renderView(
       );
     case 'enroll-totp': {
       if (!mayEnroll(ix)) break;
-      const label = ix.email ?? ix.run.userId;
-      const fresh = await env.auth.newTotpSecret(ix.run.userId, label);
+      const label = ix.email ?? ix.userId!;
+      const fresh = await env.auth.newTotpSecret(ix.userId!, label);
       env.ix = await saveInteraction(env.ctx.store, ix.id, { pendingTotpSecret: fresh.secret });
       return show(
         env,
@@ -201,6 +180,7 @@ async function renderView(
 
 /** The user proved themselves (or enrolled a first method): settings next, or the code goes back. */
 async function passed(env: Env, method: AuthenticatorType, json = false): Promise<HttpResponse> {
+  if (env.ix.login) return loginPassed(env, method, json);
   const already = env.ix.passedWith;
   env.ix = await saveInteraction(env.ctx.store, env.ix.id, { passedWith: already ?? method });
   if (json) return jsonOk({ next: true });
@@ -214,6 +194,17 @@ function complete(
   state: 'CHALLENGE_SUCCEEDED' | 'CHALLENGE_FAILED' | 'ALLOW',
   method?: AuthenticatorType,
 ): Promise<HttpResponse> {
+  if (env.ix.login) {
+    // A hosted sign-in that did not succeed ends with an error for the client (RFC 6749 §4.1.2.1).
+    return finishError(
+      env.ctx.store,
+      env.ix,
+      'access_denied',
+      'the user did not complete the sign-in',
+      env.ctx.issuer,
+      env.secure,
+    );
+  }
   const isEnrolled =
     state === 'ALLOW' ? false : env.ix.mode === 'challenge' || env.ix.passedWith !== undefined;
   return finish(
@@ -238,12 +229,6 @@ async function failed(env: Env, view: string, message: string, json = false): Pr
   if (json) return jsonOk({ next: false, attemptsLeft: left });
   return renderView(env, view, { error: message, attemptsLeft: left, status: 400 });
 }
-
-const jsonOk = (body: unknown, status = 200): HttpResponse => ({
-  status,
-  headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
-  body: JSON.stringify(body),
-});
 
 function readBody(
   req: HttpRequest,
@@ -271,6 +256,19 @@ const JSON_STEPS = new Set([
   'passkey-register-verify',
 ]);
 
+/** A sign-in for an identifier that matches nobody: the same screens, and every answer is wrong. */
+async function ghostStep(env: Env, step: string): Promise<HttpResponse> {
+  if (step === 'email-send') {
+    env.ix = await saveInteraction(env.ctx.store, env.ix.id, {
+      emailSentTo: env.ix.login!.shownAs,
+    } as Partial<Interaction>);
+    return seeOther(`/interaction/${env.ix.id}`);
+  }
+  if (step === 'email-verify' || step === 'totp') return failed(env, 'email', env.t('wrong_code'));
+  if (step === 'cancel') return complete(env, 'CHALLENGE_FAILED');
+  return seeOther(`/interaction/${env.ix.id}`);
+}
+
 /** POST /interaction/{id}/{step} */
 export async function interactionStep(req: HttpRequest, ctx: TenantContext): Promise<HttpResponse> {
   const env = await open(req, ctx);
@@ -297,7 +295,13 @@ async function runStep(
   json?: Record<string, unknown>,
 ): Promise<HttpResponse> {
   const { ix, t, auth } = env;
-  const userId = ix.run.userId;
+  if (ix.login) {
+    const r = await runLoginStep(env, step, form);
+    if (r) return r;
+    if (ix.login.stage !== 'challenge') return seeOther(`/interaction/${ix.id}`);
+    if (ix.login.ghost) return ghostStep(env, step);
+  }
+  const userId = ix.userId!;
   const key = ix.id;
   const code = (form.code ?? '').replace(/\s+/g, '');
   switch (step) {
@@ -331,6 +335,7 @@ async function runStep(
       return r.ok ? passed(env, 'PASSKEY', true) : failed(env, 'passkey', t('passkey_failed'), true);
     }
     case 'next': {
+      if (ix.login) return loginNext(env);
       if (ix.passedWith) {
         if (ix.redirectToSettings) return seeOther(`/interaction/${ix.id}?view=settings`);
         return complete(env, 'CHALLENGE_SUCCEEDED', ix.passedWith);

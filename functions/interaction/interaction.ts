@@ -5,6 +5,7 @@ import { ConditionFailedError, nowSeconds } from '../store/store.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import type { ActionRun, ClientRequest } from '../oidc/complete.js';
 import type { Locale } from '../pages/i18n.js';
+import type { LoginParams } from '../oidc/login-request.js';
 
 /**
  * A hosted challenge in progress: the user, the action, where the answer goes, and how far the user
@@ -17,7 +18,12 @@ export interface Interaction {
   mode: 'challenge' | 'enroll';
   bindingHash: string;
   csrf: string;
-  run: ActionRun;
+  /** The user being challenged: known from the start for /init-auth flows, after `identify` for logins. */
+  userId?: string;
+  /** The federated action (`/init-auth` flows). */
+  run?: ActionRun;
+  /** A sign-in through the hosted login page (flows without `/init-auth`). */
+  login?: LoginState;
   request: ClientRequest;
   decidedBy: string;
   redirectToSettings: boolean;
@@ -34,6 +40,20 @@ export interface Interaction {
   email?: string;
   createdAt: string;
   expiresAt: number;
+}
+
+export interface LoginState {
+  params: LoginParams;
+  /** `identify` → `challenge` → (`consent`) → code; `select` first for prompt=select_account. */
+  stage: 'identify' | 'challenge' | 'consent' | 'select';
+  /** Methods passed so far in this sign-in (two distinct ones make `acr=mfa`). */
+  methodsUsed: AuthenticatorType[];
+  /** The identifier did not match a user: the pages behave the same, and every answer is wrong. */
+  ghost?: boolean;
+  /** What the user typed, masked, for a ghost sign-in's email screen. */
+  shownAs?: string;
+  /** The session this sign-in started (or continues, after SSO). */
+  sid?: string;
 }
 
 export const INTERACTION_TTL_SECONDS = 15 * 60;

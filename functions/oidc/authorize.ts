@@ -8,7 +8,22 @@ import { HttpError } from '../http/errors.js';
 import { ConditionFailedError, type WriteOp } from '../store/store.js';
 import { interactionKey, newInteraction } from '../interaction/interaction.js';
 import { pickLocale } from '../pages/i18n.js';
-import { completion, type ActionRun, type ClientRequest } from './complete.js';
+import { completion, loginCompletion, type ActionRun, type ClientRequest } from './complete.js';
+import type { Signer } from '../signing/signer.js';
+import { addClient, loadSession } from '../sessions/session.js';
+import { scopesNeedingConsent } from '../interaction/login.js';
+import type { LoginState } from '../interaction/interaction.js';
+import { findUserByLogin } from '../users/profile-repository.js';
+import {
+  checkAcr,
+  checkClaims,
+  checkIdTokenHint,
+  checkMaxAge,
+  checkPrompt,
+  checkResource,
+  sessionSatisfies,
+  type LoginParams,
+} from './login-request.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import type { Tenant } from '../tenants/tenant.js';
 import { UserRecords } from '../users/user-records.js';
@@ -28,21 +43,13 @@ export interface AuthorizeContext {
   sourceIp: string;
   userAgent: string;
   acceptLanguage?: string;
+  cookies: Record<string, string>;
+  signer: Signer;
   now?: number;
 }
 
-/** An error the user sees on a page: the request cannot be sent back anywhere safe. */
-export class PageError extends HttpError {}
-
-/** An error returned to the client's redirect URI (RFC 6749 §4.1.2.1). */
-export class RedirectError extends Error {
-  constructor(
-    readonly error: string,
-    readonly description: string,
-  ) {
-    super(description);
-  }
-}
+export { PageError, RedirectError } from './authorize-errors.js';
+import { PageError, RedirectError } from './authorize-errors.js';
 
 export type AuthorizeOutcome =
   | { kind: 'response'; redirectUri: string; mode: ResponseMode; params: Record<string, string> }
@@ -253,6 +260,7 @@ export async function authorize(p: Record<string, string>, ctx: AuthorizeContext
       const { interaction, cookieValue } = newInteraction(
         {
           ...decision.interaction,
+          userId: attempt.userId,
           run,
           request,
           redirectToSettings: attempt.redirectToSettings,
@@ -291,4 +299,114 @@ async function commit(ctx: AuthorizeContext, ops: WriteOp[]): Promise<void> {
     if (err instanceof ConditionFailedError) throw tokenError();
     throw err;
   }
+}
+
+/**
+ * A sign-in that does not start with /init-auth (OIDC Core §3.1.2): the SSO session answers at
+ * once when it is fresh and strong enough and the client needs no (more) consent; `prompt=none`
+ * never shows a page (login_required / consent_required); otherwise the hosted login takes over.
+ */
+async function loginFlow(
+  p: Record<string, string>,
+  ctx: AuthorizeContext,
+  client: Client,
+  req: {
+    redirectUri: string;
+    mode: ResponseMode;
+    scope: string;
+    pkce: { codeChallenge?: string; codeChallengeMethod?: 'S256' };
+    now: number;
+  },
+): Promise<AuthorizeOutcome> {
+  const prompt = checkPrompt(p);
+  const params: LoginParams = {
+    prompt,
+    acrValues: checkAcr(p),
+    ...optional('maxAge', checkMaxAge(p)),
+    ...optional('loginHint', p.login_hint?.slice(0, 254)),
+    ...optional('claims', checkClaims(p)),
+    ...optional('resources', checkResource(p, client)),
+    ...optional('uiLocales', p.ui_locales),
+    ...optional('hintSub', await checkIdTokenHint(p, ctx.signer, ctx.issuer, client.client_id)),
+  };
+  const request: ClientRequest = {
+    clientId: client.client_id,
+    redirectUri: req.redirectUri,
+    responseMode: req.mode,
+    scope: req.scope,
+    ...optional('state', p.state),
+    ...optional('nonce', p.nonce),
+    ...req.pkce,
+  };
+  const session = await loadSession(ctx.store, ctx.cookies);
+  const fresh = sessionSatisfies(session, params, req.now) ? session : undefined;
+  const consentFor = (userId: string) =>
+    scopesNeedingConsent(ctx.store, client, userId, req.scope, prompt.includes('consent'));
+
+  if (prompt.includes('none')) {
+    if (!fresh)
+      throw new RedirectError(
+        'login_required',
+        'the user is not signed in (or not recently or strongly enough)',
+      );
+    if ((await consentFor(fresh.userId)).length)
+      throw new RedirectError('consent_required', 'the user has not consented to this client');
+  }
+  if (fresh && !prompt.includes('select_account') && !(await consentFor(fresh.userId)).length) {
+    // Single sign-on: the session answers without a page.
+    if (!fresh.clients.includes(client.client_id))
+      await addClient(ctx.store, ctx.cookies, fresh, client.client_id);
+    const { writes, params: response } = loginCompletion(
+      request,
+      {
+        userId: fresh.userId,
+        authTime: fresh.authTime,
+        amr: fresh.amr,
+        acr: fresh.acr,
+        sid: fresh.sid,
+        ...optional('resources', params.resources),
+        ...optional('claims', params.claims),
+      },
+      ctx.issuer,
+      req.now,
+    );
+    await ctx.store.transact(writes);
+    return { kind: 'response', redirectUri: req.redirectUri, mode: req.mode, params: response };
+  }
+
+  let stage: LoginState['stage'] = fresh
+    ? prompt.includes('select_account')
+      ? 'select'
+      : 'consent'
+    : 'identify';
+  let userId = fresh?.userId;
+  if (stage === 'identify' && params.loginHint) {
+    // login_hint names the account: go straight to its challenge when it exists.
+    const found = await findUserByLogin(ctx.store, params.loginHint);
+    if (found) {
+      stage = 'challenge';
+      userId = found.userId;
+    }
+  }
+  const { interaction, cookieValue } = newInteraction(
+    {
+      mode: 'challenge',
+      ...optional('userId', userId),
+      login: { params, stage, methodsUsed: [], ...optional('sid', fresh?.sid) },
+      request,
+      decidedBy: 'login',
+      redirectToSettings: false,
+      allowSkip: false,
+      maxAttempts: 5,
+      locale: pickLocale(p.ui_locales, ctx.acceptLanguage),
+    },
+    req.now,
+  );
+  await ctx.store.transact([{ put: { key: interactionKey(interaction.id), item: { ...interaction } } }]);
+  return { kind: 'interaction', id: interaction.id, cookieValue };
+}
+
+/** `{ [key]: value }` when the value is defined, else nothing (for exactOptional-friendly spreads). */
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }

@@ -94,3 +94,61 @@ export function completion(
     params: { code, ...(request.state !== undefined ? { state: request.state } : {}), iss: issuer },
   };
 }
+
+/** What a hosted sign-in (no /init-auth) proved: who, how, and in which session. */
+export interface LoginResult {
+  userId: string;
+  authTime: number;
+  amr: string[];
+  acr: string;
+  sid: string;
+  resources?: string[];
+  claims?: string;
+}
+
+/** Ends a hosted sign-in with a code (OIDC Core §3.1.2.5): the write that stores it and the response parameters. */
+export function loginCompletion(
+  request: ClientRequest,
+  result: LoginResult,
+  issuer: string,
+  now = Date.now(),
+): { writes: WriteOp[]; params: Record<string, string> } {
+  const { code, key, item } = newCode(
+    {
+      clientId: request.clientId,
+      redirectUri: request.redirectUri,
+      scope: request.scope,
+      userId: result.userId,
+      ...(request.nonce !== undefined ? { nonce: request.nonce } : {}),
+      ...(request.codeChallenge
+        ? { codeChallenge: request.codeChallenge, codeChallengeMethod: 'S256' as const }
+        : {}),
+      authTime: result.authTime,
+      amr: result.amr,
+      acr: result.acr,
+      sid: result.sid,
+      ...(result.resources ? { resources: result.resources } : {}),
+      ...(result.claims ? { claims: result.claims } : {}),
+    },
+    now,
+  );
+  return {
+    writes: [{ put: { key, item: { ...item } } }],
+    params: { code, ...(request.state !== undefined ? { state: request.state } : {}), iss: issuer },
+  };
+}
+
+/** An error for the client (RFC 6749 §4.1.2.1), with `state` and `iss`. */
+export function errorParams(
+  request: ClientRequest,
+  error: string,
+  description: string,
+  issuer: string,
+): Record<string, string> {
+  return {
+    error,
+    error_description: description,
+    ...(request.state !== undefined ? { state: request.state } : {}),
+    iss: issuer,
+  };
+}

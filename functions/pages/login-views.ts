@@ -1,0 +1,52 @@
+import { html, type Html } from './html.js';
+import type { T } from './i18n.js';
+import type { ViewContext } from './interaction-views.js';
+
+/** Screens of a sign-in that does not start with /init-auth: identify, choose account, consent. */
+const action = (v: ViewContext, step: string) => `/interaction/${v.id}/${step}`;
+const csrfField = (v: ViewContext) => html`<input type="hidden" name="csrf" value="${v.csrf}">`;
+
+export function identify(v: ViewContext, opts: { hint?: string; error?: string; notice?: string }): Html {
+  const { t } = v;
+  return html`<h1>${t('signin_title')}</h1>
+${opts.notice ? html`<p class="notice" role="status">${opts.notice}</p>` : ''}
+${opts.error ? html`<p class="error" role="alert" id="form-error">${opts.error}</p>` : ''}
+<form method="post" action="${action(v, 'identify')}" novalidate>
+${csrfField(v)}
+<label for="identifier">${t('identifier_label')}</label>
+<input type="text" id="identifier" name="identifier" autocomplete="username webauthn" autocapitalize="none" spellcheck="false" required autofocus value="${opts.hint ?? ''}"${opts.error ? html` aria-invalid="true" aria-describedby="form-error"` : ''}>
+<button type="submit">${t('next')}</button>
+</form>`;
+}
+
+export function selectAccount(v: ViewContext, user: string): Html {
+  const { t } = v;
+  return html`<h1>${t('select_title')}</h1>
+<form method="post" action="${action(v, 'select-account')}">${csrfField(v)}<input type="hidden" name="choice" value="current"><button type="submit">${t('continue_as', { user })}</button></form>
+<form method="post" action="${action(v, 'select-account')}">${csrfField(v)}<input type="hidden" name="choice" value="another"><button type="submit" class="secondary">${t('use_another')}</button></form>`;
+}
+
+function scopeText(t: T, scope: string): string {
+  const known = ['openid', 'profile', 'email', 'phone', 'address', 'offline_access'];
+  return known.includes(scope) ? t(`scope_${scope}` as 'scope_openid') : t('scope_other', { scope });
+}
+
+export function consent(v: ViewContext, opts: { client: string; user: string; scopes: string[] }): Html {
+  const { t } = v;
+  return html`<h1>${t('consent_title', { client: opts.client })}</h1>
+<p>${t('consent_intro', { user: opts.user, client: opts.client })}</p>
+<ul>${opts.scopes.map((s) => html`<li>${scopeText(t, s)}</li>`)}</ul>
+<form method="post" action="${action(v, 'consent')}">${csrfField(v)}<input type="hidden" name="decision" value="allow"><button type="submit">${t('consent_allow')}</button></form>
+<form method="post" action="${action(v, 'consent')}">${csrfField(v)}<input type="hidden" name="decision" value="deny"><button type="submit" class="secondary">${t('consent_deny')}</button></form>`;
+}
+
+export function logoutConfirm(
+  t: T,
+  opts: { tenant: string; csrf: string; params: Record<string, string> },
+): Html {
+  return html`<h1>${t('logout_title')}</h1><p>${t('logout_text', { tenant: opts.tenant })}</p>
+<form method="post" action="/oidc/session/end">
+<input type="hidden" name="logout_csrf" value="${opts.csrf}">
+${Object.entries(opts.params).map(([k, val]) => html`<input type="hidden" name="${k}" value="${val}">`)}
+<button type="submit">${t('logout_confirm')}</button></form>`;
+}
