@@ -142,11 +142,11 @@ export const routes: Route[] = [
   },
   {
     id: 'User',
-    methods: ['GET'],
+    methods: ['GET', 'PUT', 'PATCH', 'DELETE'],
     path: '/v1/users/{userId}',
     handler: 'user',
     tenant: true,
-    permissions: ['table:read'],
+    permissions: ['table:read', 'table:write'],
     purpose: 'Management: the user, isEnrolled and authenticators',
   },
   {
@@ -176,6 +176,33 @@ export const routes: Route[] = [
     tenant: true,
     permissions: ['table:read', 'table:write'],
     purpose: "Management: remove one of a user's authenticators",
+  },
+  {
+    id: 'UserInfo',
+    methods: ['GET', 'POST'],
+    path: '/oidc/userinfo',
+    handler: 'userinfo',
+    tenant: true,
+    permissions: ['table:read', 'kms:publicKey'],
+    purpose: "UserInfo endpoint (OIDC Core §5.3): the profile claims an access token's scopes release",
+  },
+  {
+    id: 'Revocation',
+    methods: ['POST'],
+    path: '/oidc/token/revocation',
+    handler: 'revocation',
+    tenant: true,
+    permissions: ['table:read', 'table:write', 'kms:publicKey'],
+    purpose: 'Token revocation (RFC 7009): a refresh token and its family, or one access token',
+  },
+  {
+    id: 'Introspection',
+    methods: ['POST'],
+    path: '/oidc/token/introspection',
+    handler: 'introspection',
+    tenant: true,
+    permissions: ['table:read', 'table:write', 'kms:publicKey'],
+    purpose: 'Token introspection (RFC 7662): whether a token is active, and its claims',
   },
 ];
 

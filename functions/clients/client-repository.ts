@@ -6,6 +6,10 @@ import type { Tenant } from '../tenants/tenant.js';
 import {
   DEFAULT_ACCESS_TOKEN_LIFETIME,
   DEFAULT_ID_TOKEN_LIFETIME,
+  DEFAULT_REFRESH_TOKEN_ABSOLUTE_LIFETIME,
+  DEFAULT_REFRESH_TOKEN_LIFETIME,
+  clientRuleViolation,
+  withDefaults,
   type Client,
   type createClientSchema,
   type patchClientSchema,
@@ -30,6 +34,9 @@ export function builtInClient(tenant: Tenant): Client {
     first_party: true,
     access_token_lifetime: DEFAULT_ACCESS_TOKEN_LIFETIME,
     id_token_lifetime: DEFAULT_ID_TOKEN_LIFETIME,
+    resources: [],
+    refresh_token_lifetime: DEFAULT_REFRESH_TOKEN_LIFETIME,
+    refresh_token_absolute_lifetime: DEFAULT_REFRESH_TOKEN_ABSOLUTE_LIFETIME,
     created_at: tenant.createdAt,
     updated_at: tenant.createdAt,
   };
@@ -45,13 +52,13 @@ export class ClientRepository {
   async get(clientId: string): Promise<Client | undefined> {
     if (clientId.length > 200) return undefined;
     const stored = await this.store.get<Client & Record<string, unknown>>(key(clientId));
-    if (stored) return stored;
+    if (stored) return withDefaults(stored);
     return clientId === this.tenant.id ? builtInClient(this.tenant) : undefined;
   }
 
   async list(): Promise<Client[]> {
     const stored = await this.store.query<Client & Record<string, unknown>>('clients');
-    const clients = stored.map(({ sk: _sk, ...c }) => c as Client);
+    const clients = stored.map(({ sk: _sk, ...c }) => withDefaults(c as Client));
     if (!clients.some((c) => c.client_id === this.tenant.id)) clients.unshift(builtInClient(this.tenant));
     return clients;
   }
@@ -59,24 +66,22 @@ export class ClientRepository {
   async create(input: z.output<typeof createClientSchema>): Promise<{ client: Client; secret?: string }> {
     const now = new Date().toISOString();
     const isPublic = input.client_type === 'public';
-    const secret = isPublic ? undefined : randomSecret();
+    const method = input.token_endpoint_auth_method ?? (isPublic ? 'none' : 'client_secret_basic');
+    // A client that signs assertions with its own key has no secret (RFC 7523 §2.2).
+    const secret = isPublic || method === 'private_key_jwt' ? undefined : randomSecret();
     const client: Client = {
       client_id: randomUUID(),
       ...input,
       built_in: false,
-      token_endpoint_auth_method: isPublic ? 'none' : (input.token_endpoint_auth_method ?? 'client_secret_basic'),
+      token_endpoint_auth_method: method,
       // PKCE is required for public clients (OAuth 2.0 Security BCP §2.1.1) and optional for others.
       require_pkce: isPublic ? true : (input.require_pkce ?? false),
       created_at: now,
       updated_at: now,
       ...(secret ? { secret_hash: sha256(secret) } : {}),
     };
-    if (isPublic && input.token_endpoint_auth_method && input.token_endpoint_auth_method !== 'none') {
-      throw new ClientRuleError('a public client cannot authenticate with a secret: use token_endpoint_auth_method "none"');
-    }
-    if (!isPublic && input.token_endpoint_auth_method === 'none') {
-      throw new ClientRuleError('a confidential client must authenticate: choose client_secret_basic or client_secret_post');
-    }
+    const violation = clientRuleViolation(client);
+    if (violation) throw new ClientRuleError(violation);
     await this.store.put(key(client.client_id), { ...client }, { ifAbsent: true });
     return { client, secret };
   }
@@ -84,15 +89,18 @@ export class ClientRepository {
   async patch(clientId: string, changes: z.output<typeof patchClientSchema>): Promise<Client | undefined> {
     const current = await this.get(clientId);
     if (!current) return undefined;
-    if (current.client_type === 'public') {
-      if (changes.token_endpoint_auth_method && changes.token_endpoint_auth_method !== 'none') {
-        throw new ClientRuleError('a public client cannot authenticate with a secret');
-      }
-      if (changes.require_pkce === false) throw new ClientRuleError('PKCE cannot be turned off for a public client');
-    } else if (changes.token_endpoint_auth_method === 'none') {
-      throw new ClientRuleError('a confidential client must authenticate');
+    const { jwks, ...rest } = changes;
+    const updated: Client = { ...current, ...stripUndefined(rest), updated_at: new Date().toISOString() };
+    if (jwks === null) delete updated.jwks;
+    else if (jwks !== undefined) updated.jwks = jwks;
+    const violation = clientRuleViolation(updated);
+    if (violation) throw new ClientRuleError(violation);
+    const secretMethod = updated.token_endpoint_auth_method.startsWith('client_secret_');
+    if (secretMethod && !updated.built_in && !updated.secret_hash) {
+      throw new ClientRuleError(
+        'this client has no secret yet: rotate it (POST /v1/clients/{clientId}/secret) first',
+      );
     }
-    const updated: Client = { ...current, ...stripUndefined(changes), updated_at: new Date().toISOString() };
     await this.store.put(key(clientId), { ...updated });
     return updated;
   }
@@ -100,7 +108,10 @@ export class ClientRepository {
   async rotateSecret(clientId: string): Promise<{ client: Client; secret: string } | undefined> {
     const current = await this.get(clientId);
     if (!current) return undefined;
-    if (current.built_in) throw new ClientRuleError("the built-in client's secret is the tenant secret: rotate it with the operator CLI");
+    if (current.built_in)
+      throw new ClientRuleError(
+        "the built-in client's secret is the tenant secret: rotate it with the operator CLI",
+      );
     if (current.client_type === 'public') throw new ClientRuleError('a public client has no secret');
     const secret = randomSecret();
     const client = { ...current, secret_hash: sha256(secret), updated_at: new Date().toISOString() };

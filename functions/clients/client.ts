@@ -13,7 +13,8 @@ export interface Client {
   client_type: 'confidential' | 'public';
   redirect_uris: string[];
   post_logout_redirect_uris: string[];
-  grant_types: string[];
+  /** `authorization_code`, `refresh_token` (with the `offline_access` scope), `client_credentials` (confidential only). */
+  grant_types: GrantType[];
   response_types: string[];
   /** Scopes the client may request (space-separated, RFC 7591 §2). */
   scope: string;
@@ -22,17 +23,57 @@ export interface Client {
   first_party: boolean;
   access_token_lifetime: number;
   id_token_lifetime: number;
+  /**
+   * RFC 8707 resource indicators (absolute URIs) the client may ask access tokens for, with
+   * `resource` (or `audience`): they become the access token's `aud`. Empty: the `aud` is the client id.
+   */
+  resources: string[];
+  /** Sliding lifetime of a refresh token (seconds): each rotation extends it, up to the absolute one. */
+  refresh_token_lifetime: number;
+  /** Absolute lifetime of a refresh token family (seconds), counted from the authorization. */
+  refresh_token_absolute_lifetime: number;
+  /** The client's public keys for `private_key_jwt` (RFC 7523 client assertions): an inline JWKS. */
+  jwks?: { keys: PublicClientJwk[] };
   created_at: string;
   updated_at: string;
   /** SHA-256 of the secret; absent on public and built-in clients. */
   secret_hash?: string;
 }
 
-export type TokenEndpointAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
+export const TOKEN_ENDPOINT_AUTH_METHODS = [
+  'client_secret_basic',
+  'client_secret_post',
+  'private_key_jwt',
+  'none',
+] as const;
+export type TokenEndpointAuthMethod = (typeof TOKEN_ENDPOINT_AUTH_METHODS)[number];
+
+export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
+export type GrantType = (typeof GRANT_TYPES)[number];
+
+/** Client assertion signature algorithms accepted for `private_key_jwt` (RFC 7523). */
+export const CLIENT_ASSERTION_ALGS = ['RS256', 'PS256', 'ES256'] as const;
 
 export const DEFAULT_SCOPES = 'openid';
 export const DEFAULT_ACCESS_TOKEN_LIFETIME = 600;
 export const DEFAULT_ID_TOKEN_LIFETIME = 600;
+export const DEFAULT_REFRESH_TOKEN_LIFETIME = 14 * 86_400;
+export const DEFAULT_REFRESH_TOKEN_ABSOLUTE_LIFETIME = 90 * 86_400;
+/** The longest a refresh token family may live; revocation markers are kept this long. */
+export const MAX_REFRESH_TOKEN_LIFETIME = 365 * 86_400;
+
+/** A public JWK of a client: RSA or EC P-256, never private members. */
+export interface PublicClientJwk {
+  kty: 'RSA' | 'EC';
+  kid?: string;
+  alg?: (typeof CLIENT_ASSERTION_ALGS)[number];
+  use?: 'sig';
+  n?: string;
+  e?: string;
+  crv?: 'P-256';
+  x?: string;
+  y?: string;
+}
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 
@@ -52,9 +93,12 @@ export const redirectUriSchema = z
       ctx.addIssue({ code: 'custom', message: `"${value}" is not an absolute URI` });
       return;
     }
-    if (url.hash || value.includes('#')) ctx.addIssue({ code: 'custom', message: 'a redirect URI has no fragment' });
-    if (url.username || url.password) ctx.addIssue({ code: 'custom', message: 'a redirect URI has no user info' });
-    if (value.includes('*')) ctx.addIssue({ code: 'custom', message: 'wildcards are not allowed: register exact URIs' });
+    if (url.hash || value.includes('#'))
+      ctx.addIssue({ code: 'custom', message: 'a redirect URI has no fragment' });
+    if (url.username || url.password)
+      ctx.addIssue({ code: 'custom', message: 'a redirect URI has no user info' });
+    if (value.includes('*'))
+      ctx.addIssue({ code: 'custom', message: 'wildcards are not allowed: register exact URIs' });
     const scheme = url.protocol.slice(0, -1);
     if (scheme === 'https') return;
     if (scheme === 'http' && LOOPBACK.has(url.hostname)) return;
@@ -63,9 +107,81 @@ export const redirectUriSchema = z
     ctx.addIssue({ code: 'custom', message: `"${value}" must use https (http only for localhost)` });
   });
 
-const uriList = z.array(redirectUriSchema).max(50, 'at most 50 URIs').refine((l) => new Set(l).size === l.length, 'URIs must not repeat');
+const uriList = z
+  .array(redirectUriSchema)
+  .max(50, 'at most 50 URIs')
+  .refine((l) => new Set(l).size === l.length, 'URIs must not repeat');
 
 const lifetime = z.number().int().min(60).max(86_400);
+const refreshLifetime = z.number().int().min(60).max(MAX_REFRESH_TOKEN_LIFETIME);
+
+const b64u = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]+$/, 'base64url')
+  .max(2048);
+const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
+
+/** One public signing key (RFC 7517): RSA (n, e) or EC P-256 (x, y); private members are refused. */
+const publicJwkSchema = z
+  .looseObject({
+    kty: z.enum(['RSA', 'EC']),
+    kid: z.string().min(1).max(200).optional(),
+    alg: z.enum(CLIENT_ASSERTION_ALGS).optional(),
+    use: z.literal('sig').optional(),
+    n: b64u.optional(),
+    e: b64u.optional(),
+    crv: z.literal('P-256').optional(),
+    x: b64u.optional(),
+    y: b64u.optional(),
+  })
+  .superRefine((jwk, ctx) => {
+    const privateMembers = PRIVATE_MEMBERS.filter((m) => m in jwk);
+    if (privateMembers.length) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `a client JWKS holds public keys only (remove ${privateMembers.join(', ')})`,
+      });
+    }
+    if (jwk.kty === 'RSA' && (!jwk.n || !jwk.e))
+      ctx.addIssue({ code: 'custom', message: 'an RSA key needs n and e' });
+    if (jwk.kty === 'EC' && (jwk.crv !== 'P-256' || !jwk.x || !jwk.y)) {
+      ctx.addIssue({ code: 'custom', message: 'an EC key must be P-256 with x and y' });
+    }
+  })
+  .transform((jwk): PublicClientJwk => {
+    // Only the members that matter are kept (x5c, key_ops and the like are dropped).
+    const { kty, kid, alg, use, n, e, crv, x, y } = jwk;
+    return Object.fromEntries(
+      Object.entries({ kty, kid, alg, use, n, e, crv, x, y }).filter(([, v]) => v !== undefined),
+    ) as unknown as PublicClientJwk;
+  });
+
+const jwksSchema = z.object({
+  keys: z.array(publicJwkSchema).min(1, 'at least one key').max(10, 'at most 10 keys'),
+});
+
+/** An RFC 8707 resource indicator: an absolute URI without a fragment. */
+export const resourceUriSchema = z
+  .string()
+  .max(2000)
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return !value.includes('#') && url.protocol.length > 1;
+    } catch {
+      return false;
+    }
+  }, 'a resource is an absolute URI without a fragment (RFC 8707 §2)');
+
+const resourceList = z
+  .array(resourceUriSchema)
+  .max(50, 'at most 50 resources')
+  .refine((l) => new Set(l).size === l.length, 'resources must not repeat');
+
+const grantTypes = z
+  .array(z.enum(GRANT_TYPES))
+  .min(1)
+  .refine((l) => new Set(l).size === l.length, 'grant types must not repeat');
 
 /** Body of `POST /v1/clients` (RFC 7591 names). */
 export const createClientSchema = z.object({
@@ -73,14 +189,22 @@ export const createClientSchema = z.object({
   client_type: z.enum(['confidential', 'public']).default('confidential'),
   redirect_uris: uriList.default([]),
   post_logout_redirect_uris: uriList.default([]),
-  grant_types: z.array(z.enum(['authorization_code'])).min(1).default(['authorization_code']),
+  grant_types: grantTypes.default(['authorization_code']),
   response_types: z.array(z.literal('code')).default(['code']),
-  scope: z.string().max(1000).regex(/^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/, 'space-separated scope tokens').default(DEFAULT_SCOPES),
-  token_endpoint_auth_method: z.enum(['client_secret_basic', 'client_secret_post', 'none']).optional(),
+  scope: z
+    .string()
+    .max(1000)
+    .regex(/^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/, 'space-separated scope tokens')
+    .default(DEFAULT_SCOPES),
+  token_endpoint_auth_method: z.enum(TOKEN_ENDPOINT_AUTH_METHODS).optional(),
   require_pkce: z.boolean().optional(),
   first_party: z.boolean().default(false),
   access_token_lifetime: lifetime.default(DEFAULT_ACCESS_TOKEN_LIFETIME),
   id_token_lifetime: lifetime.default(DEFAULT_ID_TOKEN_LIFETIME),
+  resources: resourceList.default([]),
+  refresh_token_lifetime: refreshLifetime.default(DEFAULT_REFRESH_TOKEN_LIFETIME),
+  refresh_token_absolute_lifetime: refreshLifetime.default(DEFAULT_REFRESH_TOKEN_ABSOLUTE_LIFETIME),
+  jwks: jwksSchema.optional(),
 });
 
 /** Body of `PATCH /v1/clients/{clientId}`: any subset; the type and built-in flag cannot change. */
@@ -91,14 +215,54 @@ export const patchClientSchema = createClientSchema
     client_name: z.string().trim().min(1).max(200).optional(),
     redirect_uris: uriList.optional(),
     post_logout_redirect_uris: uriList.optional(),
-    grant_types: z.array(z.enum(['authorization_code'])).min(1).optional(),
+    grant_types: grantTypes.optional(),
     response_types: z.array(z.literal('code')).optional(),
     scope: z.string().max(1000).optional(),
     first_party: z.boolean().optional(),
     access_token_lifetime: lifetime.optional(),
     id_token_lifetime: lifetime.optional(),
+    resources: resourceList.optional(),
+    refresh_token_lifetime: refreshLifetime.optional(),
+    refresh_token_absolute_lifetime: refreshLifetime.optional(),
+    /** `null` removes the keys. */
+    jwks: jwksSchema.nullable().optional(),
   })
   .strict();
+
+/**
+ * A client as stored before refresh tokens, resources and client assertions existed reads with the
+ * defaults of today, so every reader sees complete metadata.
+ */
+export function withDefaults(client: Client): Client {
+  return {
+    ...client,
+    resources: client.resources ?? [],
+    refresh_token_lifetime: client.refresh_token_lifetime ?? DEFAULT_REFRESH_TOKEN_LIFETIME,
+    refresh_token_absolute_lifetime:
+      client.refresh_token_absolute_lifetime ?? DEFAULT_REFRESH_TOKEN_ABSOLUTE_LIFETIME,
+  };
+}
+
+/** The rules that involve more than one field; `undefined` when the client is consistent. */
+export function clientRuleViolation(client: Client): string | undefined {
+  const method = client.token_endpoint_auth_method;
+  if (client.client_type === 'public') {
+    if (method !== 'none')
+      return 'a public client cannot authenticate with a secret or key: use token_endpoint_auth_method "none"';
+    if (!client.require_pkce) return 'PKCE cannot be turned off for a public client';
+    if (client.grant_types.includes('client_credentials')) {
+      return 'the client_credentials grant is for confidential clients only (RFC 6749 §4.4)';
+    }
+  } else if (method === 'none') {
+    return 'a confidential client must authenticate: choose client_secret_basic, client_secret_post or private_key_jwt';
+  }
+  if (method === 'private_key_jwt' && !client.jwks?.keys.length)
+    return 'private_key_jwt needs the public keys in jwks';
+  if (client.refresh_token_absolute_lifetime < client.refresh_token_lifetime) {
+    return 'refresh_token_absolute_lifetime must not be shorter than refresh_token_lifetime';
+  }
+  return undefined;
+}
 
 /** What the management API shows of a client: never the secret's hash. */
 export function publicView(client: Client): Omit<Client, 'secret_hash'> {

@@ -1,25 +1,44 @@
 import { authenticateClient } from '../clients/client-auth.js';
 import { ClientRepository } from '../clients/client-repository.js';
-import { parseForm } from '../http/body.js';
 import { HttpError } from '../http/errors.js';
 import { json, tenantHandler } from '../http/handler.js';
+import { clientCredentialsGrant } from '../oidc/client-credentials.js';
+import { refreshTokens } from '../oidc/refresh.js';
 import { exchangeCode } from '../oidc/token-exchange.js';
+import { parseTokenRequest } from '../oidc/token-request.js';
 
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
 
-/** POST /oidc/token — the token endpoint (RFC 6749 §3.2): client authentication, then the grant. */
+/**
+ * POST /oidc/token — the token endpoint (RFC 6749 §3.2): client authentication (a secret, a
+ * `private_key_jwt` assertion or none), then the grant: authorization_code, refresh_token or
+ * client_credentials.
+ */
 export const handler = tenantHandler(
   async (req, ctx) => {
-    const form = parseForm(req);
+    const { form, resources } = parseTokenRequest(req);
     const clients = new ClientRepository(ctx.store, ctx.tenant);
-    const client = await authenticateClient(req, form, clients, ctx.tenant);
+    const client = await authenticateClient(req, form, clients, ctx.tenant, {
+      store: ctx.store,
+      audiences: [`${ctx.issuer}/token`, ctx.issuer],
+    });
     const grantType = form.grant_type;
     if (!grantType) throw new HttpError(400, 'invalid_request', 'grant_type is required');
-    if (grantType !== 'authorization_code') {
-      throw new HttpError(400, 'unsupported_grant_type', `grant_type "${grantType}" is not supported`);
+    const deps = { store: ctx.store, signer: ctx.services.signer, issuer: ctx.issuer };
+    switch (grantType) {
+      case 'authorization_code':
+        return json(200, await exchangeCode(form, client, deps, resources), NO_STORE);
+      case 'refresh_token':
+        return json(200, await refreshTokens(form, resources, client, deps), NO_STORE);
+      case 'client_credentials':
+        return json(200, await clientCredentialsGrant(form, resources, client, deps), NO_STORE);
+      default:
+        throw new HttpError(
+          400,
+          'unsupported_grant_type',
+          `grant_type "${grantType.slice(0, 100)}" is not supported`,
+        );
     }
-    const tokens = await exchangeCode(form, client, { store: ctx.store, signer: ctx.services.signer, issuer: ctx.issuer });
-    return json(200, tokens, NO_STORE);
   },
   { errors: 'oauth' },
 );

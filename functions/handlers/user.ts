@@ -1,13 +1,70 @@
+import { z } from 'zod';
+import { createAuthenticatorService } from '../authenticators/service.js';
 import { initAuthSchema } from '../federation/init-auth.js';
-import { validate } from '../http/body.js';
-import { json, tenantHandler } from '../http/handler.js';
+import { parseJson, validate } from '../http/body.js';
+import { HttpError, notFound } from '../http/errors.js';
+import { json, tenantHandler, type TenantContext } from '../http/handler.js';
 import { requireTenantSecret } from '../http/tenant-auth.js';
+import { mergeProfile, profileSchema } from '../users/profile.js';
+import {
+  deleteUser,
+  LoginTakenError,
+  ProfileConflictError,
+  ProfileRepository,
+} from '../users/profile-repository.js';
 import { UserRecords } from '../users/user-records.js';
 
-/** GET /v1/users/{userId} — the user, whether they are enrolled, and their authenticators. */
+/** A merge patch: any object; each field is checked when the merged profile is validated. */
+const patchBody = z.record(z.string(), z.unknown());
+
+function authenticators(ctx: TenantContext) {
+  return createAuthenticatorService(ctx.store, {
+    mailer: ctx.services.mailer,
+    rpId: new URL(ctx.origin).hostname,
+    rpName: ctx.tenant.name,
+    origin: ctx.origin,
+  });
+}
+
+function conflict(err: unknown): never {
+  if (err instanceof LoginTakenError) {
+    throw new HttpError(409, 'login_taken', err.message, {}, { field: err.kind });
+  }
+  if (err instanceof ProfileConflictError) throw new HttpError(409, 'conflict', err.message);
+  throw err;
+}
+
+/**
+ * /v1/users/{userId}:
+ * GET    — the user, whether they are enrolled, their authenticators and profile
+ * PUT    — creates (201) or replaces (200) the profile; email and username must be free
+ * PATCH  — changes the profile as a JSON Merge Patch (RFC 7396; null removes a field)
+ * DELETE — the profile, login identifiers, authenticators and outcome records; tokens revoked
+ */
 export const handler = tenantHandler(async (req, ctx) => {
   requireTenantSecret(req, ctx);
   // Fix: a userId no /init-auth call can create (e.g. 3000 characters) is a 400, not a key DynamoDB rejects (500).
   const userId = validate(initAuthSchema.shape.userId, req.pathParams.userId);
-  return json(200, await new UserRecords(ctx.store).view(userId));
+  const records = new UserRecords(ctx.store);
+  const profiles = new ProfileRepository(ctx.store);
+  if (req.method === 'PUT') {
+    const input = parseJson(req, profileSchema);
+    const { created } = await profiles.put(userId, input).catch(conflict);
+    return json(created ? 201 : 200, await records.view(userId));
+  }
+  if (req.method === 'PATCH') {
+    const patch = parseJson(req, patchBody);
+    const current = await profiles.read(userId);
+    if (!current) throw notFound('the user has no profile: create it with PUT');
+    const { created_at: _c, updated_at: _u, ...fields } = current.profile;
+    const input = validate(profileSchema, mergeProfile(fields, patch));
+    await profiles.put(userId, input, { ifVersion: current.version }).catch(conflict);
+    return json(200, await records.view(userId));
+  }
+  if (req.method === 'DELETE') {
+    const service = authenticators(ctx);
+    await deleteUser(ctx.store, userId, (id) => service.remove(userId, id));
+    return { status: 204 };
+  }
+  return json(200, await records.view(userId));
 });

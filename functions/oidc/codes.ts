@@ -41,12 +41,19 @@ export interface CodeItem extends Grant {
 
 export const codeKey = (code: string) => ({ pk: `code#${sha256(code)}`, sk: 'code' });
 
-export function newCode(grant: Grant, now = Date.now()): { code: string; key: { pk: string; sk: string }; item: CodeItem } {
+export function newCode(
+  grant: Grant,
+  now = Date.now(),
+): { code: string; key: { pk: string; sk: string }; item: CodeItem } {
   const code = randomSecret();
   return { code, key: codeKey(code), item: { ...grant, expiresAt: nowSeconds(now) + CODE_TTL_SECONDS } };
 }
 
-export function redeemCode(store: TenantStore, code: string, grantId: string): Promise<ConsumeResult<CodeItem & Record<string, unknown>>> {
+export function redeemCode(
+  store: TenantStore,
+  code: string,
+  grantId: string,
+): Promise<ConsumeResult<CodeItem & Record<string, unknown>>> {
   return store.consume<CodeItem & Record<string, unknown>>(codeKey(code), { grantId });
 }
 
@@ -66,11 +73,23 @@ export const revokedUserKey = (userId: string) => ({ pk: `revoked-user#${userId}
 export const GRANT_REVOCATION_TTL_SECONDS = MAX_REFRESH_TOKEN_LIFETIME + 86_400;
 
 /** Revokes every token of a grant: its access tokens (`gid`) and its whole refresh token family. */
-export async function revokeGrant(store: TenantStore, grantId: string, reason: string, now = Date.now()): Promise<void> {
-  await store.put(revokedGrantKey(grantId), { reason, revokedAt: nowSeconds(now), expiresAt: nowSeconds(now) + GRANT_REVOCATION_TTL_SECONDS });
+export async function revokeGrant(
+  store: TenantStore,
+  grantId: string,
+  reason: string,
+  now = Date.now(),
+): Promise<void> {
+  await store.put(revokedGrantKey(grantId), {
+    reason,
+    revokedAt: nowSeconds(now),
+    expiresAt: nowSeconds(now) + GRANT_REVOCATION_TTL_SECONDS,
+  });
 }
 
 /** Revokes everything issued for a user until now (a deleted user). */
 export async function revokeUser(store: TenantStore, userId: string, now = Date.now()): Promise<void> {
-  await store.put(revokedUserKey(userId), { revokedAt: nowSeconds(now), expiresAt: nowSeconds(now) + GRANT_REVOCATION_TTL_SECONDS });
+  await store.put(revokedUserKey(userId), {
+    revokedAt: nowSeconds(now),
+    expiresAt: nowSeconds(now) + GRANT_REVOCATION_TTL_SECONDS,
+  });
 }

@@ -1,21 +1,40 @@
+import { CLIENT_ASSERTION_ALGS, GRANT_TYPES, TOKEN_ENDPOINT_AUTH_METHODS } from '../clients/client.js';
+import { PROFILE_CLAIMS } from '../users/profile.js';
+
+/** The scopes this provider understands (OIDC Core §5.4, §11). */
+export const SCOPES_SUPPORTED = ['openid', 'profile', 'email', 'phone', 'address', 'offline_access'];
+
 /**
- * OpenID Provider Metadata (OpenID Connect Discovery 1.0 §3). Only what works is advertised: a
- * client library trusts this document, so a listed feature that fails is worse than a missing one.
+ * OpenID Provider Metadata (OpenID Connect Discovery 1.0 §3, RFC 8414 §2). Only what works is
+ * advertised: a client library trusts this document, so a listed feature that fails is worse than
+ * a missing one.
  */
 export function discoveryDocument(issuer: string): Record<string, unknown> {
+  // Revocation and introspection take the same client authentication as the token endpoint.
+  const authMethods = [...TOKEN_ENDPOINT_AUTH_METHODS];
+  const confidentialMethods = authMethods.filter((m) => m !== 'none');
   return {
     issuer,
     authorization_endpoint: `${issuer}/auth`,
     token_endpoint: `${issuer}/token`,
+    userinfo_endpoint: `${issuer}/userinfo`,
     jwks_uri: `${issuer}/jwks`,
+    revocation_endpoint: `${issuer}/token/revocation`,
+    introspection_endpoint: `${issuer}/token/introspection`,
     response_types_supported: ['code'],
     response_modes_supported: ['query', 'form_post'],
-    grant_types_supported: ['authorization_code'],
+    grant_types_supported: [...GRANT_TYPES],
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: ['RS256'],
-    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+    token_endpoint_auth_methods_supported: authMethods,
+    token_endpoint_auth_signing_alg_values_supported: [...CLIENT_ASSERTION_ALGS],
+    revocation_endpoint_auth_methods_supported: authMethods,
+    revocation_endpoint_auth_signing_alg_values_supported: [...CLIENT_ASSERTION_ALGS],
+    // Introspection is for confidential clients (RFC 7662 §2.1).
+    introspection_endpoint_auth_methods_supported: confidentialMethods,
+    introspection_endpoint_auth_signing_alg_values_supported: [...CLIENT_ASSERTION_ALGS],
     code_challenge_methods_supported: ['S256'],
-    scopes_supported: ['openid'],
+    scopes_supported: SCOPES_SUPPORTED,
     claims_supported: [
       'sub',
       'iss',
@@ -25,6 +44,8 @@ export function discoveryDocument(issuer: string): Record<string, unknown> {
       'auth_time',
       'nonce',
       'at_hash',
+      'amr',
+      ...PROFILE_CLAIMS,
       'action',
       'action_code',
       'action_state',

@@ -3,15 +3,13 @@ import type { Client } from '../clients/client.js';
 import { constantTimeEqual } from '../crypto/secrets.js';
 import { badRequest, HttpError } from '../http/errors.js';
 import type { Signer } from '../signing/signer.js';
-import { nowSeconds } from '../store/store.js';
 import type { TenantStore } from '../store/tenant-store.js';
-import { redeemCode, revokedGrantKey } from './codes.js';
+import { redeemCode, revokeGrant } from './codes.js';
+import { invalidGrant, newRefreshToken, OFFLINE_ACCESS, wantsRefreshToken } from './refresh.js';
+import { resolveAudiences, scopeTokens } from './token-request.js';
 import { mintTokens, type TokenResponse } from './tokens.js';
 
-export const invalidGrant = (description: string) => new HttpError(400, 'invalid_grant', description);
-
-/** How long a revocation must be remembered: longer than any token of the grant lives. */
-const REVOCATION_TTL_SECONDS = 2 * 86_400;
+export { invalidGrant };
 
 /**
  * The authorization_code grant (RFC 6749 §4.1.3). The code is consumed first, with one conditional
@@ -22,6 +20,7 @@ export async function exchangeCode(
   form: Record<string, string>,
   client: Client,
   deps: { store: TenantStore; signer: Signer; issuer: string },
+  resources: string[] = [],
 ): Promise<TokenResponse> {
   if (!client.grant_types.includes('authorization_code')) {
     throw new HttpError(400, 'unauthorized_client', 'this client may not use the authorization_code grant');
@@ -32,12 +31,9 @@ export async function exchangeCode(
   const grantId = randomUUID();
   const result = await redeemCode(deps.store, code, grantId);
   if (result.status === 'replayed') {
-    if (result.item.grantId) {
-      await deps.store.put(revokedGrantKey(result.item.grantId), {
-        reason: 'authorization code replayed',
-        expiresAt: nowSeconds() + REVOCATION_TTL_SECONDS,
-      });
-    }
+    // The grant id is the refresh token family too: a replay kills the refresh tokens as well.
+    if (result.item.grantId)
+      await revokeGrant(deps.store, result.item.grantId, 'authorization code replayed');
     throw invalidGrant('the code has already been used; the tokens issued for it are revoked');
   }
   if (result.status !== 'consumed') throw invalidGrant('the code is invalid, expired or already used');
@@ -53,11 +49,28 @@ export async function exchangeCode(
   if (grant.codeChallenge) {
     const verifier = form.code_verifier;
     if (!verifier) throw invalidGrant('code_verifier is required (PKCE)');
-    if (!/^[A-Za-z0-9._~-]{43,128}$/.test(verifier)) throw invalidGrant('code_verifier is malformed (RFC 7636 §4.1)');
+    if (!/^[A-Za-z0-9._~-]{43,128}$/.test(verifier))
+      throw invalidGrant('code_verifier is malformed (RFC 7636 §4.1)');
     const computed = createHash('sha256').update(verifier, 'ascii').digest('base64url');
-    if (!constantTimeEqual(computed, grant.codeChallenge)) throw invalidGrant('code_verifier does not match the code_challenge');
+    if (!constantTimeEqual(computed, grant.codeChallenge))
+      throw invalidGrant('code_verifier does not match the code_challenge');
   } else if (form.code_verifier !== undefined) {
     throw invalidGrant('code_verifier sent but the authorization request had no code_challenge');
   }
-  return mintTokens(deps.signer, deps.issuer, client, grant, grantId);
+  const fallback = grant.resources?.length ? grant.resources : [client.client_id];
+  const audiences = resolveAudiences(resources, client, fallback, grant.resources);
+  // A refresh token only with offline_access, and only for a client allowed the grant (OIDC Core
+  // §11); otherwise offline_access is not granted and not reported back.
+  if (wantsRefreshToken(client, grant.scope)) {
+    const refresh = newRefreshToken(client, grant, grantId);
+    await deps.store.put(refresh.key, { ...refresh.item }, { ifAbsent: true });
+    return mintTokens(deps.signer, deps.issuer, client, grant, grantId, {
+      audiences,
+      refreshToken: refresh.token,
+    });
+  }
+  const scope = scopeTokens(grant.scope)
+    .filter((s) => s !== OFFLINE_ACCESS)
+    .join(' ');
+  return mintTokens(deps.signer, deps.issuer, client, { ...grant, scope }, grantId, { audiences });
 }

@@ -6,10 +6,48 @@ import type { Grant } from './codes.js';
 export interface TokenResponse {
   access_token: string;
   id_token?: string;
+  refresh_token?: string;
   token_type: 'Bearer';
   expires_in: number;
-  scope: string;
+  scope?: string;
 }
+
+/** What tokens are minted from: a redeemed code's grant, or a refresh token's record of it. */
+export type TokenSubject = Pick<
+  Grant,
+  'userId' | 'scope' | 'authTime' | 'nonce' | 'amr' | 'acr' | 'sid' | 'action' | 'resources'
+>;
+
+/** The claims an RFC 9068 access token of this provider carries; `typ` is `at+jwt`. */
+export interface AccessTokenClaims {
+  iss: string;
+  sub: string;
+  aud: string | string[];
+  client_id: string;
+  scope?: string;
+  iat: number;
+  exp: number;
+  jti: string;
+  /** The grant (and refresh token family) the token belongs to; absent for client_credentials. */
+  gid?: string;
+  auth_time?: number;
+  acr?: string;
+  amr?: string[];
+  action?: string;
+  action_code?: string;
+  action_state?: string;
+  is_enrolled?: boolean;
+  idempotency_key?: string;
+}
+
+/** The federated action claims that access tokens (and introspection) may carry. */
+export const ACTION_CLAIMS = [
+  'action',
+  'action_code',
+  'action_state',
+  'is_enrolled',
+  'idempotency_key',
+] as const;
 
 /** OIDC Core §3.1.3.6: the left half of the SHA-256 of the access token, base64url. */
 function atHash(accessToken: string): string {
@@ -17,7 +55,7 @@ function atHash(accessToken: string): string {
 }
 
 /** The federated challenge's claims (API.md); both tokens carry them. */
-function actionClaims(grant: Grant): Record<string, unknown> {
+function actionClaims(grant: TokenSubject): Record<string, unknown> {
   if (!grant.action) return {};
   return {
     action: grant.action.code,
@@ -28,6 +66,22 @@ function actionClaims(grant: Grant): Record<string, unknown> {
   };
 }
 
+/** One audience is a string, several an array (RFC 7519 §4.1.3). */
+export const audienceClaim = (audiences: string[]): string | string[] =>
+  audiences.length === 1 ? audiences[0]! : audiences;
+
+export interface MintOptions {
+  /** The tokens' scope; a refresh may narrow the grant's (RFC 6749 §6). Default: the grant's. */
+  scope?: string;
+  /** The access token's `aud` (RFC 8707 resources). Default: the grant's resources, else the client id. */
+  audiences?: string[];
+  /** The refresh token to return with the tokens (already stored). */
+  refreshToken?: string;
+  /** The ID token carries the authorization request's nonce, except after a refresh (OIDC Core §12.2). */
+  withNonce?: boolean;
+  now?: number;
+}
+
 /**
  * Mints the access token (an RFC 9068 JWT, `typ: at+jwt`) and, for `openid` requests, the ID token
  * (OIDC Core §2). Both are RS256 with the JWKS `kid`; B2C reads its claims from the ID token.
@@ -36,30 +90,39 @@ export async function mintTokens(
   signer: Signer,
   issuer: string,
   client: Client,
-  grant: Grant,
+  grant: TokenSubject,
   grantId: string,
-  now = Date.now(),
+  opts: MintOptions = {},
 ): Promise<TokenResponse> {
-  const iat = Math.floor(now / 1000);
-  const scopes = grant.scope.split(' ').filter(Boolean);
+  const iat = Math.floor((opts.now ?? Date.now()) / 1000);
+  const scope = opts.scope ?? grant.scope;
+  const scopes = scope.split(' ').filter(Boolean);
   const accessTtl = client.access_token_lifetime;
+  const audiences = opts.audiences ?? (grant.resources?.length ? grant.resources : [client.client_id]);
   const access = await signer.signJwt(
     {
       iss: issuer,
       sub: grant.userId,
-      aud: client.client_id,
+      aud: audienceClaim(audiences),
       client_id: client.client_id,
-      scope: grant.scope,
+      scope,
       iat,
       exp: iat + accessTtl,
       jti: randomUUID(),
       auth_time: grant.authTime,
+      ...(grant.acr ? { acr: grant.acr } : {}),
+      ...(grant.amr ? { amr: grant.amr } : {}),
       gid: grantId,
       ...actionClaims(grant),
     },
     { typ: 'at+jwt' },
   );
-  const response: TokenResponse = { access_token: access, token_type: 'Bearer', expires_in: accessTtl, scope: grant.scope };
+  const response: TokenResponse = {
+    access_token: access,
+    token_type: 'Bearer',
+    expires_in: accessTtl,
+    scope,
+  };
   if (scopes.includes('openid')) {
     response.id_token = await signer.signJwt({
       iss: issuer,
@@ -68,11 +131,45 @@ export async function mintTokens(
       iat,
       exp: iat + client.id_token_lifetime,
       auth_time: grant.authTime,
-      ...(grant.nonce !== undefined ? { nonce: grant.nonce } : {}),
+      ...(grant.nonce !== undefined && opts.withNonce !== false ? { nonce: grant.nonce } : {}),
+      ...(grant.acr ? { acr: grant.acr } : {}),
       ...(grant.amr ? { amr: grant.amr } : {}),
+      // The login session, for RP-initiated and front-channel logout (id_token_hint).
+      ...(grant.sid ? { sid: grant.sid } : {}),
       at_hash: atHash(access),
       ...actionClaims(grant),
     });
   }
+  if (opts.refreshToken) response.refresh_token = opts.refreshToken;
   return response;
+}
+
+/**
+ * The client_credentials access token (RFC 6749 §4.4, RFC 9068): the client acts for itself, so
+ * `sub` is the client id; no ID token, no refresh token.
+ */
+export async function mintClientToken(
+  signer: Signer,
+  issuer: string,
+  client: Client,
+  scope: string,
+  audiences: string[],
+  now = Date.now(),
+): Promise<TokenResponse> {
+  const iat = Math.floor(now / 1000);
+  const ttl = client.access_token_lifetime;
+  const access = await signer.signJwt(
+    {
+      iss: issuer,
+      sub: client.client_id,
+      aud: audienceClaim(audiences),
+      client_id: client.client_id,
+      ...(scope ? { scope } : {}),
+      iat,
+      exp: iat + ttl,
+      jti: randomUUID(),
+    },
+    { typ: 'at+jwt' },
+  );
+  return { access_token: access, token_type: 'Bearer', expires_in: ttl, ...(scope ? { scope } : {}) };
 }

@@ -1,9 +1,11 @@
 import type { TenantStore } from '../store/tenant-store.js';
 import type { ActionState } from '../actions/action.js';
+import { profileKey, profileView, type ProfileItem } from './profile.js';
 
 /**
  * Everything about one user of a tenant lives in one partition, `<tenantId>#user#<userId>`:
- * authenticators (`authn#<id>`) and action outcome records (`action#<action>#<idempotencyKey>`).
+ * authenticators (`authn#<id>`), action outcome records (`action#<action>#<idempotencyKey>`) and
+ * the profile (`profile`, see profile.ts).
  */
 export const userPk = (userId: string) => `user#${userId}`;
 
@@ -43,7 +45,10 @@ export class UserRecords {
   constructor(private readonly store: TenantStore) {}
 
   async authenticators(userId: string): Promise<AuthenticatorSummary[]> {
-    const items = await this.store.query<AuthenticatorSummary & Record<string, unknown>>(userPk(userId), 'authn#');
+    const items = await this.store.query<AuthenticatorSummary & Record<string, unknown>>(
+      userPk(userId),
+      'authn#',
+    );
     return items.map((a) => ({
       id: a.id,
       type: a.type,
@@ -54,17 +59,23 @@ export class UserRecords {
   }
 
   async outcome(userId: string, action: string, idempotencyKey: string): Promise<OutcomeRecord | undefined> {
-    return this.store.get<OutcomeRecord & Record<string, unknown>>(outcomeKey(userId, action, idempotencyKey));
+    return this.store.get<OutcomeRecord & Record<string, unknown>>(
+      outcomeKey(userId, action, idempotencyKey),
+    );
   }
 
-  /** The user view shared by `GET /v1/users/{userId}` and `POST /get-user`. */
+  /** The user view shared by `GET /v1/users/{userId}` and `POST /get-user`; `profile` when there is one. */
   async view(userId: string) {
-    const authenticators = await this.authenticators(userId);
+    const [authenticators, profile] = await Promise.all([
+      this.authenticators(userId),
+      this.store.get<ProfileItem & Record<string, unknown>>(profileKey(userId)),
+    ]);
     return {
       userId,
       isEnrolled: authenticators.length > 0,
       enrolledVerificationMethods: [...new Set(authenticators.map((a) => a.type))],
       authenticators,
+      ...(profile ? { profile: profileView(profile) } : {}),
     };
   }
 }

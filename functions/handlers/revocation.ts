@@ -1,0 +1,23 @@
+import { authenticateClient } from '../clients/client-auth.js';
+import { ClientRepository } from '../clients/client-repository.js';
+import { tenantHandler } from '../http/handler.js';
+import { revokeToken } from '../oidc/revocation.js';
+import { parseTokenRequest } from '../oidc/token-request.js';
+
+/**
+ * POST /oidc/token/revocation — token revocation (RFC 7009): the client authenticates as at the
+ * token endpoint; the answer is 200 with an empty body whatever the token was (§2.2).
+ */
+export const handler = tenantHandler(
+  async (req, ctx) => {
+    const { form } = parseTokenRequest(req);
+    const clients = new ClientRepository(ctx.store, ctx.tenant);
+    const client = await authenticateClient(req, form, clients, ctx.tenant, {
+      store: ctx.store,
+      audiences: [`${ctx.issuer}/token`, ctx.issuer, `${ctx.issuer}/token/revocation`],
+    });
+    await revokeToken(form, client, { store: ctx.store, signer: ctx.services.signer, issuer: ctx.issuer });
+    return { status: 200, headers: { 'cache-control': 'no-store', pragma: 'no-cache' }, body: '' };
+  },
+  { errors: 'oauth' },
+);

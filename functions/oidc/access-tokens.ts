@@ -1,0 +1,70 @@
+import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
+import type { PublicJwk, Signer } from '../signing/signer.js';
+import { nowSeconds, type Item } from '../store/store.js';
+import type { TenantStore } from '../store/tenant-store.js';
+import { revokedGrantKey, revokedTokenKey, revokedUserKey } from './codes.js';
+import type { AccessTokenClaims } from './tokens.js';
+
+export type AccessTokenCheck =
+  { active: true; claims: AccessTokenClaims } | { active: false; reason: string };
+
+/** Longer than any JWT this provider signs; anything bigger is not ours. */
+const MAX_TOKEN_LENGTH = 8192;
+
+/** The key set of the signer's current public keys, rebuilt only when they change (key rotation). */
+let cached: { ids: string; keySet: ReturnType<typeof createLocalJWKSet> } | undefined;
+function keySetOf(keys: PublicJwk[]): ReturnType<typeof createLocalJWKSet> {
+  const ids = keys.map((k) => `${k.kid}:${k.n.slice(0, 16)}`).join(',');
+  if (cached?.ids !== ids) cached = { ids, keySet: createLocalJWKSet({ keys } as JSONWebKeySet) };
+  return cached.keySet;
+}
+
+export const looksLikeJwt = (token: string) => /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(token);
+
+/**
+ * Checks an access token of this tenant (RFC 9068 §4): an RS256 JWT with `typ: at+jwt` signed by
+ * one of the region's keys, `iss` the tenant's issuer (a token of another tenant fails here, since
+ * tenants of a region share keys), not expired, and not revoked — neither by its `jti`, nor through
+ * its grant (`gid`: code replay, refresh token reuse, revocation), nor by deleting its user.
+ */
+export async function verifyAccessToken(
+  token: string,
+  deps: { signer: Signer; issuer: string; store: TenantStore; now?: number },
+): Promise<AccessTokenCheck> {
+  if (!token || token.length > MAX_TOKEN_LENGTH || !looksLikeJwt(token))
+    return { active: false, reason: 'malformed' };
+  const now = deps.now ?? Date.now();
+  let claims: AccessTokenClaims;
+  try {
+    const { payload } = await jwtVerify(token, keySetOf(await deps.signer.publicKeys()), {
+      issuer: deps.issuer,
+      typ: 'at+jwt',
+      algorithms: ['RS256'],
+      requiredClaims: ['exp', 'iat', 'jti', 'sub', 'client_id'],
+      currentDate: new Date(now),
+    });
+    claims = payload as unknown as AccessTokenClaims;
+  } catch (err) {
+    return { active: false, reason: (err as { code?: string }).code ?? 'invalid' };
+  }
+  if (typeof claims.jti !== 'string' || typeof claims.sub !== 'string')
+    return { active: false, reason: 'malformed' };
+  const [byJti, byGrant, byUser] = await Promise.all([
+    deps.store.get(revokedTokenKey(claims.jti)),
+    claims.gid ? deps.store.get(revokedGrantKey(claims.gid)) : undefined,
+    claims.gid ? deps.store.get<{ revokedAt: number } & Item>(revokedUserKey(claims.sub)) : undefined,
+  ]);
+  if (byJti || byGrant) return { active: false, reason: 'revoked' };
+  if (byUser && claims.iat <= byUser.revokedAt) return { active: false, reason: 'user deleted' };
+  return { active: true, claims };
+}
+
+/** Revokes one access token by its `jti` until it would have expired anyway (RFC 7009). */
+export async function revokeAccessToken(
+  store: TenantStore,
+  claims: AccessTokenClaims,
+  now = Date.now(),
+): Promise<void> {
+  if (claims.exp <= nowSeconds(now)) return;
+  await store.put(revokedTokenKey(claims.jti), { revokedAt: nowSeconds(now), expiresAt: claims.exp + 60 });
+}

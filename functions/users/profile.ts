@@ -1,0 +1,241 @@
+import { z } from 'zod';
+
+/**
+ * A user's profile: the OpenID Connect standard claims (OIDC Core §5.1) the userinfo endpoint
+ * releases by scope, the tenant's own flat `custom_attributes`, and the login identifiers (`email`,
+ * `username`) a login page can find the user by. It lives in the user's partition
+ * (`user#<userId>`, sort key `profile`); see `profile-repository.ts`.
+ */
+
+const text = (max: number) => z.string().trim().min(1).max(max);
+
+const httpUrl = z
+  .string()
+  .max(2000)
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return url.protocol === 'https:' || url.protocol === 'http:';
+    } catch {
+      return false;
+    }
+  }, 'must be an absolute http(s) URL');
+
+/** OIDC Core §5.1: `YYYY-MM-DD` (a real date; year `0000` when it is withheld) or just `YYYY`. */
+const birthdate = z.string().refine((value) => {
+  if (/^\d{4}$/.test(value)) return true;
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  if (!m) return false;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const date = new Date(Date.UTC(y === 0 ? 2000 : y, mo - 1, d));
+  return date.getUTCMonth() === mo - 1 && date.getUTCDate() === d;
+}, 'must be an ISO 8601 date, YYYY-MM-DD (or YYYY)');
+
+const zoneinfo = z
+  .string()
+  .max(64)
+  .refine((tz) => {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be an IANA time zone, e.g. Europe/Paris');
+
+const locale = z
+  .string()
+  .max(35)
+  .refine((tag) => {
+    try {
+      return Intl.getCanonicalLocales(tag.replace('_', '-')).length === 1;
+    } catch {
+      return false;
+    }
+  }, 'must be a BCP 47 language tag, e.g. en-US');
+
+/** E.164 (a plus, the country code, at most 15 digits); spaces, dots, dashes and brackets are dropped. */
+const phoneNumber = z
+  .string()
+  .max(32)
+  .transform((v) => v.replace(/[\s().-]/g, ''))
+  .refine((v) => /^\+[1-9]\d{6,14}$/.test(v), 'must be an E.164 phone number, e.g. +14155550123');
+
+/** A login name: letters, digits, `.`, `_`, `-`; no `@`, so it can never be mistaken for an email. */
+export const usernameSchema = z
+  .string()
+  .trim()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
+    'must be 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit',
+  );
+
+export const addressSchema = z.strictObject({
+  formatted: text(500).optional(),
+  street_address: text(300).optional(),
+  locality: text(100).optional(),
+  region: text(100).optional(),
+  postal_code: text(20).optional(),
+  country: text(100).optional(),
+});
+
+const customAttributes = z
+  .record(
+    z
+      .string()
+      .regex(
+        /^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$/,
+        'a custom attribute name is 1 to 64 letters, digits, _ . : -',
+      ),
+    z.union([z.string().max(2048), z.number(), z.boolean()]),
+  )
+  .refine((o) => Object.keys(o).length <= 50, 'at most 50 custom attributes');
+
+/** The body of `PUT /v1/users/{userId}`: every field optional, unknown fields refused. */
+export const profileSchema = z.strictObject({
+  username: usernameSchema.optional(),
+  email: z.email('must be an email address').max(254).optional(),
+  email_verified: z.boolean().optional(),
+  phone_number: phoneNumber.optional(),
+  phone_number_verified: z.boolean().optional(),
+  name: text(200).optional(),
+  given_name: text(200).optional(),
+  family_name: text(200).optional(),
+  middle_name: text(200).optional(),
+  nickname: text(200).optional(),
+  preferred_username: text(100).optional(),
+  picture: httpUrl.optional(),
+  website: httpUrl.optional(),
+  gender: text(50).optional(),
+  birthdate: birthdate.optional(),
+  zoneinfo: zoneinfo.optional(),
+  locale: locale.optional(),
+  address: addressSchema.optional(),
+  custom_attributes: customAttributes.optional(),
+});
+
+export type ProfileInput = z.output<typeof profileSchema>;
+
+/** A stored profile as the management API shows it. */
+export type Profile = ProfileInput & { created_at: string; updated_at: string };
+
+/** The item in the table: the profile plus its revision (guards concurrent replacements). */
+export type ProfileItem = Profile & { version: number };
+
+/** Where the profile lives: the user's partition (`user#<userId>`, as in user-records.ts). */
+export const profileKey = (userId: string) => ({ pk: `user#${userId}`, sk: 'profile' });
+
+/** Removes storage-only attributes. */
+export function profileView(item: ProfileItem & { sk?: string }): Profile {
+  const { version: _v, sk: _sk, ...profile } = item;
+  return profile;
+}
+
+/** The kinds of login identifier and how each is normalised for its index item. */
+export type LoginKind = 'email' | 'username';
+export const normaliseLogin = (value: string) => value.trim().toLowerCase();
+export const loginKey = (kind: LoginKind, value: string) => ({
+  pk: `login#${kind}#${normaliseLogin(value)}`,
+  sk: 'login',
+});
+
+/** The login identifiers a profile holds. */
+export function loginIdentifiers(
+  profile: Pick<ProfileInput, 'email' | 'username'> | undefined,
+): { kind: LoginKind; value: string }[] {
+  const ids: { kind: LoginKind; value: string }[] = [];
+  if (profile?.email) ids.push({ kind: 'email', value: normaliseLogin(profile.email) });
+  if (profile?.username) ids.push({ kind: 'username', value: normaliseLogin(profile.username) });
+  return ids;
+}
+
+/** Which claims each scope releases (OIDC Core §5.4). */
+export const SCOPE_CLAIMS = {
+  profile: [
+    'name',
+    'given_name',
+    'family_name',
+    'middle_name',
+    'nickname',
+    'preferred_username',
+    'picture',
+    'website',
+    'gender',
+    'birthdate',
+    'zoneinfo',
+    'locale',
+    'updated_at',
+  ],
+  email: ['email', 'email_verified'],
+  phone: ['phone_number', 'phone_number_verified'],
+  address: ['address'],
+} as const;
+
+/** Every claim a profile can release, for discovery's `claims_supported`. */
+export const PROFILE_CLAIMS: string[] = Object.values(SCOPE_CLAIMS).flat();
+
+/**
+ * The claims of a profile that the granted scopes release (OIDC Core §5.4), without `sub`:
+ * `updated_at` in epoch seconds, `preferred_username` falling back to the username, the
+ * `*_verified` flags false unless set. Absent values are left out, never sent as null.
+ */
+export function profileClaims(
+  profile: Profile | undefined,
+  scopes: readonly string[],
+): Record<string, unknown> {
+  if (!profile) return {};
+  const claims: Record<string, unknown> = {};
+  const has = (s: keyof typeof SCOPE_CLAIMS) => scopes.includes(s);
+  if (has('profile')) {
+    for (const name of SCOPE_CLAIMS.profile) {
+      if (name === 'updated_at') continue;
+      const value = profile[name];
+      if (value !== undefined) claims[name] = value;
+    }
+    if (claims.preferred_username === undefined && profile.username)
+      claims.preferred_username = profile.username;
+    claims.updated_at = Math.floor(Date.parse(profile.updated_at) / 1000);
+  }
+  if (has('email') && profile.email) {
+    claims.email = profile.email;
+    claims.email_verified = profile.email_verified ?? false;
+  }
+  if (has('phone') && profile.phone_number) {
+    claims.phone_number = profile.phone_number;
+    claims.phone_number_verified = profile.phone_number_verified ?? false;
+  }
+  if (has('address') && profile.address && Object.keys(profile.address).length)
+    claims.address = profile.address;
+  return claims;
+}
+
+/**
+ * JSON Merge Patch (RFC 7396) of a profile: `null` removes a field (or a key of `address` and
+ * `custom_attributes`, which merge key by key); anything else replaces it. The result is validated
+ * as a whole by the caller.
+ */
+export function mergeProfile(current: ProfileInput, patch: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...current };
+  for (const [name, value] of Object.entries(patch)) {
+    if (value === null) {
+      delete out[name];
+    } else if ((name === 'address' || name === 'custom_attributes') && isPlainObject(value)) {
+      const merged: Record<string, unknown> = {
+        ...((out[name] as Record<string, unknown> | undefined) ?? {}),
+      };
+      for (const [k, v] of Object.entries(value)) {
+        if (v === null) delete merged[k];
+        else merged[k] = v;
+      }
+      if (Object.keys(merged).length) out[name] = merged;
+      else delete out[name];
+    } else {
+      out[name] = value;
+    }
+  }
+  return out;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
