@@ -22,19 +22,18 @@ export class HttpError extends Error {
 export const badRequest = (description: string, code = 'invalid_request', extra?: Record<string, unknown>) =>
   new HttpError(400, code, description, {}, extra);
 
-export const notFound = (description = 'not found', code = 'not_found') => new HttpError(404, code, description);
+export const notFound = (description = 'not found', code = 'not_found') =>
+  new HttpError(404, code, description);
 
 export const unauthorized = (description = 'authentication required', scheme = 'Basic realm="identity"') =>
   new HttpError(401, 'unauthorized', description, { 'www-authenticate': scheme });
 
-export const invalidClient = (description = 'client authentication failed', basicAttempted = true) =>
-  // RFC 6749 §5.2: 401 with WWW-Authenticate when the client used the Authorization header.
-  new HttpError(
-    401,
-    'invalid_client',
-    description,
-    basicAttempted ? { 'www-authenticate': 'Basic realm="token", error="invalid_client"' } : {},
-  );
+export const invalidClient = (description = 'client authentication failed', _basicAttempted = true) =>
+  // RFC 6749 §5.2 requires WWW-Authenticate when the client used the Authorization header, and
+  // RFC 9110 §15.5.2 requires it on every 401, so it is always sent.
+  new HttpError(401, 'invalid_client', description, {
+    'www-authenticate': 'Basic realm="token", error="invalid_client"',
+  });
 
 export const payloadTooLarge = (limit: number) =>
   new HttpError(413, 'payload_too_large', `the request body is larger than ${limit} bytes`);

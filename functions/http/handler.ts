@@ -29,7 +29,10 @@ export interface TenantContext {
   issuer: string;
 }
 
-export type LambdaHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+export type LambdaHandler = (
+  event: APIGatewayProxyEventV2,
+  context: Context,
+) => Promise<APIGatewayProxyStructuredResultV2>;
 
 interface State {
   req: HttpRequest;
@@ -38,7 +41,12 @@ interface State {
   style: ErrorStyle;
 }
 
-type Request = middy.Request<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context & { state?: State }>;
+type Request = middy.Request<
+  APIGatewayProxyEventV2,
+  APIGatewayProxyStructuredResultV2,
+  Error,
+  Context & { state?: State }
+>;
 
 function render(res: HttpResponse): APIGatewayProxyStructuredResultV2 {
   return {
@@ -50,14 +58,34 @@ function render(res: HttpResponse): APIGatewayProxyStructuredResultV2 {
 }
 
 /** RFC 6749 §5.2-style JSON for every JSON error; B2C endpoints add the RESTful error contract fields. */
-export function errorResponse(err: HttpError, style: ErrorStyle): HttpResponse {
+function b2cUserMessage(status: number): string {
+  if (status === 401 || status === 403) return 'Sign-in is not configured correctly. Please contact support.';
+  if (status === 429 || status === 503) return 'The service is busy. Please try again in a moment.';
+  if (status >= 500) return 'Something went wrong. Please try again later.';
+  return 'We could not process your sign-in request. Please try again.';
+}
+
+export function errorResponse(err: HttpError, style: ErrorStyle, requestId?: string): HttpResponse {
   if (style === 'page') {
-    return { status: err.status, headers: { ...err.headers, ...errorPage.headers }, body: errorPage.render(err) };
+    return {
+      status: err.status,
+      headers: { ...err.headers, ...errorPage.headers },
+      body: errorPage.render(err),
+    };
   }
   const body: Record<string, unknown> = { error: err.code, error_description: err.description, ...err.extra };
   if (style === 'b2c') {
-    // Azure AD B2C RESTful technical profile error contract: version, status, userMessage.
-    Object.assign(body, { version: '1.0.0', status: err.status, userMessage: err.description });
+    // Azure AD B2C's RESTful technical profile error contract: B2C shows `userMessage` only when the
+    // body's `status` is 409 (whatever the HTTP status), so it is 409 here; the HTTP status stays
+    // right for everyone else. The user sees a plain sentence; the detail is `developerMessage`.
+    Object.assign(body, {
+      version: '1.0.0',
+      status: 409,
+      code: err.code,
+      userMessage: b2cUserMessage(err.status),
+      developerMessage: err.description,
+      ...(requestId ? { requestId } : {}),
+    });
   }
   return {
     status: err.status,
@@ -70,15 +98,27 @@ function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
   if (err instanceof BackendUnavailableError) {
     logger.warn('backend unavailable', { reason: err.message });
-    return new HttpError(503, 'temporarily_unavailable', 'the service is temporarily unavailable, try again', {
-      'retry-after': '1',
-    });
+    return new HttpError(
+      503,
+      'temporarily_unavailable',
+      'the service is temporarily unavailable, try again',
+      {
+        'retry-after': '1',
+      },
+    );
   }
   logger.error('unhandled error', err as Error);
   return new HttpError(500, 'server_error', 'the server could not process the request');
 }
 
-const core = (style: ErrorStyle): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context & { state?: State }> => ({
+const core = (
+  style: ErrorStyle,
+): MiddlewareObj<
+  APIGatewayProxyEventV2,
+  APIGatewayProxyStructuredResultV2,
+  Error,
+  Context & { state?: State }
+> => ({
   before: (request: Request) => {
     request.context.state = { req: toRequest(request.event), started: performance.now(), style };
   },
@@ -87,7 +127,9 @@ const core = (style: ErrorStyle): MiddlewareObj<APIGatewayProxyEventV2, APIGatew
   },
   onError: (request: Request) => {
     const state = request.context.state;
-    request.response = render(errorResponse(toHttpError(request.error), state?.style ?? style));
+    request.response = render(
+      errorResponse(toHttpError(request.error), state?.style ?? style, state?.req.requestId),
+    );
     log(request, request.response.statusCode ?? 500);
   },
 });
@@ -110,7 +152,12 @@ export function publicHandler(
   fn: (req: HttpRequest) => Promise<HttpResponse>,
   opts: { errors?: ErrorStyle } = {},
 ): LambdaHandler {
-  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context & { state?: State }>()
+  return middy<
+    APIGatewayProxyEventV2,
+    APIGatewayProxyStructuredResultV2,
+    Error,
+    Context & { state?: State }
+  >()
     .use(core(opts.errors ?? 'json'))
     .handler(async (_event, context) => render(await fn(context.state!.req))) as unknown as LambdaHandler;
 }
@@ -121,7 +168,11 @@ export async function resolveTenant(req: HttpRequest): Promise<TenantContext> {
   const host = resolveHost(req.host, cfg);
   if (host.kind === 'malformed') throw new HttpError(400, 'invalid_host', `malformed host: ${host.reason}`);
   if (host.kind === 'misdirected') {
-    throw new HttpError(421, 'misdirected_request', `region "${host.region}" is not served by this deployment`);
+    throw new HttpError(
+      421,
+      'misdirected_request',
+      `region "${host.region}" is not served by this deployment`,
+    );
   }
   const services = await servicesFor(host.region);
   const tenant = await services.tenants.findBySlug(host.slug);
@@ -142,7 +193,12 @@ export function tenantHandler(
   fn: (req: HttpRequest, ctx: TenantContext) => Promise<HttpResponse>,
   opts: { errors?: ErrorStyle } = {},
 ): LambdaHandler {
-  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context & { state?: State }>()
+  return middy<
+    APIGatewayProxyEventV2,
+    APIGatewayProxyStructuredResultV2,
+    Error,
+    Context & { state?: State }
+  >()
     .use(core(opts.errors ?? 'json'))
     .before(async (request: Request) => {
       const state = request.context.state!;

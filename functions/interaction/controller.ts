@@ -124,7 +124,12 @@ async function renderView(env: Env, requested?: string, extra: ViewExtra = {}): 
     }
     case 'passkey':
       if (!methods.includes('PASSKEY')) break;
-      return show(env, t('passkey_title'), views.passkeyChallenge(v, { others }), status);
+      return show(
+        env,
+        t('passkey_title'),
+        views.passkeyChallenge(v, { others, notice: extra.notice }),
+        status,
+      );
     case 'enroll':
       if (!mayEnroll(ix)) break;
       return show(
@@ -175,7 +180,7 @@ async function renderView(env: Env, requested?: string, extra: ViewExtra = {}): 
       status,
     );
   }
-  return show(env, t('verify_title'), views.chooseMethod(v, methods), status);
+  return show(env, t('verify_title'), views.chooseMethod(v, methods, extra.error, extra.notice), status);
 }
 
 /** The user proved themselves (or enrolled a first method): settings next, or the code goes back. */

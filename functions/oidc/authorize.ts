@@ -228,12 +228,7 @@ export async function authorize(p: Record<string, string>, ctx: AuthorizeContext
     checkResponseType(p, federated);
     const scope = checkScope(p, client, federated);
     const pkce = checkPkce(p, client);
-    if (!federated) {
-      throw new RedirectError(
-        'login_required',
-        'this tenant starts sign-in with POST /init-auth and a token',
-      );
-    }
+    if (!federated) return await loginFlow(p, ctx, client, { ...base, scope, pkce, now });
     const { attempt, tokenHash } = await loadAttempt(p, ctx);
     const decision = await runAction(attempt, ctx);
     const request: ClientRequest = {

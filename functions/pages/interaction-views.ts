@@ -52,7 +52,12 @@ function giveUp(v: ViewContext): Html {
   </form>`;
 }
 
-export function chooseMethod(v: ViewContext, methods: AuthenticatorType[], error?: string): Html {
+export function chooseMethod(
+  v: ViewContext,
+  methods: AuthenticatorType[],
+  error?: string,
+  notice?: string,
+): Html {
   const { t } = v;
   const view: Record<AuthenticatorType, string> = {
     PASSKEY: 'passkey',
@@ -60,7 +65,7 @@ export function chooseMethod(v: ViewContext, methods: AuthenticatorType[], error
     EMAIL_OTP: 'email',
   };
   return html`<h1>${t('verify_title')}</h1>
-    ${message(error)}
+    ${message(error, notice)}
     <p>${t('choose_intro')}</p>
     <ul class="methods">
       ${methods.map(
@@ -77,10 +82,11 @@ export function chooseMethod(v: ViewContext, methods: AuthenticatorType[], error
 
 export function totpChallenge(
   v: ViewContext,
-  opts: { error?: string; attemptsLeft?: number; others: boolean },
+  opts: { error?: string; notice?: string; attemptsLeft?: number; others: boolean },
 ): Html {
   const { t } = v;
   return html`<h1>${t('totp_title')}</h1>
+    ${opts.notice && !opts.error ? message(undefined, opts.notice) : ''}
     ${message(opts.error ? `${opts.error} ${opts.attemptsLeft !== undefined ? t('attempts_left', { n: opts.attemptsLeft }) : ''}` : undefined)}
     ${codeForm(v, 'totp', opts.error)}
     ${opts.others ? html`<a class="button secondary" href="/interaction/${v.id}">${t('other_methods')}</a>` : ''}
@@ -89,7 +95,14 @@ export function totpChallenge(
 
 export function emailChallenge(
   v: ViewContext,
-  opts: { sentTo?: string; error?: string; attemptsLeft?: number; rateLimited?: number; others: boolean },
+  opts: {
+    sentTo?: string;
+    error?: string;
+    notice?: string;
+    attemptsLeft?: number;
+    rateLimited?: number;
+    others: boolean;
+  },
 ): Html {
   const { t } = v;
   const sendForm = html`<form method="post" action="${action(v, 'email-send')}">
@@ -98,6 +111,7 @@ export function emailChallenge(
     </button>
   </form>`;
   return html`<h1>${t('email_title')}</h1>
+    ${opts.notice && !opts.error ? message(undefined, opts.notice) : ''}
     ${message(
       opts.rateLimited !== undefined
         ? t('rate_limited', { s: opts.rateLimited })
@@ -168,9 +182,10 @@ const PASSKEY_JS = `
   });
 })();`;
 
-export function passkeyChallenge(v: ViewContext, opts: { others: boolean }): Html {
+export function passkeyChallenge(v: ViewContext, opts: { others: boolean; notice?: string }): Html {
   const { t } = v;
   return html`<h1>${t('passkey_title')}</h1>
+    ${opts.notice ? message(undefined, opts.notice) : ''}
     <p>${t('passkey_intro')}</p>
     <button type="button" id="passkey-button">${t('passkey_use')}</button>
     <p class="error" role="alert" id="passkey-status" aria-live="assertive"></p>

@@ -47,7 +47,9 @@ async function expectError(res: Response, status: number, style: Style, error?: 
   if (error) expect(json.error).toBe(error);
   if (style === 'b2c') {
     expect(json.version, text).toBe('1.0.0');
-    expect(json.status, text).toBe(status);
+    // B2C shows userMessage only when the body's status is 409 (its RESTful error contract).
+    expect(json.status, text).toBe(409);
+    expect(json.developerMessage, text).toBe(json.error_description);
     expect(typeof json.userMessage, text).toBe('string');
     expect((json.userMessage as string).length).toBeGreaterThan(0);
   }

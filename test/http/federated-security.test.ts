@@ -191,7 +191,7 @@ describe('tenant isolation', () => {
       expect(res.headers.get('www-authenticate')).toMatch(/^Basic/);
       const json = await body(res);
       expect(json.error).toBeTruthy();
-      expect(json.status).toBe(401);
+      expect(json.status).toBe(409);
     }
   });
 

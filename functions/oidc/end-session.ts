@@ -1,0 +1,105 @@
+import { createLocalJWKSet, decodeJwt, jwtVerify } from 'jose';
+import type { Client } from '../clients/client.js';
+import type { ClientRepository } from '../clients/client-repository.js';
+import { constantTimeEqual, sha256 } from '../crypto/secrets.js';
+import { endSession, loadSession, SESSION_COOKIE, sessionCookie } from '../sessions/session.js';
+import type { Signer } from '../signing/signer.js';
+import type { TenantStore } from '../store/tenant-store.js';
+import { PageError } from './authorize-errors.js';
+
+/**
+ * RP-Initiated Logout 1.0. A valid `id_token_hint` for the current session's user ends the
+ * session at once; without one, the user confirms first, so a third-party page cannot sign people
+ * out by linking here (§2, "the OP SHOULD ask the End-User"). The post-logout redirect must be
+ * registered for the client, matched exactly (§3), and is never used without knowing the client.
+ */
+export type EndSessionOutcome =
+  | { kind: 'redirect'; location: string; clearCookie: string }
+  | { kind: 'signed-out'; clearCookie?: string }
+  | { kind: 'confirm'; csrf: string; params: Record<string, string> };
+
+/** The confirmation form's token: derived from the session cookie, so only that browser has it. */
+const logoutCsrf = (cookieValue: string) => sha256(`logout:${cookieValue}`);
+
+async function hintClaims(
+  hint: string,
+  signer: Signer,
+  issuer: string,
+): Promise<{ sub: string; aud: string; sid?: string }> {
+  try {
+    const jwks = createLocalJWKSet({ keys: await signer.publicKeys() });
+    const unverified = decodeJwt(hint);
+    // An expired ID token is still a fine hint (§2): check the signature as of its issue time.
+    const { payload } = await jwtVerify(hint, jwks, {
+      issuer,
+      algorithms: ['RS256'],
+      currentDate: typeof unverified.iat === 'number' ? new Date(unverified.iat * 1000) : undefined,
+    });
+    const aud = Array.isArray(payload.aud) ? payload.aud[0] : payload.aud;
+    if (typeof payload.sub !== 'string' || typeof aud !== 'string') throw new Error('incomplete');
+    return { sub: payload.sub, aud, ...(typeof payload.sid === 'string' ? { sid: payload.sid } : {}) };
+  } catch {
+    throw new PageError(400, 'invalid_request', 'The id_token_hint is not an ID token issued here.');
+  }
+}
+
+export async function endSessionRequest(
+  p: Record<string, string>,
+  deps: {
+    store: TenantStore;
+    clients: ClientRepository;
+    signer: Signer;
+    issuer: string;
+    cookies: Record<string, string>;
+    secure: boolean;
+    confirmed: boolean;
+  },
+): Promise<EndSessionOutcome> {
+  const hint = p.id_token_hint ? await hintClaims(p.id_token_hint, deps.signer, deps.issuer) : undefined;
+  if (hint && p.client_id && p.client_id !== hint.aud) {
+    throw new PageError(400, 'invalid_request', 'client_id does not match the id_token_hint.');
+  }
+  const clientId = hint?.aud ?? p.client_id;
+  let client: Client | undefined;
+  if (clientId) {
+    client = await deps.clients.get(clientId);
+    if (!client)
+      throw new PageError(400, 'invalid_client', 'The application that sent you here is not registered.');
+  }
+  const redirect = p.post_logout_redirect_uri;
+  if (redirect !== undefined) {
+    if (!client)
+      throw new PageError(
+        400,
+        'invalid_request',
+        'post_logout_redirect_uri needs id_token_hint or client_id.',
+      );
+    if (!client.post_logout_redirect_uris.includes(redirect)) {
+      throw new PageError(
+        400,
+        'invalid_request',
+        'The post_logout_redirect_uri is not registered for this application.',
+      );
+    }
+  }
+  const clear = sessionCookie('', deps.secure, 0);
+  const done = (): EndSessionOutcome => {
+    if (!redirect) return { kind: 'signed-out', clearCookie: clear };
+    const url = new URL(redirect);
+    if (p.state !== undefined) url.searchParams.set('state', p.state);
+    return { kind: 'redirect', location: url.toString(), clearCookie: clear };
+  };
+
+  const session = await loadSession(deps.store, deps.cookies);
+  if (!session) return done();
+  const cookieValue = deps.cookies[SESSION_COOKIE]!;
+  const hintMatches =
+    hint !== undefined && hint.sub === session.userId && (!hint.sid || hint.sid === session.sid);
+  const confirmed = deps.confirmed && constantTimeEqual(p.logout_csrf ?? '', logoutCsrf(cookieValue));
+  if (hintMatches || confirmed) {
+    await endSession(deps.store, deps.cookies);
+    return done();
+  }
+  const { logout_csrf: _csrf, ...params } = p;
+  return { kind: 'confirm', csrf: logoutCsrf(cookieValue), params };
+}
