@@ -69,6 +69,15 @@ export const routes: Route[] = [
     purpose: 'Hosted pages: verify a code, send an email code, passkey ceremonies, enroll, remove, finish',
   },
   {
+    id: 'EndSession',
+    methods: ['GET', 'POST'],
+    path: '/oidc/session/end',
+    handler: 'end-session',
+    tenant: true,
+    permissions: ['table:read', 'table:write', 'kms:publicKey'],
+    purpose: 'RP-Initiated Logout 1.0: ends the SSO session, back to a registered post-logout URI',
+  },
+  {
     id: 'InitAuth',
     methods: ['POST'],
     path: '/init-auth',
