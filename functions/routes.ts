@@ -84,7 +84,8 @@ export const routes: Route[] = [
     handler: 'init-auth',
     tenant: true,
     permissions: ['table:read', 'table:write'],
-    purpose: 'Starts a federated challenge flow: a short-lived, single-use token for /oidc/auth (reference 000)',
+    purpose:
+      'Starts a federated challenge flow: a short-lived, single-use token for /oidc/auth (reference 000)',
   },
   {
     id: 'GetUser',
@@ -111,7 +112,8 @@ export const routes: Route[] = [
     handler: 'token',
     tenant: true,
     permissions: ['table:read', 'table:write', 'kms:sign', 'kms:publicKey'],
-    purpose: 'Token endpoint (RFC 6749 §3.2): redeems codes for RS256 access and ID tokens',
+    purpose:
+      'Token endpoint (RFC 6749 §3.2): authorization_code, refresh_token and client_credentials grants',
   },
   {
     id: 'Clients',
@@ -147,7 +149,7 @@ export const routes: Route[] = [
     handler: 'action',
     tenant: true,
     permissions: ['table:read', 'table:write'],
-    purpose: "Management: an action's default outcome (ALLOW, CHALLENGE, BLOCK)",
+    purpose: "Management: an action's default outcome, its JSON Logic rules, enrollment and attempt limits",
   },
   {
     id: 'User',
@@ -156,7 +158,8 @@ export const routes: Route[] = [
     handler: 'user',
     tenant: true,
     permissions: ['table:read', 'table:write'],
-    purpose: 'Management: the user, isEnrolled and authenticators',
+    purpose:
+      'Management: the user (profile, isEnrolled, authenticators); create/replace, merge-patch, delete',
   },
   {
     id: 'ActionOutcome',
@@ -238,7 +241,10 @@ export function matchPath(pattern: string, path: string): Record<string, string>
   return params;
 }
 
-export function findRoute(method: string, path: string): { route: Route; params: Record<string, string> } | { allowed: Method[] } | undefined {
+export function findRoute(
+  method: string,
+  path: string,
+): { route: Route; params: Record<string, string> } | { allowed: Method[] } | undefined {
   const allowed: Method[] = [];
   for (const route of routes) {
     const params = matchPath(route.path, path);

@@ -415,7 +415,7 @@ class SoftPasskey {
   /** navigator.credentials.get(): an ES256 (DER) signature over authenticatorData ‖ SHA-256(clientDataJSON). */
   authenticate(
     options: PublicKeyCredentialRequestOptionsJSON,
-    over: { origin?: string } = {},
+    over: { origin?: string; flags?: number } = {},
   ): AuthenticationResponseJSON {
     this.counter += 1;
     const clientDataJSON = Buffer.from(
@@ -425,7 +425,7 @@ class SoftPasskey {
         origin: over.origin ?? this.origin,
       }),
     );
-    const authData = this.authData(options.rpId!, 0x05);
+    const authData = this.authData(options.rpId!, over.flags ?? 0x05);
     const signature = sign('sha256', Buffer.concat([authData, sha256(clientDataJSON)]), this.privateKey);
     return {
       id: this.id,
@@ -470,7 +470,7 @@ describe('passkeys', () => {
     expect(options.attestation).toBe('none');
     expect(options.authenticatorSelection).toMatchObject({
       residentKey: 'required',
-      userVerification: 'preferred',
+      userVerification: 'required',
     });
     expect(options.pubKeyCredParams.map((p) => p.alg)).toContain(-7);
     expect(options.excludeCredentials).toEqual([]);
@@ -529,7 +529,7 @@ describe('passkeys', () => {
     const k2 = key();
     const authOptions = await svc.passkeyAuthenticationOptions(u, { key: k2 });
     expect(authOptions.rpId).toBe(RP_ID);
-    expect(authOptions.userVerification).toBe('preferred');
+    expect(authOptions.userVerification).toBe('required');
     expect(authOptions.allowCredentials).toEqual([
       { id: passkey.id, type: 'public-key', transports: ['internal', 'hybrid'] },
     ]);
@@ -558,6 +558,19 @@ describe('passkeys', () => {
     const fresh = passkey.authenticate(await svc.passkeyAuthenticationOptions(u, { key: k4 }));
     expect((await svc.verifyPasskeyAuthentication(u, { key: k4, response: fresh })).ok).toBe(true);
     expect((await svc.list(u))[0]!.passkey!.counter).toBe(2);
+  });
+
+  it('refuses an assertion without user verification: a passkey is a whole factor only with UV', async () => {
+    const u = user();
+    const { passkey } = await registered(u);
+    const k = key();
+    const presenceOnly = passkey.authenticate(await svc.passkeyAuthenticationOptions(u, { key: k }), {
+      flags: 0x01,
+    });
+    expect(await svc.verifyPasskeyAuthentication(u, { key: k, response: presenceOnly })).toEqual({
+      ok: false,
+      reason: 'invalid_response',
+    });
   });
 
   it('refuses another origin, another key, another user and an expired key', async () => {
