@@ -1,0 +1,165 @@
+import type { Node } from 'constructs';
+import { REGIONS, type RegionCode } from '../functions/regions.js';
+
+/**
+ * Deployment settings read from CDK context (`cdk.json`, or `-c key=value` on the command line).
+ * Everything is resolved offline: hosted zones are imported by id and name, never looked up, so
+ * `cdk synth` needs no AWS credentials.
+ *
+ * | key | shape | what |
+ * | --- | --- | --- |
+ * | `baseDomain` | string | tenants live on `<tenant>.<region>.<baseDomain>` (required) |
+ * | `hostedZoneId` + `hostedZoneName` | strings | one Route 53 zone for every region's custom domain |
+ * | `hostedZones` | `{ "<code>": { "id", "name" } }` | a zone per region (overrides the shared one) |
+ * | `signingKeyGeneration` | number, or `{ "<code>": number }` | bump to replace a region's signing key |
+ * | `previousSigningKeyArns` | `{ "<code>": [arn, ...] }` or `[arn, ...]` | retired keys still in the JWKS |
+ * | `mailFrom` | string, or `{ "<code>": string }` | From address of every mail, an SES-verified identity |
+ *
+ * On the command line, object and list values are given as JSON
+ * (`-c 'hostedZones={"eu":{"id":"Z123","name":"eu.id.example.com"}}'`); a list may also be
+ * comma-separated. A flat key list is split by the region inside each ARN.
+ */
+export interface RegionSettings {
+  code: RegionCode;
+  awsRegion: string;
+  baseDomain: string;
+  /** Route 53 zone that holds `*.<code>.<baseDomain>`; absent: no custom domain resources. */
+  hostedZone: { id: string; name: string } | undefined;
+  /** Which signing key signs now: bumping it creates a new key (see lib/signing-key.ts). */
+  signingKeyGeneration: number;
+  /** Key ARNs retired from signing but still published in the JWKS (verification window). */
+  previousSigningKeyArns: string[];
+  /** From address of mail sent through SES in this region; absent: the stack refuses mail routes. */
+  mailFrom: string | undefined;
+}
+
+const KEY_ARN = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):key\/[A-Za-z0-9-]+$/;
+const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+
+/** Context values given with `-c` arrive as strings; JSON in them is parsed. */
+function parsed(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  const s = value.trim();
+  if (s.startsWith('{') || s.startsWith('[')) {
+    try {
+      return JSON.parse(s);
+    } catch {
+      throw new Error(`Context value is not valid JSON: ${s}`);
+    }
+  }
+  return s;
+}
+
+/** A JSON object (keyed by region code), as opposed to a list or a scalar. */
+function isMap(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function stringList(key: string, value: unknown): string[] {
+  const v = parsed(value);
+  if (v === undefined || v === null || v === '') return [];
+  if (typeof v === 'string') {
+    return v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  }
+  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) {
+    return v.map((x) => x.trim()).filter(Boolean);
+  }
+  throw new Error(`Context ${key} must be a list of strings`);
+}
+
+function zone(key: string, value: unknown): { id: string; name: string } {
+  const v = parsed(value) as { id?: unknown; name?: unknown } | undefined;
+  if (!v || typeof v !== 'object' || typeof v.id !== 'string' || typeof v.name !== 'string') {
+    throw new Error(`Context ${key} must be { "id": "<hosted zone id>", "name": "<zone name>" }`);
+  }
+  return { id: v.id, name: v.name };
+}
+
+/** Reads and validates the settings of one region from the app's (or a stack's) context. */
+export function regionSettings(node: Node, code: RegionCode): RegionSettings {
+  const awsRegion = REGIONS[code].awsRegion;
+  const baseDomain = String(node.tryGetContext('baseDomain') ?? '')
+    .trim()
+    .toLowerCase()
+    .replace(/\.$/, '');
+  if (!DOMAIN.test(baseDomain)) throw new Error(`Context baseDomain must be a DNS name, not "${baseDomain}"`);
+
+  // Custom domain: a per-region zone wins over the shared one; none at all means no domain.
+  let hostedZone: RegionSettings['hostedZone'];
+  const perRegion = parsed(node.tryGetContext('hostedZones'));
+  if (perRegion !== undefined && !isMap(perRegion)) {
+    throw new Error('Context hostedZones must be an object keyed by region code');
+  }
+  const mine = perRegion?.[code];
+  if (mine !== undefined) {
+    hostedZone = zone(`hostedZones.${code}`, mine);
+  } else {
+    const id: unknown = node.tryGetContext('hostedZoneId');
+    const name: unknown = node.tryGetContext('hostedZoneName');
+    if ((id === undefined) !== (name === undefined)) {
+      throw new Error('Context hostedZoneId and hostedZoneName go together: set both or neither');
+    }
+    if (id !== undefined) hostedZone = zone('hostedZoneId/hostedZoneName', { id, name });
+  }
+  if (hostedZone) {
+    hostedZone = {
+      id: hostedZone.id.replace(/^\/hostedzone\//, ''),
+      name: hostedZone.name.toLowerCase().replace(/\.$/, ''),
+    };
+    if (!/^[A-Z0-9]{1,32}$/.test(hostedZone.id)) {
+      throw new Error(`Hosted zone id "${hostedZone.id}" is malformed`);
+    }
+    const host = `${code}.${baseDomain}`;
+    if (host !== hostedZone.name && !host.endsWith(`.${hostedZone.name}`)) {
+      throw new Error(`Hosted zone ${hostedZone.name} cannot hold *.${host}`);
+    }
+  }
+
+  // Rotation: retired keys of this region. A map names the region; a flat list is split by ARN.
+  const raw = parsed(node.tryGetContext('previousSigningKeyArns'));
+  let previous: string[];
+  if (isMap(raw)) {
+    previous = stringList(`previousSigningKeyArns.${code}`, raw[code]);
+    for (const arn of previous) {
+      const region = KEY_ARN.exec(arn)?.[1];
+      if (region !== awsRegion) {
+        throw new Error(`previousSigningKeyArns.${code}: ${arn} is not a KMS key ARN in ${awsRegion}`);
+      }
+    }
+  } else {
+    const all = stringList('previousSigningKeyArns', raw);
+    for (const arn of all) {
+      if (!KEY_ARN.test(arn)) throw new Error(`previousSigningKeyArns: ${arn} is not a KMS key ARN`);
+    }
+    previous = all.filter((arn) => KEY_ARN.exec(arn)?.[1] === awsRegion);
+  }
+
+  // Key generation: a number for every region, or a map by region code (default 1).
+  const gen = parsed(node.tryGetContext('signingKeyGeneration'));
+  const mineGen = isMap(gen) ? gen[code] : gen;
+  const signingKeyGeneration = mineGen === undefined ? 1 : Number(mineGen);
+  if (!Number.isInteger(signingKeyGeneration) || signingKeyGeneration < 1) {
+    throw new Error(`Context signingKeyGeneration for ${code} must be a positive integer`);
+  }
+
+  // Mail: one From address for every region, or one per region.
+  const mail = parsed(node.tryGetContext('mailFrom'));
+  const mineMail = isMap(mail) ? mail[code] : mail;
+  if (mineMail !== undefined && typeof mineMail !== 'string') {
+    throw new Error('Context mailFrom must be a string, or an object of strings by region code');
+  }
+  const mailFrom = mineMail?.trim() || undefined;
+
+  return {
+    code,
+    awsRegion,
+    baseDomain,
+    hostedZone,
+    signingKeyGeneration,
+    previousSigningKeyArns: [...new Set(previous)],
+    mailFrom,
+  };
+}

@@ -1,0 +1,106 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { RegionCode } from '../functions/regions.js';
+import { routes as routeTable, type Route } from '../functions/routes.js';
+import { IdentityApi } from './api.js';
+import type { RegionSettings } from './context.js';
+import { TenantDomain } from './custom-domain.js';
+import { MailSender } from './mail.js';
+import { SigningKey } from './signing-key.js';
+import { IdentityTable } from './table.js';
+
+export interface IdentityStackProps extends StackProps {
+  settings: RegionSettings;
+  /** The route table; `functions/routes.ts` unless a test passes another. */
+  routes?: readonly Route[];
+}
+
+/**
+ * Everything one region runs: its table, its signing key, its HTTP API with one function per route,
+ * and (with a hosted zone in context) the tenants' wildcard domain. Regions share nothing: a
+ * tenant's data and keys stay in its region.
+ */
+export class IdentityStack extends Stack {
+  readonly code: RegionCode;
+  readonly table: IdentityTable;
+  readonly signingKey: SigningKey;
+  readonly api: IdentityApi;
+  readonly domain: TenantDomain | undefined;
+
+  constructor(scope: Construct, id: string, props: IdentityStackProps) {
+    super(scope, id, props);
+    const { settings } = props;
+    this.code = settings.code;
+
+    this.table = new IdentityTable(this, 'Data', { code: settings.code });
+    this.signingKey = new SigningKey(this, 'Signing', {
+      code: settings.code,
+      generation: settings.signingKeyGeneration,
+      previousKeyArns: settings.previousSigningKeyArns,
+    });
+
+    const mail = settings.mailFrom ? new MailSender(this, settings.mailFrom) : undefined;
+
+    // What functions/config.ts reads, for every function of the region.
+    const environment: Record<string, string> = {
+      BASE_DOMAIN: settings.baseDomain,
+      REGIONS: settings.code,
+      TABLE_NAME: this.table.tableName,
+      SIGNER: 'kms',
+      KMS_KEY_ID: this.signingKey.keyArn,
+      KMS_PREVIOUS_KEY_IDS: settings.previousSigningKeyArns.join(','),
+      PUBLIC_SCHEME: 'https',
+      LOG_LEVEL: 'INFO',
+      POWERTOOLS_SERVICE_NAME: 'identity',
+      ...(mail ? { MAILER: 'ses', MAIL_FROM: mail.from } : {}),
+    };
+
+    this.api = new IdentityApi(this, 'Api', {
+      code: settings.code,
+      routes: props.routes ?? routeTable,
+      table: this.table,
+      signingKey: this.signingKey,
+      mail,
+      environment,
+    });
+
+    if (settings.hostedZone) {
+      this.domain = new TenantDomain(this, 'TenantDomain', {
+        code: settings.code,
+        baseDomain: settings.baseDomain,
+        hostedZone: settings.hostedZone,
+        api: this.api.api,
+        stage: this.api.stage,
+      });
+    }
+
+    const tenantHosts = `https://<tenant>.${settings.code}.${settings.baseDomain}`;
+    new CfnOutput(this, 'ApiUrl', {
+      value: this.api.url,
+      description:
+        `Default execute-api endpoint. Tenants are resolved from the Host header, which this endpoint cannot ` +
+        `carry: only /health answers here. Tenants are served on ${tenantHosts}` +
+        (this.domain
+          ? ` (custom domain ${this.domain.wildcard}).`
+          : ' once hostedZoneId/hostedZoneName are set.'),
+    });
+    if (this.domain) {
+      new CfnOutput(this, 'TenantDomainName', {
+        value: this.domain.wildcard,
+        description: 'Wildcard custom domain serving every tenant of this region',
+      });
+    }
+    new CfnOutput(this, 'TableName', {
+      value: this.table.tableName,
+      description: "The region's DynamoDB table",
+    });
+    new CfnOutput(this, 'SigningKeyArn', {
+      value: this.signingKey.keyArn,
+      description: 'Current KMS signing key; on rotation this ARN goes into previousSigningKeyArns',
+    });
+    new CfnOutput(this, 'RegionCode', {
+      value: settings.code,
+      description: 'Region code in tenant hostnames',
+    });
+  }
+}

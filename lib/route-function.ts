@@ -1,0 +1,124 @@
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { Permission, Route } from '../functions/routes.js';
+import type { MailSender } from './mail.js';
+import type { SigningKey } from './signing-key.js';
+import type { IdentityTable } from './table.js';
+
+/** The repository root: entries, lockfile and tsconfig are found from here, wherever cdk runs. */
+export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * ESM bundles may still contain CommonJS dependencies that call `require`; ESM has none, so the
+ * bundle gets one. Single quotes only: the banner passes through a shell command line.
+ */
+const REQUIRE_BANNER =
+  "import { createRequire as __identityCreateRequire } from 'node:module'; " +
+  'const require = __identityCreateRequire(import.meta.url);';
+
+export interface RouteFunctionProps {
+  route: Route;
+  table: IdentityTable;
+  signingKey: SigningKey;
+  /** Present when the region sends mail (context `mailFrom`). */
+  mail: MailSender | undefined;
+  /** Environment shared by every function of the region. */
+  environment: Record<string, string>;
+}
+
+/**
+ * One Lambda function for one entry of the route table: `functions/handlers/<handler>.ts`, bundled
+ * locally by the project's esbuild (no Docker) into a minified ESM file with source maps, on arm64
+ * Node.js 22. Its role holds exactly what the entry's `permissions` name, plus writing to its own
+ * log group.
+ */
+export class RouteFunction extends Construct {
+  readonly fn: NodejsFunction;
+  readonly role: Role;
+  readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: RouteFunctionProps) {
+    super(scope, id);
+    const { route } = props;
+
+    this.logGroup = new LogGroup(this, 'Logs', {
+      retention: RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    // An own role instead of the default one: no AWS managed policy, nothing beyond the entry's needs.
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Identity route ${route.id}: ${route.permissions.join(', ') || 'no data access'}`,
+    });
+    // CreateLogStream/PutLogEvents on this log group's streams only (Lambda names streams itself).
+    this.logGroup.grantWrite(this.role);
+
+    this.fn = new NodejsFunction(this, 'Function', {
+      description: `${route.methods.join('|')} ${route.path}: ${route.purpose}`.slice(0, 256),
+      entry: `${PROJECT_ROOT}functions/handlers/${route.handler}.ts`,
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
+      memorySize: 512,
+      timeout: Duration.seconds(10),
+      role: this.role,
+      logGroup: this.logGroup,
+      environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node22',
+        mainFields: ['module', 'main'],
+        banner: REQUIRE_BANNER,
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        // The SDK version the tests ran against, not whatever the runtime ships.
+        bundleAwsSDK: true,
+        tsconfig: `${PROJECT_ROOT}tsconfig.json`,
+        forceDockerBundling: false,
+      },
+    });
+
+    Validations.of(this.fn).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'nodejs22.x is pinned deliberately: the bundle is built for node22 (esbuild target) and the code is ' +
+        'developed and tested on Node 20/22, not 24; moving to nodejs24.x is a planned upgrade with its own test run.',
+    });
+
+    for (const permission of route.permissions) grant(permission, this.role, props);
+  }
+}
+
+function grant(permission: Permission, role: Role, props: RouteFunctionProps): void {
+  switch (permission) {
+    case 'table:read':
+      return props.table.grantRead(role);
+    case 'table:write':
+      return props.table.grantWrite(role);
+    case 'kms:sign':
+      return props.signingKey.grantSign(role);
+    case 'kms:publicKey':
+      return props.signingKey.grantPublicKey(role);
+    case 'ses:send':
+      if (!props.mail) {
+        throw new Error(
+          `Route ${props.route.id} sends mail: set context mailFrom to an SES-verified From address`,
+        );
+      }
+      return props.mail.grantSend(role);
+    default: {
+      // A new Permission in functions/routes.ts must be mapped to IAM here before it compiles.
+      const unknown: never = permission;
+      throw new Error(`No IAM mapping for permission ${String(unknown)}`);
+    }
+  }
+}

@@ -1,0 +1,559 @@
+import { readFileSync } from 'node:fs';
+import { App, Stack, Stage, Validations, type CfnElement } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { REGION_CODES, REGIONS, type RegionCode } from '../../functions/regions.js';
+import { routes, type Route } from '../../functions/routes.js';
+import { ACCESS_LOG_FIELDS } from '../../lib/api.js';
+import { addRegionStacks } from '../../lib/app.js';
+import { regionSettings } from '../../lib/context.js';
+import { IdentityStack } from '../../lib/identity-stack.js';
+import { TABLE_READ_ACTIONS, TABLE_WRITE_ACTIONS } from '../../lib/table.js';
+
+const ACCOUNT = '123456789012';
+const CDK_JSON = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
+  context: Record<string, unknown>;
+};
+const PREVIOUS_US = 'arn:aws:kms:us-west-2:123456789012:key/11111111-2222-3333-4444-555555555555';
+const PREVIOUS_EU = 'arn:aws:kms:eu-west-1:123456789012:key/66666666-7777-8888-9999-000000000000';
+const ZONE = { hostedZoneId: 'Z0123456789ABCDEFGHIJ', hostedZoneName: 'id.example.com' };
+
+/** The real app's context (feature flags, baseDomain), without bundling: tests stay fast. */
+function app(context: Record<string, unknown> = {}): App {
+  return new App({ context: { ...CDK_JSON.context, 'aws:cdk:bundling-stacks': [], ...context } });
+}
+
+function synth(context: Record<string, unknown> = {}): Map<RegionCode, IdentityStack> {
+  const stacks = addRegionStacks(app(context), ACCOUNT);
+  return new Map(stacks.map((s) => [s.code, s]));
+}
+
+/**
+ * A route table that uses every permission (the real one does not, yet), each entry on a handler
+ * module that exists. Proves the stack follows any table, and gives the IAM tests something to find.
+ */
+const EVERY_PERMISSION: Route[] = [
+  ...routes,
+  ...(
+    [
+      ['CdkTestNothing', ['GET'], '/cdk-test/nothing', []],
+      ['CdkTestReader', ['GET'], '/cdk-test/reader', ['table:read']],
+      ['CdkTestSigner', ['POST'], '/cdk-test/signer', ['table:read', 'table:write', 'kms:sign']],
+      ['CdkTestPublisher', ['GET'], '/cdk-test/publisher', ['kms:publicKey']],
+      ['CdkTestMailer', ['POST'], '/cdk-test/mailer', ['table:read', 'ses:send']],
+      ['CdkTestMany', ['GET', 'PATCH', 'DELETE'], '/cdk-test/items/{itemId}', ['table:read', 'table:write']],
+    ] as const
+  ).map(([id, methods, path, permissions]) => ({
+    id,
+    methods: [...methods],
+    path,
+    handler: 'health',
+    tenant: true,
+    permissions: [...permissions],
+    purpose: 'test entry',
+  })),
+];
+
+function stackWithRoutes(table: Route[], context: Record<string, unknown> = {}): IdentityStack {
+  const a = app(context);
+  return new IdentityStack(a, 'Identity-us', {
+    env: { account: ACCOUNT, region: 'us-west-2' },
+    settings: regionSettings(a.node, 'us'),
+    routes: table,
+  });
+}
+
+type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
+type Resource = { Type: string; Properties: Record<string, unknown>; Metadata?: Record<string, unknown> };
+
+const asList = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
+
+/** Synthesizing is the slow part: once per stack. */
+const templateCache = new WeakMap<Stack, Template>();
+function templateOf(stack: Stack): Template {
+  let t = templateCache.get(stack);
+  if (!t) {
+    t = Template.fromStack(stack);
+    templateCache.set(stack, t);
+  }
+  return t;
+}
+
+/** Logical id of the CloudFormation resource behind a route's function, role or log group. */
+function idOf(stack: IdentityStack, routeId: string, part: 'fn' | 'role' | 'logGroup'): string {
+  const rf = stack.api.functions.get(routeId);
+  expect(rf, `a function for route ${routeId}`).toBeDefined();
+  return stack.getLogicalId(rf![part].node.defaultChild as CfnElement);
+}
+
+/** Every statement of every policy attached to the role of a route's function. */
+function statementsOf(stack: IdentityStack, routeId: string): Statement[] {
+  const template = templateOf(stack);
+  const roleId = idOf(stack, routeId, 'role');
+  const policies = Object.values(template.findResources('AWS::IAM::Policy')) as Resource[];
+  const mine = policies.filter((p) =>
+    (p.Properties.Roles as unknown[]).some((r) => JSON.stringify(r) === JSON.stringify({ Ref: roleId })),
+  );
+  const inline = ((template.toJSON().Resources[roleId] as Resource).Properties.Policies ?? []) as {
+    PolicyDocument: { Statement: Statement[] };
+  }[];
+  return [
+    ...mine.map((p) => p.Properties.PolicyDocument as { Statement: Statement[] }),
+    ...inline.map((p) => p.PolicyDocument),
+  ].flatMap((d) => d.Statement);
+}
+
+const actionsOf = (statements: Statement[]): Set<string> =>
+  new Set(statements.flatMap((s) => asList(s.Action)));
+
+function resourcesFor(statements: Statement[], action: string): unknown[] {
+  return statements.filter((s) => asList(s.Action).includes(action)).flatMap((s) => asList(s.Resource));
+}
+
+/** Findings cdk-nag's AWS Solutions pack reports for a stack (acknowledged ones excluded). */
+function nagFindings(scope: IConstruct): string[] {
+  const report = new AwsSolutionsChecks(undefined).validateScope(scope);
+  return report.violations.flatMap((v) =>
+    v.violatingResources.map((r) => `${v.severity} ${v.ruleName} at ${r.constructPath}: ${v.description}`),
+  );
+}
+
+describe('the app', () => {
+  let stacks: Map<RegionCode, IdentityStack>;
+  let templates: Map<RegionCode, Template>;
+
+  beforeAll(() => {
+    stacks = synth();
+    templates = new Map([...stacks].map(([code, s]) => [code, templateOf(s)]));
+  });
+
+  it('has one stack per region, named Identity-<code>, in that AWS region', () => {
+    expect([...stacks.keys()].sort()).toEqual([...REGION_CODES].sort());
+    expect(REGION_CODES).toHaveLength(3);
+    for (const [code, stack] of stacks) {
+      expect(stack.stackName).toBe(`Identity-${code}`);
+      expect(stack.region).toBe(REGIONS[code].awsRegion);
+      expect(stack.account).toBe(ACCOUNT);
+    }
+    expect(stacks.get('us')!.region).toBe('us-west-2');
+    expect(stacks.get('au')!.region).toBe('ap-southeast-2');
+    expect(stacks.get('eu')!.region).toBe('eu-west-1');
+  });
+
+  it('has one retained, deletion-protected, on-demand table per region, keyed as TABLE_SCHEMA says', () => {
+    for (const [code, t] of templates) {
+      t.resourceCountIs('AWS::DynamoDB::Table', 1);
+      t.hasResource('AWS::DynamoDB::Table', {
+        DeletionPolicy: 'Retain',
+        UpdateReplacePolicy: 'Retain',
+        Properties: {
+          TableName: `identity-${code}`,
+          KeySchema: [
+            { AttributeName: 'pk', KeyType: 'HASH' },
+            { AttributeName: 'sk', KeyType: 'RANGE' },
+          ],
+          AttributeDefinitions: Match.arrayEquals([
+            { AttributeName: 'pk', AttributeType: 'S' },
+            { AttributeName: 'sk', AttributeType: 'S' },
+          ]),
+          TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+          PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+          DeletionProtectionEnabled: true,
+          BillingMode: 'PAY_PER_REQUEST',
+        },
+      });
+    }
+  });
+
+  it('has one retained RSA_2048 SIGN_VERIFY key per region, aliased alias/identity-signing-<code>', () => {
+    for (const [code, t] of templates) {
+      t.resourceCountIs('AWS::KMS::Key', 1);
+      t.hasResource('AWS::KMS::Key', {
+        DeletionPolicy: 'Retain',
+        Properties: { KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' },
+      });
+      const keyId = Object.keys(t.findResources('AWS::KMS::Key'))[0]!;
+      t.hasResourceProperties('AWS::KMS::Alias', {
+        AliasName: `alias/identity-signing-${code}`,
+        TargetKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] },
+      });
+    }
+  });
+
+  it('has exactly one arm64 nodejs22.x function per route-table entry, with the shared environment', () => {
+    for (const [code, t] of templates) {
+      t.resourceCountIs('AWS::Lambda::Function', routes.length);
+      const tableId = Object.keys(t.findResources('AWS::DynamoDB::Table'))[0]!;
+      const keyId = Object.keys(t.findResources('AWS::KMS::Key'))[0]!;
+      for (const route of routes) {
+        const fnId = idOf(stacks.get(code)!, route.id, 'fn');
+        const fn = t.toJSON().Resources[fnId] as Resource;
+        expect(fn.Properties).toMatchObject({
+          Runtime: 'nodejs22.x',
+          Architectures: ['arm64'],
+          Handler: 'index.handler',
+          MemorySize: 512,
+          Timeout: 10,
+          Environment: {
+            Variables: {
+              BASE_DOMAIN: 'id.example.com',
+              REGIONS: code,
+              TABLE_NAME: { Ref: tableId },
+              SIGNER: 'kms',
+              KMS_KEY_ID: { 'Fn::GetAtt': [keyId, 'Arn'] },
+              KMS_PREVIOUS_KEY_IDS: '',
+              PUBLIC_SCHEME: 'https',
+              LOG_LEVEL: 'INFO',
+              POWERTOOLS_SERVICE_NAME: 'identity',
+              NODE_OPTIONS: '--enable-source-maps',
+              MAILER: 'ses',
+              MAIL_FROM: CDK_JSON.context.mailFrom,
+            },
+          },
+        });
+      }
+    }
+  });
+
+  it('gives every function its own log group with a retention', () => {
+    for (const [code, t] of templates) {
+      for (const route of routes) {
+        const fn = t.toJSON().Resources[idOf(stacks.get(code)!, route.id, 'fn')] as Resource;
+        const logsId = idOf(stacks.get(code)!, route.id, 'logGroup');
+        expect(fn.Properties.LoggingConfig).toEqual({ LogGroup: { Ref: logsId } });
+        expect((t.toJSON().Resources[logsId] as Resource).Properties.RetentionInDays).toBeGreaterThan(0);
+      }
+    }
+  });
+
+  it('has one HTTP API route per method of each entry, integrated with that entry’s function', () => {
+    const expected = routes.flatMap((r) => r.methods.map((m) => `${m} ${r.path}`)).sort();
+    expect(expected).toContain('GET /oidc/jwks');
+    for (const [code, t] of templates) {
+      t.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
+      const apiRoutes = Object.values(t.findResources('AWS::ApiGatewayV2::Route')) as Resource[];
+      expect(apiRoutes.map((r) => r.Properties.RouteKey).sort()).toEqual(expected);
+      const integrations = t.toJSON().Resources as Record<string, Resource>;
+      for (const route of routes) {
+        const fnId = idOf(stacks.get(code)!, route.id, 'fn');
+        for (const method of route.methods) {
+          const apiRoute = apiRoutes.find((r) => r.Properties.RouteKey === `${method} ${route.path}`)!;
+          const target = (apiRoute.Properties.Target as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
+          const integrationId = (target[1] as { Ref: string }).Ref;
+          expect(integrations[integrationId]!.Properties).toMatchObject({
+            IntegrationType: 'AWS_PROXY',
+            IntegrationUri: { 'Fn::GetAtt': [fnId, 'Arn'] },
+            PayloadFormatVersion: '2.0',
+          });
+        }
+      }
+    }
+  });
+
+  it('logs every request as JSON without query strings, and throttles the stage', () => {
+    for (const t of templates.values()) {
+      const stages = Object.values(t.findResources('AWS::ApiGatewayV2::Stage')) as Resource[];
+      expect(stages).toHaveLength(1);
+      const stage = stages[0]!.Properties as {
+        StageName: string;
+        AccessLogSettings: { Format: string; DestinationArn: unknown };
+        DefaultRouteSettings: { ThrottlingBurstLimit: number; ThrottlingRateLimit: number };
+      };
+      expect(stage.StageName).toBe('$default');
+      const format = JSON.parse(stage.AccessLogSettings.Format) as Record<string, string>;
+      expect(format).toMatchObject({
+        requestId: '$context.requestId',
+        ip: '$context.identity.sourceIp',
+        method: '$context.httpMethod',
+        path: '$context.path',
+        status: '$context.status',
+        latency: '$context.responseLatency',
+      });
+      expect(format).toEqual(ACCESS_LOG_FIELDS);
+      expect(stage.AccessLogSettings.Format).not.toMatch(/query|rawPath|requestOverride|\$input|\$request/i);
+      expect(stage.AccessLogSettings.DestinationArn).toEqual({
+        'Fn::GetAtt': [expect.stringMatching(/^ApiAccessLogs/), 'Arn'],
+      });
+      expect(stage.DefaultRouteSettings.ThrottlingRateLimit).toBeGreaterThan(0);
+      expect(stage.DefaultRouteSettings.ThrottlingBurstLimit).toBeGreaterThan(0);
+    }
+  });
+
+  it('outputs the API URL (with the Host-header note), table name, key ARN and region code', () => {
+    for (const [code, t] of templates) {
+      const outputs = t.toJSON().Outputs as Record<string, { Value: unknown; Description: string }>;
+      expect(Object.keys(outputs)).toEqual(
+        expect.arrayContaining(['ApiUrl', 'TableName', 'SigningKeyArn', 'RegionCode']),
+      );
+      expect(outputs.RegionCode!.Value).toBe(code);
+      expect(outputs.ApiUrl!.Description).toMatch(/Host header/);
+      expect(outputs.ApiUrl!.Description).toContain(`https://<tenant>.${code}.id.example.com`);
+      expect(outputs.TableName!.Value).toEqual({
+        Ref: Object.keys(t.findResources('AWS::DynamoDB::Table'))[0],
+      });
+      expect(outputs.SigningKeyArn!.Value).toEqual({
+        'Fn::GetAtt': [Object.keys(t.findResources('AWS::KMS::Key'))[0], 'Arn'],
+      });
+    }
+  });
+
+  it('creates no custom domain resources without hosted-zone context', () => {
+    for (const t of templates.values()) {
+      for (const type of [
+        'AWS::CertificateManager::Certificate',
+        'AWS::ApiGatewayV2::DomainName',
+        'AWS::ApiGatewayV2::ApiMapping',
+        'AWS::Route53::RecordSet',
+      ]) {
+        t.resourceCountIs(type, 0);
+      }
+    }
+  });
+
+  it('passes the AWS Solutions checks with no unacknowledged error or warning', () => {
+    for (const stack of stacks.values()) {
+      expect(nagFindings(stack)).toEqual([]);
+      // Errors and warnings any construct attached (Annotations.fromStack reads the same messages,
+      // but forces a new synthesis of the whole app on every call).
+      const messages = Stage.of(stack)!.synth().getStackArtifact(stack.artifactId).messages;
+      expect(messages.filter((m) => m.level === 'error' || m.level === 'warning')).toEqual([]);
+    }
+  });
+});
+
+describe('least-privilege IAM', () => {
+  const stack = stackWithRoutes(EVERY_PERMISSION, { previousSigningKeyArns: { us: [PREVIOUS_US] } });
+  const t = templateOf(stack);
+  const keyId = Object.keys(t.findResources('AWS::KMS::Key'))[0]!;
+  const tableId = Object.keys(t.findResources('AWS::DynamoDB::Table'))[0]!;
+  const keyArn = { 'Fn::GetAtt': [keyId, 'Arn'] };
+  const tableArn = { 'Fn::GetAtt': [tableId, 'Arn'] };
+  const LOGS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
+
+  it('follows a larger route table: one function per entry, one route per method', () => {
+    t.resourceCountIs('AWS::Lambda::Function', EVERY_PERMISSION.length);
+    t.resourceCountIs(
+      'AWS::ApiGatewayV2::Route',
+      EVERY_PERMISSION.reduce((n, r) => n + r.methods.length, 0),
+    );
+    for (const key of [
+      'GET /cdk-test/items/{itemId}',
+      'PATCH /cdk-test/items/{itemId}',
+      'DELETE /cdk-test/items/{itemId}',
+    ]) {
+      t.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: key });
+    }
+  });
+
+  it('grants each function exactly the actions its permissions name, plus its own logs', () => {
+    const expected: Record<string, string[]> = {
+      'table:read': [...TABLE_READ_ACTIONS],
+      'table:write': [...TABLE_WRITE_ACTIONS],
+      'kms:sign': ['kms:Sign', 'kms:GetPublicKey'],
+      'kms:publicKey': ['kms:GetPublicKey'],
+      'ses:send': ['ses:SendEmail'],
+    };
+    for (const route of EVERY_PERMISSION) {
+      const want = new Set([...LOGS, ...route.permissions.flatMap((p) => expected[p]!)]);
+      expect([...actionsOf(statementsOf(stack, route.id))].sort(), route.id).toEqual([...want].sort());
+    }
+  });
+
+  it('gives a function without permissions nothing but its log streams', () => {
+    const statements = statementsOf(stack, 'CdkTestNothing');
+    expect([...actionsOf(statements)].sort()).toEqual(LOGS);
+    const logsId = idOf(stack, 'CdkTestNothing', 'logGroup');
+    expect(statements.flatMap((s) => asList(s.Resource))).toEqual([{ 'Fn::GetAtt': [logsId, 'Arn'] }]);
+  });
+
+  it('never lets a function without kms:sign sign, nor a read-only function write', () => {
+    for (const route of EVERY_PERMISSION) {
+      const actions = actionsOf(statementsOf(stack, route.id));
+      if (!route.permissions.includes('kms:sign')) expect(actions, route.id).not.toContain('kms:Sign');
+      if (!route.permissions.includes('table:write')) {
+        for (const write of TABLE_WRITE_ACTIONS) expect(actions, route.id).not.toContain(write);
+      }
+    }
+    expect(actionsOf(statementsOf(stack, 'CdkTestReader'))).not.toContain('dynamodb:PutItem');
+    expect(actionsOf(statementsOf(stack, 'CdkTestPublisher'))).not.toContain('kms:Sign');
+    expect(actionsOf(statementsOf(stack, 'CdkTestSigner'))).toContain('kms:Sign');
+    expect(actionsOf(statementsOf(stack, 'CdkTestSigner'))).toContain('dynamodb:PutItem');
+  });
+
+  it('scopes table actions to the table, Sign to the current key, GetPublicKey to current and previous keys', () => {
+    const token = statementsOf(stack, 'CdkTestSigner');
+    for (const action of [...TABLE_READ_ACTIONS, ...TABLE_WRITE_ACTIONS]) {
+      expect(resourcesFor(token, action), action).toEqual([tableArn]);
+    }
+    expect(resourcesFor(token, 'kms:Sign')).toEqual([keyArn]);
+    expect(resourcesFor(token, 'kms:GetPublicKey')).toEqual([keyArn]);
+    const publisher = statementsOf(stack, 'CdkTestPublisher');
+    const published = resourcesFor(publisher, 'kms:GetPublicKey');
+    expect(published).toHaveLength(2);
+    expect(published).toEqual(expect.arrayContaining([keyArn, PREVIOUS_US]));
+    const identities = resourcesFor(statementsOf(stack, 'CdkTestMailer'), 'ses:SendEmail');
+    expect(identities).toEqual([
+      `arn:aws:ses:us-west-2:${ACCOUNT}:identity/id.example.com`,
+      `arn:aws:ses:us-west-2:${ACCOUNT}:identity/no-reply@id.example.com`,
+    ]);
+  });
+
+  it('refuses a mail-sending route without a From address', () => {
+    expect(() => stackWithRoutes(EVERY_PERMISSION, { mailFrom: undefined })).toThrow(
+      /sends mail: set context mailFrom/,
+    );
+    expect(() => stackWithRoutes(EVERY_PERMISSION, { mailFrom: 'not an address' })).toThrow(
+      /mailFrom must be/,
+    );
+  });
+
+  it('uses no wildcard action or resource, and no managed policy', () => {
+    const policies = Object.values(t.findResources('AWS::IAM::Policy')) as Resource[];
+    const roles = Object.values(t.findResources('AWS::IAM::Role')) as Resource[];
+    expect(policies.length).toBe(EVERY_PERMISSION.length);
+    const statements = [
+      ...policies.flatMap((p) => (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement),
+      ...roles.flatMap((r) =>
+        ((r.Properties.Policies ?? []) as { PolicyDocument: { Statement: Statement[] } }[]).flatMap(
+          (p) => p.PolicyDocument.Statement,
+        ),
+      ),
+    ];
+    for (const s of statements) {
+      expect(s.Effect).toBe('Allow');
+      for (const a of asList(s.Action)) expect(a).not.toContain('*');
+      for (const r of asList(s.Resource)) expect(typeof r === 'string' ? r : '').not.toContain('*');
+    }
+    for (const r of roles) expect(r.Properties.ManagedPolicyArns).toBeUndefined();
+  });
+
+  it('passes the AWS Solutions checks with every permission in use', () => {
+    expect(nagFindings(stack)).toEqual([]);
+  });
+});
+
+describe('key rotation context', () => {
+  it('passes previous keys to the functions and to GetPublicKey only, per region', () => {
+    const stacks = synth({ previousSigningKeyArns: { us: [PREVIOUS_US], eu: [PREVIOUS_EU] } });
+    const us = templateOf(stacks.get('us')!);
+    us.allResourcesProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ KMS_PREVIOUS_KEY_IDS: PREVIOUS_US }) },
+    });
+    expect(resourcesFor(statementsOf(stacks.get('us')!, 'Jwks'), 'kms:GetPublicKey')).toContain(PREVIOUS_US);
+    const au = templateOf(stacks.get('au')!);
+    au.allResourcesProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ KMS_PREVIOUS_KEY_IDS: '' }) },
+    });
+  });
+
+  it('splits a flat list of ARNs by the region inside each ARN (also given as a -c string)', () => {
+    const stacks = synth({ previousSigningKeyArns: `${PREVIOUS_US}, ${PREVIOUS_EU}` });
+    const env = (code: RegionCode) =>
+      (Object.values(templateOf(stacks.get(code)!).findResources('AWS::Lambda::Function'))[0] as Resource)
+        .Properties.Environment as { Variables: Record<string, string> };
+    expect(env('us').Variables.KMS_PREVIOUS_KEY_IDS).toBe(PREVIOUS_US);
+    expect(env('eu').Variables.KMS_PREVIOUS_KEY_IDS).toBe(PREVIOUS_EU);
+    expect(env('au').Variables.KMS_PREVIOUS_KEY_IDS).toBe('');
+  });
+
+  it('a new key generation is a new key, and the alias follows it', () => {
+    const before = templateOf(synth().get('eu')!);
+    const after = templateOf(synth({ signingKeyGeneration: { eu: 2 } }).get('eu')!);
+    const [oldKey] = Object.keys(before.findResources('AWS::KMS::Key'));
+    const [newKey] = Object.keys(after.findResources('AWS::KMS::Key'));
+    expect(newKey).not.toBe(oldKey);
+    after.hasResourceProperties('AWS::KMS::Alias', {
+      AliasName: 'alias/identity-signing-eu',
+      TargetKeyId: { 'Fn::GetAtt': [newKey, 'Arn'] },
+    });
+    expect(Object.keys(after.findResources('AWS::KMS::Alias'))).toEqual(
+      Object.keys(before.findResources('AWS::KMS::Alias')),
+    );
+  });
+
+  it('rejects a key ARN from another region, or that is not a key ARN', () => {
+    expect(() => synth({ previousSigningKeyArns: { us: [PREVIOUS_EU] } })).toThrow(
+      /not a KMS key ARN in us-west-2/,
+    );
+    expect(() => synth({ previousSigningKeyArns: ['alias/old'] })).toThrow(/not a KMS key ARN/);
+  });
+});
+
+describe('custom domain', () => {
+  it('with a shared hosted zone: a wildcard certificate, domain, mapping and A/AAAA aliases per region', () => {
+    const stacks = synth(ZONE);
+    for (const [code, stack] of stacks) {
+      const t = templateOf(stack);
+      const wildcard = `*.${code}.id.example.com`;
+      t.resourceCountIs('AWS::CertificateManager::Certificate', 1);
+      t.hasResourceProperties('AWS::CertificateManager::Certificate', {
+        DomainName: wildcard,
+        ValidationMethod: 'DNS',
+        DomainValidationOptions: [{ DomainName: wildcard, HostedZoneId: ZONE.hostedZoneId }],
+      });
+      t.hasResourceProperties('AWS::ApiGatewayV2::DomainName', {
+        DomainName: wildcard,
+        DomainNameConfigurations: [Match.objectLike({ EndpointType: 'REGIONAL', SecurityPolicy: 'TLS_1_2' })],
+      });
+      const apiId = Object.keys(t.findResources('AWS::ApiGatewayV2::Api'))[0]!;
+      t.hasResourceProperties('AWS::ApiGatewayV2::ApiMapping', { ApiId: { Ref: apiId } });
+      for (const type of ['A', 'AAAA']) {
+        t.hasResourceProperties('AWS::Route53::RecordSet', {
+          Name: `${wildcard}.`,
+          Type: type,
+          HostedZoneId: ZONE.hostedZoneId,
+          AliasTarget: Match.objectLike({ DNSName: Match.anyValue() }),
+        });
+      }
+      t.resourceCountIs('AWS::Route53::RecordSet', 2);
+      expect(t.toJSON().Outputs.TenantDomainName.Value).toBe(wildcard);
+      expect(nagFindings(stack)).toEqual([]);
+    }
+  });
+
+  it('with a zone for one region only, only that region gets a domain', () => {
+    const stacks = synth({
+      hostedZones: JSON.stringify({ eu: { id: 'ZEU123', name: 'eu.id.example.com' } }),
+    });
+    templateOf(stacks.get('eu')!).hasResourceProperties('AWS::Route53::RecordSet', {
+      Name: '*.eu.id.example.com.',
+      HostedZoneId: 'ZEU123',
+    });
+    for (const code of ['us', 'au'] as const) {
+      templateOf(stacks.get(code)!).resourceCountIs('AWS::ApiGatewayV2::DomainName', 0);
+    }
+  });
+
+  it('rejects half a zone, or a zone that cannot hold the wildcard', () => {
+    expect(() => synth({ hostedZoneId: ZONE.hostedZoneId })).toThrow(/set both or neither/);
+    expect(() => synth({ ...ZONE, hostedZoneName: 'other.example.com' })).toThrow(/cannot hold/);
+  });
+});
+
+describe('AWS Solutions checks can fail', () => {
+  it('report an unacknowledged finding', () => {
+    const stack = new Stack(app(), 'Probe', { env: { account: ACCOUNT, region: 'us-west-2' } });
+    new Key(stack, 'Symmetric'); // no rotation: AwsSolutions-KMS5
+    expect(nagFindings(stack)).toEqual([
+      expect.stringMatching(/^error AwsSolutions-KMS5 at Probe\/Symmetric/),
+    ]);
+  });
+
+  it('acknowledge only the three rules the stack explains, each with a specific reason', () => {
+    const stack = stackWithRoutes(EVERY_PERMISSION, ZONE);
+    const acks: { id: string; reason: string }[] = [];
+    for (const c of stack.node.findAll()) {
+      for (const m of c.node.metadata) {
+        if (m.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
+        for (const [id, reason] of Object.entries(m.data as Record<string, string>))
+          acks.push({ id, reason });
+      }
+    }
+    const ids = new Set(acks.map((a) => a.id.replace(/^annotation::/i, '')));
+    expect([...ids].sort()).toEqual(['AwsSolutions-APIG4', 'AwsSolutions-KMS5', 'AwsSolutions-L1']);
+    for (const a of acks) expect(a.reason.length, a.id).toBeGreaterThan(60);
+  });
+});
