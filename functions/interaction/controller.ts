@@ -360,6 +360,11 @@ async function runStep(
       return complete(env, 'CHALLENGE_SUCCEEDED', ix.passedWith);
     case 'remove': {
       if (!ix.passedWith || !ix.redirectToSettings) return renderView(env, undefined, { status: 403 });
+      // Fix (browser tests): removing the last method left a user with nothing to verify with, yet
+      // "Done" still reported is_enrolled=true. The page now asks for another method first.
+      const current = await auth.list(userId);
+      if (current.length === 1 && current[0]!.id === form.authenticatorId)
+        return renderView(env, 'settings', { error: t('cannot_remove_last'), status: 409 });
       await auth.remove(userId, form.authenticatorId ?? '');
       return seeOther(`/interaction/${ix.id}?view=settings`);
     }

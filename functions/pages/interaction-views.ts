@@ -1,3 +1,4 @@
+import { DEFAULT_NAMES } from '../authenticators/display.js';
 import type { AuthenticatorType } from '../users/user-records.js';
 import { html, raw, type Html } from './html.js';
 import type { T } from './i18n.js';
@@ -284,6 +285,9 @@ export function settings(
   const { t } = v;
   const date = (iso: string) =>
     new Date(iso).toLocaleDateString(opts.locale, { year: 'numeric', month: 'short', day: 'numeric' });
+  // Fix (screenshots): a method still under its default name read "Passkey / Passkey · Added …"
+  // (and "Remove Passkey Passkey" to screen readers); the name is shown only when it says more.
+  const named = (r: MethodRow) => r.name !== (DEFAULT_NAMES as Record<string, string>)[r.type];
   return html`<h1>${t('settings_title')}</h1>
     <p>${t('settings_intro')}</p>
     ${message(opts.error, opts.notice)}
@@ -299,7 +303,7 @@ export function settings(
                   html`<tr>
                     <td>
                       <strong>${t(`method_${r.type}`)}</strong><br /><span class="muted"
-                        >${r.name} · ${t('added_on', { date: date(r.createdAt) })}</span
+                        >${named(r) ? `${r.name} · ` : ''}${t('added_on', { date: date(r.createdAt) })}</span
                       >
                     </td>
                     <td>
@@ -307,7 +311,7 @@ export function settings(
                         ${csrfField(v)}<input type="hidden" name="authenticatorId" value="${r.id}" /><button
                           type="submit"
                           class="secondary"
-                          aria-label="${t('remove_label', { name: `${t(`method_${r.type}`)} ${r.name}` })}"
+                          aria-label="${t('remove_label', { name: `${t(`method_${r.type}`)}${named(r) ? ` ${r.name}` : ''}` })}"
                         >
                           ${t('remove')}
                         </button>

@@ -26,6 +26,7 @@ import {
   horizontalOverflow,
   putAction,
   wrongCode,
+  eventually,
 } from './helpers.js';
 
 let server: TestServer;
@@ -82,7 +83,7 @@ describe('hosted challenge in Chromium', () => {
     const tp = await newPage();
     await begin(tp, t, { userId: user.userId, action: 'challenge' });
     await expect
-      .poll(() => tp.page.getByRole('heading', { level: 1 }).textContent())
+      .poll(() => tp.page.getByRole('heading', { level: 1 }).textContent(), eventually)
       .toBe('Enter the code from your authenticator app');
     const input = tp.page.getByLabel('Verification code');
     expect(await input.getAttribute('autocomplete')).toBe('one-time-code');
@@ -105,7 +106,7 @@ describe('hosted challenge in Chromium', () => {
     await tp.page.getByRole('button', { name: 'Verify', exact: true }).click();
     // The page comes back with the error announced, the field marked invalid and the count shown.
     const alert = tp.page.getByRole('alert');
-    await expect.poll(() => alert.textContent()).toContain('That code is not right.');
+    await expect.poll(() => alert.textContent(), eventually).toContain('That code is not right.');
     expect(await alert.textContent()).toContain('Attempts left: 1');
     expect(await tp.page.getByLabel('Verification code').getAttribute('aria-invalid')).toBe('true');
     expect(await tp.page.getByLabel('Verification code').getAttribute('aria-describedby')).toContain(
@@ -126,11 +127,11 @@ describe('hosted challenge in Chromium', () => {
     const tp = await newPage();
     await begin(tp, t, { userId, action: 'challenge' });
     await expect
-      .poll(() => tp.page.getByRole('heading', { level: 1 }).textContent())
+      .poll(() => tp.page.getByRole('heading', { level: 1 }).textContent(), eventually)
       .toBe('Check your email');
     await tp.page.getByRole('button', { name: 'Email me a code' }).click();
     await expect
-      .poll(() => tp.page.getByRole('status').textContent())
+      .poll(() => tp.page.getByRole('status').textContent(), eventually)
       .toContain(`We sent a code to ${address.slice(0, 1)}•••@example.com`);
     const mails = (await outbox()).messages.slice(before);
     expect(mails.map((m) => m.to)).toEqual([address]);
@@ -153,6 +154,15 @@ describe('hosted challenge in Chromium', () => {
     const focused = () => page.evaluate('document.activeElement && document.activeElement.id');
     const focusedClass = () => page.evaluate('document.activeElement && document.activeElement.className');
     expect(await focused()).toBe('code');
+    // The page's own style sheet applies in full (it was once HTML-escaped, which dropped the
+    // quoted font list), and the focused input shows a dark 3px ring.
+    const style = (await page.evaluate(
+      `(() => { const b = getComputedStyle(document.body), i = getComputedStyle(document.activeElement);
+        return { font: b.fontFamily, outline: i.outlineStyle + ' ' + i.outlineWidth + ' ' + i.outlineColor }; })()`,
+    )) as { font: string; outline: string };
+    expect(style.font).toContain('"Segoe UI"');
+    expect(style.font).toMatch(/sans-serif$/);
+    expect(style.outline).toBe('solid 3px rgb(26, 26, 26)');
 
     // Backwards from the input: the skip link, and before it nothing in the page.
     await page.keyboard.press('Shift+Tab');
@@ -183,7 +193,9 @@ describe('hosted challenge in Chromium', () => {
     const tp = await newPage({ viewport: PHONE });
     const seen: string[] = [];
     const check = async (heading: string) => {
-      await expect.poll(() => tp.page.getByRole('heading', { level: 1 }).textContent()).toBe(heading);
+      await expect
+        .poll(() => tp.page.getByRole('heading', { level: 1 }).textContent(), eventually)
+        .toBe(heading);
       const { scrollWidth, innerWidth } = await horizontalOverflow(tp);
       expect(innerWidth).toBe(PHONE.width);
       expect(scrollWidth, `horizontal scroll on "${heading}"`).toBeLessThanOrEqual(innerWidth);
@@ -197,14 +209,16 @@ describe('hosted challenge in Chromium', () => {
     await tp.page.getByRole('link', { name: /Email code/ }).click();
     await check('Check your email');
     await tp.page.getByRole('button', { name: 'Email me a code' }).click();
-    await expect.poll(() => tp.page.getByRole('status').count()).toBe(1);
+    await expect.poll(() => tp.page.getByRole('status').count(), eventually).toBe(1);
     await check('Check your email');
 
     // A user with nothing enrolled: the enrollment screens, the QR code among them.
     const tp2 = await newPage({ viewport: PHONE });
     await begin(tp2, t, { userId: newUserId(), action: 'challenge' });
     const check2 = async (heading: string) => {
-      await expect.poll(() => tp2.page.getByRole('heading', { level: 1 }).textContent()).toBe(heading);
+      await expect
+        .poll(() => tp2.page.getByRole('heading', { level: 1 }).textContent(), eventually)
+        .toBe(heading);
       const { scrollWidth, innerWidth } = await horizontalOverflow(tp2);
       expect(scrollWidth, `horizontal scroll on "${heading}"`).toBeLessThanOrEqual(innerWidth);
       seen.push(heading);
@@ -231,7 +245,7 @@ describe('hosted challenge in Chromium', () => {
       await begin(tp, t, { userId: user.userId, action: 'challenge' });
       await tp.page.getByLabel('Verification code').waitFor();
       await tp.page.addScriptTag({ content: 'window.__injected = true;' }).catch(() => undefined);
-      await expect.poll(() => tp.cspViolations.length).toBeGreaterThan(0);
+      await expect.poll(() => tp.cspViolations.length, eventually).toBeGreaterThan(0);
       expect(await tp.page.evaluate('window.__injected === true')).toBe(false);
     } finally {
       await tp.context.close();

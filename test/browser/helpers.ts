@@ -19,6 +19,13 @@ import {
 } from '../support/flow.js';
 import { http, type TestServer } from '../support/server.js';
 
+/**
+ * `expect.poll` options for what the browser shows after a navigation: generous, since a page
+ * load on a busy machine can take longer than vitest's 1-second default (this is not a timing
+ * assertion, only how long to wait before giving up).
+ */
+export const eventually = { timeout: 15_000, interval: 100 } as const;
+
 /** A tenant whose built-in client may return to the local callback server (and the usual URIs). */
 export async function browserTenant(server: TestServer, callback: CallbackServer): Promise<TestTenant> {
   const t = await server.tenant();

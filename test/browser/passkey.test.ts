@@ -16,7 +16,7 @@ import {
 } from '../support/browser.js';
 import { newUserId, type TestTenant } from '../support/flow.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { begin, browserTenant, finishedClaims, getUser, putAction } from './helpers.js';
+import { begin, browserTenant, finishedClaims, getUser, putAction, eventually } from './helpers.js';
 
 let server: TestServer;
 let t: TestTenant;
@@ -66,10 +66,12 @@ describe('passkeys in Chromium', () => {
       // First flow: nothing enrolled, so the enrollment chooser; Passkey → Create passkey.
       await begin(tp, t, { userId, action: 'challenge', email: `${userId.slice(0, 8)}@example.com` });
       await expect
-        .poll(() => page.getByRole('heading', { level: 1 }).textContent())
+        .poll(() => page.getByRole('heading', { level: 1 }).textContent(), eventually)
         .toBe('Set up a way to verify it’s you');
       await page.getByRole('link', { name: /^Passkey/ }).click();
-      await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Create a passkey');
+      await expect
+        .poll(() => page.getByRole('heading', { level: 1 }).textContent(), eventually)
+        .toBe('Create a passkey');
       await page.getByRole('button', { name: 'Create passkey' }).click();
       const enrolled = await finishedClaims(tp, t);
       expect(enrolled.action_state).toBe('CHALLENGE_SUCCEEDED');
@@ -87,7 +89,9 @@ describe('passkeys in Chromium', () => {
 
       // Second flow: the same user (same browser, same authenticator) → Use passkey.
       await begin(tp, t, { userId, action: 'challenge' });
-      await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Use your passkey');
+      await expect
+        .poll(() => page.getByRole('heading', { level: 1 }).textContent(), eventually)
+        .toBe('Use your passkey');
       await page.getByRole('button', { name: 'Use passkey' }).click();
       const signedIn = await finishedClaims(tp, t);
       expect(signedIn.action_state).toBe('CHALLENGE_SUCCEEDED');

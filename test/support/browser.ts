@@ -94,6 +94,8 @@ export async function openPage(
       ? { isMobile: true, hasTouch: true, deviceScaleFactor: 2 }
       : {}),
   });
+  // Well under vitest's 30-second test timeout, so a missing element fails with Playwright's message.
+  context.setDefaultTimeout(15_000);
   const page = await context.newPage();
   const cspViolations: string[] = [];
   page.on('console', (msg) => {
