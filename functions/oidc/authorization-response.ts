@@ -11,7 +11,11 @@ const escape = (s: string) =>
  * query (RFC 6749 §4.1.2), or an auto-submitting form (OAuth 2.0 Form Post Response Mode) whose
  * only script is allowed by a per-response CSP nonce. Parameter values go out unchanged.
  */
-export function authorizationResponse(redirectUri: string, mode: ResponseMode, params: Record<string, string>): HttpResponse {
+export function authorizationResponse(
+  redirectUri: string,
+  mode: ResponseMode,
+  params: Record<string, string>,
+): HttpResponse {
   if (mode === 'form_post') {
     const nonce = randomBytes(16).toString('base64');
     const inputs = Object.entries(params)

@@ -1,5 +1,7 @@
 import { CLIENT_ASSERTION_ALGS, GRANT_TYPES, TOKEN_ENDPOINT_AUTH_METHODS } from '../clients/client.js';
 import { PROFILE_CLAIMS } from '../users/profile.js';
+import { LOCALES } from '../pages/i18n.js';
+import { SUPPORTED_ACR } from './login-request.js';
 
 /** The scopes this provider understands (OIDC Core §5.4, §11). */
 export const SCOPES_SUPPORTED = ['openid', 'profile', 'email', 'phone', 'address', 'offline_access'];
@@ -21,6 +23,7 @@ export function discoveryDocument(issuer: string): Record<string, unknown> {
     jwks_uri: `${issuer}/jwks`,
     revocation_endpoint: `${issuer}/token/revocation`,
     introspection_endpoint: `${issuer}/token/introspection`,
+    end_session_endpoint: `${issuer}/session/end`,
     response_types_supported: ['code'],
     response_modes_supported: ['query', 'form_post'],
     grant_types_supported: [...GRANT_TYPES],
@@ -45,6 +48,8 @@ export function discoveryDocument(issuer: string): Record<string, unknown> {
       'nonce',
       'at_hash',
       'amr',
+      'acr',
+      'sid',
       ...PROFILE_CLAIMS,
       'action',
       'action_code',
@@ -52,7 +57,11 @@ export function discoveryDocument(issuer: string): Record<string, unknown> {
       'is_enrolled',
       'idempotency_key',
     ],
-    claims_parameter_supported: false,
+    claims_parameter_supported: true,
+    // OIDC Core §3.1.2.1 prompt values (OpenID Connect Prompt Create is not supported).
+    prompt_values_supported: ['none', 'login', 'consent', 'select_account'],
+    acr_values_supported: [...SUPPORTED_ACR],
+    ui_locales_supported: [...LOCALES],
     request_parameter_supported: false,
     request_uri_parameter_supported: false,
     // RFC 9207: authorization responses carry `iss`.

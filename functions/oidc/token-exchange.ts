@@ -4,6 +4,8 @@ import { constantTimeEqual } from '../crypto/secrets.js';
 import { badRequest, HttpError } from '../http/errors.js';
 import type { Signer } from '../signing/signer.js';
 import type { TenantStore } from '../store/tenant-store.js';
+import { pickClaims, requestedClaims } from './claims-request.js';
+import { ProfileRepository } from '../users/profile-repository.js';
 import { redeemCode, revokeGrant } from './codes.js';
 import { invalidGrant, newRefreshToken, OFFLINE_ACCESS, wantsRefreshToken } from './refresh.js';
 import { resolveAudiences, scopeTokens } from './token-request.js';
@@ -59,6 +61,7 @@ export async function exchangeCode(
   }
   const fallback = grant.resources?.length ? grant.resources : [client.client_id];
   const audiences = resolveAudiences(resources, client, fallback, grant.resources);
+  const requested = await claimsFor(grant, deps.store);
   // A refresh token only with offline_access, and only for a client allowed the grant (OIDC Core
   // §11); otherwise offline_access is not granted and not reported back.
   if (wantsRefreshToken(client, grant.scope)) {
@@ -67,10 +70,26 @@ export async function exchangeCode(
     return mintTokens(deps.signer, deps.issuer, client, grant, grantId, {
       audiences,
       refreshToken: refresh.token,
+      ...requested,
     });
   }
   const scope = scopeTokens(grant.scope)
     .filter((s) => s !== OFFLINE_ACCESS)
     .join(' ');
-  return mintTokens(deps.signer, deps.issuer, client, { ...grant, scope }, grantId, { audiences });
+  return mintTokens(deps.signer, deps.issuer, client, { ...grant, scope }, grantId, {
+    audiences,
+    ...requested,
+  });
+}
+
+/** What the `claims` request parameter asked for (OIDC Core §5.5): ID token values and UserInfo names. */
+async function claimsFor(
+  grant: { claims?: string; userId: string },
+  store: TenantStore,
+): Promise<{ idTokenClaims?: Record<string, unknown>; userinfoClaims?: string[] }> {
+  if (!grant.claims) return {};
+  const idNames = requestedClaims(grant.claims, 'id_token');
+  const userinfoClaims = requestedClaims(grant.claims, 'userinfo');
+  const profile = idNames.length ? await new ProfileRepository(store).get(grant.userId) : undefined;
+  return { idTokenClaims: pickClaims(profile, idNames), userinfoClaims };
 }

@@ -30,6 +30,8 @@ export interface AccessTokenClaims {
   jti: string;
   /** The grant (and refresh token family) the token belongs to; absent for client_credentials. */
   gid?: string;
+  /** UserInfo claims the `claims` request parameter asked for (OIDC Core §5.5). */
+  uic?: string[];
   auth_time?: number;
   acr?: string;
   amr?: string[];
@@ -79,6 +81,10 @@ export interface MintOptions {
   refreshToken?: string;
   /** The ID token carries the authorization request's nonce, except after a refresh (OIDC Core §12.2). */
   withNonce?: boolean;
+  /** Profile claims the `claims` parameter asked for in the ID token (OIDC Core §5.5). */
+  idTokenClaims?: Record<string, unknown>;
+  /** Claim names the `claims` parameter asked for at UserInfo, carried in the access token. */
+  userinfoClaims?: string[];
   now?: number;
 }
 
@@ -113,6 +119,7 @@ export async function mintTokens(
       ...(grant.acr ? { acr: grant.acr } : {}),
       ...(grant.amr ? { amr: grant.amr } : {}),
       gid: grantId,
+      ...(opts.userinfoClaims?.length ? { uic: opts.userinfoClaims } : {}),
       ...actionClaims(grant),
     },
     { typ: 'at+jwt' },
@@ -137,6 +144,7 @@ export async function mintTokens(
       // The login session, for RP-initiated and front-channel logout (id_token_hint).
       ...(grant.sid ? { sid: grant.sid } : {}),
       at_hash: atHash(access),
+      ...(opts.idTokenClaims ?? {}),
       ...actionClaims(grant),
     });
   }

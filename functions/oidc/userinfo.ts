@@ -6,6 +6,7 @@ import type { TenantStore } from '../store/tenant-store.js';
 import { profileClaims } from '../users/profile.js';
 import { ProfileRepository } from '../users/profile-repository.js';
 import { verifyAccessToken } from './access-tokens.js';
+import { pickClaims } from './claims-request.js';
 import { scopeTokens } from './token-request.js';
 
 /**
@@ -70,5 +71,7 @@ export async function userInfo(
     throw bearerError(403, 'insufficient_scope', 'the access token lacks the openid scope', deps.issuer);
   }
   const profile = await new ProfileRepository(deps.store).get(check.claims.sub);
-  return { sub: check.claims.sub, ...profileClaims(profile, scopes) };
+  // Claims the `claims` request parameter asked for at UserInfo (OIDC Core §5.5), beyond the scopes.
+  const asked = Array.isArray(check.claims.uic) ? check.claims.uic.filter((c) => typeof c === 'string') : [];
+  return { sub: check.claims.sub, ...pickClaims(profile, asked), ...profileClaims(profile, scopes) };
 }

@@ -253,7 +253,7 @@ describe('hosted login', () => {
     const jar = new CookieJar();
     await login(jar, authUrl(firstParty).url, user);
     await new Promise((r) => setTimeout(r, 1100));
-    for (const extra of [{ max_age: '0' }, { prompt: 'login' }]) {
+    for (const extra of [{ max_age: '0' }, { prompt: 'login' }] as Record<string, string>[]) {
       const res = await go(jar, authUrl(firstParty, extra).url);
       expect(res.status).toBe(303);
       expect(res.headers.get('location')).toMatch(/^\/interaction\//);
@@ -305,6 +305,30 @@ describe('hosted login', () => {
     expect(html).toContain('n•••@example.com');
     const wrong = await go(jar, `${page}/email-verify`, { form: { csrf: csrfOf(html), code: '123456' } });
     expect(wrong.status).toBe(400);
+  });
+
+  it('the claims parameter adds single claims to the ID token and to UserInfo (OIDC Core §5.5)', async () => {
+    const user = await newUser();
+    const claims = JSON.stringify({ id_token: { email: { essential: true } }, userinfo: { name: null } });
+    const req = authUrl(firstParty, { scope: 'openid', claims });
+    const back = await login(new CookieJar(), req.url, user);
+    const tokens = await redeem(firstParty, back.searchParams.get('code')!, req.verifier);
+    const { payload } = await verify(t, tokens.id_token, firstParty.client_id);
+    expect(payload.email).toBe(user.email);
+    expect(payload.name).toBeUndefined();
+    const info = await http(`${t.issuer}/userinfo`, {
+      headers: { authorization: `Bearer ${tokens.access_token}` },
+    });
+    const body2 = await body<Record<string, unknown>>(info);
+    expect(info.status, JSON.stringify(body2)).toBe(200);
+    expect(body2.name).toBe('Ada Lovelace');
+    expect(body2.email).toBeUndefined();
+  });
+
+  it('a malformed claims parameter is an invalid_request for the client', async () => {
+    const res = await go(new CookieJar(), authUrl(firstParty, { claims: '{not json' }).url);
+    expect(res.status).toBe(302);
+    expect(new URL(res.headers.get('location')!).searchParams.get('error')).toBe('invalid_request');
   });
 
   it('logout with id_token_hint ends the session and returns to the registered URI with state', async () => {
