@@ -2,7 +2,8 @@
  * Operator CLI: `npm run admin -- <verb> [options]`. Every verb prints exactly one JSON object on
  * stdout (and nothing else there), so it can be piped into `jq`; notes go to stderr.
  *
- *   create-tenant --slug acme --region us [--name "Acme"]
+ *   create-tenant --slug acme --region us [--name "Acme"] [--color "#0f766e"]
+ *   update-tenant --slug acme --region us [--name "Acme"] [--color "#0f766e"] [--default-outcome CHALLENGE]
  *   list-tenants  [--region us]
  *   rotate-secret --slug acme --region us
  *   delete-tenant --slug acme --region us --yes
@@ -24,14 +25,21 @@ import {
   TenantRepository,
   UnknownTenantError,
 } from '../functions/tenants/tenant-repository.js';
-import type { Tenant } from '../functions/tenants/tenant.js';
-import { ensureTable, JavaMissingError, localClient, startDynamoLocal, type DynamoLocal } from '../local/dynamodb-local.js';
+import { brandColorSchema, type Outcome, type Tenant } from '../functions/tenants/tenant.js';
+import {
+  ensureTable,
+  JavaMissingError,
+  localClient,
+  startDynamoLocal,
+  type DynamoLocal,
+} from '../local/dynamodb-local.js';
 import { readServerState } from '../local/start.js';
 
 class UsageError extends Error {}
 
 const USAGE = `usage: npm run admin -- <verb> [options]
-  create-tenant --slug <slug> --region <us|au|eu> [--name <display name>]
+  create-tenant --slug <slug> --region <us|au|eu> [--name <display name>] [--color <#rrggbb>]
+  update-tenant --slug <slug> --region <us|au|eu> [--name <display name>] [--color <#rrggbb>] [--default-outcome ALLOW|CHALLENGE|BLOCK]
   list-tenants  [--region <us|au|eu>]
   rotate-secret --slug <slug> --region <us|au|eu>
   delete-tenant --slug <slug> --region <us|au|eu> --yes
@@ -48,11 +56,13 @@ async function openTarget(opts: { target?: string; dataDir: string; baseDomain?:
   const state = readServerState(opts.dataDir);
   const hasLocalData = existsSync(join(opts.dataDir, 'dynamodb'));
   const wantAws = opts.target === 'aws' || (opts.target === undefined && !state && !hasLocalData);
-  if (opts.target && opts.target !== 'aws' && opts.target !== 'local') throw new UsageError('--target is local or aws');
+  if (opts.target && opts.target !== 'aws' && opts.target !== 'local')
+    throw new UsageError('--target is local or aws');
 
   if (wantAws) {
     const base = opts.baseDomain ?? process.env.BASE_DOMAIN;
-    if (!base) throw new UsageError('against AWS, give --base-domain (or set BASE_DOMAIN) so issuers can be printed');
+    if (!base)
+      throw new UsageError('against AWS, give --base-domain (or set BASE_DOMAIN) so issuers can be printed');
     const clients = new Map<RegionCode, DynamoDBClient>();
     return {
       kind: 'aws',
@@ -68,7 +78,9 @@ async function openTarget(opts: { target?: string; dataDir: string; baseDomain?:
 
   // Local: the running server's DynamoDB Local, or our own on the same data folder while it is down.
   let dynamo: DynamoLocal | undefined;
-  const endpoint = state?.dynamodbEndpoint ?? (dynamo = await startDynamoLocal({ path: join(opts.dataDir, 'dynamodb') })).endpoint;
+  const endpoint =
+    state?.dynamodbEndpoint ??
+    (dynamo = await startDynamoLocal({ path: join(opts.dataDir, 'dynamodb') })).endpoint;
   const tableName = state?.tableName ?? 'identity-{region}';
   const port = state?.port ?? Number(process.env.PORT ?? 3000);
   const base = state?.baseDomain ?? process.env.BASE_DOMAIN ?? 'localhost';
@@ -76,7 +88,8 @@ async function openTarget(opts: { target?: string; dataDir: string; baseDomain?:
   if (!state) for (const r of REGION_CODES) await ensureTable(client, tableName.replaceAll('{region}', r));
   return {
     kind: 'local',
-    repo: (region) => new TenantRepository(new DynamoStore(tableName.replaceAll('{region}', region), client), region, 0),
+    repo: (region) =>
+      new TenantRepository(new DynamoStore(tableName.replaceAll('{region}', region), client), region, 0),
     issuer: (slug, region) => `http://${slug}.${region}.${base}:${port}/oidc`,
     close: async () => {
       client.destroy();
@@ -90,7 +103,8 @@ function region(value: string | undefined, required = true): RegionCode | undefi
     if (required) throw new UsageError('--region is required (us, au or eu)');
     return undefined;
   }
-  if (!isRegionCode(value)) throw new UsageError(`unknown region "${value}": use one of ${REGION_CODES.join(', ')}`);
+  if (!isRegionCode(value))
+    throw new UsageError(`unknown region "${value}": use one of ${REGION_CODES.join(', ')}`);
   return value;
 }
 
@@ -111,6 +125,8 @@ async function main(argv: string[]): Promise<unknown> {
       slug: { type: 'string' },
       region: { type: 'string' },
       name: { type: 'string' },
+      color: { type: 'string' },
+      'default-outcome': { type: 'string' },
       target: { type: 'string' },
       'data-dir': { type: 'string' },
       'base-domain': { type: 'string' },
@@ -120,13 +136,24 @@ async function main(argv: string[]): Promise<unknown> {
   });
   const verb = positionals[0];
   if (values.help || !verb) throw new UsageError(USAGE);
-  if (!['create-tenant', 'list-tenants', 'rotate-secret', 'delete-tenant'].includes(verb)) {
+  if (!['create-tenant', 'update-tenant', 'list-tenants', 'rotate-secret', 'delete-tenant'].includes(verb)) {
     throw new UsageError(`unknown verb "${verb}"\n${USAGE}`);
   }
   // Validate everything before touching a database.
   const r = region(values.region, verb !== 'list-tenants');
   const s = verb === 'list-tenants' ? undefined : slug(values.slug);
-  if (verb === 'delete-tenant' && !values.yes) throw new UsageError('delete-tenant deletes all of the tenant\'s data: add --yes');
+  if (values.color !== undefined && !brandColorSchema.safeParse(values.color).success) {
+    throw new UsageError('--color is a hex colour like #0f766e');
+  }
+  const outcome = values['default-outcome'];
+  if (outcome !== undefined && !['ALLOW', 'CHALLENGE', 'BLOCK'].includes(outcome)) {
+    throw new UsageError('--default-outcome is ALLOW, CHALLENGE or BLOCK');
+  }
+  if (verb === 'update-tenant' && !values.name && !values.color && !outcome) {
+    throw new UsageError('update-tenant needs --name, --color or --default-outcome');
+  }
+  if (verb === 'delete-tenant' && !values.yes)
+    throw new UsageError("delete-tenant deletes all of the tenant's data: add --yes");
 
   const target = await openTarget({
     target: values.target,
@@ -136,12 +163,40 @@ async function main(argv: string[]): Promise<unknown> {
   try {
     switch (verb) {
       case 'create-tenant': {
-        const { tenant, secret } = await target.repo(r!).create({ slug: s!, name: values.name });
-        return { tenantId: tenant.id, slug: tenant.slug, region: tenant.region, secret, issuer: target.issuer(tenant.slug, r!) };
+        const { tenant, secret } = await target
+          .repo(r!)
+          .create({ slug: s!, name: values.name, ...(values.color ? { brandColor: values.color } : {}) });
+        return {
+          tenantId: tenant.id,
+          slug: tenant.slug,
+          region: tenant.region,
+          secret,
+          issuer: target.issuer(tenant.slug, r!),
+        };
+      }
+      case 'update-tenant': {
+        const repo = target.repo(r!);
+        const current = await repo.require(s!);
+        const tenant = await repo.updateSettings(current.id, {
+          ...(values.name ? { name: values.name } : {}),
+          ...(values.color ? { brandColor: values.color.toLowerCase() } : {}),
+          ...(outcome ? { defaultOutcome: outcome as Outcome } : {}),
+        });
+        return {
+          ...describe(tenant, target.issuer(tenant.slug, r!)),
+          defaultOutcome: tenant.defaultOutcome,
+          brandColor: tenant.brandColor ?? null,
+        };
       }
       case 'rotate-secret': {
         const { tenant, secret } = await target.repo(r!).rotateSecret(s!);
-        return { tenantId: tenant.id, slug: tenant.slug, region: tenant.region, secret, issuer: target.issuer(tenant.slug, r!) };
+        return {
+          tenantId: tenant.id,
+          slug: tenant.slug,
+          region: tenant.region,
+          secret,
+          issuer: target.issuer(tenant.slug, r!),
+        };
       }
       case 'delete-tenant': {
         const { tenant, itemsDeleted } = await target.repo(r!).delete(s!);
@@ -151,7 +206,8 @@ async function main(argv: string[]): Promise<unknown> {
         const regions = r ? [r] : REGION_CODES;
         const tenants = [];
         for (const code of regions) {
-          for (const t of await target.repo(code).list()) tenants.push(describe(t, target.issuer(t.slug, code)));
+          for (const t of await target.repo(code).list())
+            tenants.push(describe(t, target.issuer(t.slug, code)));
         }
         return { tenants };
       }
@@ -169,7 +225,12 @@ try {
     process.stderr.write(`${err.message}\n`);
     process.exit(2);
   }
-  if (err instanceof SlugTakenError || err instanceof InvalidSlugError || err instanceof UnknownTenantError || err instanceof JavaMissingError) {
+  if (
+    err instanceof SlugTakenError ||
+    err instanceof InvalidSlugError ||
+    err instanceof UnknownTenantError ||
+    err instanceof JavaMissingError
+  ) {
     process.stderr.write(`error: ${err.message}\n`);
     process.exit(1);
   }

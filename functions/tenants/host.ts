@@ -22,9 +22,11 @@ export function resolveHost(hostHeader: string | undefined, cfg: Config): HostRe
   const suffix = `.${cfg.baseDomain}`;
   if (!name.endsWith(suffix)) return { kind: 'malformed', reason: `the host is not under ${cfg.baseDomain}` };
   const labels = name.slice(0, -suffix.length).split('.');
-  if (labels.length !== 2) return { kind: 'malformed', reason: 'the host must be <tenant>.<region>.' + cfg.baseDomain };
+  if (labels.length !== 2)
+    return { kind: 'malformed', reason: 'the host must be <tenant>.<region>.' + cfg.baseDomain };
   const [slug, region] = labels as [string, string];
-  if (!REGION_LABEL.test(region)) return { kind: 'malformed', reason: 'the region label is not a region code' };
+  if (!REGION_LABEL.test(region))
+    return { kind: 'malformed', reason: 'the region label is not a region code' };
   if (slug.length < 2 || slug.length > 63 || !SLUG_PATTERN.test(slug)) {
     return { kind: 'malformed', reason: 'the tenant label is not a valid slug' };
   }

@@ -56,7 +56,12 @@ export class TenantRepository {
     return new TenantStore(this.store, tenantId);
   }
 
-  async create(input: { slug: string; name?: string; defaultOutcome?: Outcome }): Promise<CreatedTenant> {
+  async create(input: {
+    slug: string;
+    name?: string;
+    defaultOutcome?: Outcome;
+    brandColor?: string;
+  }): Promise<CreatedTenant> {
     const parsed = slugSchema.safeParse(input.slug);
     if (!parsed.success) throw new InvalidSlugError(parsed.error.issues.map((i) => i.message).join('; '));
     const slug = parsed.data;
@@ -68,6 +73,7 @@ export class TenantRepository {
       name: input.name ?? slug,
       secretHash: sha256(secret),
       defaultOutcome: input.defaultOutcome ?? 'CHALLENGE',
+      ...(input.brandColor ? { brandColor: input.brandColor.toLowerCase() } : {}),
       createdAt: new Date().toISOString(),
     };
     try {
@@ -124,7 +130,10 @@ export class TenantRepository {
   }
 
   /** Update tenant settings other than the secret (name, default outcome). */
-  async updateSettings(tenantId: string, set: Partial<Pick<Tenant, 'name' | 'defaultOutcome'>>): Promise<Tenant> {
+  async updateSettings(
+    tenantId: string,
+    set: Partial<Pick<Tenant, 'name' | 'defaultOutcome' | 'brandColor'>>,
+  ): Promise<Tenant> {
     const updated = await this.scoped(tenantId).update<Tenant & Record<string, unknown>>(TENANT_KEY, set);
     this.cache.delete(updated.slug);
     return updated;

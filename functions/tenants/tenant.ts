@@ -3,13 +3,26 @@ import type { RegionCode } from '../regions.js';
 
 /** A slug is one DNS label: `[a-z0-9](-?[a-z0-9])*`, 2 to 63 characters (API.md). */
 export const SLUG_PATTERN = /^[a-z0-9](?:-?[a-z0-9])*$/;
-export const RESERVED_SLUGS = new Set(['www', 'api', 'admin', 'auth', 'login', 'oidc', 'health', 'static', 'cdn']);
+export const RESERVED_SLUGS = new Set([
+  'www',
+  'api',
+  'admin',
+  'auth',
+  'login',
+  'oidc',
+  'health',
+  'static',
+  'cdn',
+]);
 
 export const slugSchema = z
   .string()
   .min(2, 'a slug has at least 2 characters')
   .max(63, 'a slug has at most 63 characters')
-  .regex(SLUG_PATTERN, 'a slug is lowercase letters, digits and single hyphens, starting and ending with a letter or digit')
+  .regex(
+    SLUG_PATTERN,
+    'a slug is lowercase letters, digits and single hyphens, starting and ending with a letter or digit',
+  )
   .refine((s) => !RESERVED_SLUGS.has(s), 'this slug is reserved');
 
 export type Outcome = 'ALLOW' | 'CHALLENGE' | 'BLOCK';
@@ -23,6 +36,10 @@ export interface Tenant {
   secretHash: string;
   /** Outcome of an action the tenant never configured. */
   defaultOutcome: Outcome;
+  /** The hosted pages' colour (`#rrggbb`); made accessible for text by functions/pages/brand.ts. */
+  brandColor?: string;
   createdAt: string;
   secretRotatedAt?: string;
 }
+
+export const brandColorSchema = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour is #rrggbb');

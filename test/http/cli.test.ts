@@ -1,0 +1,124 @@
+/**
+ * The operator CLI as an operator runs it (`npm run admin -- …` is `tsx bin/admin.ts …`), against
+ * the same DynamoDB Local tables the in-process server uses, found through the server state file.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { basic, http, startTestServer, type TestServer } from '../support/server.js';
+
+let server: TestServer;
+let dataDir: string;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  dataDir = mkdtempSync(join(tmpdir(), 'idp-cli-'));
+  // What `npm start` writes for the CLI: this process plays the running server.
+  writeFileSync(
+    join(dataDir, 'server.json'),
+    JSON.stringify({
+      pid: process.pid,
+      port: server.port,
+      dynamodbEndpoint: server.dynamodbEndpoint,
+      tableName: server.tableName,
+      baseDomain: 'localhost',
+    }),
+  );
+});
+afterAll(async () => {
+  await server.stop();
+});
+
+function admin(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'bin/admin.ts', ...args, '--data-dir', dataDir],
+      {
+        env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const slug = () => `cli-${Math.random().toString(36).slice(2, 8)}`;
+
+describe('npm run admin', () => {
+  it('create-tenant prints exactly one JSON object, and the tenant is served in each region', async () => {
+    for (const region of ['us', 'au', 'eu']) {
+      const s = slug();
+      const r = await admin('create-tenant', '--slug', s, '--region', region);
+      expect(r.code, r.stderr).toBe(0);
+      const out = JSON.parse(r.stdout) as Record<string, string>;
+      expect(Object.keys(out).sort()).toEqual(['issuer', 'region', 'secret', 'slug', 'tenantId']);
+      expect(out.issuer).toBe(`http://${s}.${region}.localhost:${server.port}/oidc`);
+      expect(out.secret!.length).toBeGreaterThanOrEqual(43);
+      const disc = await http(`${out.issuer}/.well-known/openid-configuration`);
+      expect(disc.status).toBe(200);
+      expect(((await disc.json()) as { issuer: string }).issuer).toBe(out.issuer);
+    }
+  });
+
+  it('refuses a taken slug, a bad slug and an unknown region with a clear message', async () => {
+    const s = slug();
+    expect((await admin('create-tenant', '--slug', s, '--region', 'us')).code).toBe(0);
+    const taken = await admin('create-tenant', '--slug', s, '--region', 'us');
+    expect(taken.code).toBe(1);
+    expect(taken.stdout).toBe('');
+    expect(taken.stderr).toContain('already taken');
+    const bad = await admin('create-tenant', '--slug', 'Bad_Slug', '--region', 'us');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('lowercase letters');
+    const region = await admin('create-tenant', '--slug', slug(), '--region', 'mars');
+    expect(region.code).toBe(2);
+    expect(region.stderr).toContain('unknown region "mars"');
+  });
+
+  it('rotate-secret replaces the secret; update-tenant, list-tenants and delete-tenant work', async () => {
+    const s = slug();
+    const created = JSON.parse(
+      (await admin('create-tenant', '--slug', s, '--region', 'eu')).stdout,
+    ) as Record<string, string>;
+    const rotated = await admin('rotate-secret', '--slug', s, '--region', 'eu');
+    expect(rotated.code, rotated.stderr).toBe(0);
+    const next = JSON.parse(rotated.stdout) as Record<string, string>;
+    expect(next.secret).not.toBe(created.secret);
+    const origin = server.origin(s, 'eu');
+    const asUser = (secret: string) =>
+      http(`${origin}/v1/users/u1`, { headers: { authorization: basic(secret) } }).then((r) => r.status);
+    expect(await asUser(created.secret!)).toBe(401);
+    expect(await asUser(next.secret!)).toBe(200);
+
+    const updated = await admin(
+      'update-tenant',
+      '--slug',
+      s,
+      '--region',
+      'eu',
+      '--name',
+      'Acme EU',
+      '--color',
+      '#0F766E',
+    );
+    expect(updated.code, updated.stderr).toBe(0);
+    expect(JSON.parse(updated.stdout)).toMatchObject({ name: 'Acme EU', brandColor: '#0f766e' });
+
+    const list = JSON.parse((await admin('list-tenants', '--region', 'eu')).stdout) as {
+      tenants: { slug: string }[];
+    };
+    expect(list.tenants.map((t) => t.slug)).toContain(s);
+
+    expect((await admin('delete-tenant', '--slug', s, '--region', 'eu')).code).toBe(2); // needs --yes
+    const deleted = await admin('delete-tenant', '--slug', s, '--region', 'eu', '--yes');
+    expect(deleted.code, deleted.stderr).toBe(0);
+    expect(JSON.parse(deleted.stdout)).toMatchObject({ deleted: true, slug: s });
+    expect((await http(`${origin}/oidc/jwks`)).status).toBe(404);
+  });
+});
