@@ -73,13 +73,25 @@ async function build(cfg: Config, region: RegionCode): Promise<RegionServices> {
 
 async function buildMailer(cfg: Config, region: RegionCode): Promise<Mailer> {
   if (cfg.mailer === 'local') return sharedOutbox(cfg.localOutboxDir);
-  if (!cfg.mailFrom) throw new Error('MAILER=ses needs MAIL_FROM');
-  // Loaded only when used, so functions that never send mail do not pay for the SES client.
-  const [{ SESv2Client }, { SesMailer }] = await Promise.all([
-    import('@aws-sdk/client-sesv2'),
-    import('./mail/ses-mailer.js'),
-  ]);
-  return new SesMailer(new SESv2Client({ region: REGIONS[region].awsRegion, maxAttempts: 3 }), cfg.mailFrom);
+  const from = cfg.mailFrom;
+  if (!from) throw new Error('MAILER=ses needs MAIL_FROM');
+  // The SES client is loaded on the first mail, so the many functions that never send one (and
+  // every cold start) do not pay for it.
+  let ses: Promise<Mailer> | undefined;
+  const load = async (): Promise<Mailer> => {
+    const [{ SESv2Client }, { SesMailer }] = await Promise.all([
+      import('@aws-sdk/client-sesv2'),
+      import('./mail/ses-mailer.js'),
+    ]);
+    return new SesMailer(new SESv2Client({ region: REGIONS[region].awsRegion, maxAttempts: 3 }), from);
+  };
+  return {
+    send: async (mail) => {
+      ses ??= load();
+      ses.catch(() => (ses = undefined));
+      return (await ses).send(mail);
+    },
+  };
 }
 
 export function servicesFor(region: RegionCode, cfg: Config = config()): Promise<RegionServices> {

@@ -1,3 +1,4 @@
+import { config } from '../config.js';
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { randomSecret, sha256 } from '../crypto/secrets.js';
@@ -14,6 +15,9 @@ import {
   type createClientSchema,
   type patchClientSchema,
 } from './client.js';
+
+/** Client reads cached per container; other containers see a change within `TENANT_CACHE_SECONDS`. */
+const clientCache = new Map<string, { client: Client; until: number }>();
 
 const key = (clientId: string) => ({ pk: 'clients', sk: clientId });
 
@@ -47,10 +51,30 @@ export class ClientRepository {
   constructor(
     private readonly store: TenantStore,
     private readonly tenant: Tenant,
+    /** How long a warm container reuses a client read (DESIGN.md, principle 10); 0 turns it off. */
+    private readonly cacheMs = config().tenantCacheSeconds * 1000,
   ) {}
+
+  private cacheKey(clientId: string): string {
+    return `${this.tenant.id}:${clientId}`;
+  }
+
+  /** Every write goes through here, so this container never serves its own stale copy. */
+  private forget(clientId: string): void {
+    clientCache.delete(this.cacheKey(clientId));
+  }
 
   async get(clientId: string): Promise<Client | undefined> {
     if (clientId.length > 200) return undefined;
+    const hit = clientCache.get(this.cacheKey(clientId));
+    if (hit && hit.until > Date.now()) return hit.client;
+    const client = await this.read(clientId);
+    if (client && this.cacheMs > 0)
+      clientCache.set(this.cacheKey(clientId), { client, until: Date.now() + this.cacheMs });
+    return client;
+  }
+
+  private async read(clientId: string): Promise<Client | undefined> {
     const stored = await this.store.get<Client & Record<string, unknown>>(key(clientId));
     if (stored) return withDefaults(stored);
     return clientId === this.tenant.id ? builtInClient(this.tenant) : undefined;
@@ -102,6 +126,7 @@ export class ClientRepository {
       );
     }
     await this.store.put(key(clientId), { ...updated });
+    this.forget(clientId);
     return updated;
   }
 
@@ -116,6 +141,7 @@ export class ClientRepository {
     const secret = randomSecret();
     const client = { ...current, secret_hash: sha256(secret), updated_at: new Date().toISOString() };
     await this.store.put(key(clientId), { ...client });
+    this.forget(clientId);
     return { client, secret };
   }
 
@@ -125,6 +151,7 @@ export class ClientRepository {
     const current = await this.store.get(key(clientId));
     if (!current) return false;
     await this.store.delete(key(clientId));
+    this.forget(clientId);
     return true;
   }
 }

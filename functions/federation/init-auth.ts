@@ -51,9 +51,21 @@ export interface InitAuthResult {
  * key with a new token that replaces the old one: there is still only one flow to complete and one
  * outcome to record, and a token the caller never received is dead.
  */
-export async function initAuth(store: TenantStore, input: InitAuthInput, now = Date.now()): Promise<InitAuthResult> {
+export async function initAuth(
+  store: TenantStore,
+  input: InitAuthInput,
+  now = Date.now(),
+): Promise<InitAuthResult> {
   const fingerprint = sha256(
-    JSON.stringify([input.userId, input.action, input.appId, input.scope, sortKeys(input.custom ?? {}), input.redirectToSettings ?? false, input.email ?? '']),
+    JSON.stringify([
+      input.userId,
+      input.action,
+      input.appId,
+      input.scope,
+      sortKeys(input.custom ?? {}),
+      input.redirectToSettings ?? false,
+      input.email ?? '',
+    ]),
   );
   const secret = randomSecret();
   const tokenHash = sha256(secret);
@@ -63,8 +75,16 @@ export async function initAuth(store: TenantStore, input: InitAuthInput, now = D
   if (previous) {
     try {
       // Re-arm the pending attempt with the new token, unless it has already been used.
-      await store.update(attemptKey(previous.idempotencyKey), { tokenHash, expiresAt, rearmedAt: now }, { unconsumed: true });
-      return { token: `${previous.idempotencyKey}.${secret}`, idempotencyKey: previous.idempotencyKey, expiresIn: ATTEMPT_TTL_SECONDS };
+      await store.update(
+        attemptKey(previous.idempotencyKey),
+        { tokenHash, expiresAt, rearmedAt: now },
+        { unconsumed: true },
+      );
+      return {
+        token: `${previous.idempotencyKey}.${secret}`,
+        idempotencyKey: previous.idempotencyKey,
+        expiresIn: ATTEMPT_TTL_SECONDS,
+      };
     } catch (err) {
       if (!(err instanceof ConditionFailedError)) throw err;
     }
@@ -85,7 +105,10 @@ export async function initAuth(store: TenantStore, input: InitAuthInput, now = D
     expiresAt,
   };
   await store.put(attemptKey(idempotencyKey), { ...attempt });
-  await store.put(retryKey(fingerprint), { idempotencyKey, expiresAt: nowSeconds(now) + RETRY_WINDOW_SECONDS });
+  await store.put(retryKey(fingerprint), {
+    idempotencyKey,
+    expiresAt: nowSeconds(now) + RETRY_WINDOW_SECONDS,
+  });
   return { token: `${idempotencyKey}.${secret}`, idempotencyKey, expiresIn: ATTEMPT_TTL_SECONDS };
 }
 

@@ -5,8 +5,12 @@ import { json, tenantHandler } from '../http/handler.js';
  * verifier that meets an unknown `kid` refetches, and a new key is published before it signs.
  */
 export const handler = tenantHandler(async (_req, ctx) =>
-  json(200, { keys: await ctx.services.signer.publicKeys() }, {
-    'cache-control': 'public, max-age=300, stale-while-revalidate=60',
-    'access-control-allow-origin': '*',
-  }),
+  json(
+    200,
+    { keys: await ctx.services.signer.publicKeys() },
+    {
+      'cache-control': 'public, max-age=300, stale-while-revalidate=60',
+      'access-control-allow-origin': '*',
+    },
+  ),
 );

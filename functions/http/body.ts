@@ -10,12 +10,19 @@ function mediaType(req: HttpRequest): string {
 }
 
 /** Turns zod issues into one readable sentence plus a machine-readable list. */
-export function describeIssues(error: z.ZodError): { message: string; issues: { path: string; message: string }[] } {
+export function describeIssues(error: z.ZodError): {
+  message: string;
+  issues: { path: string; message: string }[];
+} {
   const issues = error.issues.map((i) => ({ path: i.path.join('.') || '(body)', message: i.message }));
   return { message: issues.map((i) => `${i.path}: ${i.message}`).join('; '), issues };
 }
 
-export function validate<S extends z.ZodType>(schema: S, value: unknown, code = 'invalid_request'): z.output<S> {
+export function validate<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  code = 'invalid_request',
+): z.output<S> {
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const { message, issues } = describeIssues(parsed.error);
@@ -25,7 +32,11 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown, code = 
 }
 
 /** A JSON body validated with zod: 415 for another content type, 413 when too large, 400 when malformed. */
-export function parseJson<S extends z.ZodType>(req: HttpRequest, schema: S, limit = MAX_BODY_BYTES): z.output<S> {
+export function parseJson<S extends z.ZodType>(
+  req: HttpRequest,
+  schema: S,
+  limit = MAX_BODY_BYTES,
+): z.output<S> {
   if (mediaType(req) !== 'application/json') throw unsupportedMediaType('application/json');
   if (req.bodyBytes > limit) throw payloadTooLarge(limit);
   let value: unknown;

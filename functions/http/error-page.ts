@@ -10,7 +10,8 @@ const escape = (s: string) =>
 export const errorPage = {
   headers: {
     'content-type': 'text/html; charset=utf-8',
-    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
+    'content-security-policy':
+      "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
   },
   render(err: HttpError): string {
     return `<!doctype html>

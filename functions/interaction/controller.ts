@@ -1,13 +1,12 @@
 import { z } from 'zod';
 import { createAuthenticatorService } from '../authenticators/service.js';
-import type { AuthenticatorRecord, AuthenticatorService } from '../authenticators/types.js';
+import type { AuthenticatorRecord } from '../authenticators/types.js';
 import type { TenantContext } from '../http/handler.js';
 import { MAX_BODY_BYTES, parseParams } from '../http/body.js';
 import type { HttpRequest, HttpResponse } from '../http/request.js';
-import { page, newNonce, type PageContext } from '../pages/layout.js';
-import { translator, type T } from '../pages/i18n.js';
+import { page, newNonce } from '../pages/layout.js';
+import { translator } from '../pages/i18n.js';
 import * as views from '../pages/interaction-views.js';
-import type { Html } from '../pages/html.js';
 import type { AuthenticatorType } from '../users/user-records.js';
 import { AMR, finish, finishError, InteractionOverError } from './finish.js';
 import {
@@ -166,7 +165,16 @@ async function renderView(env: Env, requested?: string, extra: ViewExtra = {}): 
       return show(env, t('enroll_passkey_title'), views.enrollPasskey(v), status);
     case 'settings':
       if (!ix.passedWith || !ix.redirectToSettings) break;
-      return show(env, t('settings_title'), views.settings(v, list, { ...extra, locale: ix.locale }), status);
+      return show(
+        env,
+        t('settings_title'),
+        views.settings(v, list, {
+          ...(env.req.query.get('added') && !extra.error ? { notice: t('method_added') } : {}),
+          ...extra,
+          locale: ix.locale,
+        }),
+        status,
+      );
     case 'choose':
       break;
     default:

@@ -4,7 +4,6 @@ import type { Client } from '../clients/client.js';
 import type { ClientRepository } from '../clients/client-repository.js';
 import { constantTimeEqual, sha256 } from '../crypto/secrets.js';
 import { attemptKey, readAttempt, splitToken, type Attempt } from '../federation/attempt.js';
-import { HttpError } from '../http/errors.js';
 import { ConditionFailedError, type WriteOp } from '../store/store.js';
 import { interactionKey, newInteraction } from '../interaction/interaction.js';
 import { pickLocale } from '../pages/i18n.js';

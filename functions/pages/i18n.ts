@@ -85,6 +85,7 @@ const en = {
   logout_title: 'Sign out?',
   logout_text: 'Do you want to sign out of {tenant}?',
   logout_confirm: 'Sign out',
+  method_added: 'Method added.',
 };
 
 export type Messages = typeof en;
@@ -174,6 +175,7 @@ const es: Messages = {
   logout_title: '¿Cerrar sesión?',
   logout_text: '¿Quieres cerrar la sesión de {tenant}?',
   logout_confirm: 'Cerrar sesión',
+  method_added: 'Método añadido.',
 };
 
 const dictionaries = { en, es } as const;

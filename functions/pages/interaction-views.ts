@@ -111,7 +111,8 @@ export function emailChallenge(
       ${opts.sentTo ? t('email_resend') : t('email_send')}
     </button>
   </form>`;
-  return html`<h1>${t('email_title')}</h1>
+  // Before a code is sent there is nothing to check yet: the heading says what the button does.
+  return html`<h1>${opts.sentTo ? t('email_title') : t('method_EMAIL_OTP_hint')}</h1>
     ${opts.notice && !opts.error ? message(undefined, opts.notice) : ''}
     ${message(
       opts.rateLimited !== undefined

@@ -36,7 +36,9 @@ export class KmsSigner implements Signer {
   }
 
   private async fetch(keyId: string): Promise<KmsKey> {
-    const out = await this.call('GetPublicKey', () => this.kms.send(new GetPublicKeyCommand({ KeyId: keyId })));
+    const out = await this.call('GetPublicKey', () =>
+      this.kms.send(new GetPublicKeyCommand({ KeyId: keyId })),
+    );
     if (!out.PublicKey || out.KeySpec !== 'RSA_2048' || out.KeyUsage !== 'SIGN_VERIFY') {
       throw new Error(`KMS key ${keyId} is not an RSA_2048 SIGN_VERIFY key`);
     }
@@ -58,8 +60,13 @@ export class KmsSigner implements Signer {
       // KMS's own retryable `DependencyTimeoutException` was not matched either (DESIGN.md, principle 9).
       const code = (err as { code?: unknown }).code;
       const network = typeof code === 'string' && /^(ECONN|ETIMEDOUT|EPIPE|EAI_AGAIN)/.test(code);
-      if (network || /Throttl|Unavailable|InternalException|KMSInternal|DependencyTimeout|TimeoutError/i.test(name)) {
-        throw new BackendUnavailableError(`KMS ${what} unavailable: ${network ? code : name}`, { cause: err });
+      if (
+        network ||
+        /Throttl|Unavailable|InternalException|KMSInternal|DependencyTimeout|TimeoutError/i.test(name)
+      ) {
+        throw new BackendUnavailableError(`KMS ${what} unavailable: ${network ? code : name}`, {
+          cause: err,
+        });
       }
       throw err;
     }

@@ -72,7 +72,9 @@ export class LocalSigner implements Signer {
 
   async signJwt(payload: Record<string, unknown>, header: { typ?: string } = {}): Promise<string> {
     const key = this.current();
-    return compactJws(key.kid, payload, header, async (_digest, input) => rsaSign('sha256', input, this.privateKey));
+    return compactJws(key.kid, payload, header, async (_digest, input) =>
+      rsaSign('sha256', input, this.privateKey),
+    );
   }
 
   async publicKeys(): Promise<PublicJwk[]> {

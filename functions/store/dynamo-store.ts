@@ -66,7 +66,11 @@ export class DynamoStore implements Store {
       if (err instanceof TransactionCanceledException) {
         // A failed condition, or a concurrent transaction on the same item (which won the race),
         // both mean this write lost: callers treat it like a failed condition.
-        if (err.CancellationReasons?.some((r) => r.Code === 'ConditionalCheckFailed' || r.Code === 'TransactionConflict')) {
+        if (
+          err.CancellationReasons?.some(
+            (r) => r.Code === 'ConditionalCheckFailed' || r.Code === 'TransactionConflict',
+          )
+        ) {
           throw new ConditionFailedError('a condition in the transaction failed');
         }
         throw new BackendUnavailableError(`DynamoDB ${what}: transaction cancelled`, { cause: err });
@@ -128,7 +132,9 @@ export class DynamoStore implements Store {
   }
 
   async delete(key: Key): Promise<void> {
-    await this.send('delete', () => this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: key })));
+    await this.send('delete', () =>
+      this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: key })),
+    );
   }
 
   async query<T extends Item>(pk: string, skPrefix?: string): Promise<T[]> {
@@ -167,7 +173,8 @@ export class DynamoStore implements Store {
       );
       return { status: 'consumed', item: strip<T>(out.Attributes ?? {}) };
     } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) return this.send('consume', () => Promise.reject(err));
+      if (!(err instanceof ConditionalCheckFailedException))
+        return this.send('consume', () => Promise.reject(err));
       const old = err.Item ? unmarshall(err.Item as Record<string, AttributeValue>) : undefined;
       if (!old) return { status: 'missing' };
       const item = strip<T>(old);
@@ -271,7 +278,10 @@ export class DynamoStore implements Store {
             }
             if ('consume' in op) {
               const match = op.consume.match ?? {};
-              const { names, values, expression } = setExpression({ ...op.consume.set, consumedAt: Date.now() });
+              const { names, values, expression } = setExpression({
+                ...op.consume.set,
+                consumedAt: Date.now(),
+              });
               const conds = Object.keys(match).map((k, i) => {
                 names[`#m${i}`] = k;
                 values[`:m${i}`] = match[k];
@@ -282,7 +292,10 @@ export class DynamoStore implements Store {
                   TableName: this.tableName,
                   Key: op.consume.key,
                   UpdateExpression: expression,
-                  ConditionExpression: [`attribute_exists(pk) AND attribute_not_exists(consumedAt) AND ${LIVE}`, ...conds].join(' AND '),
+                  ConditionExpression: [
+                    `attribute_exists(pk) AND attribute_not_exists(consumedAt) AND ${LIVE}`,
+                    ...conds,
+                  ].join(' AND '),
                   ExpressionAttributeNames: names,
                   ExpressionAttributeValues: { ...values, ':now': now },
                 },
@@ -345,7 +358,10 @@ function setExpression(set: Item) {
       sets.push(`#a${i} = :v${i}`);
     }
   });
-  const expression = [sets.length ? `SET ${sets.join(', ')}` : '', removes.length ? `REMOVE ${removes.join(', ')}` : '']
+  const expression = [
+    sets.length ? `SET ${sets.join(', ')}` : '',
+    removes.length ? `REMOVE ${removes.join(', ')}` : '',
+  ]
     .filter(Boolean)
     .join(' ');
   return { names, values, expression };
