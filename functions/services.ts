@@ -39,6 +39,8 @@ export function dynamoClient(cfg: Config, region: RegionCode): DynamoDBClient {
         }
       : {}),
     maxAttempts: 3,
+    // A hung connection fails fast (and answers 503) instead of holding the Lambda to its timeout.
+    requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000, throwOnRequestTimeout: true },
   });
   // Counts each DynamoDB call once by command name, before retries (functions/metrics.ts; `npm run bench`).
   client.middlewareStack.add(

@@ -4,7 +4,10 @@ import { authorizationResponse } from '../oidc/authorization-response.js';
 import { completion, errorParams, loginCompletion, type LoginResult, type Result } from '../oidc/complete.js';
 import { ConditionFailedError, type WriteOp } from '../store/store.js';
 import type { TenantStore } from '../store/tenant-store.js';
-import { clearCookie, interactionKey, type Interaction } from './interaction.js';
+import { clearCookie, interactionKey, type DecoupledTarget, type Interaction } from './interaction.js';
+import { translator } from '../pages/i18n.js';
+import { page } from '../pages/layout.js';
+import { notice } from '../pages/interaction-views.js';
 
 export class InteractionOverError extends HttpError {
   constructor() {
@@ -25,6 +28,7 @@ async function end(
   secureCookies: boolean,
   cookies: string[] = [],
 ): Promise<HttpResponse> {
+  if (ix.decoupled) return endDecoupled(store, ix, ix.decoupled, params, secureCookies, cookies);
   try {
     await store.transact([
       { consume: { key: interactionKey(ix.id), match: { bindingHash: ix.bindingHash } } },
@@ -36,6 +40,44 @@ async function end(
   }
   const response = authorizationResponse(ix.request.redirectUri, ix.request.responseMode, params);
   return { ...response, cookies: [...cookies, clearCookie(ix.id, secureCookies)] };
+}
+
+/**
+ * A sign-in for another device ends here, not at a redirect URI: the pending grant is approved
+ * (with who signed in and how) or denied, in the same transaction that consumes the interaction,
+ * and the user is told to go back to the other device.
+ */
+async function endDecoupled(
+  store: TenantStore,
+  ix: Interaction,
+  target: DecoupledTarget,
+  params: Record<string, string>,
+  secureCookies: boolean,
+  cookies: string[],
+): Promise<HttpResponse> {
+  const approved = !params.error && ix.approval !== undefined;
+  const set = approved
+    ? { status: 'approved', ...ix.approval }
+    : { status: 'denied', error: params.error ?? 'access_denied' };
+  try {
+    await store.transact([
+      { consume: { key: interactionKey(ix.id), match: { bindingHash: ix.bindingHash } } },
+      { update: { key: target.key, set, match: { status: 'pending' } } },
+    ]);
+  } catch (err) {
+    if (err instanceof ConditionFailedError) throw new InteractionOverError();
+    throw err;
+  }
+  const t = translator(ix.locale);
+  const text = approved ? t('device_approved') : t('device_denied');
+  return page(
+    { t, locale: ix.locale, tenantName: target.tenantName },
+    t('closed_title'),
+    notice(t, 'closed_title', text),
+    {
+      cookies: [...cookies, clearCookie(ix.id, secureCookies)],
+    },
+  );
 }
 
 /** Ends a federated challenge: the outcome recorded, a code for the client. */
@@ -59,6 +101,16 @@ export function finishLogin(
   secureCookies: boolean,
   extra: { writes?: WriteOp[]; cookies?: string[] } = {},
 ): Promise<HttpResponse> {
+  if (ix.decoupled) {
+    const approval = {
+      userId: result.userId,
+      authTime: result.authTime,
+      amr: result.amr,
+      acr: result.acr,
+      sid: result.sid,
+    };
+    return end(store, { ...ix, approval }, [], {}, secureCookies, extra.cookies);
+  }
   const { writes, params } = loginCompletion(ix.request, result, issuer);
   return end(store, ix, [...writes, ...(extra.writes ?? [])], params, secureCookies, extra.cookies);
 }

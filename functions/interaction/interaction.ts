@@ -24,6 +24,13 @@ export interface Interaction {
   run?: ActionRun;
   /** A sign-in through the hosted login page (flows without `/init-auth`). */
   login?: LoginState;
+  /**
+   * A sign-in for another device (device authorization grant, CIBA): it ends by approving or
+   * denying the pending grant at `key` instead of redirecting a code.
+   */
+  decoupled?: DecoupledTarget;
+  /** Set in memory when a decoupled sign-in succeeds: what the pending grant is approved with. */
+  approval?: { userId: string; authTime: number; amr: string[]; acr: string; sid: string };
   request: ClientRequest;
   decidedBy: string;
   redirectToSettings: boolean;
@@ -54,6 +61,17 @@ export interface LoginState {
   shownAs?: string;
   /** The session this sign-in started (or continues, after SSO). */
   sid?: string;
+}
+
+export interface DecoupledTarget {
+  kind: 'device' | 'ciba';
+  /** The pending grant's key (tenant-relative), updated while its `status` is `pending`. */
+  key: { pk: string; sk: string };
+  /** CIBA: the user the client named (`login_hint`); nobody else may approve. */
+  expectedUserId?: string;
+  /** Shown on the approval page so the user can match it with the other device (CIBA, RFC 8628 user code). */
+  bindingMessage?: string;
+  tenantName: string;
 }
 
 export const INTERACTION_TTL_SECONDS = 15 * 60;

@@ -97,6 +97,7 @@ export async function renderLogin(env: Env, extra: ViewExtra = {}): Promise<Http
         client: client.client_name,
         user: await displayName(env, env.ix.userId!),
         scopes,
+        ...(env.ix.decoupled?.bindingMessage ? { bindingMessage: env.ix.decoupled.bindingMessage } : {}),
       }),
       status,
     );

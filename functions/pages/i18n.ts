@@ -86,6 +86,13 @@ const en = {
   logout_text: 'Do you want to sign out of {tenant}?',
   logout_confirm: 'Sign out',
   method_added: 'Method added.',
+  device_approved: 'You are signed in on your other device. You can close this window.',
+  device_denied: 'The sign-in on your other device was not approved. You can close this window.',
+  device_title: 'Sign in on another device',
+  device_intro: 'Enter the code shown on your device.',
+  device_code_label: 'Device code',
+  device_code_invalid: 'That code is not valid or has expired. Check the code on your device.',
+  binding_message: 'Check that your other device shows: {message}',
 };
 
 export type Messages = typeof en;
@@ -176,6 +183,13 @@ const es: Messages = {
   logout_text: '¿Quieres cerrar la sesión de {tenant}?',
   logout_confirm: 'Cerrar sesión',
   method_added: 'Método añadido.',
+  device_approved: 'Has iniciado sesión en tu otro dispositivo. Puedes cerrar esta ventana.',
+  device_denied: 'No se aprobó el inicio de sesión en tu otro dispositivo. Puedes cerrar esta ventana.',
+  device_title: 'Iniciar sesión en otro dispositivo',
+  device_intro: 'Escribe el código que muestra tu dispositivo.',
+  device_code_label: 'Código del dispositivo',
+  device_code_invalid: 'El código no es válido o ha caducado. Comprueba el código de tu dispositivo.',
+  binding_message: 'Comprueba que tu otro dispositivo muestra: {message}',
 };
 
 const dictionaries = { en, es } as const;

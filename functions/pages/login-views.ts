@@ -31,9 +31,13 @@ function scopeText(t: T, scope: string): string {
   return known.includes(scope) ? t(`scope_${scope}` as 'scope_openid') : t('scope_other', { scope });
 }
 
-export function consent(v: ViewContext, opts: { client: string; user: string; scopes: string[] }): Html {
+export function consent(
+  v: ViewContext,
+  opts: { client: string; user: string; scopes: string[]; bindingMessage?: string },
+): Html {
   const { t } = v;
   return html`<h1>${t('consent_title', { client: opts.client })}</h1>
+${opts.bindingMessage ? html`<p class="notice" role="status">${t('binding_message', { message: opts.bindingMessage })}</p>` : ''}
 <p>${t('consent_intro', { user: opts.user, client: opts.client })}</p>
 <ul>${opts.scopes.map((s) => html`<li>${scopeText(t, s)}</li>`)}</ul>
 <form method="post" action="${action(v, 'consent')}">${csrfField(v)}<input type="hidden" name="decision" value="allow"><button type="submit">${t('consent_allow')}</button></form>

@@ -302,6 +302,12 @@ export class DynamoStore implements Store {
               };
             }
             const { names, values, expression } = setExpression(op.update.set);
+            const conds = op.update.ifPresent || op.update.match ? ['attribute_exists(pk)'] : [];
+            Object.entries(op.update.match ?? {}).forEach(([attr, value], i) => {
+              names[`#u${i}`] = attr;
+              values[`:u${i}`] = value;
+              conds.push(`#u${i} = :u${i}`);
+            });
             return {
               Update: {
                 TableName: this.tableName,
@@ -309,7 +315,7 @@ export class DynamoStore implements Store {
                 UpdateExpression: expression,
                 ExpressionAttributeNames: names,
                 ...(Object.keys(values).length ? { ExpressionAttributeValues: values } : {}),
-                ...(op.update.ifPresent ? { ConditionExpression: 'attribute_exists(pk)' } : {}),
+                ...(conds.length ? { ConditionExpression: conds.join(' AND ') } : {}),
               },
             };
           }),

@@ -21,7 +21,8 @@ export type ConsumeResult<T> =
 export type WriteOp =
   | { put: { key: Key; item: Item; ifAbsent?: boolean } }
   | { delete: { key: Key; ifPresent?: boolean } }
-  | { update: { key: Key; set: Item; ifPresent?: boolean } }
+  /** With `match`, only while the item exists and each listed attribute has that value. */
+  | { update: { key: Key; set: Item; ifPresent?: boolean; match?: Record<string, string> } }
   /** One-time use inside a transaction: sets `consumedAt` if the item is live, unused and matches `match`. */
   | { consume: { key: Key; match?: Record<string, string>; set?: Item } };
 

@@ -128,7 +128,7 @@ describe('hosted challenge in Chromium', () => {
     await begin(tp, t, { userId, action: 'challenge' });
     await expect
       .poll(() => tp.page.getByRole('heading', { level: 1 }).textContent(), eventually)
-      .toBe('Check your email');
+      .toBe('Get a code by email');
     await tp.page.getByRole('button', { name: 'Email me a code' }).click();
     await expect
       .poll(() => tp.page.getByRole('status').textContent(), eventually)
@@ -207,7 +207,7 @@ describe('hosted challenge in Chromium', () => {
     await check('Enter the code from your authenticator app');
     await tp.page.getByRole('link', { name: 'Use another method' }).click();
     await tp.page.getByRole('link', { name: /Email code/ }).click();
-    await check('Check your email');
+    await check('Get a code by email');
     await tp.page.getByRole('button', { name: 'Email me a code' }).click();
     await expect.poll(() => tp.page.getByRole('status').count(), eventually).toBe(1);
     await check('Check your email');
