@@ -311,7 +311,8 @@ describe('redirect URI rules', () => {
     ['a bad token', { token: 'eyJhbGciOiJIUzI1NiJ9.e30.x' }, 'invalid_request'],
     ['response_mode=fragment', { response_mode: 'fragment' }, 'invalid_request'],
     ['a scope the client may not ask for', { scope: 'openid admin' }, 'invalid_scope'],
-    ['no token at all', { token: undefined }, 'login_required'],
+    // Without a token it is a hosted login; prompt=none with no session cannot show one.
+    ['no token, prompt=none and no session', { token: undefined, prompt: 'none' }, 'login_required'],
   ] as const)(
     'redirects an error with state and iss once the redirect URI is validated: %s',
     async (_, change, error) => {
