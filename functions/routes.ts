@@ -216,6 +216,15 @@ export const routes: Route[] = [
     permissions: ['table:read', 'table:write', 'kms:publicKey'],
     purpose: 'Token introspection (RFC 7662): whether a token is active, and its claims',
   },
+  {
+    id: 'PushedAuthorizationRequest',
+    methods: ['POST'],
+    path: '/oidc/request',
+    handler: 'par',
+    tenant: true,
+    permissions: ['table:read', 'table:write'],
+    purpose: 'Pushed authorization requests (RFC 9126): a one-time request_uri for /oidc/auth',
+  },
 ];
 
 /** Matches a concrete path against a route path; returns the path parameters or undefined. */

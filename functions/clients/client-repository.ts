@@ -35,6 +35,7 @@ export function builtInClient(tenant: Tenant): Client {
     scope: 'openid',
     token_endpoint_auth_method: 'client_secret_post',
     require_pkce: false,
+    require_pushed_authorization_requests: false,
     first_party: true,
     access_token_lifetime: DEFAULT_ACCESS_TOKEN_LIFETIME,
     id_token_lifetime: DEFAULT_ID_TOKEN_LIFETIME,

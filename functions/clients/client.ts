@@ -20,6 +20,8 @@ export interface Client {
   scope: string;
   token_endpoint_auth_method: TokenEndpointAuthMethod;
   require_pkce: boolean;
+  /** RFC 9126 §6: the client may start an authorization request only through `POST /oidc/request`. */
+  require_pushed_authorization_requests: boolean;
   first_party: boolean;
   access_token_lifetime: number;
   id_token_lifetime: number;
@@ -198,6 +200,7 @@ export const createClientSchema = z.object({
     .default(DEFAULT_SCOPES),
   token_endpoint_auth_method: z.enum(TOKEN_ENDPOINT_AUTH_METHODS).optional(),
   require_pkce: z.boolean().optional(),
+  require_pushed_authorization_requests: z.boolean().default(false),
   first_party: z.boolean().default(false),
   access_token_lifetime: lifetime.default(DEFAULT_ACCESS_TOKEN_LIFETIME),
   id_token_lifetime: lifetime.default(DEFAULT_ID_TOKEN_LIFETIME),
@@ -219,6 +222,7 @@ export const patchClientSchema = createClientSchema
     response_types: z.array(z.literal('code')).optional(),
     scope: z.string().max(1000).optional(),
     first_party: z.boolean().optional(),
+    require_pushed_authorization_requests: z.boolean().optional(),
     access_token_lifetime: lifetime.optional(),
     id_token_lifetime: lifetime.optional(),
     resources: resourceList.optional(),
@@ -237,6 +241,7 @@ export function withDefaults(client: Client): Client {
   return {
     ...client,
     resources: client.resources ?? [],
+    require_pushed_authorization_requests: client.require_pushed_authorization_requests ?? false,
     refresh_token_lifetime: client.refresh_token_lifetime ?? DEFAULT_REFRESH_TOKEN_LIFETIME,
     refresh_token_absolute_lifetime:
       client.refresh_token_absolute_lifetime ?? DEFAULT_REFRESH_TOKEN_ABSOLUTE_LIFETIME,

@@ -27,6 +27,7 @@ import type { TenantStore } from '../store/tenant-store.js';
 import type { Tenant } from '../tenants/tenant.js';
 import { UserRecords } from '../users/user-records.js';
 import type { ResponseMode } from './authorization-response.js';
+import { resolveRequestUri } from './request-uri.js';
 
 /**
  * The authorization endpoint for `/init-auth` flows, assembled from small named checks in the
@@ -79,7 +80,7 @@ function checkRedirectUri(p: Record<string, string>, client: Client): string {
   return uri;
 }
 
-function checkResponseMode(p: Record<string, string>): ResponseMode {
+export function checkResponseMode(p: Record<string, string>): ResponseMode {
   const mode = p.response_mode ?? 'query';
   if (mode !== 'query' && mode !== 'form_post') {
     throw new RedirectError('invalid_request', 'response_mode must be query or form_post');
@@ -87,7 +88,7 @@ function checkResponseMode(p: Record<string, string>): ResponseMode {
   return mode;
 }
 
-function checkResponseType(p: Record<string, string>, federated: boolean): void {
+export function checkResponseType(p: Record<string, string>, federated: boolean): void {
   // The reference flow's own example omits response_type; `code` is the only one there is.
   const type = p.response_type ?? (federated ? 'code' : undefined);
   if (!type) throw new RedirectError('invalid_request', 'response_type is required');
@@ -95,7 +96,7 @@ function checkResponseType(p: Record<string, string>, federated: boolean): void 
     throw new RedirectError('unsupported_response_type', 'only response_type=code is supported');
 }
 
-function checkScope(p: Record<string, string>, client: Client, federated: boolean): string {
+export function checkScope(p: Record<string, string>, client: Client, federated: boolean): string {
   const requested = (p.scope ?? (federated ? 'openid' : '')).split(' ').filter(Boolean);
   if (requested.length === 0) throw new RedirectError('invalid_scope', 'scope is required');
   if (p.scope && p.scope.length > MAX.scope) throw new RedirectError('invalid_scope', 'scope is too long');
@@ -106,7 +107,7 @@ function checkScope(p: Record<string, string>, client: Client, federated: boolea
   return [...new Set(requested)].join(' ');
 }
 
-function checkPkce(
+export function checkPkce(
   p: Record<string, string>,
   client: Client,
 ): { codeChallenge?: string; codeChallengeMethod?: 'S256' } {
@@ -127,7 +128,7 @@ function checkPkce(
   return { codeChallenge: challenge, codeChallengeMethod: 'S256' };
 }
 
-function checkLengths(p: Record<string, string>): void {
+export function checkLengths(p: Record<string, string>): void {
   if ((p.state?.length ?? 0) > MAX.state)
     throw new RedirectError('invalid_request', `state is longer than ${MAX.state} characters`);
   if ((p.nonce?.length ?? 0) > MAX.nonce)
@@ -212,7 +213,12 @@ type Decision =
       };
     };
 
-export async function authorize(p: Record<string, string>, ctx: AuthorizeContext): Promise<AuthorizeOutcome> {
+export async function authorize(
+  query: Record<string, string>,
+  ctx: AuthorizeContext,
+): Promise<AuthorizeOutcome> {
+  // RFC 9126 §4: a request_uri from the PAR endpoint stands for the pushed parameters.
+  const { params: p, pushed } = await resolveRequestUri(query, ctx.store);
   const now = ctx.now ?? Date.now();
   const client = await checkClient(p, ctx);
   const redirectUri = checkRedirectUri(p, client);
@@ -222,6 +228,10 @@ export async function authorize(p: Record<string, string>, ctx: AuthorizeContext
   const base: { redirectUri: string; mode: ResponseMode } = { redirectUri, mode: 'query' };
   const extra = { ...(p.state !== undefined ? { state: p.state } : {}), iss: ctx.issuer };
   try {
+    // RFC 9126 §4 and §6: refused with invalid_request, sent to the redirect URI since the client
+    // and its redirect URI are valid (RFC 6749 §4.1.2.1); nothing else of the request is acted upon.
+    if (client.require_pushed_authorization_requests && !pushed)
+      throw new RedirectError('invalid_request', 'this client must use pushed authorization requests (PAR)');
     base.mode = checkResponseMode(p);
     checkLengths(p);
     checkResponseType(p, federated);

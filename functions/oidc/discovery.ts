@@ -24,6 +24,8 @@ export function discoveryDocument(issuer: string): Record<string, unknown> {
     revocation_endpoint: `${issuer}/token/revocation`,
     introspection_endpoint: `${issuer}/token/introspection`,
     end_session_endpoint: `${issuer}/session/end`,
+    // RFC 9126 §5: PAR, with the token endpoint's client authentication.
+    pushed_authorization_request_endpoint: `${issuer}/request`,
     response_types_supported: ['code'],
     response_modes_supported: ['query', 'form_post'],
     grant_types_supported: [...GRANT_TYPES],
@@ -64,6 +66,9 @@ export function discoveryDocument(issuer: string): Record<string, unknown> {
     ui_locales_supported: [...LOCALES],
     request_parameter_supported: false,
     request_uri_parameter_supported: false,
+    // Per client (require_pushed_authorization_requests), not for the whole tenant. A PAR
+    // request_uri works whatever request_uri_parameter_supported says (RFC 9126 §5).
+    require_pushed_authorization_requests: false,
     // RFC 9207: authorization responses carry `iss`.
     authorization_response_iss_parameter_supported: true,
   };

@@ -1,0 +1,28 @@
+import { authenticateClient } from '../clients/client-auth.js';
+import { ClientRepository } from '../clients/client-repository.js';
+import { parseForm } from '../http/body.js';
+import { json, tenantHandler } from '../http/handler.js';
+import { pushAuthorizationRequest } from '../oidc/par.js';
+
+/**
+ * POST /oidc/request — the pushed authorization request endpoint (RFC 9126 §2): the client
+ * authenticates as at the token endpoint (public clients send their client_id only), pushes the
+ * authorization request parameters and gets a one-time `request_uri` for `/oidc/auth`.
+ */
+export const handler = tenantHandler(
+  async (req, ctx) => {
+    // Parameters must not repeat, as at the authorization endpoint (RFC 6749 §3.1).
+    const form = parseForm(req);
+    const clients = new ClientRepository(ctx.store, ctx.tenant);
+    const client = await authenticateClient(req, form, clients, ctx.tenant, {
+      store: ctx.store,
+      // RFC 9126 §2: the issuer, the token endpoint and the PAR endpoint are all our audience.
+      audiences: [ctx.issuer, `${ctx.issuer}/token`, `${ctx.issuer}/request`],
+    });
+    return json(201, await pushAuthorizationRequest(form, client, ctx.store), {
+      'cache-control': 'no-store',
+      pragma: 'no-cache',
+    });
+  },
+  { errors: 'oauth' },
+);
