@@ -225,6 +225,42 @@ export const routes: Route[] = [
     permissions: ['table:read', 'table:write'],
     purpose: 'Pushed authorization requests (RFC 9126): a one-time request_uri for /oidc/auth',
   },
+  {
+    id: 'DeviceAuthorization',
+    methods: ['POST'],
+    path: '/oidc/device/auth',
+    handler: 'device-auth',
+    tenant: true,
+    permissions: ['table:read', 'table:write'],
+    purpose: 'Device authorization (RFC 8628 §3.1): a device code to poll with and a user code to enter',
+  },
+  {
+    id: 'DevicePage',
+    methods: ['GET', 'POST'],
+    path: '/oidc/device',
+    handler: 'device-page',
+    tenant: true,
+    permissions: ['table:read', 'table:write'],
+    purpose: 'Device verification page (RFC 8628 §3.3): enter the user code, then the hosted sign-in',
+  },
+  {
+    id: 'Backchannel',
+    methods: ['POST'],
+    path: '/oidc/backchannel',
+    handler: 'backchannel',
+    tenant: true,
+    permissions: ['table:read', 'table:write', 'ses:send'],
+    purpose: 'CIBA backchannel authentication (poll mode): an auth_req_id, and a link to the user',
+  },
+  {
+    id: 'BackchannelVerify',
+    methods: ['GET'],
+    path: '/oidc/backchannel/verify',
+    handler: 'backchannel-verify',
+    tenant: true,
+    permissions: ['table:read', 'table:write'],
+    purpose: "CIBA link target: the hosted sign-in for the named user, ending in the request's approval",
+  },
 ];
 
 /** Matches a concrete path against a route path; returns the path parameters or undefined. */

@@ -13,7 +13,10 @@ export interface Client {
   client_type: 'confidential' | 'public';
   redirect_uris: string[];
   post_logout_redirect_uris: string[];
-  /** `authorization_code`, `refresh_token` (with the `offline_access` scope), `client_credentials` (confidential only). */
+  /**
+   * `authorization_code`, `refresh_token` (with the `offline_access` scope), `client_credentials`
+   * (confidential only), the device code grant (RFC 8628) and CIBA (confidential only).
+   */
   grant_types: GrantType[];
   response_types: string[];
   /** Scopes the client may request (space-separated, RFC 7591 §2). */
@@ -50,7 +53,18 @@ export const TOKEN_ENDPOINT_AUTH_METHODS = [
 ] as const;
 export type TokenEndpointAuthMethod = (typeof TOKEN_ENDPOINT_AUTH_METHODS)[number];
 
-export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+export const CIBA_GRANT = 'urn:openid:params:grant-type:ciba';
+
+export const GRANT_TYPES = [
+  'authorization_code',
+  'refresh_token',
+  'client_credentials',
+  // RFC 8628 device authorization grant (public or confidential clients).
+  DEVICE_CODE_GRANT,
+  // OpenID Connect CIBA Core 1.0, poll mode (confidential clients only).
+  CIBA_GRANT,
+] as const;
 export type GrantType = (typeof GRANT_TYPES)[number];
 
 /** Client assertion signature algorithms accepted for `private_key_jwt` (RFC 7523). */
@@ -257,6 +271,9 @@ export function clientRuleViolation(client: Client): string | undefined {
     if (!client.require_pkce) return 'PKCE cannot be turned off for a public client';
     if (client.grant_types.includes('client_credentials')) {
       return 'the client_credentials grant is for confidential clients only (RFC 6749 §4.4)';
+    }
+    if (client.grant_types.includes(CIBA_GRANT)) {
+      return 'the CIBA grant is for confidential clients only (CIBA Core §4: the client authenticates)';
     }
   } else if (method === 'none') {
     return 'a confidential client must authenticate: choose client_secret_basic, client_secret_post or private_key_jwt';

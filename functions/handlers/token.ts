@@ -2,7 +2,10 @@ import { authenticateClient } from '../clients/client-auth.js';
 import { ClientRepository } from '../clients/client-repository.js';
 import { HttpError } from '../http/errors.js';
 import { json, tenantHandler } from '../http/handler.js';
+import { CIBA_GRANT, DEVICE_CODE_GRANT } from '../clients/client.js';
+import { cibaGrant } from '../oidc/ciba.js';
 import { clientCredentialsGrant } from '../oidc/client-credentials.js';
+import { deviceCodeGrant } from '../oidc/device.js';
 import { refreshTokens } from '../oidc/refresh.js';
 import { exchangeCode } from '../oidc/token-exchange.js';
 import { parseTokenRequest } from '../oidc/token-request.js';
@@ -11,8 +14,8 @@ const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
 
 /**
  * POST /oidc/token — the token endpoint (RFC 6749 §3.2): client authentication (a secret, a
- * `private_key_jwt` assertion or none), then the grant: authorization_code, refresh_token or
- * client_credentials.
+ * `private_key_jwt` assertion or none), then the grant: authorization_code, refresh_token,
+ * client_credentials, the device code (RFC 8628) or CIBA (poll mode).
  */
 export const handler = tenantHandler(
   async (req, ctx) => {
@@ -32,6 +35,10 @@ export const handler = tenantHandler(
         return json(200, await refreshTokens(form, resources, client, deps), NO_STORE);
       case 'client_credentials':
         return json(200, await clientCredentialsGrant(form, resources, client, deps), NO_STORE);
+      case DEVICE_CODE_GRANT:
+        return json(200, await deviceCodeGrant(form, resources, client, deps), NO_STORE);
+      case CIBA_GRANT:
+        return json(200, await cibaGrant(form, resources, client, deps), NO_STORE);
       default:
         throw new HttpError(
           400,

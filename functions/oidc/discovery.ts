@@ -24,6 +24,11 @@ export function discoveryDocument(issuer: string): Record<string, unknown> {
     revocation_endpoint: `${issuer}/token/revocation`,
     introspection_endpoint: `${issuer}/token/introspection`,
     end_session_endpoint: `${issuer}/session/end`,
+    // RFC 8628 §4 and CIBA Core §4 (poll mode only; signed requests and user_code not supported).
+    device_authorization_endpoint: `${issuer}/device/auth`,
+    backchannel_authentication_endpoint: `${issuer}/backchannel`,
+    backchannel_token_delivery_modes_supported: ['poll'],
+    backchannel_user_code_parameter_supported: false,
     // RFC 9126 §5: PAR, with the token endpoint's client authentication.
     pushed_authorization_request_endpoint: `${issuer}/request`,
     response_types_supported: ['code'],

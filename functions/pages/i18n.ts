@@ -93,6 +93,14 @@ const en = {
   device_code_label: 'Device code',
   device_code_invalid: 'That code is not valid or has expired. Check the code on your device.',
   binding_message: 'Check that your other device shows: {message}',
+  device_code_hint: 'Letters only, for example BCDF-GHJK.',
+  device_code_rate_limited: 'Too many wrong codes. Try again in a few minutes.',
+  link_invalid: 'This link is not valid or has expired. Start the sign-in again on your other device.',
+  ciba_mail_subject: 'Confirm your sign-in to {client}',
+  ciba_mail_intro: 'To verify it’s you, click this link:',
+  ciba_mail_binding: 'Check that your other device shows: {message}',
+  ciba_mail_outro:
+    'The link expires in {minutes} minutes. If you did not try to sign in to {client}, you can ignore this email.',
 };
 
 export type Messages = typeof en;
@@ -190,6 +198,14 @@ const es: Messages = {
   device_code_label: 'Código del dispositivo',
   device_code_invalid: 'El código no es válido o ha caducado. Comprueba el código de tu dispositivo.',
   binding_message: 'Comprueba que tu otro dispositivo muestra: {message}',
+  device_code_hint: 'Solo letras, por ejemplo BCDF-GHJK.',
+  device_code_rate_limited: 'Demasiados códigos incorrectos. Vuelve a intentarlo dentro de unos minutos.',
+  link_invalid: 'Este enlace no es válido o ha caducado. Vuelve a iniciar sesión desde tu otro dispositivo.',
+  ciba_mail_subject: 'Confirma tu inicio de sesión en {client}',
+  ciba_mail_intro: 'Para verificar que eres tú, abre este enlace:',
+  ciba_mail_binding: 'Comprueba que tu otro dispositivo muestra: {message}',
+  ciba_mail_outro:
+    'El enlace caduca en {minutes} minutos. Si no has intentado iniciar sesión en {client}, puedes ignorar este correo.',
 };
 
 const dictionaries = { en, es } as const;

@@ -67,7 +67,13 @@ describe('discovery as openid-client reads it', () => {
     expect(m.userinfo_endpoint).toBe(`${t.issuer}/userinfo`);
     expect(m.revocation_endpoint).toBe(`${t.issuer}/token/revocation`);
     expect(m.introspection_endpoint).toBe(`${t.issuer}/token/introspection`);
-    expect(m.grant_types_supported).toEqual(['authorization_code', 'refresh_token', 'client_credentials']);
+    expect(m.grant_types_supported).toEqual([
+      'authorization_code',
+      'refresh_token',
+      'client_credentials',
+      'urn:ietf:params:oauth:grant-type:device_code',
+      'urn:openid:params:grant-type:ciba',
+    ]);
     expect(m.token_endpoint_auth_methods_supported).toContain('private_key_jwt');
     expect(m.token_endpoint_auth_signing_alg_values_supported).toEqual(['RS256', 'PS256', 'ES256']);
     expect(m.introspection_endpoint_auth_methods_supported).not.toContain('none');

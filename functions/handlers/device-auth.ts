@@ -1,0 +1,25 @@
+import { authenticateClient } from '../clients/client-auth.js';
+import { ClientRepository } from '../clients/client-repository.js';
+import { parseForm } from '../http/body.js';
+import { json, tenantHandler } from '../http/handler.js';
+import { deviceAuthorization } from '../oidc/device.js';
+
+const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
+
+/**
+ * POST /oidc/device/auth — the device authorization endpoint (RFC 8628 §3.1): client
+ * authentication as at the token endpoint (public clients send their client_id only), then a
+ * device code, a user code and where the user enters it.
+ */
+export const handler = tenantHandler(
+  async (req, ctx) => {
+    const form = parseForm(req);
+    const clients = new ClientRepository(ctx.store, ctx.tenant);
+    const client = await authenticateClient(req, form, clients, ctx.tenant, {
+      store: ctx.store,
+      audiences: [`${ctx.issuer}/device/auth`, `${ctx.issuer}/token`, ctx.issuer],
+    });
+    return json(200, await deviceAuthorization(form, client, ctx), NO_STORE);
+  },
+  { errors: 'oauth' },
+);

@@ -1,0 +1,254 @@
+import { z } from 'zod';
+import { CIBA_GRANT, type Client } from '../clients/client.js';
+import { randomSecret, sha256 } from '../crypto/secrets.js';
+import { validate } from '../http/body.js';
+import { badRequest, HttpError, invalidClient } from '../http/errors.js';
+import type { Mail, Mailer } from '../mail/mailer.js';
+import { pickLocale, translator } from '../pages/i18n.js';
+import type { Signer } from '../signing/signer.js';
+import type { Item, Key } from '../store/store.js';
+import type { TenantStore } from '../store/tenant-store.js';
+import type { Profile } from '../users/profile.js';
+import { findUserByLogin, ProfileRepository } from '../users/profile-repository.js';
+import { userPk } from '../users/user-records.js';
+import {
+  checkScope,
+  DECOUPLED_TTL_SECONDS,
+  DEFAULT_INTERVAL,
+  newPendingGrant,
+  readPendingGrant,
+  redeemPendingGrant,
+  stillPending,
+  type PendingGrant,
+} from './decoupled-grant.js';
+import type { TokenResponse } from './tokens.js';
+
+/**
+ * Client-Initiated Backchannel Authentication, poll mode (OpenID Connect CIBA Core 1.0), as
+ * Transmit Mosaic exposes it (reference 003): a confidential client names a user (`login_hint`)
+ * and gets an `auth_req_id` to poll the token endpoint with. The user is reached by a link to the
+ * hosted sign-in, mailed to their profile email (`channel: email`) or handed to the client
+ * (`channel: link`, e.g. for a QR code). The link carries its own random id, never the
+ * auth_req_id; only the named user can approve.
+ */
+export const BINDING_MESSAGE = /^[a-zA-Z0-9-._+/!?#]{1,20}$/;
+export const MIN_EXPIRY_SECONDS = 60;
+
+const requestContextSchema = z.object({
+  channel: z.enum(['sms', 'email', 'link']).optional(),
+  login_hint_type: z.enum(['phone', 'email', 'user_id']).optional(),
+  custom_message: z.string().max(300, 'custom_message is at most 300 characters').optional(),
+});
+type RequestContext = z.output<typeof requestContextSchema>;
+
+export interface BackchannelResponse {
+  auth_req_id: string;
+  expires_in: number;
+  interval: number;
+  /** With `channel: link`: the link the client shows the user (Mosaic). */
+  link?: string;
+}
+
+interface LinkItem extends Item {
+  grantPk: string;
+  grantSk: string;
+}
+
+const linkKey = (id: string): Key => ({ pk: `ciba-link#${sha256(id)}`, sk: 'ciba' });
+
+export const verifyPath = '/oidc/backchannel/verify';
+
+function parseRequestContext(raw: string | undefined): RequestContext {
+  if (raw === undefined || raw === '') return {};
+  if (raw.length > 2000) throw badRequest('request_context is too long');
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw badRequest('request_context must be a JSON object (stringified)');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw badRequest('request_context must be a JSON object (stringified)');
+  }
+  return validate(requestContextSchema, value);
+}
+
+function parseExpiry(raw: string | undefined): number {
+  if (raw === undefined) return DECOUPLED_TTL_SECONDS;
+  if (!/^\d{1,9}$/.test(raw)) throw badRequest('requested_expiry must be a positive integer (seconds)');
+  return Math.min(DECOUPLED_TTL_SECONDS, Math.max(MIN_EXPIRY_SECONDS, Number(raw)));
+}
+
+const unknownUser = () => new HttpError(400, 'unknown_user_id', 'no user matches the login_hint');
+
+/** The user `login_hint` names: an email or username, or (with `login_hint_type: user_id`) a user id. */
+async function resolveLoginHint(
+  store: TenantStore,
+  hint: string,
+  type: RequestContext['login_hint_type'],
+): Promise<{ userId: string; profile?: Profile }> {
+  if (type === 'phone') {
+    throw badRequest('login_hint_type "phone" is not supported: use "email" or "user_id"');
+  }
+  if (hint.length > 256 || /\p{Cc}/u.test(hint)) throw unknownUser();
+  if (type === 'user_id') {
+    const profile = await new ProfileRepository(store).get(hint);
+    if (profile) return { userId: hint, profile };
+    // A user known only by their authenticators (enrolled through /init-auth flows) exists too.
+    const items = await store.query(userPk(hint));
+    if (!items.length) throw unknownUser();
+    return { userId: hint };
+  }
+  const found = await findUserByLogin(store, hint);
+  if (!found) throw unknownUser();
+  return found;
+}
+
+/** The mail with the link, in the user's language. */
+export function cibaMail(opts: {
+  to: string;
+  link: string;
+  clientName: string;
+  bindingMessage?: string;
+  customMessage?: string;
+  minutes: number;
+  locale?: string;
+}): Mail {
+  const t = translator(pickLocale(opts.locale, undefined));
+  // Names and the client's text go into a header or a line: no control characters.
+  const oneLine = (s: string) => s.replace(/\p{Cc}+/gu, ' ').trim();
+  const client = oneLine(opts.clientName);
+  const intro = opts.customMessage ? oneLine(opts.customMessage) : t('ciba_mail_intro');
+  const binding = opts.bindingMessage ? t('ciba_mail_binding', { message: opts.bindingMessage }) : '';
+  const outro = t('ciba_mail_outro', { minutes: opts.minutes, client });
+  const esc = (s: string) =>
+    s.replace(
+      /[&<>"']/g,
+      (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+    );
+  return {
+    to: opts.to,
+    subject: t('ciba_mail_subject', { client }),
+    text: `${intro}\n\n${opts.link}\n\n${binding ? `${binding}\n\n` : ''}${outro}\n`,
+    html:
+      `<!doctype html><html><body style="font-family:system-ui,sans-serif">` +
+      `<p>${esc(intro)}</p><p><a href="${esc(opts.link)}">${esc(opts.link)}</a></p>` +
+      (binding ? `<p><strong>${esc(binding)}</strong></p>` : '') +
+      `<p>${esc(outro)}</p></body></html>`,
+  };
+}
+
+/** `POST /oidc/backchannel` (CIBA Core §7.1) for an authenticated client. */
+export async function backchannelAuthentication(
+  form: Record<string, string>,
+  client: Client,
+  ctx: { store: TenantStore; origin: string; mailer: Mailer },
+  now = Date.now(),
+): Promise<BackchannelResponse> {
+  // CIBA Core §7.1: the client authenticates; a public client cannot.
+  if (client.client_type !== 'confidential') {
+    throw invalidClient('backchannel authentication is for confidential clients that authenticate');
+  }
+  if (!client.grant_types.includes(CIBA_GRANT)) {
+    throw new HttpError(400, 'unauthorized_client', 'this client may not use the CIBA grant');
+  }
+  if (form.scope === undefined) throw badRequest('scope is required');
+  const scope = checkScope(form.scope, client);
+  if (!scope.split(' ').includes('openid')) {
+    throw new HttpError(400, 'invalid_scope', 'scope must include openid (CIBA Core §7.1)');
+  }
+  if (form.login_hint_token !== undefined || form.id_token_hint !== undefined) {
+    throw badRequest('only login_hint is supported (not login_hint_token or id_token_hint)');
+  }
+  const hint = form.login_hint?.trim();
+  if (!hint) throw badRequest('login_hint is required');
+  const bindingMessage = form.binding_message;
+  if (bindingMessage !== undefined && !BINDING_MESSAGE.test(bindingMessage)) {
+    throw new HttpError(
+      400,
+      'invalid_binding_message',
+      'binding_message must be 1 to 20 letters, digits or -._+/!?#',
+    );
+  }
+  const expiresIn = parseExpiry(form.requested_expiry);
+  const context = parseRequestContext(form.request_context);
+  const channel = context.channel ?? 'email';
+  if (channel === 'sms') throw badRequest('the sms channel is not available: use "email" or "link"');
+
+  const user = await resolveLoginHint(ctx.store, hint, context.login_hint_type);
+  const email = user.profile?.email;
+  if (channel === 'email' && !email) {
+    throw badRequest('the user has no email address: use the "link" channel');
+  }
+
+  const pending = newPendingGrant(
+    {
+      kind: 'ciba',
+      clientId: client.client_id,
+      scope,
+      expiresIn,
+      expectedUserId: user.userId,
+      ...(bindingMessage ? { bindingMessage } : {}),
+    },
+    now,
+  );
+  const linkId = randomSecret();
+  await ctx.store.transact([
+    { put: { key: pending.key, item: { ...pending.item }, ifAbsent: true } },
+    {
+      put: {
+        key: linkKey(linkId),
+        item: { grantPk: pending.key.pk, grantSk: pending.key.sk, expiresAt: pending.item.deadline },
+        ifAbsent: true,
+      },
+    },
+  ]);
+  const link = `${ctx.origin}${verifyPath}?id=${linkId}`;
+  if (channel === 'email') {
+    await ctx.mailer.send(
+      cibaMail({
+        to: email!,
+        link,
+        clientName: client.client_name,
+        minutes: Math.round(expiresIn / 60),
+        ...(bindingMessage ? { bindingMessage } : {}),
+        ...(context.custom_message ? { customMessage: context.custom_message } : {}),
+        ...(user.profile?.locale ? { locale: user.profile.locale } : {}),
+      }),
+    );
+  }
+  return {
+    auth_req_id: pending.secret,
+    expires_in: expiresIn,
+    interval: DEFAULT_INTERVAL,
+    ...(channel === 'link' ? { link } : {}),
+  };
+}
+
+/** The pending CIBA grant a link stands for, while the user can still approve it. */
+export async function findByLinkId(
+  store: TenantStore,
+  id: string | null,
+): Promise<{ key: Key; grant: PendingGrant } | undefined> {
+  if (!id || !/^[A-Za-z0-9_-]{43}$/.test(id)) return undefined;
+  const index = await store.get<LinkItem>(linkKey(id));
+  if (!index) return undefined;
+  const key = { pk: index.grantPk, sk: index.grantSk };
+  const grant = await readPendingGrant(store, key, 'ciba');
+  return stillPending(grant) ? { key, grant } : undefined;
+}
+
+/** The token endpoint's `urn:openid:params:grant-type:ciba` grant (CIBA Core §10.1). */
+export function cibaGrant(
+  form: Record<string, string>,
+  resources: string[],
+  client: Client,
+  deps: { store: TenantStore; signer: Signer; issuer: string },
+): Promise<TokenResponse> {
+  if (client.client_type !== 'confidential' || !client.grant_types.includes(CIBA_GRANT)) {
+    throw new HttpError(400, 'unauthorized_client', 'this client may not use the CIBA grant');
+  }
+  const authReqId = form.auth_req_id;
+  if (!authReqId) throw badRequest('auth_req_id is required');
+  return redeemPendingGrant('ciba', authReqId, client, resources, deps);
+}
