@@ -8,7 +8,8 @@ import { seedDemoTenant } from '../local/seed.js';
 
 const port = Number(process.env.PORT ?? 3000);
 const dataDir = process.env.DATA_DIR ?? '.data';
-const inMemory = process.argv.includes('--in-memory') || ['1', 'true'].includes(process.env.DYNAMODB_IN_MEMORY ?? '');
+const inMemory =
+  process.argv.includes('--in-memory') || ['1', 'true'].includes(process.env.DYNAMODB_IN_MEMORY ?? '');
 
 try {
   const server = await startLocal({ port, dataDir, inMemory, host: process.env.HOST });

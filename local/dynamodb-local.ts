@@ -79,7 +79,8 @@ export async function startDynamoLocal(opts: { path?: string; port?: number } = 
   const client = localClient(endpoint);
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`DynamoDB Local exited (${child.exitCode}): ${output.slice(-800)}`);
+    if (child.exitCode !== null)
+      throw new Error(`DynamoDB Local exited (${child.exitCode}): ${output.slice(-800)}`);
     try {
       await client.send(new ListTablesCommand({}));
       break;

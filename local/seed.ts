@@ -20,7 +20,11 @@ export async function seedDemoTenant(dataDir: string): Promise<DemoTenant> {
     const saved = JSON.parse(readFileSync(file, 'utf8')) as { tenantId: string; secret: string };
     if (saved.tenantId === existing.id) return { tenant: existing, secret: saved.secret };
   }
-  const created = existing ? await tenants.rotateSecret('demo') : await tenants.create({ slug: 'demo', name: 'Demo' });
-  writeFileSync(file, JSON.stringify({ tenantId: created.tenant.id, secret: created.secret }, null, 2), { mode: 0o600 });
+  const created = existing
+    ? await tenants.rotateSecret('demo')
+    : await tenants.create({ slug: 'demo', name: 'Demo' });
+  writeFileSync(file, JSON.stringify({ tenantId: created.tenant.id, secret: created.secret }, null, 2), {
+    mode: 0o600,
+  });
   return created;
 }

@@ -5,7 +5,10 @@ import { findRoute, type Route } from '../functions/routes.js';
 import { withSecurityHeaders } from '../functions/http/headers.js';
 import { lambdaContext, toApiGatewayEvent, writeResult } from './http-adapter.js';
 
-type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+type Handler = (
+  event: APIGatewayProxyEventV2,
+  context: Context,
+) => Promise<APIGatewayProxyStructuredResultV2>;
 
 /** API Gateway's own payload limit; handlers enforce their smaller ones. */
 const MAX_BODY = 10 * 1024 * 1024;
@@ -15,7 +18,9 @@ function load(route: Route): Promise<Handler> {
   let h = handlers.get(route.handler);
   if (!h) {
     // The module path comes from the route table (never from the request).
-    h = import(/* @vite-ignore */ `../functions/handlers/${route.handler}.js`).then((m: { handler: Handler }) => m.handler);
+    h = import(/* @vite-ignore */ `../functions/handlers/${route.handler}.js`).then(
+      (m: { handler: Handler }) => m.handler,
+    );
     handlers.set(route.handler, h);
   }
   return h;
@@ -58,17 +63,24 @@ export function createGateway(): Server {
       const method = (req.method ?? 'GET').toUpperCase();
       const found = findRoute(method, path);
       const body = await readBody(req);
-      if (body === undefined) return writeResult(res, jsonError(413, 'payload_too_large', 'request body too large'));
+      if (body === undefined)
+        return writeResult(res, jsonError(413, 'payload_too_large', 'request body too large'));
       if (!found) return writeResult(res, jsonError(404, 'not_found', `no route for ${method} ${path}`));
       if ('allowed' in found) {
-        return writeResult(res, jsonError(405, 'method_not_allowed', `use ${found.allowed.join(' or ')}`, { allow: found.allowed.join(', ') }));
+        return writeResult(
+          res,
+          jsonError(405, 'method_not_allowed', `use ${found.allowed.join(' or ')}`, {
+            allow: found.allowed.join(', '),
+          }),
+        );
       }
       const handler = await load(found.route);
       const event = toApiGatewayEvent(req, body, `${method} ${found.route.path}`, found.params);
       writeResult(res, await handler(event, lambdaContext(found.route.id)));
     } catch (err) {
       console.error('local gateway error', err);
-      if (!res.headersSent) writeResult(res, jsonError(500, 'server_error', 'the server could not process the request'));
+      if (!res.headersSent)
+        writeResult(res, jsonError(500, 'server_error', 'the server could not process the request'));
     }
   });
 }

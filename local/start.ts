@@ -63,7 +63,8 @@ export async function startLocal(opts: LocalOptions): Promise<LocalServer> {
   let dynamo: DynamoLocal | undefined;
   const endpoint =
     opts.dynamodbEndpoint ??
-    (dynamo = await startDynamoLocal({ path: opts.inMemory ? undefined : join(dataDir, 'dynamodb') })).endpoint;
+    (dynamo = await startDynamoLocal({ path: opts.inMemory ? undefined : join(dataDir, 'dynamodb') }))
+      .endpoint;
   const tableName = opts.tableName ?? 'identity-{region}';
 
   const client = localClient(endpoint);

@@ -15,7 +15,10 @@ import type { RegionCode } from '../../functions/regions.js';
 export const loopback = new Agent({
   connect: {
     lookup: (_host, opts, cb) => {
-      if ((opts as { all?: boolean }).all) (cb as (e: null, a: { address: string; family: number }[]) => void)(null, [{ address: '127.0.0.1', family: 4 }]);
+      if ((opts as { all?: boolean }).all)
+        (cb as (e: null, a: { address: string; family: number }[]) => void)(null, [
+          { address: '127.0.0.1', family: 4 },
+        ]);
       else (cb as (e: null, a: string, f: number) => void)(null, '127.0.0.1', 4);
     },
   },
@@ -27,7 +30,17 @@ export function http(url: string, init: RequestInit = {}): Promise<Response> {
 
 export interface TestServer extends LocalServer {
   /** Creates a tenant through the same repository the CLI uses. */
-  tenant(slug?: string, region?: RegionCode): Promise<{ id: string; slug: string; region: RegionCode; secret: string; origin: string; issuer: string }>;
+  tenant(
+    slug?: string,
+    region?: RegionCode,
+  ): Promise<{
+    id: string;
+    slug: string;
+    region: RegionCode;
+    secret: string;
+    origin: string;
+    issuer: string;
+  }>;
 }
 
 /** The local server on a free port, on the run's DynamoDB Local, with tables of its own. */
@@ -51,4 +64,5 @@ export async function startTestServer(): Promise<TestServer> {
   };
 }
 
-export const basic = (user: string, pass = '') => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+export const basic = (user: string, pass = '') =>
+  `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
