@@ -177,7 +177,7 @@ async function main(): Promise<void> {
     await shoot(page, 'error-wrong-code');
     await page.getByRole('link', { name: 'Use another method' }).click();
     await page.getByRole('link', { name: /^Email code/ }).click();
-    await heading(page, 'Check your email');
+    await heading(page, 'Get a code by email');
     await shoot(page, 'challenge-email');
     await page.getByRole('button', { name: 'Email me a code' }).click();
     await page.getByLabel('Verification code').waitFor();
@@ -224,6 +224,77 @@ async function main(): Promise<void> {
     await begin(page, t, callback, { userId, action: 'signIn' }, { ui_locales: 'es' });
     await heading(page, 'Verifica que eres tú');
     await shoot(page, 'challenge-choose-es');
+    await page.goto(`${t.origin}/health`);
+
+    // 7. The hosted login of a third-party app (no /init-auth): identify, passkey, consent; then
+    // prompt=select_account on the SSO session, and RP-initiated logout.
+    await api(t, 'PUT', `/v1/users/${userId}`, { email, email_verified: true, name: 'Jane Doe' });
+    const app3 = (await api(t, 'POST', '/v1/clients', {
+      client_name: 'Photo Printer',
+      redirect_uris: [callback.url],
+      post_logout_redirect_uris: [callback.url],
+      scope: 'openid profile email',
+      grant_types: ['authorization_code', 'urn:ietf:params:oauth:grant-type:device_code'],
+      client_type: 'public',
+    })) as { client_id: string };
+    const login = (extra: Record<string, string> = {}) =>
+      `${t.origin}/oidc/auth?${new URLSearchParams({
+        client_id: app3.client_id,
+        redirect_uri: callback.url,
+        response_type: 'code',
+        scope: 'openid profile email',
+        state: 'screenshots',
+        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+        code_challenge_method: 'S256',
+        ...extra,
+      })}`;
+    await page.goto(login());
+    await heading(page, 'Sign in');
+    await shoot(page, 'login-identify');
+    await page.getByLabel('Email or username').fill(email);
+    await page.getByRole('button', { name: 'Next' }).click();
+    await heading(page, "Verify it's you");
+    await page.getByRole('link', { name: /^Passkey/ }).click();
+    await page.getByRole('button', { name: 'Use passkey' }).click();
+    await heading(page, 'Photo Printer wants to access your account');
+    await shoot(page, 'login-consent');
+    await page.getByRole('button', { name: 'Allow' }).click();
+    await ended(page, callback);
+    await page.goto(login({ prompt: 'select_account' }));
+    await heading(page, 'Choose an account');
+    await shoot(page, 'login-select-account');
+    await page.getByRole('button', { name: /^Continue as/ }).click();
+    await ended(page, callback);
+    await page.goto(`${t.origin}/oidc/session/end?client_id=${app3.client_id}`);
+    await heading(page, 'Sign out?');
+    await shoot(page, 'logout-confirm');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await heading(page, 'All done');
+    await shoot(page, 'signed-out');
+
+    // 8. The device flow's page (RFC 8628): enter the code, sign in, approve.
+    const device = (await (
+      await fetch(`${t.origin}/oidc/device/auth`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ client_id: app3.client_id, scope: 'openid' }).toString(),
+        dispatcher: loopback,
+      })
+    ).json()) as { user_code: string; verification_uri: string };
+    await page.goto(device.verification_uri);
+    await page.getByLabel('Device code').waitFor();
+    await page.getByLabel('Device code').fill(device.user_code);
+    await shoot(page, 'device-code');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByLabel('Email or username').fill(email);
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByRole('link', { name: /^Passkey/ }).click();
+    await page.getByRole('button', { name: 'Use passkey' }).click();
+    await heading(page, 'Photo Printer wants to access your account');
+    await shoot(page, 'device-approve');
+    await page.getByRole('button', { name: 'Allow' }).click();
+    await heading(page, 'All done');
+    await shoot(page, 'device-approved');
     await context.close();
 
     // Sanity: the mails really went through the local outbox.
