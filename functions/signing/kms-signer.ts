@@ -1,6 +1,7 @@
 import { createPublicKey } from 'node:crypto';
 import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import { calculateJwkThumbprint, type JWK } from 'jose';
+import { logger } from '../http/log.js';
 import { BackendUnavailableError } from '../store/store.js';
 import { compactJws, publicJwk, type PublicJwk, type Signer } from './signer.js';
 
@@ -92,8 +93,16 @@ export class KmsSigner implements Signer {
   }
 
   async publicKeys(): Promise<PublicJwk[]> {
-    const ids = [this.currentKeyId, ...this.previousKeyIds];
-    const keys = await Promise.all(ids.map((id) => this.key(id)));
-    return keys.map((k) => k.jwk);
+    const current = await this.key(this.currentKeyId);
+    // A retired key that KMS no longer serves (disabled, pending deletion) drops out of the JWKS
+    // instead of taking the whole JWKS down with it; the current key must always be there.
+    const previous = await Promise.allSettled(this.previousKeyIds.map((id) => this.key(id)));
+    for (const [i, p] of previous.entries()) {
+      if (p.status === 'rejected')
+        logger.warn('a previous signing key is unavailable', { keyId: this.previousKeyIds[i] });
+    }
+    return [current, ...previous.flatMap((p) => (p.status === 'fulfilled' ? [p.value] : []))].map(
+      (k) => k.jwk,
+    );
   }
 }

@@ -18,6 +18,8 @@ export function resolveHost(hostHeader: string | undefined, cfg: Config): HostRe
   const host = hostHeader.trim().toLowerCase();
   const m = /^([a-z0-9.-]+?)(?::(\d{1,5}))?$/.exec(host);
   if (!m?.[1]) return { kind: 'malformed', reason: 'the Host header is not a host name' };
+  if (m[2] !== undefined && Number(m[2]) > 65535)
+    return { kind: 'malformed', reason: 'the port is out of range' };
   const name = m[1].replace(/\.$/, '');
   const suffix = `.${cfg.baseDomain}`;
   if (!name.endsWith(suffix)) return { kind: 'malformed', reason: `the host is not under ${cfg.baseDomain}` };

@@ -36,6 +36,7 @@ describe('resolveHost: malformed hosts', () => {
     ['IPv4 address with port', '127.0.0.1:3000', all],
     ['IPv6 address', '[::1]', all],
     ['IPv6 address with port', '[::1]:3000', all],
+    ['port out of range', 'acme.us.localhost:70000', all],
     ['bare base domain', 'localhost', all],
     ['region and base domain only', 'us.localhost', all],
     ['wrong base domain', 'acme.us.example.com', all],

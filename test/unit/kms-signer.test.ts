@@ -182,6 +182,18 @@ describe('KmsSigner', () => {
     await expect(verify(signer, newJwt)).resolves.toBeTruthy();
   });
 
+  it('leaves out a previous key KMS no longer serves, but never the current one', async () => {
+    const gone = 'arn:aws:kms:us-west-2:111122223333:key/deleted';
+    const signer = newSigner([gone, previous.arn]);
+    const keys = await signer.publicKeys();
+    expect(keys.map((k) => k.kid)).toEqual([
+      await calculateJwkThumbprint(current.jwk, 'sha256'),
+      await calculateJwkThumbprint(previous.jwk, 'sha256'),
+    ]);
+    const broken = new KmsSigner(new KMSClient({ region: 'us-west-2' }), gone, [previous.arn]);
+    await expect(broken.publicKeys()).rejects.toBeTruthy();
+  });
+
   it.each([
     ['ThrottlingException', Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' })],
     ['KMSInternalException', new KMSInternalException({ message: 'internal', $metadata: {} })],
