@@ -30,10 +30,11 @@ import type { ResponseMode } from './authorization-response.js';
 import { resolveRequestUri } from './request-uri.js';
 
 /**
- * The authorization endpoint for `/init-auth` flows, assembled from small named checks in the
- * order the spec decides them (after node-oidc-provider's pipeline). Until the client and redirect
- * URI are validated, errors are shown to the user on a page and never redirected (RFC 6749
- * §4.1.2.1); after that they go back to the client as `error` parameters.
+ * The authorization endpoint, assembled from small named checks in the order the spec decides them
+ * (after node-oidc-provider's pipeline): `/init-auth` flows (a `token`) run the tenant's action;
+ * every other request is a hosted login (`loginFlow`). Until the client and redirect URI are
+ * validated, errors are shown to the user on a page and never redirected (RFC 6749 §4.1.2.1); after
+ * that they go back to the client as `error` parameters.
  */
 export interface AuthorizeContext {
   tenant: Tenant;
