@@ -1,4 +1,8 @@
 import type { HttpError } from './errors.js';
+import type { HttpResponse } from './request.js';
+import { html } from '../pages/html.js';
+import { pickLocale, translator } from '../pages/i18n.js';
+import { page } from '../pages/layout.js';
 
 const escape = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -24,3 +28,23 @@ h1{font-size:1.4rem}code{background:#f2f2f2;padding:.1rem .3rem}</style></head>
 <p>You can close this window and return to the application.</p></main></body></html>`;
   },
 };
+
+/** The same error in the tenant's page layout (name, colour, language of the browser). */
+export function brandedErrorPage(
+  err: HttpError,
+  opts: { tenantName: string; brandColor?: string; acceptLanguage?: string },
+): HttpResponse {
+  const locale = pickLocale(undefined, opts.acceptLanguage);
+  const t = translator(locale);
+  const body = html`<h1>${t('error_title')}</h1>
+<p>${err.description}</p>
+<p class="muted">${t('error_code')}: <code>${err.code}</code></p>
+<p>${t('closed_text')}</p>`;
+  const res = page(
+    { t, locale, tenantName: opts.tenantName, ...(opts.brandColor ? { brandColor: opts.brandColor } : {}) },
+    t('error_title'),
+    body,
+    { status: err.status },
+  );
+  return { ...res, headers: { ...err.headers, ...res.headers } };
+}

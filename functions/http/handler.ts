@@ -11,7 +11,7 @@ import { HttpError } from './errors.js';
 import { withSecurityHeaders } from './headers.js';
 import { logger } from './log.js';
 import { toRequest, type HttpRequest, type HttpResponse } from './request.js';
-import { errorPage } from './error-page.js';
+import { brandedErrorPage, errorPage } from './error-page.js';
 
 /** How a handler's errors are rendered. */
 export type ErrorStyle = 'json' | 'oauth' | 'b2c' | 'page';
@@ -65,8 +65,15 @@ function b2cUserMessage(status: number): string {
   return 'We could not process your sign-in request. Please try again.';
 }
 
-export function errorResponse(err: HttpError, style: ErrorStyle, requestId?: string): HttpResponse {
+export function errorResponse(
+  err: HttpError,
+  style: ErrorStyle,
+  requestId?: string,
+  pageFor?: { tenantName: string; brandColor?: string; acceptLanguage?: string },
+): HttpResponse {
   if (style === 'page') {
+    // On a known tenant's host the error looks like the tenant's other pages; otherwise plain.
+    if (pageFor) return { ...brandedErrorPage(err, pageFor), status: err.status };
     return {
       status: err.status,
       headers: { ...err.headers, ...errorPage.headers },
@@ -127,8 +134,22 @@ const core = (
   },
   onError: (request: Request) => {
     const state = request.context.state;
+    const tenant = state?.tenant?.tenant;
     request.response = render(
-      errorResponse(toHttpError(request.error), state?.style ?? style, state?.req.requestId),
+      errorResponse(
+        toHttpError(request.error),
+        state?.style ?? style,
+        state?.req.requestId,
+        tenant
+          ? {
+              tenantName: tenant.name,
+              ...(tenant.brandColor ? { brandColor: tenant.brandColor } : {}),
+              ...(state?.req.headers['accept-language']
+                ? { acceptLanguage: state.req.headers['accept-language'] }
+                : {}),
+            }
+          : undefined,
+      ),
     );
     log(request, request.response.statusCode ?? 500);
   },

@@ -274,6 +274,21 @@ describe('hosted challenge pages', () => {
     expect(again.headers.get('location')).toBeNull();
   });
 
+  it("the /oidc/auth error page carries the tenant's name, a nonce CSP and no redirect", async () => {
+    const res = await authorize(t, {
+      client_id: t.id,
+      redirect_uri: 'https://unregistered.example.com/cb',
+      response_type: 'code',
+      scope: 'openid',
+    });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('location')).toBeNull();
+    expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    const html = await res.text();
+    expect(html).toContain(`<header>${t.slug}</header>`);
+    expect(html).toContain('invalid_redirect_uri');
+  });
+
   it('ui_locales=es renders the pages in Spanish', async () => {
     const user = await totpUser();
     const init = await initAuth(t, { userId: user.userId, action: 'challenge' });
