@@ -263,6 +263,21 @@ export const routes: Route[] = [
   },
 ];
 
+/**
+ * What answers a request no entry matches: JSON 404, or 405 with `Allow` for a known path and the
+ * wrong method. The CDK stack wires it to API Gateway's `$default` route and the local server calls
+ * it for the same requests, so an unknown path looks the same locally and on AWS.
+ */
+export const fallbackRoute: Route = {
+  id: 'NotFound',
+  methods: [],
+  path: '$default',
+  handler: 'not-found',
+  tenant: false,
+  permissions: [],
+  purpose: 'Any request no route matches: JSON 404, or 405 with Allow',
+};
+
 /** Matches a concrete path against a route path; returns the path parameters or undefined. */
 export function matchPath(pattern: string, path: string): Record<string, string> | undefined {
   const p = pattern.split('/');

@@ -3,6 +3,8 @@ import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
   HttpApi,
   HttpMethod,
+  HttpRoute,
+  HttpRouteKey,
   HttpStage,
   IpAddressType,
   LogGroupLogDestination,
@@ -43,6 +45,8 @@ export const THROTTLE = { rateLimit: 200, burstLimit: 400 } as const;
 export interface IdentityApiProps {
   code: RegionCode;
   routes: readonly Route[];
+  /** Answers what no route matches (API Gateway's `$default` route), like the local server. */
+  fallback?: Route;
   table: IdentityTable;
   signingKey: SigningKey;
   mail: MailSender | undefined;
@@ -112,6 +116,28 @@ export class IdentityApi extends Construct {
         });
       }
     }
+    if (props.fallback) this.addFallback(props.fallback, props);
+  }
+
+  /** `$default`: the fallback function answers unmatched requests with JSON 404/405. */
+  private addFallback(route: Route, props: IdentityApiProps): void {
+    const fn = new RouteFunction(this, route.id, {
+      route,
+      table: props.table,
+      signingKey: props.signingKey,
+      mail: props.mail,
+      environment: props.environment,
+    });
+    this.functions.set(route.id, fn);
+    const httpRoute = new HttpRoute(this, 'DefaultRoute', {
+      httpApi: this.api,
+      routeKey: HttpRouteKey.DEFAULT,
+      integration: new HttpLambdaIntegration(`${route.id}Integration`, fn.fn),
+    });
+    Validations.of(httpRoute).acknowledge({
+      id: 'AwsSolutions-APIG4',
+      reason: 'Catch-all that only answers 404 or 405 in JSON: it touches no tenant data and no AWS service.',
+    });
   }
 
   /** `https://<api id>.execute-api.<region>.amazonaws.com/` */

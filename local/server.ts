@@ -1,7 +1,7 @@
 import http, { type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { findRoute, type Route } from '../functions/routes.js';
+import { fallbackRoute, findRoute, type Route } from '../functions/routes.js';
 import { withSecurityHeaders } from '../functions/http/headers.js';
 import { lambdaContext, toApiGatewayEvent, writeResult } from './http-adapter.js';
 
@@ -65,18 +65,13 @@ export function createGateway(): Server {
       const body = await readBody(req);
       if (body === undefined)
         return writeResult(res, jsonError(413, 'payload_too_large', 'request body too large'));
-      if (!found) return writeResult(res, jsonError(404, 'not_found', `no route for ${method} ${path}`));
-      if ('allowed' in found) {
-        return writeResult(
-          res,
-          jsonError(405, 'method_not_allowed', `use ${found.allowed.join(' or ')}`, {
-            allow: found.allowed.join(', '),
-          }),
-        );
-      }
-      const handler = await load(found.route);
-      const event = toApiGatewayEvent(req, body, `${method} ${found.route.path}`, found.params);
-      writeResult(res, await handler(event, lambdaContext(found.route.id)));
+      // What API Gateway sends to its `$default` route goes to the same fallback handler here.
+      const route = found && !('allowed' in found) ? found.route : fallbackRoute;
+      const params = found && !('allowed' in found) ? found.params : {};
+      const handler = await load(route);
+      const routeKey = route === fallbackRoute ? '$default' : `${method} ${route.path}`;
+      const event = toApiGatewayEvent(req, body, routeKey, params);
+      return writeResult(res, await handler(event, lambdaContext(route.id)));
     } catch (err) {
       console.error('local gateway error', err);
       if (!res.headersSent)

@@ -185,7 +185,9 @@ describe('the app', () => {
 
   it('has exactly one arm64 nodejs22.x function per route-table entry, with the shared environment', () => {
     for (const [code, t] of templates) {
-      t.resourceCountIs('AWS::Lambda::Function', routes.length);
+      // One per entry, plus the `$default` fallback (JSON 404/405, as the local server answers).
+      t.resourceCountIs('AWS::Lambda::Function', routes.length + 1);
+      t.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: '$default' });
       const tableId = Object.keys(t.findResources('AWS::DynamoDB::Table'))[0]!;
       const keyId = Object.keys(t.findResources('AWS::KMS::Key'))[0]!;
       for (const route of routes) {
@@ -230,7 +232,7 @@ describe('the app', () => {
   });
 
   it('has one HTTP API route per method of each entry, integrated with that entry’s function', () => {
-    const expected = routes.flatMap((r) => r.methods.map((m) => `${m} ${r.path}`)).sort();
+    const expected = [...routes.flatMap((r) => r.methods.map((m) => `${m} ${r.path}`)), '$default'].sort();
     expect(expected).toContain('GET /oidc/jwks');
     for (const [code, t] of templates) {
       t.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
