@@ -12,6 +12,7 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { existsSync } from 'node:fs';
 import * as OTPAuth from 'otpauth';
 import { chromium, type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
 import { LocalOutbox } from '../../functions/mail/local-outbox.js';
@@ -21,6 +22,13 @@ export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /** Headless, quiet, no network of its own: only what the tests ask for. */
 export function launchBrowser(): Promise<Browser> {
+  if (!existsSync(CHROMIUM_PATH)) {
+    // Say what to do, rather than let playwright fail with a path error.
+    throw new Error(
+      `The browser tests drive Chromium at ${CHROMIUM_PATH}, which is missing. Install it ` +
+        '(Debian/Ubuntu: sudo apt-get install -y chromium) or set CHROMIUM_PATH to a Chromium binary.',
+    );
+  }
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
     headless: true,
