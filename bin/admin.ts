@@ -8,8 +8,9 @@
  *   rotate-secret --slug acme --region us
  *   delete-tenant --slug acme --region us --yes
  *
- * Target: the local server's DynamoDB Local when one runs (or its data folder exists), else the
- * deployed table of the region with the normal AWS credential chain. `--target local|aws` forces it.
+ * Target: the local server's DynamoDB Local when one runs (or its data folder exists); else the
+ * deployed table of the region when AWS credentials are configured (AWS_PROFILE, AWS_ACCESS_KEY_ID,
+ * web identity); else a local database in the data folder. `--target local|aws` forces it.
  */
 // The SDK's Node 20 notice would only clutter an operator's terminal; the README states Node 22 is the target.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -55,7 +56,13 @@ interface Target {
 async function openTarget(opts: { target?: string; dataDir: string; baseDomain?: string }): Promise<Target> {
   const state = readServerState(opts.dataDir);
   const hasLocalData = existsSync(join(opts.dataDir, 'dynamodb'));
-  const wantAws = opts.target === 'aws' || (opts.target === undefined && !state && !hasLocalData);
+  // Without a local server or local data, AWS only when credentials are configured: a newcomer who
+  // runs the CLI before `npm start` gets a local database, not an AWS error.
+  const awsConfigured = Boolean(
+    process.env.AWS_ACCESS_KEY_ID || process.env.AWS_PROFILE || process.env.AWS_WEB_IDENTITY_TOKEN_FILE,
+  );
+  const wantAws =
+    opts.target === 'aws' || (opts.target === undefined && !state && !hasLocalData && awsConfigured);
   if (opts.target && opts.target !== 'aws' && opts.target !== 'local')
     throw new UsageError('--target is local or aws');
 
