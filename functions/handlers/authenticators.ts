@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { toView } from '../authenticators/display.js';
-import { createAuthenticatorService } from '../authenticators/service.js';
+import { authenticatorsFor } from '../authenticators/for-tenant.js';
 import { badRequest, methodNotAllowed, notFound } from '../http/errors.js';
-import { json, tenantHandler, type TenantContext } from '../http/handler.js';
+import { json, tenantHandler } from '../http/handler.js';
 import { parseJson } from '../http/body.js';
 import { requireTenantSecret } from '../http/tenant-auth.js';
 import type { HttpRequest } from '../http/request.js';
@@ -28,14 +28,7 @@ function pathParam(req: HttpRequest, name: string): string {
   return value;
 }
 
-function service(ctx: TenantContext) {
-  return createAuthenticatorService(ctx.store, {
-    mailer: ctx.services.mailer,
-    rpId: new URL(ctx.origin).hostname,
-    rpName: ctx.tenant.name,
-    origin: ctx.origin,
-  });
-}
+const service = authenticatorsFor;
 
 /**
  * POST   /v1/users/{userId}/authenticators                    — enroll a pre-verified email or an authenticator app

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { createAuthenticatorService } from '../authenticators/service.js';
+import { authenticatorsFor } from '../authenticators/for-tenant.js';
 import { initAuthSchema } from '../federation/init-auth.js';
 import { parseJson, validate } from '../http/body.js';
 import { HttpError, notFound } from '../http/errors.js';
-import { json, tenantHandler, type TenantContext } from '../http/handler.js';
+import { json, tenantHandler } from '../http/handler.js';
 import { requireTenantSecret } from '../http/tenant-auth.js';
 import { mergeProfile, profileSchema } from '../users/profile.js';
 import {
@@ -17,14 +17,7 @@ import { UserRecords } from '../users/user-records.js';
 /** A merge patch: any object; each field is checked when the merged profile is validated. */
 const patchBody = z.record(z.string(), z.unknown());
 
-function authenticators(ctx: TenantContext) {
-  return createAuthenticatorService(ctx.store, {
-    mailer: ctx.services.mailer,
-    rpId: new URL(ctx.origin).hostname,
-    rpName: ctx.tenant.name,
-    origin: ctx.origin,
-  });
-}
+const authenticators = authenticatorsFor;
 
 function conflict(err: unknown): never {
   if (err instanceof LoginTakenError) {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { createAuthenticatorService } from '../authenticators/service.js';
+import { authenticatorsFor } from '../authenticators/for-tenant.js';
 import type { AuthenticatorRecord } from '../authenticators/types.js';
 import type { TenantContext } from '../http/handler.js';
 import { MAX_BODY_BYTES, parseParams } from '../http/body.js';
@@ -65,13 +65,7 @@ async function open(req: HttpRequest, ctx: TenantContext): Promise<Env | HttpRes
   const loaded = await loadInteraction(ctx.store, id, req.cookies);
   if (loaded.status !== 'ok') return expiredPage(ctx, req);
   const ix = loaded.interaction;
-  const host = new URL(ctx.origin);
-  const auth = createAuthenticatorService(ctx.store, {
-    mailer: ctx.services.mailer,
-    rpId: host.hostname,
-    rpName: ctx.tenant.name,
-    origin: ctx.origin,
-  });
+  const auth = authenticatorsFor(ctx);
   return {
     req,
     ctx,
