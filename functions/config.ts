@@ -20,8 +20,12 @@ export interface Config {
   kmsKeyId: string | undefined;
   /** KMS keys retired but still inside their verification window: still published in the JWKS. */
   kmsPreviousKeyIds: string[];
-  /** Where the local signer keeps its development keys. */
+  /** Where the local signer keeps its development keys (and the local secret box its key). */
   localKeysDir: string;
+  /** What seals secrets kept for reuse (TOTP secrets): `kms` on AWS, `local` for development; defaults to `signer`. */
+  secretBox: 'kms' | 'local';
+  /** Symmetric KMS key id/ARN/alias of the secret box (`{region}` replaced by the region code). */
+  secretsKeyId: string | undefined;
   /** `https` on AWS; `http` locally. */
   publicScheme: 'http' | 'https';
   /** Port in public URLs (locally the server's port); empty on AWS. */
@@ -49,6 +53,10 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (bad.length > 0) throw new Error(`REGIONS names unknown region code(s): ${bad.join(', ')}`);
   const signer = env.SIGNER ?? 'local';
   if (signer !== 'kms' && signer !== 'local') throw new Error(`SIGNER must be kms or local, not ${signer}`);
+  const secretBox = env.SECRET_BOX ?? signer;
+  if (secretBox !== 'kms' && secretBox !== 'local') {
+    throw new Error(`SECRET_BOX must be kms or local, not ${secretBox}`);
+  }
   const mailer = env.MAILER ?? 'local';
   if (mailer !== 'ses' && mailer !== 'local') throw new Error(`MAILER must be ses or local, not ${mailer}`);
   const scheme = env.PUBLIC_SCHEME ?? 'https';
@@ -62,6 +70,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     kmsKeyId: env.KMS_KEY_ID || undefined,
     kmsPreviousKeyIds: list(env.KMS_PREVIOUS_KEY_IDS),
     localKeysDir: env.LOCAL_KEYS_DIR ?? '.data/signing-keys',
+    secretBox,
+    secretsKeyId: env.SECRETS_KEY_ID || undefined,
     publicScheme: scheme,
     publicPort: env.PUBLIC_PORT || undefined,
     tenantCacheSeconds: Number(env.TENANT_CACHE_SECONDS ?? 10),

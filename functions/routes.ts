@@ -6,7 +6,14 @@
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** What a function may do, turned into least-privilege IAM by the stack. */
-export type Permission = 'table:read' | 'table:write' | 'kms:sign' | 'kms:publicKey' | 'ses:send';
+export type Permission =
+  | 'table:read'
+  | 'table:write'
+  | 'kms:sign'
+  | 'kms:publicKey'
+  /** Seal and open stored secrets (TOTP) with the region's secrets key: kms:Encrypt and kms:Decrypt. */
+  | 'kms:secrets'
+  | 'ses:send';
 
 export interface Route {
   /** Unique, PascalCase: names the Lambda function and its log group. */
@@ -56,7 +63,7 @@ export const routes: Route[] = [
     path: '/interaction/{id}',
     handler: 'interaction',
     tenant: true,
-    permissions: ['table:read', 'table:write'],
+    permissions: ['table:read', 'table:write', 'kms:secrets'],
     purpose: 'Hosted pages: the challenge, enrollment or settings screen of one interaction',
   },
   {
@@ -65,7 +72,7 @@ export const routes: Route[] = [
     path: '/interaction/{id}/{step}',
     handler: 'interaction',
     tenant: true,
-    permissions: ['table:read', 'table:write', 'ses:send'],
+    permissions: ['table:read', 'table:write', 'ses:send', 'kms:secrets'],
     purpose: 'Hosted pages: verify a code, send an email code, passkey ceremonies, enroll, remove, finish',
   },
   {
@@ -176,7 +183,7 @@ export const routes: Route[] = [
     path: '/v1/users/{userId}/authenticators',
     handler: 'authenticators',
     tenant: true,
-    permissions: ['table:read', 'table:write'],
+    permissions: ['table:read', 'table:write', 'kms:secrets'],
     purpose:
       'Management: enroll a pre-verified email, or create an authenticator app (its secret shown once)',
   },

@@ -1,6 +1,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { config, tableNameFor, type Config } from './config.js';
+import { KmsSecretBox } from './crypto/kms-secret-box.js';
+import { LocalSecretBox } from './crypto/local-secret-box.js';
+import type { SecretBox } from './crypto/secret-box.js';
 import { sharedOutbox } from './mail/local-outbox.js';
 import type { Mailer } from './mail/mailer.js';
 import { count } from './metrics.js';
@@ -22,6 +25,8 @@ export interface RegionServices {
   config: Config;
   store: Store;
   signer: Signer;
+  /** Seals the secrets that must be kept for reuse (TOTP secrets): KMS on AWS. */
+  secretBox: SecretBox;
   tenants: TenantRepository;
   mailer: Mailer;
 }
@@ -55,11 +60,12 @@ export function dynamoClient(cfg: Config, region: RegionCode): DynamoDBClient {
 
 async function build(cfg: Config, region: RegionCode): Promise<RegionServices> {
   const store = new DynamoStore(tableNameFor(cfg, region), dynamoClient(cfg, region));
+  let kmsClient: KMSClient | undefined;
+  const kms = () => (kmsClient ??= new KMSClient({ region: REGIONS[region].awsRegion, maxAttempts: 3 }));
   let signer: Signer;
   if (cfg.signer === 'kms') {
     if (!cfg.kmsKeyId) throw new Error('SIGNER=kms needs KMS_KEY_ID');
-    const kms = new KMSClient({ region: REGIONS[region].awsRegion, maxAttempts: 3 });
-    signer = new KmsSigner(kms, cfg.kmsKeyId.replaceAll('{region}', region), cfg.kmsPreviousKeyIds);
+    signer = new KmsSigner(kms(), cfg.kmsKeyId.replaceAll('{region}', region), cfg.kmsPreviousKeyIds);
   } else {
     signer = await LocalSigner.open(cfg.localKeysDir, region);
   }
@@ -70,7 +76,35 @@ async function build(cfg: Config, region: RegionCode): Promise<RegionServices> {
     return signJwt(payload, header);
   };
   const tenants = new TenantRepository(store, region, cfg.tenantCacheSeconds * 1000);
-  return { region, config: cfg, store, signer, tenants, mailer: await buildMailer(cfg, region) };
+  return {
+    region,
+    config: cfg,
+    store,
+    signer,
+    secretBox: countedSecretBox(buildSecretBox(cfg, region, kms)),
+    tenants,
+    mailer: await buildMailer(cfg, region),
+  };
+}
+
+function buildSecretBox(cfg: Config, region: RegionCode, kms: () => KMSClient): SecretBox {
+  if (cfg.secretBox === 'local') return LocalSecretBox.open(cfg.localKeysDir, region);
+  if (!cfg.secretsKeyId) throw new Error('SECRET_BOX=kms needs SECRETS_KEY_ID');
+  return new KmsSecretBox(kms(), cfg.secretsKeyId.replaceAll('{region}', region));
+}
+
+/** Counts seals and opens (each one a KMS call on AWS) for the benchmark, like signatures. */
+function countedSecretBox(box: SecretBox): SecretBox {
+  return {
+    seal: (plaintext, context) => {
+      count('secretBox:seal');
+      return box.seal(plaintext, context);
+    },
+    open: (sealed, context) => {
+      count('secretBox:open');
+      return box.open(sealed, context);
+    },
+  };
 }
 
 async function buildMailer(cfg: Config, region: RegionCode): Promise<Mailer> {

@@ -16,6 +16,7 @@ import type { RegionCode } from '../functions/regions.js';
 import type { Route } from '../functions/routes.js';
 import { RouteFunction } from './route-function.js';
 import type { MailSender } from './mail.js';
+import type { SecretsKey } from './secrets-key.js';
 import type { SigningKey } from './signing-key.js';
 import type { IdentityTable } from './table.js';
 
@@ -49,6 +50,7 @@ export interface IdentityApiProps {
   fallback?: Route;
   table: IdentityTable;
   signingKey: SigningKey;
+  secretsKey: SecretsKey;
   mail: MailSender | undefined;
   environment: Record<string, string>;
 }
@@ -95,6 +97,7 @@ export class IdentityApi extends Construct {
         route,
         table: props.table,
         signingKey: props.signingKey,
+        secretsKey: props.secretsKey,
         mail: props.mail,
         environment: props.environment,
       });
@@ -125,6 +128,7 @@ export class IdentityApi extends Construct {
       route,
       table: props.table,
       signingKey: props.signingKey,
+      secretsKey: props.secretsKey,
       mail: props.mail,
       environment: props.environment,
     });

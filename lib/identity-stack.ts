@@ -6,6 +6,7 @@ import { IdentityApi } from './api.js';
 import type { RegionSettings } from './context.js';
 import { TenantDomain } from './custom-domain.js';
 import { MailSender } from './mail.js';
+import { SecretsKey } from './secrets-key.js';
 import { SigningKey } from './signing-key.js';
 import { IdentityTable } from './table.js';
 
@@ -24,6 +25,7 @@ export class IdentityStack extends Stack {
   readonly code: RegionCode;
   readonly table: IdentityTable;
   readonly signingKey: SigningKey;
+  readonly secretsKey: SecretsKey;
   readonly api: IdentityApi;
   readonly domain: TenantDomain | undefined;
 
@@ -39,6 +41,8 @@ export class IdentityStack extends Stack {
       previousKeyArns: settings.previousSigningKeyArns,
     });
 
+    this.secretsKey = new SecretsKey(this, 'Secrets', { code: settings.code });
+
     const mail = settings.mailFrom ? new MailSender(this, settings.mailFrom) : undefined;
 
     // What functions/config.ts reads, for every function of the region.
@@ -49,6 +53,8 @@ export class IdentityStack extends Stack {
       SIGNER: 'kms',
       KMS_KEY_ID: this.signingKey.keyArn,
       KMS_PREVIOUS_KEY_IDS: settings.previousSigningKeyArns.join(','),
+      SECRET_BOX: 'kms',
+      SECRETS_KEY_ID: this.secretsKey.keyArn,
       PUBLIC_SCHEME: 'https',
       LOG_LEVEL: 'INFO',
       POWERTOOLS_SERVICE_NAME: 'identity',
@@ -62,6 +68,7 @@ export class IdentityStack extends Stack {
       ...(props.routes ? {} : { fallback: fallbackRoute }),
       table: this.table,
       signingKey: this.signingKey,
+      secretsKey: this.secretsKey,
       mail,
       environment,
     });
@@ -99,6 +106,10 @@ export class IdentityStack extends Stack {
     new CfnOutput(this, 'SigningKeyArn', {
       value: this.signingKey.keyArn,
       description: 'Current KMS signing key; on rotation this ARN goes into previousSigningKeyArns',
+    });
+    new CfnOutput(this, 'SecretsKeyArn', {
+      value: this.secretsKey.keyArn,
+      description: 'Symmetric KMS key that seals stored secrets (TOTP); retained, rotated yearly by KMS',
     });
     new CfnOutput(this, 'RegionCode', {
       value: settings.code,

@@ -7,6 +7,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { Permission, Route } from '../functions/routes.js';
 import type { MailSender } from './mail.js';
+import type { SecretsKey } from './secrets-key.js';
 import type { SigningKey } from './signing-key.js';
 import type { IdentityTable } from './table.js';
 
@@ -25,6 +26,7 @@ export interface RouteFunctionProps {
   route: Route;
   table: IdentityTable;
   signingKey: SigningKey;
+  secretsKey: SecretsKey;
   /** Present when the region sends mail (context `mailFrom`). */
   mail: MailSender | undefined;
   /** Environment shared by every function of the region. */
@@ -108,6 +110,8 @@ function grant(permission: Permission, role: Role, props: RouteFunctionProps): v
       return props.signingKey.grantSign(role);
     case 'kms:publicKey':
       return props.signingKey.grantPublicKey(role);
+    case 'kms:secrets':
+      return props.secretsKey.grantSealAndOpen(role);
     case 'ses:send':
       if (!props.mail) {
         throw new Error(

@@ -19,6 +19,7 @@ export interface AuthenticatorRecord {
   name: string;
   createdAt: string;
   lastUsedAt?: string;
+  /** `secret` is sealed by the secret box (`kms1:`/`loc1:`); items from before sealing hold it in clear. */
   totp?: { secret: string; lastStep?: number };
   email?: { address: string };
   passkey?: {
@@ -60,12 +61,16 @@ export interface AuthenticatorService {
   list(userId: string): Promise<AuthenticatorRecord[]>;
   remove(userId: string, authenticatorId: string): Promise<boolean>;
 
-  /** TOTP enrollment in two steps: a secret to show (QR code + text), then a code proving the app has it. */
+  /**
+   * TOTP enrollment in two steps: a secret to show (QR code + text), then a code proving the app has
+   * it. `sealed` is the same secret sealed for this user: what to keep until the confirmation.
+   */
   newTotpSecret(
     userId: string,
     accountLabel: string,
-  ): Promise<{ secret: string; uri: string; qrSvg: string }>;
-  confirmTotp(userId: string, secret: string, code: string): Promise<AuthenticatorRecord | undefined>;
+  ): Promise<{ secret: string; sealed: string; uri: string; qrSvg: string }>;
+  /** `pending`: the `sealed` (or, from before sealing existed, the clear) secret of `newTotpSecret`. */
+  confirmTotp(userId: string, pending: string, code: string): Promise<AuthenticatorRecord | undefined>;
   /** Management API: a TOTP authenticator created at once; its secret and otpauth:// URI are shown once. */
   createTotp(
     userId: string,

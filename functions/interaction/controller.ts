@@ -138,7 +138,7 @@ async function renderView(env: Env, requested?: string, extra: ViewExtra = {}): 
       if (!mayEnroll(ix)) break;
       const label = ix.email ?? ix.userId!;
       const fresh = await env.auth.newTotpSecret(ix.userId!, label);
-      env.ix = await saveInteraction(env.ctx.store, ix.id, { pendingTotpSecret: fresh.secret });
+      env.ix = await saveInteraction(env.ctx.store, ix.id, { pendingTotpSecret: fresh.sealed });
       return show(
         env,
         t('enroll_totp_title'),

@@ -39,7 +39,7 @@ export interface Interaction {
   failures: number;
   /** Set once the user has proved themselves (or enrolled a first method). */
   passedWith?: AuthenticatorType;
-  /** TOTP secret shown on the enrollment page until a code confirms it. */
+  /** TOTP secret shown on the enrollment page until a code confirms it: sealed, as `newTotpSecret` returns it. */
   pendingTotpSecret?: string;
   /** Address a code was sent to while enrolling email. */
   pendingEmail?: string;

@@ -11,6 +11,32 @@ interface KmsKey {
 }
 
 /**
+ * Runs one KMS call; throttling, KMS being down and network failures become
+ * `BackendUnavailableError` (503, DESIGN.md principle 9), anything else is rethrown as is.
+ */
+export async function kmsCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    const name = (err as { name?: string }).name ?? 'Error';
+    // Fix: network failures reach us as plain `Error`s whose `code` (not `name`) is ECONNREFUSED,
+    // ECONNRESET, ETIMEDOUT..., so the old name-only test let "KMS unreachable" become a 500; and
+    // KMS's own retryable `DependencyTimeoutException` was not matched either (DESIGN.md, principle 9).
+    const code = (err as { code?: unknown }).code;
+    const network = typeof code === 'string' && /^(ECONN|ETIMEDOUT|EPIPE|EAI_AGAIN)/.test(code);
+    if (
+      network ||
+      /Throttl|Unavailable|InternalException|KMSInternal|DependencyTimeout|TimeoutError/i.test(name)
+    ) {
+      throw new BackendUnavailableError(`KMS ${what} unavailable: ${network ? code : name}`, {
+        cause: err,
+      });
+    }
+    throw err;
+  }
+}
+
+/**
  * KMS adapter: an RSA_2048 SIGN_VERIFY key per region signs RS256 tokens. The private key never
  * leaves KMS. `GetPublicKey` has a very low request quota, so each key's public half is fetched once
  * per container and cached for the container's life (a key's public half never changes).
@@ -51,26 +77,8 @@ export class KmsSigner implements Signer {
     return { keyId: out.KeyId ?? keyId, jwk: publicJwk(jwk, kid) };
   }
 
-  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      const name = (err as { name?: string }).name ?? 'Error';
-      // Fix: network failures reach us as plain `Error`s whose `code` (not `name`) is ECONNREFUSED,
-      // ECONNRESET, ETIMEDOUT..., so the old name-only test let "KMS unreachable" become a 500; and
-      // KMS's own retryable `DependencyTimeoutException` was not matched either (DESIGN.md, principle 9).
-      const code = (err as { code?: unknown }).code;
-      const network = typeof code === 'string' && /^(ECONN|ETIMEDOUT|EPIPE|EAI_AGAIN)/.test(code);
-      if (
-        network ||
-        /Throttl|Unavailable|InternalException|KMSInternal|DependencyTimeout|TimeoutError/i.test(name)
-      ) {
-        throw new BackendUnavailableError(`KMS ${what} unavailable: ${network ? code : name}`, {
-          cause: err,
-        });
-      }
-      throw err;
-    }
+  private call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return kmsCall(what, fn);
   }
 
   async signJwt(payload: Record<string, unknown>, header: { typ?: string } = {}): Promise<string> {

@@ -6,7 +6,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REGION_CODES, REGIONS, type RegionCode } from '../../functions/regions.js';
-import { routes, type Route } from '../../functions/routes.js';
+import { fallbackRoute, routes, type Route } from '../../functions/routes.js';
 import { ACCESS_LOG_FIELDS } from '../../lib/api.js';
 import { addRegionStacks } from '../../lib/app.js';
 import { regionSettings } from '../../lib/context.js';
@@ -44,6 +44,7 @@ const EVERY_PERMISSION: Route[] = [
       ['CdkTestSigner', ['POST'], '/cdk-test/signer', ['table:read', 'table:write', 'kms:sign']],
       ['CdkTestPublisher', ['GET'], '/cdk-test/publisher', ['kms:publicKey']],
       ['CdkTestMailer', ['POST'], '/cdk-test/mailer', ['table:read', 'ses:send']],
+      ['CdkTestSecrets', ['POST'], '/cdk-test/secrets', ['table:read', 'kms:secrets']],
       ['CdkTestMany', ['GET', 'PATCH', 'DELETE'], '/cdk-test/items/{itemId}', ['table:read', 'table:write']],
     ] as const
   ).map(([id, methods, path, permissions]) => ({
@@ -109,6 +110,17 @@ function statementsOf(stack: IdentityStack, routeId: string): Statement[] {
 const actionsOf = (statements: Statement[]): Set<string> =>
   new Set(statements.flatMap((s) => asList(s.Action)));
 
+/** Logical id of the region's one signing key (RSA_2048) or one secrets key (SYMMETRIC_DEFAULT). */
+function kmsKeyId(t: Template, spec: 'RSA_2048' | 'SYMMETRIC_DEFAULT'): string {
+  const keys = Object.entries(t.findResources('AWS::KMS::Key')) as [string, Resource][];
+  const found = keys.filter(([, r]) => (r.Properties.KeySpec ?? 'SYMMETRIC_DEFAULT') === spec);
+  expect(
+    found.map(([id]) => id),
+    spec,
+  ).toHaveLength(1);
+  return found[0]![0];
+}
+
 function resourcesFor(statements: Statement[], action: string): unknown[] {
   return statements.filter((s) => asList(s.Action).includes(action)).flatMap((s) => asList(s.Resource));
 }
@@ -170,16 +182,53 @@ describe('the app', () => {
 
   it('has one retained RSA_2048 SIGN_VERIFY key per region, aliased alias/identity-signing-<code>', () => {
     for (const [code, t] of templates) {
-      t.resourceCountIs('AWS::KMS::Key', 1);
+      t.resourceCountIs('AWS::KMS::Key', 2);
       t.hasResource('AWS::KMS::Key', {
         DeletionPolicy: 'Retain',
         Properties: { KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' },
       });
-      const keyId = Object.keys(t.findResources('AWS::KMS::Key'))[0]!;
+      const keyId = kmsKeyId(t, 'RSA_2048');
       t.hasResourceProperties('AWS::KMS::Alias', {
         AliasName: `alias/identity-signing-${code}`,
         TargetKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] },
       });
+    }
+  });
+
+  it('has one retained symmetric secrets key per region, rotated, aliased alias/identity-secrets-<code>', () => {
+    for (const [code, t] of templates) {
+      const keyId = kmsKeyId(t, 'SYMMETRIC_DEFAULT');
+      const key = t.toJSON().Resources[keyId] as Resource & { DeletionPolicy?: string };
+      expect(key.DeletionPolicy).toBe('Retain');
+      expect(key.Properties).toMatchObject({ EnableKeyRotation: true });
+      expect(key.Properties.KeyUsage ?? 'ENCRYPT_DECRYPT').toBe('ENCRYPT_DECRYPT');
+      t.hasResourceProperties('AWS::KMS::Alias', {
+        AliasName: `alias/identity-secrets-${code}`,
+        TargetKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] },
+      });
+      expect((t.toJSON().Outputs as Record<string, { Value: unknown }>).SecretsKeyArn!.Value).toEqual({
+        'Fn::GetAtt': [keyId, 'Arn'],
+      });
+    }
+  });
+
+  it('lets only the functions that seal or open TOTP secrets use the secrets key', () => {
+    const sealing = routes.filter((r) => r.permissions.includes('kms:secrets')).map((r) => r.id);
+    expect(sealing.sort()).toEqual(['Interaction', 'InteractionStep', 'UserAuthenticators']);
+    for (const [code, t] of templates) {
+      const secretsArn = { 'Fn::GetAtt': [kmsKeyId(t, 'SYMMETRIC_DEFAULT'), 'Arn'] };
+      for (const route of [...routes, fallbackRoute]) {
+        const statements = statementsOf(stacks.get(code)!, route.id);
+        const actions = actionsOf(statements);
+        if (sealing.includes(route.id)) {
+          expect(resourcesFor(statements, 'kms:Encrypt'), route.id).toEqual([secretsArn]);
+          expect(resourcesFor(statements, 'kms:Decrypt'), route.id).toEqual([secretsArn]);
+        } else {
+          expect(actions, route.id).not.toContain('kms:Encrypt');
+          expect(actions, route.id).not.toContain('kms:Decrypt');
+        }
+        expect(JSON.stringify(statements), route.id).not.toMatch(/"\*"|kms:\*/);
+      }
     }
   });
 
@@ -189,7 +238,8 @@ describe('the app', () => {
       t.resourceCountIs('AWS::Lambda::Function', routes.length + 1);
       t.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: '$default' });
       const tableId = Object.keys(t.findResources('AWS::DynamoDB::Table'))[0]!;
-      const keyId = Object.keys(t.findResources('AWS::KMS::Key'))[0]!;
+      const keyId = kmsKeyId(t, 'RSA_2048');
+      const secretsKeyId = kmsKeyId(t, 'SYMMETRIC_DEFAULT');
       for (const route of routes) {
         const fnId = idOf(stacks.get(code)!, route.id, 'fn');
         const fn = t.toJSON().Resources[fnId] as Resource;
@@ -207,6 +257,8 @@ describe('the app', () => {
               SIGNER: 'kms',
               KMS_KEY_ID: { 'Fn::GetAtt': [keyId, 'Arn'] },
               KMS_PREVIOUS_KEY_IDS: '',
+              SECRET_BOX: 'kms',
+              SECRETS_KEY_ID: { 'Fn::GetAtt': [secretsKeyId, 'Arn'] },
               PUBLIC_SCHEME: 'https',
               LOG_LEVEL: 'INFO',
               POWERTOOLS_SERVICE_NAME: 'identity',
@@ -296,9 +348,7 @@ describe('the app', () => {
       expect(outputs.TableName!.Value).toEqual({
         Ref: Object.keys(t.findResources('AWS::DynamoDB::Table'))[0],
       });
-      expect(outputs.SigningKeyArn!.Value).toEqual({
-        'Fn::GetAtt': [Object.keys(t.findResources('AWS::KMS::Key'))[0], 'Arn'],
-      });
+      expect(outputs.SigningKeyArn!.Value).toEqual({ 'Fn::GetAtt': [kmsKeyId(t, 'RSA_2048'), 'Arn'] });
     }
   });
 
@@ -329,7 +379,8 @@ describe('the app', () => {
 describe('least-privilege IAM', () => {
   const stack = stackWithRoutes(EVERY_PERMISSION, { previousSigningKeyArns: { us: [PREVIOUS_US] } });
   const t = templateOf(stack);
-  const keyId = Object.keys(t.findResources('AWS::KMS::Key'))[0]!;
+  const keyId = kmsKeyId(t, 'RSA_2048');
+  const secretsArn = { 'Fn::GetAtt': [kmsKeyId(t, 'SYMMETRIC_DEFAULT'), 'Arn'] };
   const tableId = Object.keys(t.findResources('AWS::DynamoDB::Table'))[0]!;
   const keyArn = { 'Fn::GetAtt': [keyId, 'Arn'] };
   const tableArn = { 'Fn::GetAtt': [tableId, 'Arn'] };
@@ -356,6 +407,7 @@ describe('least-privilege IAM', () => {
       'table:write': [...TABLE_WRITE_ACTIONS],
       'kms:sign': ['kms:Sign', 'kms:GetPublicKey'],
       'kms:publicKey': ['kms:GetPublicKey'],
+      'kms:secrets': ['kms:Encrypt', 'kms:Decrypt'],
       'ses:send': ['ses:SendEmail'],
     };
     for (const route of EVERY_PERMISSION) {
@@ -375,6 +427,10 @@ describe('least-privilege IAM', () => {
     for (const route of EVERY_PERMISSION) {
       const actions = actionsOf(statementsOf(stack, route.id));
       if (!route.permissions.includes('kms:sign')) expect(actions, route.id).not.toContain('kms:Sign');
+      if (!route.permissions.includes('kms:secrets')) {
+        expect(actions, route.id).not.toContain('kms:Encrypt');
+        expect(actions, route.id).not.toContain('kms:Decrypt');
+      }
       if (!route.permissions.includes('table:write')) {
         for (const write of TABLE_WRITE_ACTIONS) expect(actions, route.id).not.toContain(write);
       }
@@ -385,7 +441,7 @@ describe('least-privilege IAM', () => {
     expect(actionsOf(statementsOf(stack, 'CdkTestSigner'))).toContain('dynamodb:PutItem');
   });
 
-  it('scopes table actions to the table, Sign to the current key, GetPublicKey to current and previous keys', () => {
+  it('scopes table actions to the table, Sign to the current key, GetPublicKey to current and previous keys, Encrypt/Decrypt to the secrets key', () => {
     const token = statementsOf(stack, 'CdkTestSigner');
     for (const action of [...TABLE_READ_ACTIONS, ...TABLE_WRITE_ACTIONS]) {
       expect(resourcesFor(token, action), action).toEqual([tableArn]);
@@ -396,6 +452,9 @@ describe('least-privilege IAM', () => {
     const published = resourcesFor(publisher, 'kms:GetPublicKey');
     expect(published).toHaveLength(2);
     expect(published).toEqual(expect.arrayContaining([keyArn, PREVIOUS_US]));
+    const secrets = statementsOf(stack, 'CdkTestSecrets');
+    expect(resourcesFor(secrets, 'kms:Encrypt')).toEqual([secretsArn]);
+    expect(resourcesFor(secrets, 'kms:Decrypt')).toEqual([secretsArn]);
     const identities = resourcesFor(statementsOf(stack, 'CdkTestMailer'), 'ses:SendEmail');
     expect(identities).toEqual([
       `arn:aws:ses:us-west-2:${ACCOUNT}:identity/id.example.com`,
@@ -464,8 +523,8 @@ describe('key rotation context', () => {
   it('a new key generation is a new key, and the alias follows it', () => {
     const before = templateOf(synth().get('eu')!);
     const after = templateOf(synth({ signingKeyGeneration: { eu: 2 } }).get('eu')!);
-    const [oldKey] = Object.keys(before.findResources('AWS::KMS::Key'));
-    const [newKey] = Object.keys(after.findResources('AWS::KMS::Key'));
+    const oldKey = kmsKeyId(before, 'RSA_2048');
+    const newKey = kmsKeyId(after, 'RSA_2048');
     expect(newKey).not.toBe(oldKey);
     after.hasResourceProperties('AWS::KMS::Alias', {
       AliasName: 'alias/identity-signing-eu',

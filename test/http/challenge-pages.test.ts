@@ -53,6 +53,7 @@ async function authenticators() {
   const store = services.tenants.scoped(t.id);
   return createAuthenticatorService(store, {
     mailer: services.mailer,
+    secretBox: services.secretBox,
     rpId: new URL(t.origin).hostname,
     rpName: t.slug,
     origin: t.origin,

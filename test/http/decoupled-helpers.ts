@@ -38,6 +38,7 @@ export async function newUser(t: TestTenant, profile: Record<string, unknown> = 
   const services = await servicesFor(t.region);
   const auth = createAuthenticatorService(services.tenants.scoped(t.id), {
     mailer: services.mailer,
+    secretBox: services.secretBox,
     rpId: new URL(t.origin).hostname,
     rpName: t.slug,
     origin: t.origin,

@@ -73,6 +73,7 @@ async function newUser(): Promise<User> {
   const services = await servicesFor('us');
   const auth = createAuthenticatorService(services.tenants.scoped(t.id), {
     mailer: services.mailer,
+    secretBox: services.secretBox,
     rpId: new URL(t.origin).hostname,
     rpName: t.slug,
     origin: t.origin,

@@ -1,4 +1,7 @@
 import { createHash, generateKeyPairSync, randomBytes, randomUUID, sign, type KeyObject } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type {
   AuthenticationResponseJSON,
   PublicKeyCredentialCreationOptionsJSON,
@@ -13,6 +16,7 @@ import {
 } from '../../functions/authenticators/service.js';
 import { totpCode } from '../../functions/authenticators/totp.js';
 import type { AuthenticatorService } from '../../functions/authenticators/types.js';
+import { LocalSecretBox } from '../../functions/crypto/local-secret-box.js';
 import { LocalOutbox } from '../../functions/mail/local-outbox.js';
 import { ConditionFailedError, nowSeconds } from '../../functions/store/store.js';
 import { TenantStore } from '../../functions/store/tenant-store.js';
@@ -34,6 +38,7 @@ beforeAll(async () => {
   clock = Math.floor(Date.now() / 30_000) * 30_000 + 15_000;
   svc = createAuthenticatorService(store, {
     mailer: outbox,
+    secretBox: LocalSecretBox.open(mkdtempSync(join(tmpdir(), 'authn-box-')), 'us'),
     rpId: RP_ID,
     rpName: 'Demo Corp',
     origin: ORIGIN,

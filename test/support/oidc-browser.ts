@@ -85,6 +85,7 @@ export async function createTotpUser(t: TestTenant, name = 'Ada Lovelace'): Prom
   const services = await servicesFor(t.region);
   const auth = createAuthenticatorService(services.tenants.scoped(t.id), {
     mailer: services.mailer,
+    secretBox: services.secretBox,
     rpId: new URL(t.origin).hostname,
     rpName: t.slug,
     origin: t.origin,

@@ -1,0 +1,45 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import type { IGrantable } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Alias, Key, KeySpec, KeyUsage } from 'aws-cdk-lib/aws-kms';
+import { Construct } from 'constructs';
+import type { RegionCode } from '../functions/regions.js';
+
+/**
+ * The region's secret-box key: a symmetric (SYMMETRIC_DEFAULT) ENCRYPT_DECRYPT KMS key that seals
+ * the secrets kept for reuse, such as TOTP secrets (functions/crypto/kms-secret-box.ts), each bound
+ * to its tenant and user by the encryption context. KMS rotates its key material yearly; old
+ * ciphertexts keep decrypting. Reachable as `alias/identity-secrets-<code>`, retained with the stack:
+ * deleting it would make every sealed secret unreadable.
+ */
+export class SecretsKey extends Construct {
+  readonly key: Key;
+  readonly alias: Alias;
+
+  constructor(scope: Construct, id: string, props: { code: RegionCode }) {
+    super(scope, id);
+    this.key = new Key(this, 'Key', {
+      description: `Seals the identity provider's stored secrets (TOTP) in region ${props.code}`,
+      keySpec: KeySpec.SYMMETRIC_DEFAULT,
+      keyUsage: KeyUsage.ENCRYPT_DECRYPT,
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.alias = new Alias(this, 'Alias', {
+      aliasName: `alias/identity-secrets-${props.code}`,
+      targetKey: this.key,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+  }
+
+  get keyArn(): string {
+    return this.key.keyArn;
+  }
+
+  /** kms:Encrypt and kms:Decrypt on this key only (no GenerateDataKey, no ReEncrypt). */
+  grantSealAndOpen(grantee: IGrantable): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['kms:Encrypt', 'kms:Decrypt'], resources: [this.key.keyArn] }),
+    );
+  }
+}
