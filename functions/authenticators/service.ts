@@ -7,7 +7,8 @@ import {
   type PublicKeyCredentialCreationOptionsJSON,
   type PublicKeyCredentialRequestOptionsJSON,
 } from '@simplewebauthn/server';
-import { isSealed, type SecretBox } from '../crypto/secret-box.js';
+import { isSealed, SecretBoxError, type SecretBox } from '../crypto/secret-box.js';
+import { logger } from '../http/log.js';
 import { constantTimeEqual, sha256 } from '../crypto/secrets.js';
 import type { Mailer } from '../mail/mailer.js';
 import { ConditionFailedError, type Key } from '../store/store.js';
@@ -166,8 +167,18 @@ export function createAuthenticatorService(
   const totpContext = (userId: string) => ({ tenantId: store.tenantId, userId, purpose: 'totp' });
   const sealTotp = (userId: string, secret: string) => opts.secretBox.seal(secret, totpContext(userId));
   /** A stored or pending secret in clear; one written before sealing existed (no prefix) is read as is. */
-  const openTotp = async (userId: string, stored: string) =>
-    isSealed(stored) ? opts.secretBox.open(stored, totpContext(userId)) : stored;
+  const openTotp = async (userId: string, stored: string): Promise<string | undefined> => {
+    if (!isSealed(stored)) return stored;
+    try {
+      return await opts.secretBox.open(stored, totpContext(userId));
+    } catch (err) {
+      // A sealed secret that does not open (tampered, or copied from another user) verifies
+      // nothing: the user gets "wrong code", the operator a log line, never a 500.
+      if (!(err instanceof SecretBoxError)) throw err;
+      logger.error('a TOTP secret does not open', { reason: err.message });
+      return undefined;
+    }
+  };
 
   function appRecord(sealedSecret: string, lastStep: number, name?: string): AuthenticatorRecord {
     return {
@@ -263,12 +274,14 @@ export function createAuthenticatorService(
     async confirmTotp(userId, pending, code) {
       if (normaliseCode(code) === undefined) return undefined;
       const secret = await openTotp(userId, pending);
+      if (secret === undefined) return undefined;
       if (!isTotpSecret(secret)) return undefined;
       const step = totpStep(secret, code, now());
       if (step === undefined) return undefined;
       // A second confirmation of the same secret (a double submit) enrols nothing new.
       for (const app of await ofType(userId, 'AUTHENTICATOR_APP')) {
-        if (app.totp && constantTimeEqual(await openTotp(userId, app.totp.secret), secret)) return undefined;
+        if (app.totp && constantTimeEqual((await openTotp(userId, app.totp.secret)) ?? '', secret))
+          return undefined;
       }
       // The confirming code counts as used: it cannot then sign the user in. A pending secret sealed
       // by `newTotpSecret` is already sealed for this user and is kept as it is.
@@ -291,7 +304,8 @@ export function createAuthenticatorService(
         // Items written before sealing existed hold the secret in clear and are still read. They are
         // not re-sealed here: replacing the `totp` map would race the conditional lastStep write
         // below (the store has no conditional update of one map entry), so that is left to a migration.
-        const step = totpStep(await openTotp(userId, app.totp!.secret), code, now());
+        const secret = await openTotp(userId, app.totp!.secret);
+        const step = secret === undefined ? undefined : totpStep(secret, code, now());
         if (step === undefined) continue;
         const last = app.totp!.lastStep ?? 0;
         if (step <= last) {
