@@ -1,3 +1,4 @@
+import type { TenantContext } from '../http/handler.js';
 import { secretMatches } from '../crypto/secrets.js';
 import { basicCredentials } from '../http/body.js';
 import { badRequest, invalidClient } from '../http/errors.js';
@@ -10,7 +11,7 @@ import {
   type AssertionContext,
 } from './client-assertion.js';
 import type { Client } from './client.js';
-import type { ClientRepository } from './client-repository.js';
+import { ClientRepository } from './client-repository.js';
 
 /**
  * Client authentication at the token, revocation and introspection endpoints (RFC 6749 §2.3.1):
@@ -93,4 +94,23 @@ async function authenticateWithAssertion(
   if (!client) throw invalidClient('unknown client', false);
   await verifyClientAssertion(assertion, client, ctx);
   return client;
+}
+
+/**
+ * Client authentication at one of this tenant's client-authenticated endpoints (token, PAR, device
+ * authorization, CIBA, revocation, introspection), all with the token endpoint's methods. A
+ * private_key_jwt assertion may name the issuer, the token endpoint or the endpoint itself as its
+ * audience (RFC 7523 §3; RFC 9126 §2).
+ */
+export function authenticateClientAt(
+  req: HttpRequest,
+  form: Record<string, string>,
+  ctx: Pick<TenantContext, 'store' | 'tenant' | 'issuer'>,
+  endpointPath: string,
+): Promise<Client> {
+  const audiences = [...new Set([ctx.issuer, `${ctx.issuer}/token`, `${ctx.issuer}${endpointPath}`])];
+  return authenticateClient(req, form, new ClientRepository(ctx.store, ctx.tenant), ctx.tenant, {
+    store: ctx.store,
+    audiences,
+  });
 }

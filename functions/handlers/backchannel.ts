@@ -1,5 +1,4 @@
-import { authenticateClient } from '../clients/client-auth.js';
-import { ClientRepository } from '../clients/client-repository.js';
+import { authenticateClientAt } from '../clients/client-auth.js';
 import { parseForm } from '../http/body.js';
 import { json, tenantHandler } from '../http/handler.js';
 import { backchannelAuthentication } from '../oidc/ciba.js';
@@ -14,11 +13,7 @@ const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
 export const handler = tenantHandler(
   async (req, ctx) => {
     const form = parseForm(req);
-    const clients = new ClientRepository(ctx.store, ctx.tenant);
-    const client = await authenticateClient(req, form, clients, ctx.tenant, {
-      store: ctx.store,
-      audiences: [`${ctx.issuer}/backchannel`, `${ctx.issuer}/token`, ctx.issuer],
-    });
+    const client = await authenticateClientAt(req, form, ctx, '/backchannel');
     const response = await backchannelAuthentication(form, client, {
       store: ctx.store,
       origin: ctx.origin,

@@ -1,5 +1,4 @@
-import { authenticateClient } from '../clients/client-auth.js';
-import { ClientRepository } from '../clients/client-repository.js';
+import { authenticateClientAt } from '../clients/client-auth.js';
 import { parseForm } from '../http/body.js';
 import { json, tenantHandler } from '../http/handler.js';
 import { pushAuthorizationRequest } from '../oidc/par.js';
@@ -13,12 +12,7 @@ export const handler = tenantHandler(
   async (req, ctx) => {
     // Parameters must not repeat, as at the authorization endpoint (RFC 6749 §3.1).
     const form = parseForm(req);
-    const clients = new ClientRepository(ctx.store, ctx.tenant);
-    const client = await authenticateClient(req, form, clients, ctx.tenant, {
-      store: ctx.store,
-      // RFC 9126 §2: the issuer, the token endpoint and the PAR endpoint are all our audience.
-      audiences: [ctx.issuer, `${ctx.issuer}/token`, `${ctx.issuer}/request`],
-    });
+    const client = await authenticateClientAt(req, form, ctx, '/request');
     return json(201, await pushAuthorizationRequest(form, client, ctx.store), {
       'cache-control': 'no-store',
       pragma: 'no-cache',

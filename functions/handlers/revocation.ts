@@ -1,5 +1,4 @@
-import { authenticateClient } from '../clients/client-auth.js';
-import { ClientRepository } from '../clients/client-repository.js';
+import { authenticateClientAt } from '../clients/client-auth.js';
 import { tenantHandler } from '../http/handler.js';
 import { revokeToken } from '../oidc/revocation.js';
 import { parseTokenRequest } from '../oidc/token-request.js';
@@ -11,11 +10,7 @@ import { parseTokenRequest } from '../oidc/token-request.js';
 export const handler = tenantHandler(
   async (req, ctx) => {
     const { form } = parseTokenRequest(req);
-    const clients = new ClientRepository(ctx.store, ctx.tenant);
-    const client = await authenticateClient(req, form, clients, ctx.tenant, {
-      store: ctx.store,
-      audiences: [`${ctx.issuer}/token`, ctx.issuer, `${ctx.issuer}/token/revocation`],
-    });
+    const client = await authenticateClientAt(req, form, ctx, '/token/revocation');
     await revokeToken(form, client, { store: ctx.store, signer: ctx.services.signer, issuer: ctx.issuer });
     return { status: 200, headers: { 'cache-control': 'no-store', pragma: 'no-cache' }, body: '' };
   },

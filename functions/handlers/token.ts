@@ -1,5 +1,4 @@
-import { authenticateClient } from '../clients/client-auth.js';
-import { ClientRepository } from '../clients/client-repository.js';
+import { authenticateClientAt } from '../clients/client-auth.js';
 import { HttpError } from '../http/errors.js';
 import { json, tenantHandler } from '../http/handler.js';
 import { CIBA_GRANT, DEVICE_CODE_GRANT } from '../clients/client.js';
@@ -20,11 +19,7 @@ const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
 export const handler = tenantHandler(
   async (req, ctx) => {
     const { form, resources } = parseTokenRequest(req);
-    const clients = new ClientRepository(ctx.store, ctx.tenant);
-    const client = await authenticateClient(req, form, clients, ctx.tenant, {
-      store: ctx.store,
-      audiences: [`${ctx.issuer}/token`, ctx.issuer],
-    });
+    const client = await authenticateClientAt(req, form, ctx, '/token');
     const grantType = form.grant_type;
     if (!grantType) throw new HttpError(400, 'invalid_request', 'grant_type is required');
     const deps = { store: ctx.store, signer: ctx.services.signer, issuer: ctx.issuer };
