@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { logger } from '../http/log.js';
+import { logger } from '../log.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import type { Outcome, Tenant } from '../tenants/tenant.js';
 import { evaluateRules, rulesSchema, type Rule, type RuleErrorHandler, type RuleFacts } from './rules.js';

@@ -8,7 +8,7 @@ import {
   type PublicKeyCredentialRequestOptionsJSON,
 } from '@simplewebauthn/server';
 import { isSealed, SecretBoxError, type SecretBox } from '../crypto/secret-box.js';
-import { logger } from '../http/log.js';
+import { logger } from '../log.js';
 import { constantTimeEqual, sha256 } from '../crypto/secrets.js';
 import type { Mailer } from '../mail/mailer.js';
 import { ConditionFailedError, type Key } from '../store/store.js';

@@ -1,6 +1,6 @@
 import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from 'jose';
 import { sha256 } from '../crypto/secrets.js';
-import { invalidClient } from '../http/errors.js';
+import { invalidClient } from '../errors.js';
 import { ConditionFailedError, nowSeconds } from '../store/store.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import { CLIENT_ASSERTION_ALGS, type Client } from './client.js';
@@ -47,7 +47,7 @@ export async function verifyClientAssertion(
   client: Client,
   ctx: AssertionContext,
 ): Promise<void> {
-  const fail = (why: string) => invalidClient(`client assertion refused: ${why}`, false);
+  const fail = (why: string) => invalidClient(`client assertion refused: ${why}`);
   if (client.token_endpoint_auth_method !== 'private_key_jwt' || !client.jwks?.keys.length) {
     throw fail('this client does not authenticate with private_key_jwt');
   }

@@ -1,7 +1,7 @@
 import type { TenantContext } from '../http/handler.js';
 import { secretMatches } from '../crypto/secrets.js';
 import { basicCredentials } from '../http/body.js';
-import { badRequest, invalidClient } from '../http/errors.js';
+import { badRequest, invalidClient } from '../errors.js';
 import type { HttpRequest } from '../http/request.js';
 import type { Tenant } from '../tenants/tenant.js';
 import {
@@ -31,7 +31,7 @@ export async function authenticateClient(
   assertions?: AssertionContext,
 ): Promise<Client> {
   const basic = basicCredentials(req);
-  if (req.headers.authorization && !basic) throw invalidClient('unsupported Authorization scheme', true);
+  if (req.headers.authorization && !basic) throw invalidClient('unsupported Authorization scheme');
   const assertion = form.client_assertion;
   const methods = [basic, form.client_secret, assertion ?? form.client_assertion_type].filter(
     (m) => m !== undefined,
@@ -45,30 +45,26 @@ export async function authenticateClient(
     return authenticateWithAssertion(form, clients, assertions);
   }
   const clientId = basic?.user ?? form.client_id;
-  if (!clientId) throw invalidClient('client_id is required', false);
+  if (!clientId) throw invalidClient('client_id is required');
   if (basic && form.client_id !== undefined && form.client_id !== basic.user) {
     throw badRequest('client_id in the body differs from the authenticated client');
   }
   const client = await clients.get(clientId);
-  if (!client) throw invalidClient('unknown client or wrong secret', Boolean(basic));
+  if (!client) throw invalidClient('unknown client or wrong secret');
 
   if (client.client_type === 'public') {
     if (basic || form.client_secret !== undefined)
-      throw invalidClient('a public client does not send a secret', Boolean(basic));
+      throw invalidClient('a public client does not send a secret');
     return client;
   }
   if (client.token_endpoint_auth_method === 'private_key_jwt') {
-    throw invalidClient(
-      'this client authenticates with private_key_jwt (a client_assertion)',
-      Boolean(basic),
-    );
+    throw invalidClient('this client authenticates with private_key_jwt (a client_assertion)');
   }
   const presented = basic?.password ?? form.client_secret;
-  if (!presented) throw invalidClient('client authentication is required', false);
+  if (!presented) throw invalidClient('client authentication is required');
   // The built-in client's secret is the tenant secret (API.md); others have their own.
   const hash = client.built_in ? tenant.secretHash : client.secret_hash;
-  if (!hash || !secretMatches(presented, hash))
-    throw invalidClient('unknown client or wrong secret', Boolean(basic));
+  if (!hash || !secretMatches(presented, hash)) throw invalidClient('unknown client or wrong secret');
   return client;
 }
 
@@ -78,20 +74,20 @@ async function authenticateWithAssertion(
   ctx: AssertionContext | undefined,
 ): Promise<Client> {
   if (form.client_assertion_type !== JWT_BEARER_ASSERTION) {
-    throw invalidClient(`client_assertion_type must be ${JWT_BEARER_ASSERTION}`, false);
+    throw invalidClient(`client_assertion_type must be ${JWT_BEARER_ASSERTION}`);
   }
   const assertion = form.client_assertion;
-  if (!assertion) throw invalidClient('client_assertion is required with client_assertion_type', false);
-  if (!ctx) throw invalidClient('client assertions are not accepted here', false);
-  if (assertion.length > 8192) throw invalidClient('the client assertion is too large', false);
+  if (!assertion) throw invalidClient('client_assertion is required with client_assertion_type');
+  if (!ctx) throw invalidClient('client assertions are not accepted here');
+  if (assertion.length > 8192) throw invalidClient('the client assertion is too large');
   const clientId = assertionClientId(assertion);
   if (!clientId)
-    throw invalidClient('the client assertion must be a JWT whose iss and sub are the client_id', false);
+    throw invalidClient('the client assertion must be a JWT whose iss and sub are the client_id');
   if (form.client_id !== undefined && form.client_id !== clientId) {
-    throw invalidClient('client_id differs from the client assertion', false);
+    throw invalidClient('client_id differs from the client assertion');
   }
   const client = await clients.get(clientId);
-  if (!client) throw invalidClient('unknown client', false);
+  if (!client) throw invalidClient('unknown client');
   await verifyClientAssertion(assertion, client, ctx);
   return client;
 }

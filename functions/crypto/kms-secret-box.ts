@@ -1,5 +1,5 @@
 import { DecryptCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
-import { kmsCall } from '../signing/kms-signer.js';
+import { kmsCall } from './kms-call.js';
 import { SecretBoxError, type SecretBox, type SecretContext } from './secret-box.js';
 
 const PREFIX = 'kms1:';

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { actionCodeSchema } from '../actions/action.js';
 import { initAuthSchema } from '../federation/init-auth.js';
 import { validate } from '../http/body.js';
-import { notFound } from '../http/errors.js';
+import { notFound } from '../errors.js';
 import { json, tenantHandler } from '../http/handler.js';
 import { requireTenantSecret } from '../http/tenant-auth.js';
 import { UserRecords } from '../users/user-records.js';

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { toView } from '../authenticators/display.js';
 import { authenticatorsFor } from '../authenticators/for-tenant.js';
-import { badRequest, methodNotAllowed, notFound } from '../http/errors.js';
+import { badRequest, notFound } from '../errors.js';
+import { methodNotAllowed } from '../http/errors.js';
 import { json, tenantHandler } from '../http/handler.js';
 import { parseJson } from '../http/body.js';
 import { requireTenantSecret } from '../http/tenant-auth.js';

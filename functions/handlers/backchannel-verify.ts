@@ -3,7 +3,7 @@ import { tenantHandler } from '../http/handler.js';
 import { startDecoupledLogin } from '../interaction/decoupled.js';
 import { findByLinkId } from '../oidc/ciba.js';
 import { notice } from '../pages/interaction-views.js';
-import { pickLocale, translator } from '../pages/i18n.js';
+import { pickLocale, translator } from '../i18n.js';
 import { page } from '../pages/layout.js';
 
 /**

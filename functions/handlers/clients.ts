@@ -1,7 +1,7 @@
 import { createClientSchema, publicView } from '../clients/client.js';
 import { ClientRepository, ClientRuleError } from '../clients/client-repository.js';
 import { parseJson } from '../http/body.js';
-import { badRequest } from '../http/errors.js';
+import { badRequest } from '../errors.js';
 import { json, tenantHandler } from '../http/handler.js';
 import { requireTenantSecret } from '../http/tenant-auth.js';
 

@@ -6,7 +6,7 @@ import type { HttpRequest, HttpResponse } from '../http/request.js';
 import { startDecoupledLogin } from '../interaction/decoupled.js';
 import { findByUserCode } from '../oidc/device.js';
 import { html, raw } from '../pages/html.js';
-import { pickLocale, translator, type Locale, type T } from '../pages/i18n.js';
+import { pickLocale, translator, type Locale, type T } from '../i18n.js';
 import { page } from '../pages/layout.js';
 import { ConditionFailedError, nowSeconds } from '../store/store.js';
 

@@ -2,7 +2,7 @@ import { ClientRepository } from '../clients/client-repository.js';
 import { parseForm, parseParams } from '../http/body.js';
 import { tenantHandler } from '../http/handler.js';
 import { endSessionRequest } from '../oidc/end-session.js';
-import { pickLocale, translator } from '../pages/i18n.js';
+import { pickLocale, translator } from '../i18n.js';
 import { page } from '../pages/layout.js';
 import { logoutConfirm } from '../pages/login-views.js';
 import { notice } from '../pages/interaction-views.js';

@@ -1,4 +1,5 @@
-import { HttpError, methodNotAllowed } from '../http/errors.js';
+import { ProtocolError } from '../errors.js';
+import { methodNotAllowed } from '../http/errors.js';
 import { publicHandler } from '../http/handler.js';
 import { findRoute } from '../routes.js';
 
@@ -9,5 +10,5 @@ import { findRoute } from '../routes.js';
 export const handler = publicHandler(async (req) => {
   const found = findRoute(req.method, req.path);
   if (found && 'allowed' in found) throw methodNotAllowed(found.allowed);
-  throw new HttpError(404, 'not_found', `no route for ${req.method} ${req.path}`);
+  throw new ProtocolError(404, 'not_found', `no route for ${req.method} ${req.path}`);
 });

@@ -1,5 +1,5 @@
 import { authenticateClientAt } from '../clients/client-auth.js';
-import { HttpError } from '../http/errors.js';
+import { ProtocolError } from '../errors.js';
 import { json, tenantHandler } from '../http/handler.js';
 import { CIBA_GRANT, DEVICE_CODE_GRANT } from '../clients/client.js';
 import { cibaGrant } from '../oidc/ciba.js';
@@ -21,7 +21,7 @@ export const handler = tenantHandler(
     const { form, resources } = parseTokenRequest(req);
     const client = await authenticateClientAt(req, form, ctx, '/token');
     const grantType = form.grant_type;
-    if (!grantType) throw new HttpError(400, 'invalid_request', 'grant_type is required');
+    if (!grantType) throw new ProtocolError(400, 'invalid_request', 'grant_type is required');
     const deps = { store: ctx.store, signer: ctx.services.signer, issuer: ctx.issuer };
     switch (grantType) {
       case 'authorization_code':
@@ -35,7 +35,7 @@ export const handler = tenantHandler(
       case CIBA_GRANT:
         return json(200, await cibaGrant(form, resources, client, deps), NO_STORE);
       default:
-        throw new HttpError(
+        throw new ProtocolError(
           400,
           'unsupported_grant_type',
           `grant_type "${grantType.slice(0, 100)}" is not supported`,

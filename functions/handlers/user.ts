@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { authenticatorsFor } from '../authenticators/for-tenant.js';
 import { initAuthSchema } from '../federation/init-auth.js';
 import { parseJson, validate } from '../http/body.js';
-import { HttpError, notFound } from '../http/errors.js';
+import { ProtocolError, notFound } from '../errors.js';
 import { json, tenantHandler } from '../http/handler.js';
 import { requireTenantSecret } from '../http/tenant-auth.js';
 import { mergeProfile, profileSchema } from '../users/profile.js';
@@ -21,9 +21,9 @@ const authenticators = authenticatorsFor;
 
 function conflict(err: unknown): never {
   if (err instanceof LoginTakenError) {
-    throw new HttpError(409, 'login_taken', err.message, {}, { field: err.kind });
+    throw new ProtocolError(409, 'login_taken', err.message, {}, { field: err.kind });
   }
-  if (err instanceof ProfileConflictError) throw new HttpError(409, 'conflict', err.message);
+  if (err instanceof ProfileConflictError) throw new ProtocolError(409, 'conflict', err.message);
   throw err;
 }
 

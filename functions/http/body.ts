@@ -1,5 +1,6 @@
 import type { z } from 'zod';
-import { badRequest, payloadTooLarge, unsupportedMediaType } from './errors.js';
+import { badRequest } from '../errors.js';
+import { payloadTooLarge, unsupportedMediaType } from './errors.js';
 import type { HttpRequest } from './request.js';
 
 /** Default body limit: generous for every JSON or form request this API takes, small enough to refuse abuse. */

@@ -1,7 +1,7 @@
-import type { HttpError } from './errors.js';
+import type { ProtocolError } from '../errors.js';
 import type { HttpResponse } from './request.js';
 import { html } from '../pages/html.js';
-import { pickLocale, translator } from '../pages/i18n.js';
+import { pickLocale, translator } from '../i18n.js';
 import { page } from '../pages/layout.js';
 
 const escape = (s: string) =>
@@ -17,7 +17,7 @@ export const errorPage = {
     'content-security-policy':
       "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
   },
-  render(err: HttpError): string {
+  render(err: ProtocolError): string {
     return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Something went wrong</title>
@@ -31,7 +31,7 @@ h1{font-size:1.4rem}code{background:#f2f2f2;padding:.1rem .3rem}</style></head>
 
 /** The same error in the tenant's page layout (name, colour, language of the browser). */
 export function brandedErrorPage(
-  err: HttpError,
+  err: ProtocolError,
   opts: { tenantName: string; brandColor?: string; acceptLanguage?: string },
 ): HttpResponse {
   const locale = pickLocale(undefined, opts.acceptLanguage);

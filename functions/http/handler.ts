@@ -3,13 +3,13 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { config, issuerFor, tenantOrigin } from '../config.js';
 import type { RegionCode } from '../regions.js';
 import { servicesFor, type RegionServices } from '../services.js';
-import { BackendUnavailableError } from '../store/store.js';
+import { BackendUnavailableError } from '../errors.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import { resolveHost } from '../tenants/host.js';
 import type { Tenant } from '../tenants/tenant.js';
-import { HttpError } from './errors.js';
+import { ProtocolError } from '../errors.js';
 import { withSecurityHeaders } from './headers.js';
-import { logger } from './log.js';
+import { logger } from '../log.js';
 import { toRequest, type HttpRequest, type HttpResponse } from './request.js';
 import { brandedErrorPage, errorPage } from './error-page.js';
 
@@ -66,7 +66,7 @@ function b2cUserMessage(status: number): string {
 }
 
 export function errorResponse(
-  err: HttpError,
+  err: ProtocolError,
   style: ErrorStyle,
   requestId?: string,
   pageFor?: { tenantName: string; brandColor?: string; acceptLanguage?: string },
@@ -101,11 +101,11 @@ export function errorResponse(
   };
 }
 
-function toHttpError(err: unknown): HttpError {
-  if (err instanceof HttpError) return err;
+function toHttpError(err: unknown): ProtocolError {
+  if (err instanceof ProtocolError) return err;
   if (err instanceof BackendUnavailableError) {
     logger.warn('backend unavailable', { reason: err.message });
-    return new HttpError(
+    return new ProtocolError(
       503,
       'temporarily_unavailable',
       'the service is temporarily unavailable, try again',
@@ -115,7 +115,7 @@ function toHttpError(err: unknown): HttpError {
     );
   }
   logger.error('unhandled error', err as Error);
-  return new HttpError(500, 'server_error', 'the server could not process the request');
+  return new ProtocolError(500, 'server_error', 'the server could not process the request');
 }
 
 const core = (
@@ -187,9 +187,10 @@ export function publicHandler(
 export async function resolveTenant(req: HttpRequest): Promise<TenantContext> {
   const cfg = config();
   const host = resolveHost(req.host, cfg);
-  if (host.kind === 'malformed') throw new HttpError(400, 'invalid_host', `malformed host: ${host.reason}`);
+  if (host.kind === 'malformed')
+    throw new ProtocolError(400, 'invalid_host', `malformed host: ${host.reason}`);
   if (host.kind === 'misdirected') {
-    throw new HttpError(
+    throw new ProtocolError(
       421,
       'misdirected_request',
       `region "${host.region}" is not served by this deployment`,
@@ -198,7 +199,7 @@ export async function resolveTenant(req: HttpRequest): Promise<TenantContext> {
   const services = await servicesFor(host.region);
   const tenant = await services.tenants.findBySlug(host.slug);
   // Same answer whether or not the slug exists in another region: no hint (API.md).
-  if (!tenant) throw new HttpError(404, 'unknown_tenant', 'no such tenant');
+  if (!tenant) throw new ProtocolError(404, 'unknown_tenant', 'no such tenant');
   return {
     tenant,
     region: host.region,

@@ -5,7 +5,7 @@ import type { TenantContext } from '../http/handler.js';
 import { MAX_BODY_BYTES, parseParams } from '../http/body.js';
 import type { HttpRequest, HttpResponse } from '../http/request.js';
 import { page, newNonce } from '../pages/layout.js';
-import { translator } from '../pages/i18n.js';
+import { translator } from '../i18n.js';
 import * as views from '../pages/interaction-views.js';
 import type { AuthenticatorType } from '../users/user-records.js';
 import { AMR, finish, finishError, InteractionOverError } from './finish.js';

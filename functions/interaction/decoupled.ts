@@ -1,7 +1,7 @@
 import type { Client } from '../clients/client.js';
 import type { TenantContext } from '../http/handler.js';
 import type { HttpRequest, HttpResponse } from '../http/request.js';
-import { pickLocale } from '../pages/i18n.js';
+import { pickLocale } from '../i18n.js';
 import { loadSession } from '../sessions/session.js';
 import {
   bindingCookie,

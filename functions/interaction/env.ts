@@ -2,7 +2,7 @@ import type { AuthenticatorService } from '../authenticators/types.js';
 import type { TenantContext } from '../http/handler.js';
 import type { HttpRequest, HttpResponse } from '../http/request.js';
 import type { Html } from '../pages/html.js';
-import type { T } from '../pages/i18n.js';
+import type { T } from '../i18n.js';
 import type { ViewContext } from '../pages/interaction-views.js';
 import { page } from '../pages/layout.js';
 import type { Interaction } from './interaction.js';

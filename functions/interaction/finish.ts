@@ -1,15 +1,15 @@
-import { HttpError } from '../http/errors.js';
+import { ProtocolError } from '../errors.js';
 import type { HttpResponse } from '../http/request.js';
 import { authorizationResponse } from '../oidc/authorization-response.js';
 import { completion, errorParams, loginCompletion, type LoginResult, type Result } from '../oidc/complete.js';
 import { ConditionFailedError, type WriteOp } from '../store/store.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import { clearCookie, interactionKey, type DecoupledTarget, type Interaction } from './interaction.js';
-import { translator } from '../pages/i18n.js';
+import { translator } from '../i18n.js';
 import { page } from '../pages/layout.js';
 import { notice } from '../pages/interaction-views.js';
 
-export class InteractionOverError extends HttpError {
+export class InteractionOverError extends ProtocolError {
   constructor() {
     super(400, 'interaction_over', 'This sign-in has already ended.');
   }

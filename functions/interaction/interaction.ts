@@ -4,7 +4,7 @@ import type { AuthenticatorType } from '../users/user-records.js';
 import { ConditionFailedError, nowSeconds } from '../store/store.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import type { ActionRun, ClientRequest } from '../oidc/complete.js';
-import type { Locale } from '../pages/i18n.js';
+import type { Locale } from '../i18n.js';
 import type { LoginParams } from '../oidc/login-request.js';
 
 /**

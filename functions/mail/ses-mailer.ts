@@ -1,5 +1,5 @@
 import { SendEmailCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
-import { BackendUnavailableError } from '../store/store.js';
+import { BackendUnavailableError } from '../errors.js';
 import type { Mail, Mailer } from './mailer.js';
 
 /** SES errors that mean "try again later", not "this mail is wrong": answered 503 upstream. */

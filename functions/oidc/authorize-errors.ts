@@ -1,7 +1,7 @@
-import { HttpError } from '../http/errors.js';
+import { ProtocolError } from '../errors.js';
 
 /** An error the user sees on a page: the request cannot be sent back anywhere safe. */
-export class PageError extends HttpError {}
+export class PageError extends ProtocolError {}
 
 /** An error returned to the client's redirect URI (RFC 6749 §4.1.2.1). */
 export class RedirectError extends Error {

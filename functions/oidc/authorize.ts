@@ -6,7 +6,7 @@ import { constantTimeEqual, sha256 } from '../crypto/secrets.js';
 import { attemptKey, readAttempt, splitToken, type Attempt } from '../federation/attempt.js';
 import { ConditionFailedError, type WriteOp } from '../store/store.js';
 import { interactionKey, newInteraction } from '../interaction/interaction.js';
-import { pickLocale } from '../pages/i18n.js';
+import { pickLocale } from '../i18n.js';
 import { completion, loginCompletion, type ActionRun, type ClientRequest } from './complete.js';
 import type { Signer } from '../signing/signer.js';
 import { addClient, loadSession } from '../sessions/session.js';

@@ -2,9 +2,9 @@ import { z } from 'zod';
 import { CIBA_GRANT, type Client } from '../clients/client.js';
 import { randomSecret, sha256 } from '../crypto/secrets.js';
 import { validate } from '../http/body.js';
-import { badRequest, HttpError, invalidClient } from '../http/errors.js';
+import { badRequest, ProtocolError, invalidClient } from '../errors.js';
 import type { Mail, Mailer } from '../mail/mailer.js';
-import { pickLocale, translator } from '../pages/i18n.js';
+import { pickLocale, translator } from '../i18n.js';
 import type { Signer } from '../signing/signer.js';
 import type { Item, Key } from '../store/store.js';
 import type { TenantStore } from '../store/tenant-store.js';
@@ -79,7 +79,7 @@ function parseExpiry(raw: string | undefined): number {
   return Math.min(DECOUPLED_TTL_SECONDS, Math.max(MIN_EXPIRY_SECONDS, Number(raw)));
 }
 
-const unknownUser = () => new HttpError(400, 'unknown_user_id', 'no user matches the login_hint');
+const unknownUser = () => new ProtocolError(400, 'unknown_user_id', 'no user matches the login_hint');
 
 /** The user `login_hint` names: an email or username, or (with `login_hint_type: user_id`) a user id. */
 async function resolveLoginHint(
@@ -150,12 +150,12 @@ export async function backchannelAuthentication(
     throw invalidClient('backchannel authentication is for confidential clients that authenticate');
   }
   if (!client.grant_types.includes(CIBA_GRANT)) {
-    throw new HttpError(400, 'unauthorized_client', 'this client may not use the CIBA grant');
+    throw new ProtocolError(400, 'unauthorized_client', 'this client may not use the CIBA grant');
   }
   if (form.scope === undefined) throw badRequest('scope is required');
   const scope = checkScope(form.scope, client);
   if (!scope.split(' ').includes('openid')) {
-    throw new HttpError(400, 'invalid_scope', 'scope must include openid (CIBA Core §7.1)');
+    throw new ProtocolError(400, 'invalid_scope', 'scope must include openid (CIBA Core §7.1)');
   }
   if (form.login_hint_token !== undefined || form.id_token_hint !== undefined) {
     throw badRequest('only login_hint is supported (not login_hint_token or id_token_hint)');
@@ -164,7 +164,7 @@ export async function backchannelAuthentication(
   if (!hint) throw badRequest('login_hint is required');
   const bindingMessage = form.binding_message;
   if (bindingMessage !== undefined && !BINDING_MESSAGE.test(bindingMessage)) {
-    throw new HttpError(
+    throw new ProtocolError(
       400,
       'invalid_binding_message',
       'binding_message must be 1 to 20 letters, digits or -._+/!?#',
@@ -246,7 +246,7 @@ export function cibaGrant(
   deps: { store: TenantStore; signer: Signer; issuer: string },
 ): Promise<TokenResponse> {
   if (client.client_type !== 'confidential' || !client.grant_types.includes(CIBA_GRANT)) {
-    throw new HttpError(400, 'unauthorized_client', 'this client may not use the CIBA grant');
+    throw new ProtocolError(400, 'unauthorized_client', 'this client may not use the CIBA grant');
   }
   const authReqId = form.auth_req_id;
   if (!authReqId) throw badRequest('auth_req_id is required');

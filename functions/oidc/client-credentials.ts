@@ -1,5 +1,5 @@
 import type { Client } from '../clients/client.js';
-import { HttpError } from '../http/errors.js';
+import { ProtocolError } from '../errors.js';
 import type { Signer } from '../signing/signer.js';
 import { OFFLINE_ACCESS } from './refresh.js';
 import { resolveAudiences, scopeTokens } from './token-request.js';
@@ -26,7 +26,11 @@ export async function clientCredentialsGrant(
   deps: { signer: Signer; issuer: string },
 ): Promise<TokenResponse> {
   if (client.client_type !== 'confidential' || !client.grant_types.includes('client_credentials')) {
-    throw new HttpError(400, 'unauthorized_client', 'this client may not use the client_credentials grant');
+    throw new ProtocolError(
+      400,
+      'unauthorized_client',
+      'this client may not use the client_credentials grant',
+    );
   }
   const allowed = clientCredentialScopes(client);
   let scopes = allowed;
@@ -34,7 +38,11 @@ export async function clientCredentialsGrant(
     const requested = scopeTokens(form.scope);
     const refused = requested.filter((s) => !allowed.includes(s));
     if (refused.length)
-      throw new HttpError(400, 'invalid_scope', `scope not allowed for this client: ${refused.join(' ')}`);
+      throw new ProtocolError(
+        400,
+        'invalid_scope',
+        `scope not allowed for this client: ${refused.join(' ')}`,
+      );
     scopes = requested;
   }
   const audiences = resolveAudiences(resources, client, [client.client_id]);

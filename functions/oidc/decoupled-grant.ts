@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '../clients/client.js';
 import { randomSecret, sha256 } from '../crypto/secrets.js';
-import { HttpError } from '../http/errors.js';
+import { ProtocolError } from '../errors.js';
 import type { Signer } from '../signing/signer.js';
 import { ConditionFailedError, nowSeconds, type Item, type Key, type WriteOp } from '../store/store.js';
 import type { TenantStore } from '../store/tenant-store.js';
@@ -114,7 +114,7 @@ export function stillPending(grant: PendingGrant | undefined, now = Date.now()):
   );
 }
 
-const pollError = (code: string, description: string) => new HttpError(400, code, description);
+const pollError = (code: string, description: string) => new ProtocolError(400, code, description);
 
 /**
  * Scopes a client asks for at a decoupled endpoint: each allowed for the client (`invalid_scope`

@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { DEVICE_CODE_GRANT, type Client } from '../clients/client.js';
 import { sha256 } from '../crypto/secrets.js';
-import { HttpError } from '../http/errors.js';
+import { ProtocolError } from '../errors.js';
 import type { Signer } from '../signing/signer.js';
 import { ConditionFailedError, type Item, type Key } from '../store/store.js';
 import type { TenantStore } from '../store/tenant-store.js';
@@ -76,7 +76,11 @@ export async function deviceAuthorization(
   now = Date.now(),
 ): Promise<DeviceAuthorizationResponse> {
   if (!client.grant_types.includes(DEVICE_CODE_GRANT)) {
-    throw new HttpError(400, 'unauthorized_client', 'this client may not use the device authorization grant');
+    throw new ProtocolError(
+      400,
+      'unauthorized_client',
+      'this client may not use the device authorization grant',
+    );
   }
   const scope = checkScope(form.scope, client, 'openid');
   const pending = newPendingGrant(
@@ -137,9 +141,9 @@ export function deviceCodeGrant(
   deps: { store: TenantStore; signer: Signer; issuer: string },
 ): Promise<TokenResponse> {
   if (!client.grant_types.includes(DEVICE_CODE_GRANT)) {
-    throw new HttpError(400, 'unauthorized_client', 'this client may not use the device code grant');
+    throw new ProtocolError(400, 'unauthorized_client', 'this client may not use the device code grant');
   }
   const deviceCode = form.device_code;
-  if (!deviceCode) throw new HttpError(400, 'invalid_request', 'device_code is required');
+  if (!deviceCode) throw new ProtocolError(400, 'invalid_request', 'device_code is required');
   return redeemPendingGrant('device', deviceCode, client, resources, deps);
 }

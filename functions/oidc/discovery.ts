@@ -1,6 +1,6 @@
 import { CLIENT_ASSERTION_ALGS, GRANT_TYPES, TOKEN_ENDPOINT_AUTH_METHODS } from '../clients/client.js';
 import { PROFILE_CLAIMS } from '../users/profile.js';
-import { LOCALES } from '../pages/i18n.js';
+import { LOCALES } from '../i18n.js';
 import { SUPPORTED_ACR } from './login-request.js';
 
 /** The scopes this provider understands (OIDC Core §5.4, §11). */

@@ -1,5 +1,5 @@
 import type { Client } from '../clients/client.js';
-import { HttpError } from '../http/errors.js';
+import { ProtocolError } from '../errors.js';
 import type { Signer } from '../signing/signer.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import { looksLikeJwt, verifyAccessToken } from './access-tokens.js';
@@ -15,7 +15,7 @@ export interface TokenEndpointDeps {
 
 export function requireToken(form: Record<string, string>): string {
   const token = form.token;
-  if (!token) throw new HttpError(400, 'invalid_request', 'token is required');
+  if (!token) throw new ProtocolError(400, 'invalid_request', 'token is required');
   return token;
 }
 
@@ -58,7 +58,7 @@ export async function introspect(
   deps: TokenEndpointDeps,
 ): Promise<Record<string, unknown>> {
   if (client.client_type !== 'confidential') {
-    throw new HttpError(
+    throw new ProtocolError(
       401,
       'invalid_client',
       'a public client cannot introspect tokens: authenticate as a confidential client',

@@ -1,6 +1,6 @@
 import type { Client } from '../clients/client.js';
 import { randomSecret, sha256 } from '../crypto/secrets.js';
-import { HttpError } from '../http/errors.js';
+import { ProtocolError } from '../errors.js';
 import type { Signer } from '../signing/signer.js';
 import { ConditionFailedError, nowSeconds, type Item } from '../store/store.js';
 import type { TenantStore } from '../store/tenant-store.js';
@@ -36,7 +36,7 @@ type Stored = RefreshItem & Record<string, unknown>;
 
 export const refreshKey = (token: string) => ({ pk: `refresh#${sha256(token)}`, sk: 'refresh' });
 
-export const invalidGrant = (description: string) => new HttpError(400, 'invalid_grant', description);
+export const invalidGrant = (description: string) => new ProtocolError(400, 'invalid_grant', description);
 
 /** True when the client may receive a refresh token for this scope (OIDC Core §11). */
 export function wantsRefreshToken(client: Client, scope: string): boolean {
@@ -114,10 +114,10 @@ export async function refreshTokens(
   deps: { store: TenantStore; signer: Signer; issuer: string; now?: number },
 ): Promise<TokenResponse> {
   if (!client.grant_types.includes('refresh_token')) {
-    throw new HttpError(400, 'unauthorized_client', 'this client may not use the refresh_token grant');
+    throw new ProtocolError(400, 'unauthorized_client', 'this client may not use the refresh_token grant');
   }
   const token = form.refresh_token;
-  if (!token) throw new HttpError(400, 'invalid_request', 'refresh_token is required');
+  if (!token) throw new ProtocolError(400, 'invalid_request', 'refresh_token is required');
   const now = deps.now ?? Date.now();
   const dead = () => invalidGrant('the refresh token is invalid, expired or revoked');
   const item = await readRefreshToken(deps.store, token);
@@ -137,10 +137,10 @@ export async function refreshTokens(
   let scope = item.scope;
   if (form.scope !== undefined) {
     const requested = scopeTokens(form.scope);
-    if (requested.length === 0) throw new HttpError(400, 'invalid_scope', 'scope is empty');
+    if (requested.length === 0) throw new ProtocolError(400, 'invalid_scope', 'scope is empty');
     const wider = requested.filter((s) => !granted.includes(s));
     if (wider.length) {
-      throw new HttpError(400, 'invalid_scope', `scope exceeds what was granted: ${wider.join(' ')}`);
+      throw new ProtocolError(400, 'invalid_scope', `scope exceeds what was granted: ${wider.join(' ')}`);
     }
     scope = requested.join(' ');
   }

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Client } from '../clients/client.js';
 import { constantTimeEqual } from '../crypto/secrets.js';
-import { badRequest, HttpError } from '../http/errors.js';
+import { badRequest, ProtocolError } from '../errors.js';
 import type { Signer } from '../signing/signer.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import { pickClaims, requestedClaims } from './claims-request.js';
@@ -25,7 +25,11 @@ export async function exchangeCode(
   resources: string[] = [],
 ): Promise<TokenResponse> {
   if (!client.grant_types.includes('authorization_code')) {
-    throw new HttpError(400, 'unauthorized_client', 'this client may not use the authorization_code grant');
+    throw new ProtocolError(
+      400,
+      'unauthorized_client',
+      'this client may not use the authorization_code grant',
+    );
   }
   const code = form.code;
   if (!code) throw badRequest('code is required');

@@ -1,7 +1,7 @@
 import type { Client } from '../clients/client.js';
 import { resourceUriSchema } from '../clients/client.js';
 import { parseForm } from '../http/body.js';
-import { HttpError } from '../http/errors.js';
+import { ProtocolError } from '../errors.js';
 import type { HttpRequest } from '../http/request.js';
 
 export interface TokenRequest {
@@ -26,7 +26,7 @@ export function parseTokenRequest(req: HttpRequest): TokenRequest {
   return { form, resources: [...new Set(resources)] };
 }
 
-export const invalidTarget = (description: string) => new HttpError(400, 'invalid_target', description);
+export const invalidTarget = (description: string) => new ProtocolError(400, 'invalid_target', description);
 
 /**
  * The access token's audiences for the requested resources (RFC 8707 §2): each must be an absolute

@@ -1,4 +1,4 @@
-import { HttpError } from '../http/errors.js';
+import { ProtocolError } from '../errors.js';
 import type { HttpRequest } from '../http/request.js';
 import { parseForm } from '../http/body.js';
 import type { Signer } from '../signing/signer.js';
@@ -19,11 +19,11 @@ export function bearerError(
   description: string,
   realm: string,
   withCode = true,
-): HttpError {
+): ProtocolError {
   const challenge = withCode
     ? `Bearer realm="${realm}", error="${error}", error_description="${description.replace(/["\\]/g, '')}"`
     : `Bearer realm="${realm}"`;
-  return new HttpError(status, error, description, { 'www-authenticate': challenge });
+  return new ProtocolError(status, error, description, { 'www-authenticate': challenge });
 }
 
 /**

@@ -1,7 +1,7 @@
 import { DEFAULT_NAMES } from '../authenticators/display.js';
 import type { AuthenticatorType } from '../users/user-records.js';
 import { html, raw, type Html } from './html.js';
-import type { T } from './i18n.js';
+import type { T } from '../i18n.js';
 
 /**
  * The hosted challenge, enrollment and settings screens. Each returns the inside of the page card;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { HttpResponse } from '../http/request.js';
 import { brandPalette } from './brand.js';
 import { html, raw, type Html } from './html.js';
-import type { Locale, T } from './i18n.js';
+import type { Locale, T } from '../i18n.js';
 
 export interface PageContext {
   t: T;

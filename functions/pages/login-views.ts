@@ -1,5 +1,5 @@
 import { html, type Html } from './html.js';
-import type { T } from './i18n.js';
+import type { T } from '../i18n.js';
 import type { ViewContext } from './interaction-views.js';
 
 /** Screens of a sign-in that does not start with /init-auth: identify, choose account, consent. */

@@ -1,39 +1,13 @@
 import { createPublicKey } from 'node:crypto';
 import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import { calculateJwkThumbprint, type JWK } from 'jose';
-import { logger } from '../http/log.js';
-import { BackendUnavailableError } from '../store/store.js';
+import { logger } from '../log.js';
+import { kmsCall } from '../crypto/kms-call.js';
 import { compactJws, publicJwk, type PublicJwk, type Signer } from './signer.js';
 
 interface KmsKey {
   keyId: string;
   jwk: PublicJwk;
-}
-
-/**
- * Runs one KMS call; throttling, KMS being down and network failures become
- * `BackendUnavailableError` (503, DESIGN.md principle 9), anything else is rethrown as is.
- */
-export async function kmsCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    const name = (err as { name?: string }).name ?? 'Error';
-    // Fix: network failures reach us as plain `Error`s whose `code` (not `name`) is ECONNREFUSED,
-    // ECONNRESET, ETIMEDOUT..., so the old name-only test let "KMS unreachable" become a 500; and
-    // KMS's own retryable `DependencyTimeoutException` was not matched either (DESIGN.md, principle 9).
-    const code = (err as { code?: unknown }).code;
-    const network = typeof code === 'string' && /^(ECONN|ETIMEDOUT|EPIPE|EAI_AGAIN)/.test(code);
-    if (
-      network ||
-      /Throttl|Unavailable|InternalException|KMSInternal|DependencyTimeout|TimeoutError/i.test(name)
-    ) {
-      throw new BackendUnavailableError(`KMS ${what} unavailable: ${network ? code : name}`, {
-        cause: err,
-      });
-    }
-    throw err;
-  }
 }
 
 /**

@@ -16,8 +16,8 @@ import {
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { BackendUnavailableError } from '../errors.js';
 import {
-  BackendUnavailableError,
   ConditionFailedError,
   isExpired,
   nowSeconds,

@@ -81,14 +81,6 @@ export class ConditionFailedError extends Error {
   }
 }
 
-/** The storage or signing backend is unavailable (throttled, down): answer 503, never 500. */
-export class BackendUnavailableError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'BackendUnavailableError';
-  }
-}
-
 export const nowSeconds = (now = Date.now()): number => Math.floor(now / 1000);
 
 export function isExpired(item: { expiresAt?: number } | undefined, now = Date.now()): boolean {

@@ -7,7 +7,7 @@ import { mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { logger } from '../../functions/http/log.js';
+import { logger } from '../../functions/log.js';
 import { APP_REDIRECT, federatedTenant, runFlow, type TestTenant } from '../support/flow.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 

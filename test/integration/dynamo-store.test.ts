@@ -3,12 +3,8 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DynamoStore } from '../../functions/store/dynamo-store.js';
-import {
-  BackendUnavailableError,
-  ConditionFailedError,
-  nowSeconds,
-  type Item,
-} from '../../functions/store/store.js';
+import { BackendUnavailableError } from '../../functions/errors.js';
+import { ConditionFailedError, nowSeconds, type Item } from '../../functions/store/store.js';
 import { TenantStore } from '../../functions/store/tenant-store.js';
 import { freePort, localClient } from '../../local/dynamodb-local.js';
 import { freshStore } from '../support/dynamo.js';

@@ -12,7 +12,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { calculateJwkThumbprint, createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JWK } from 'jose';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { KmsSigner } from '../../functions/signing/kms-signer.js';
-import { BackendUnavailableError } from '../../functions/store/store.js';
+import { BackendUnavailableError } from '../../functions/errors.js';
 
 /** DER prefix of a PKCS#1 v1.5 DigestInfo for SHA-256 (RFC 8017 §9.2, note 1). */
 const SHA256_DIGESTINFO_PREFIX = Buffer.from('3031300d060960864801650304020105000420', 'hex');

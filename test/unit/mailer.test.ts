@@ -12,7 +12,7 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { emailCodeMail, mailLocale } from '../../functions/authenticators/email-message.js';
 import { LocalOutbox, sharedOutbox } from '../../functions/mail/local-outbox.js';
 import { SesMailer } from '../../functions/mail/ses-mailer.js';
-import { BackendUnavailableError } from '../../functions/store/store.js';
+import { BackendUnavailableError } from '../../functions/errors.js';
 
 const ses = mockClient(SESv2Client);
 afterAll(() => ses.restore());

@@ -14,7 +14,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KmsSecretBox } from '../../functions/crypto/kms-secret-box.js';
 import { LocalSecretBox } from '../../functions/crypto/local-secret-box.js';
 import { canonicalContext, isSealed, SecretBoxError } from '../../functions/crypto/secret-box.js';
-import { BackendUnavailableError } from '../../functions/store/store.js';
+import { BackendUnavailableError } from '../../functions/errors.js';
 
 const CONTEXT = { tenantId: 'tenant-a', userId: 'user-1', purpose: 'totp' };
 const SECRET = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';

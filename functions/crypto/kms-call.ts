@@ -1,0 +1,26 @@
+import { BackendUnavailableError } from '../errors.js';
+
+/**
+ * Runs one KMS call; throttling, KMS being down and network failures become
+ * `BackendUnavailableError` (503), anything else is rethrown as is.
+ */
+export async function kmsCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    const name = (err as { name?: string }).name ?? 'Error';
+    // Network failures reach us as plain `Error`s whose `code` (not `name`) is ECONNREFUSED,
+    // ECONNRESET, ETIMEDOUT...; KMS's own retryable `DependencyTimeoutException` counts too.
+    const code = (err as { code?: unknown }).code;
+    const network = typeof code === 'string' && /^(ECONN|ETIMEDOUT|EPIPE|EAI_AGAIN)/.test(code);
+    if (
+      network ||
+      /Throttl|Unavailable|InternalException|KMSInternal|DependencyTimeout|TimeoutError/i.test(name)
+    ) {
+      throw new BackendUnavailableError(`KMS ${what} unavailable: ${network ? code : name}`, {
+        cause: err,
+      });
+    }
+    throw err;
+  }
+}
