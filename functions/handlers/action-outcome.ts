@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { actionCodeSchema } from '../actions/action.js';
 import { initAuthSchema } from '../federation/init-auth.js';
-import { validate } from '../http/body.js';
+import { validate } from '../validate.js';
 import { notFound } from '../errors.js';
 import { json, tenantHandler } from '../http/handler.js';
 import { requireTenantSecret } from '../http/tenant-auth.js';

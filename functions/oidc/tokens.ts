@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Signer } from '../signing/signer.js';
 import type { Client } from '../clients/client.js';
-import type { Grant } from './codes.js';
+import type { Grant } from './authorization-codes.js';
 
 export interface TokenResponse {
   access_token: string;
