@@ -243,7 +243,7 @@ export async function findByLinkId(
  * The token endpoint's `urn:openid:params:grant-type:ciba` grant (CIBA Core §10.1), for a
  * confidential client the token endpoint has already allowed the grant.
  */
-export function cibaGrant(
+export async function cibaGrant(
   { form, resources }: TokenRequest,
   client: Client,
   deps: TokenEndpointDeps,

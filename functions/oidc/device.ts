@@ -134,7 +134,7 @@ export async function findByUserCode(
  * The token endpoint's `urn:ietf:params:oauth:grant-type:device_code` grant (RFC 8628 §3.4), for a
  * client the token endpoint has already allowed the grant.
  */
-export function deviceCodeGrant(
+export async function deviceCodeGrant(
   { form, resources }: TokenRequest,
   client: Client,
   deps: TokenEndpointDeps,

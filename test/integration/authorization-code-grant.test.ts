@@ -63,7 +63,11 @@ describe('authorization_code grant (RFC 6749 §4.1.3)', () => {
   it('refuses a code issued to another client, and the code is spent', async () => {
     const code = await issueCode();
     const other = f.client({ grant_types: ['authorization_code'] });
-    await expectProtocolError(redeem({ code, redirect_uri: REDIRECT }, other), 'invalid_grant', /another client/);
+    await expectProtocolError(
+      redeem({ code, redirect_uri: REDIRECT }, other),
+      'invalid_grant',
+      /another client/,
+    );
     await expectProtocolError(redeem({ code, redirect_uri: REDIRECT }), 'invalid_grant', /already been used/);
   });
 
@@ -93,7 +97,12 @@ describe('authorization_code grant (RFC 6749 §4.1.3)', () => {
   });
 
   it('lets an /init-auth grant leave out the redirect_uri, but not send a wrong one', async () => {
-    const action = { code: 'login', state: 'CHALLENGE_SUCCEEDED' as const, isEnrolled: true, idempotencyKey: randomUUID() };
+    const action = {
+      code: 'login',
+      state: 'CHALLENGE_SUCCEEDED' as const,
+      isEnrolled: true,
+      idempotencyKey: randomUUID(),
+    };
     const tokens = await redeem({ code: await issueCode({ action }) });
     expect(tokens.access_token).toEqual(expect.any(String));
     await expectProtocolError(
@@ -109,7 +118,11 @@ describe('authorization_code grant (RFC 6749 §4.1.3)', () => {
     const withChallenge = () => issueCode({ codeChallenge: challenge, codeChallengeMethod: 'S256' });
 
     it('accepts the verifier of the challenge', async () => {
-      const tokens = await redeem({ code: await withChallenge(), redirect_uri: REDIRECT, code_verifier: verifier });
+      const tokens = await redeem({
+        code: await withChallenge(),
+        redirect_uri: REDIRECT,
+        code_verifier: verifier,
+      });
       expect(tokens.access_token).toEqual(expect.any(String));
     });
 

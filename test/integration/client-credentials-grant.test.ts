@@ -25,7 +25,11 @@ describe('client_credentials grant (RFC 6749 §4.4)', () => {
     expect(tokens.id_token).toBeUndefined();
     expect(tokens.refresh_token).toBeUndefined();
     const claims = await f.activeClaims(tokens.access_token);
-    expect(claims).toMatchObject({ sub: service.client_id, client_id: service.client_id, aud: service.client_id });
+    expect(claims).toMatchObject({
+      sub: service.client_id,
+      client_id: service.client_id,
+      aud: service.client_id,
+    });
     expect(claims.gid).toBeUndefined();
   });
 
@@ -35,7 +39,11 @@ describe('client_credentials grant (RFC 6749 §4.4)', () => {
   });
 
   it('refuses a scope beyond the client, and the user-only ones', async () => {
-    await expectProtocolError(grant({ scope: 'reports:read admin' }), 'invalid_scope', /not allowed for this client: admin/);
+    await expectProtocolError(
+      grant({ scope: 'reports:read admin' }),
+      'invalid_scope',
+      /not allowed for this client: admin/,
+    );
     await expectProtocolError(grant({ scope: 'openid' }), 'invalid_scope', /openid/);
     await expectProtocolError(grant({ scope: 'offline_access' }), 'invalid_scope', /offline_access/);
   });

@@ -26,7 +26,11 @@ async function firstTokens(scope = 'openid profile offline_access') {
     authTime: Math.floor(Date.now() / 1000),
   });
   await f.store.put(key, { ...item }, { ifAbsent: true });
-  const tokens = await authorizationCodeGrant({ form: { code, redirect_uri: REDIRECT }, resources: [] }, client, f.deps);
+  const tokens = await authorizationCodeGrant(
+    { form: { code, redirect_uri: REDIRECT }, resources: [] },
+    client,
+    f.deps,
+  );
   return { ...tokens, refresh_token: tokens.refresh_token! };
 }
 
@@ -49,7 +53,11 @@ describe('refresh_token grant (RFC 6749 §6)', () => {
   it('treats a reused token as theft: refused, and the whole family is revoked', async () => {
     const first = await firstTokens();
     const next = await refresh({ refresh_token: first.refresh_token });
-    await expectProtocolError(refresh({ refresh_token: first.refresh_token }), 'invalid_grant', /already been used/);
+    await expectProtocolError(
+      refresh({ refresh_token: first.refresh_token }),
+      'invalid_grant',
+      /already been used/,
+    );
     await expectProtocolError(refresh({ refresh_token: next.refresh_token! }), 'invalid_grant', /revoked/);
     expect(await f.isActive(next.access_token)).toBe(false);
     expect(await f.isActive(first.access_token)).toBe(false);
@@ -58,7 +66,11 @@ describe('refresh_token grant (RFC 6749 §6)', () => {
   it("refuses another client's token without spending it", async () => {
     const first = await firstTokens();
     const other = f.client({ grant_types: ['authorization_code', 'refresh_token'] });
-    await expectProtocolError(refresh({ refresh_token: first.refresh_token }, other), 'invalid_grant', /another client/);
+    await expectProtocolError(
+      refresh({ refresh_token: first.refresh_token }, other),
+      'invalid_grant',
+      /another client/,
+    );
     expect((await refresh({ refresh_token: first.refresh_token })).access_token).toEqual(expect.any(String));
   });
 
@@ -75,14 +87,26 @@ describe('refresh_token grant (RFC 6749 §6)', () => {
       'invalid_scope',
       /exceeds what was granted: email/,
     );
-    await expectProtocolError(refresh({ refresh_token: again.refresh_token!, scope: ' ' }), 'invalid_scope', /empty/);
+    await expectProtocolError(
+      refresh({ refresh_token: again.refresh_token!, scope: ' ' }),
+      'invalid_scope',
+      /empty/,
+    );
   });
 
   it('refuses a token past its family lifetime, and an unknown or missing one', async () => {
     const first = await firstTokens();
     const later = Date.now() + (client.refresh_token_absolute_lifetime + 60) * 1000;
-    await expectProtocolError(refresh({ refresh_token: first.refresh_token }, client, later), 'invalid_grant', /expired/);
-    await expectProtocolError(refresh({ refresh_token: 'no-such-token' }), 'invalid_grant', /invalid, expired/);
+    await expectProtocolError(
+      refresh({ refresh_token: first.refresh_token }, client, later),
+      'invalid_grant',
+      /expired/,
+    );
+    await expectProtocolError(
+      refresh({ refresh_token: 'no-such-token' }),
+      'invalid_grant',
+      /invalid, expired/,
+    );
     await expectProtocolError(refresh({}), 'invalid_request', /refresh_token is required/);
   });
 });
