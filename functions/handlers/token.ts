@@ -1,4 +1,10 @@
-import { CIBA_GRANT, DEVICE_CODE_GRANT, mayUseGrant, type Client, type GrantType } from '../clients/client.js';
+import {
+  CIBA_GRANT,
+  DEVICE_CODE_GRANT,
+  mayUseGrant,
+  type Client,
+  type GrantType,
+} from '../clients/client.js';
 import { invalidRequest, unauthorizedClient, unsupportedGrantType } from '../errors.js';
 import { authenticateClientAt } from '../http/client-auth.js';
 import { json, tenantHandler } from '../http/handler.js';

@@ -107,9 +107,14 @@ function toHttpError(err: unknown): ProtocolError {
   if (mapped) return mapped;
   if (err instanceof BackendUnavailableError) {
     logger.warn('backend unavailable', { reason: err.message });
-    return new ProtocolError(503, 'temporarily_unavailable', 'the service is temporarily unavailable, try again', {
-      'retry-after': '1',
-    });
+    return new ProtocolError(
+      503,
+      'temporarily_unavailable',
+      'the service is temporarily unavailable, try again',
+      {
+        'retry-after': '1',
+      },
+    );
   }
   logger.error('unhandled error', err as Error);
   return new ProtocolError(500, 'server_error', 'the server could not process the request');

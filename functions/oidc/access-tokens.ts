@@ -54,6 +54,7 @@ export async function verifyAccessToken(
     claims.gid ? userRevokedAt(deps.store, claims.sub) : undefined,
   ]);
   if (byJti || byGrant) return { active: false, reason: 'revoked' };
-  if (userDeletedAt !== undefined && claims.iat <= userDeletedAt) return { active: false, reason: 'user deleted' };
+  if (userDeletedAt !== undefined && claims.iat <= userDeletedAt)
+    return { active: false, reason: 'user deleted' };
   return { active: true, claims };
 }

@@ -140,6 +140,22 @@ export function cibaMail(opts: {
   };
 }
 
+/** Stores a pending grant and its link's index item together; returns the link's random id. */
+async function storeWithLink(store: TenantStore, pending: { key: Key; item: PendingGrant }): Promise<string> {
+  const linkId = randomSecret();
+  await store.transact([
+    { put: { key: pending.key, item: { ...pending.item }, ifAbsent: true } },
+    {
+      put: {
+        key: linkKey(linkId),
+        item: { grantPk: pending.key.pk, grantSk: pending.key.sk, expiresAt: pending.item.deadline },
+        ifAbsent: true,
+      },
+    },
+  ]);
+  return linkId;
+}
+
 /** `POST /oidc/backchannel` (CIBA Core §7.1) for an authenticated client. */
 export async function backchannelAuthentication(
   form: Record<string, string>,
@@ -193,17 +209,7 @@ export async function backchannelAuthentication(
     },
     now,
   );
-  const linkId = randomSecret();
-  await ctx.store.transact([
-    { put: { key: pending.key, item: { ...pending.item }, ifAbsent: true } },
-    {
-      put: {
-        key: linkKey(linkId),
-        item: { grantPk: pending.key.pk, grantSk: pending.key.sk, expiresAt: pending.item.deadline },
-        ifAbsent: true,
-      },
-    },
-  ]);
+  const linkId = await storeWithLink(ctx.store, pending);
   const link = `${ctx.origin}${verifyPath}?id=${linkId}`;
   if (channel === 'email') {
     await ctx.mailer.send(

@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '../clients/client.js';
 import { randomSecret, sha256 } from '../crypto/secrets.js';
-import { accessDenied, expiredToken, invalidGrant, invalidScope, authorizationPending, slowDown } from '../errors.js';
+import {
+  accessDenied,
+  expiredToken,
+  invalidGrant,
+  invalidScope,
+  authorizationPending,
+  slowDown,
+} from '../errors.js';
 import { ConditionFailedError, nowSeconds, type Item, type Key, type WriteOp } from '../store/store.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import type { Grant } from './authorization-codes.js';
@@ -171,7 +178,9 @@ export async function redeemPendingGrant(
       throw err;
     }
     if (tooSoon) {
-      throw slowDown(`polling too fast: wait at least ${grant.interval + SLOW_DOWN_STEP} seconds between requests`);
+      throw slowDown(
+        `polling too fast: wait at least ${grant.interval + SLOW_DOWN_STEP} seconds between requests`,
+      );
     }
     throw authorizationPending('the user has not yet approved the request');
   }
