@@ -73,6 +73,25 @@ export const expiredToken = (description: string) => new ProtocolError(400, 'exp
 /** 400 `access_denied` (RFC 8628 §3.5, CIBA Core §11): the user said no. */
 export const accessDenied = (description: string) => new ProtocolError(400, 'access_denied', description);
 
+// ---- RFC 6750 (protected resources: UserInfo) ----------------------------------------------
+
+/**
+ * RFC 6750 §3: a 401 or 403 names the Bearer scheme in `WWW-Authenticate`, with the error code
+ * when a token was presented (and none when the request carried no token at all).
+ */
+export function bearerError(
+  status: 400 | 401 | 403,
+  error: 'invalid_request' | 'invalid_token' | 'insufficient_scope',
+  description: string,
+  realm: string,
+  withCode = true,
+): ProtocolError {
+  const challenge = withCode
+    ? `Bearer realm="${realm}", error="${error}", error_description="${description.replace(/["\\]/g, '')}"`
+    : `Bearer realm="${realm}"`;
+  return new ProtocolError(status, error, description, { 'www-authenticate': challenge });
+}
+
 // ---- management API and hosts ---------------------------------------------------------------
 
 export const notFound = (description = 'not found', code = 'not_found') =>

@@ -12,18 +12,17 @@ import { KmsSigner } from './signing/kms-signer.js';
 import { LocalSigner } from './signing/local-signer.js';
 import type { Signer } from './signing/signer.js';
 import { DynamoStore } from './store/dynamo-store.js';
-import type { Store } from './store/store.js';
 import { TenantRepository } from './tenants/tenant-repository.js';
 
 /**
  * The composition root: the adapters for one region, built once per container (or once per region
  * in the local server) and reused by every request. The only module, with the adapters themselves,
- * that knows about the AWS SDK.
+ * that knows about the AWS SDK. The region's whole table is not among the services: only the tenant
+ * registry holds it, and everything else gets one tenant's slice (`tenants.scoped`).
  */
 export interface RegionServices {
   region: RegionCode;
   config: Config;
-  store: Store;
   signer: Signer;
   /** Seals the secrets that must be kept for reuse (TOTP secrets): KMS on AWS. */
   secretBox: SecretBox;
@@ -59,7 +58,6 @@ export function dynamoClient(cfg: Config, region: RegionCode): DynamoDBClient {
 }
 
 async function build(cfg: Config, region: RegionCode): Promise<RegionServices> {
-  const store = new DynamoStore(tableNameFor(cfg, region), dynamoClient(cfg, region));
   let kmsClient: KMSClient | undefined;
   const kms = () => (kmsClient ??= new KMSClient({ region: REGIONS[region].awsRegion, maxAttempts: 3 }));
   let signer: Signer;
@@ -75,11 +73,14 @@ async function build(cfg: Config, region: RegionCode): Promise<RegionServices> {
     count('signer:signJwt');
     return signJwt(payload, header);
   };
-  const tenants = new TenantRepository(store, region, cfg.tenantCacheSeconds * 1000);
+  const tenants = new TenantRepository(
+    new DynamoStore(tableNameFor(cfg, region), dynamoClient(cfg, region)),
+    region,
+    cfg.tenantCacheSeconds * 1000,
+  );
   return {
     region,
     config: cfg,
-    store,
     signer,
     secretBox: countedSecretBox(buildSecretBox(cfg, region, kms)),
     tenants,

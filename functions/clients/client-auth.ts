@@ -1,8 +1,6 @@
-import type { TenantContext } from '../http/handler.js';
 import { secretMatches } from '../crypto/secrets.js';
-import { basicCredentials } from '../http/body.js';
 import { badRequest, invalidClient } from '../errors.js';
-import type { HttpRequest } from '../http/request.js';
+import type { TenantStore } from '../store/tenant-store.js';
 import type { Tenant } from '../tenants/tenant.js';
 import {
   assertionClientId,
@@ -13,27 +11,54 @@ import {
 import type { Client } from './client.js';
 import { ClientRepository } from './client-repository.js';
 
+/** What a client presented to authenticate, as the edge read it from the request. */
+export interface ClientCredentials {
+  /** `Authorization: Basic` (client_secret_basic), each part already form-decoded (RFC 6749 §2.3.1). */
+  basic?: { clientId: string; secret: string };
+  /** The `client_id` form parameter. */
+  clientId?: string;
+  /** The `client_secret` form parameter (client_secret_post). */
+  clientSecret?: string;
+  /** The `client_assertion` form parameter (private_key_jwt, RFC 7523 §2.2). */
+  assertion?: string;
+  /** The `client_assertion_type` form parameter. */
+  assertionType?: string;
+}
+
+/** The form parameters that authenticate a client (RFC 6749 §2.3.1, RFC 7523 §2.2). */
+export function formCredentials(form: Record<string, string>): Omit<ClientCredentials, 'basic'> {
+  return {
+    ...(form.client_id !== undefined ? { clientId: form.client_id } : {}),
+    ...(form.client_secret !== undefined ? { clientSecret: form.client_secret } : {}),
+    ...(form.client_assertion !== undefined ? { assertion: form.client_assertion } : {}),
+    ...(form.client_assertion_type !== undefined ? { assertionType: form.client_assertion_type } : {}),
+  };
+}
+
+export interface ClientAuthDeps {
+  store: TenantStore;
+  tenant: Tenant;
+  /** The tenant's issuer: assertions may name it (or an endpoint under it) as their audience. */
+  issuer: string;
+  now?: number;
+}
+
 /**
- * Client authentication at the token, revocation and introspection endpoints (RFC 6749 §2.3.1):
- * `client_secret_basic` or `client_secret_post` for confidential clients with a secret,
+ * Client authentication at one of this tenant's client-authenticated endpoints (token, PAR, device
+ * authorization, CIBA, revocation, introspection), all with the token endpoint's methods (RFC 6749
+ * §2.3.1): `client_secret_basic` or `client_secret_post` for confidential clients with a secret,
  * `private_key_jwt` (RFC 7523 client assertions, verified against the client's registered JWKS)
  * for clients that registered it, `none` (client_id only) for public ones. Using more than one
- * method at once is an error (RFC 6749 §2.3).
- *
- * `assertions` is needed to accept `private_key_jwt`: where used `jti`s are remembered and which
- * audiences are ours. Without it an assertion is refused.
+ * method at once is an error (RFC 6749 §2.3). A private_key_jwt assertion may name the issuer, the
+ * token endpoint or the endpoint itself as its audience (RFC 7523 §3; RFC 9126 §2).
  */
 export async function authenticateClient(
-  req: HttpRequest,
-  form: Record<string, string>,
-  clients: ClientRepository,
-  tenant: Tenant,
-  assertions?: AssertionContext,
+  credentials: ClientCredentials,
+  deps: ClientAuthDeps,
+  endpointPath: string,
 ): Promise<Client> {
-  const basic = basicCredentials(req);
-  if (req.headers.authorization && !basic) throw invalidClient('unsupported Authorization scheme');
-  const assertion = form.client_assertion;
-  const methods = [basic, form.client_secret, assertion ?? form.client_assertion_type].filter(
+  const { basic, assertion } = credentials;
+  const methods = [basic, credentials.clientSecret, assertion ?? credentials.assertionType].filter(
     (m) => m !== undefined,
   );
   if (methods.length > 1) {
@@ -41,72 +66,59 @@ export async function authenticateClient(
       'use one client authentication method, not several (Basic, client_secret, client_assertion)',
     );
   }
-  if (assertion !== undefined || form.client_assertion_type !== undefined) {
-    return authenticateWithAssertion(form, clients, assertions);
+  const clients = new ClientRepository(deps.store, deps.tenant);
+  if (assertion !== undefined || credentials.assertionType !== undefined) {
+    const { issuer } = deps;
+    const audiences = [...new Set([issuer, `${issuer}/token`, `${issuer}${endpointPath}`])];
+    return authenticateWithAssertion(credentials, clients, {
+      store: deps.store,
+      audiences,
+      ...(deps.now !== undefined ? { now: deps.now } : {}),
+    });
   }
-  const clientId = basic?.user ?? form.client_id;
+  const clientId = basic?.clientId ?? credentials.clientId;
   if (!clientId) throw invalidClient('client_id is required');
-  if (basic && form.client_id !== undefined && form.client_id !== basic.user) {
+  if (basic && credentials.clientId !== undefined && credentials.clientId !== basic.clientId) {
     throw badRequest('client_id in the body differs from the authenticated client');
   }
   const client = await clients.get(clientId);
   if (!client) throw invalidClient('unknown client or wrong secret');
 
   if (client.client_type === 'public') {
-    if (basic || form.client_secret !== undefined)
+    if (basic || credentials.clientSecret !== undefined)
       throw invalidClient('a public client does not send a secret');
     return client;
   }
   if (client.token_endpoint_auth_method === 'private_key_jwt') {
     throw invalidClient('this client authenticates with private_key_jwt (a client_assertion)');
   }
-  const presented = basic?.password ?? form.client_secret;
+  const presented = basic?.secret ?? credentials.clientSecret;
   if (!presented) throw invalidClient('client authentication is required');
-  // The built-in client's secret is the tenant secret (API.md); others have their own.
-  const hash = client.built_in ? tenant.secretHash : client.secret_hash;
+  // The built-in client's secret is the tenant secret (its client_id is the tenant id); others have their own.
+  const hash = client.built_in ? deps.tenant.secretHash : client.secret_hash;
   if (!hash || !secretMatches(presented, hash)) throw invalidClient('unknown client or wrong secret');
   return client;
 }
 
 async function authenticateWithAssertion(
-  form: Record<string, string>,
+  credentials: ClientCredentials,
   clients: ClientRepository,
-  ctx: AssertionContext | undefined,
+  ctx: AssertionContext,
 ): Promise<Client> {
-  if (form.client_assertion_type !== JWT_BEARER_ASSERTION) {
+  if (credentials.assertionType !== JWT_BEARER_ASSERTION) {
     throw invalidClient(`client_assertion_type must be ${JWT_BEARER_ASSERTION}`);
   }
-  const assertion = form.client_assertion;
+  const { assertion } = credentials;
   if (!assertion) throw invalidClient('client_assertion is required with client_assertion_type');
-  if (!ctx) throw invalidClient('client assertions are not accepted here');
   if (assertion.length > 8192) throw invalidClient('the client assertion is too large');
   const clientId = assertionClientId(assertion);
   if (!clientId)
     throw invalidClient('the client assertion must be a JWT whose iss and sub are the client_id');
-  if (form.client_id !== undefined && form.client_id !== clientId) {
+  if (credentials.clientId !== undefined && credentials.clientId !== clientId) {
     throw invalidClient('client_id differs from the client assertion');
   }
   const client = await clients.get(clientId);
   if (!client) throw invalidClient('unknown client');
   await verifyClientAssertion(assertion, client, ctx);
   return client;
-}
-
-/**
- * Client authentication at one of this tenant's client-authenticated endpoints (token, PAR, device
- * authorization, CIBA, revocation, introspection), all with the token endpoint's methods. A
- * private_key_jwt assertion may name the issuer, the token endpoint or the endpoint itself as its
- * audience (RFC 7523 §3; RFC 9126 §2).
- */
-export function authenticateClientAt(
-  req: HttpRequest,
-  form: Record<string, string>,
-  ctx: Pick<TenantContext, 'store' | 'tenant' | 'issuer'>,
-  endpointPath: string,
-): Promise<Client> {
-  const audiences = [...new Set([ctx.issuer, `${ctx.issuer}/token`, `${ctx.issuer}${endpointPath}`])];
-  return authenticateClient(req, form, new ClientRepository(ctx.store, ctx.tenant), ctx.tenant, {
-    store: ctx.store,
-    audiences,
-  });
 }

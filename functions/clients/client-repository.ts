@@ -21,7 +21,7 @@ const clientCache = new Map<string, { client: Client; until: number }>();
 
 const key = (clientId: string) => ({ pk: 'clients', sk: clientId });
 
-/** The built-in client as it is before the tenant registers anything (API.md: client_id = tenant id). */
+/** The built-in client as it is before the tenant registers anything: its client_id is the tenant id. */
 export function builtInClient(tenant: Tenant): Client {
   return {
     client_id: tenant.id,
@@ -52,7 +52,7 @@ export class ClientRepository {
   constructor(
     private readonly store: TenantStore,
     private readonly tenant: Tenant,
-    /** How long a warm container reuses a client read (DESIGN.md, principle 10); 0 turns it off. */
+    /** How long a warm container reuses a client read, so it is not read on every request; 0 turns it off. */
     private readonly cacheMs = config().tenantCacheSeconds * 1000,
   ) {}
 
@@ -83,7 +83,7 @@ export class ClientRepository {
 
   async list(): Promise<Client[]> {
     const stored = await this.store.query<Client & Record<string, unknown>>('clients');
-    const clients = stored.map(({ sk: _sk, ...c }) => withDefaults(c as Client));
+    const clients = stored.map(({ sk: _sk, ...c }) => withDefaults(c));
     if (!clients.some((c) => c.client_id === this.tenant.id)) clients.unshift(builtInClient(this.tenant));
     return clients;
   }

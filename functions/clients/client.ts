@@ -3,7 +3,7 @@ import { z } from 'zod';
 /**
  * An OIDC client of a tenant, stored as its RFC 7591 metadata (snake_case, as the management API
  * shows it) plus the hash of its secret. The tenant id is also a client: the built-in one whose
- * secret is the tenant secret, used by `/init-auth` flows (API.md).
+ * secret is the tenant secret, used by `/init-auth` flows (its client_id is the tenant id).
  */
 export interface Client {
   client_id: string;
@@ -284,6 +284,19 @@ export function clientRuleViolation(client: Client): string | undefined {
     return 'refresh_token_absolute_lifetime must not be shorter than refresh_token_lifetime';
   }
   return undefined;
+}
+
+/** Grants that need a client that authenticates: RFC 6749 §4.4, CIBA Core §4. */
+const CONFIDENTIAL_ONLY_GRANTS: readonly GrantType[] = ['client_credentials', CIBA_GRANT];
+
+/**
+ * Whether a client may use a grant at the token endpoint: the grant is among its `grant_types`,
+ * and a grant for confidential clients only is refused to a public one even if a client stored
+ * before that rule lists it (RFC 6749 §5.2 `unauthorized_client`).
+ */
+export function mayUseGrant(client: Client, grantType: GrantType): boolean {
+  if (!client.grant_types.includes(grantType)) return false;
+  return client.client_type === 'confidential' || !CONFIDENTIAL_ONLY_GRANTS.includes(grantType);
 }
 
 /** What the management API shows of a client: never the secret's hash. */

@@ -1,14 +1,14 @@
 import { z } from 'zod';
 import { actionCodeSchema } from '../actions/action.js';
 import { initAuthSchema } from '../federation/init-auth.js';
-import { validate } from '../http/body.js';
+import { validate } from '../validate.js';
 import { notFound } from '../errors.js';
 import { json, tenantHandler } from '../http/handler.js';
 import { requireTenantSecret } from '../http/tenant-auth.js';
 import { UserRecords } from '../users/user-records.js';
 
-// Fix: path parameters are validated like the /init-auth input they come from; an over-long one used
-// to reach DynamoDB as a key it rejects (a 500).
+// Path parameters are validated like the /init-auth input they come from: an over-long one would
+// reach DynamoDB as a key it rejects.
 const pathSchema = z.object({
   userId: initAuthSchema.shape.userId,
   action: actionCodeSchema,

@@ -4,7 +4,8 @@ import {
   PUT_ACTION_MAX_BYTES,
   putActionSchema,
 } from '../actions/action.js';
-import { parseJson, validate } from '../http/body.js';
+import { parseJson } from '../http/body.js';
+import { validate } from '../validate.js';
 import { json, tenantHandler } from '../http/handler.js';
 import { requireTenantSecret } from '../http/tenant-auth.js';
 

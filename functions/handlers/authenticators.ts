@@ -29,8 +29,6 @@ function pathParam(req: HttpRequest, name: string): string {
   return value;
 }
 
-const service = authenticatorsFor;
-
 /**
  * POST   /v1/users/{userId}/authenticators                    — enroll a pre-verified email or an authenticator app
  * DELETE /v1/users/{userId}/authenticators/{authenticatorId}  — remove one
@@ -40,14 +38,14 @@ export const handler = tenantHandler(async (req, ctx) => {
   const userId = pathParam(req, 'userId');
 
   if (req.method === 'DELETE' && req.pathParams.authenticatorId !== undefined) {
-    const removed = await service(ctx).remove(userId, pathParam(req, 'authenticatorId'));
+    const removed = await authenticatorsFor(ctx).remove(userId, pathParam(req, 'authenticatorId'));
     if (!removed) throw notFound('the user has no such authenticator');
     return { status: 204 };
   }
 
   if (req.method === 'POST' && req.pathParams.authenticatorId === undefined) {
     const body = parseJson(req, enrollBody);
-    const authenticators = service(ctx);
+    const authenticators = authenticatorsFor(ctx);
     if (body.type === 'EMAIL_OTP') {
       const authenticator = await authenticators.enrollEmail(userId, body.email);
       return json(201, { authenticator: toView(authenticator) });

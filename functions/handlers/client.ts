@@ -1,39 +1,35 @@
 import { patchClientSchema, publicView } from '../clients/client.js';
-import { ClientRepository, ClientRuleError } from '../clients/client-repository.js';
+import { ClientRepository } from '../clients/client-repository.js';
+import { notFound } from '../errors.js';
 import { parseJson } from '../http/body.js';
-import { badRequest, notFound } from '../errors.js';
 import { json, tenantHandler } from '../http/handler.js';
 import { requireTenantSecret } from '../http/tenant-auth.js';
 
 /**
  * GET, PATCH and DELETE /v1/clients/{clientId}; POST /v1/clients/{clientId}/secret rotates a
  * secret. The built-in client (client id = tenant id) is managed here too: e.g. PATCH its
- * `redirect_uris` to register a B2C tenant's `.../oauth2/authresp`.
+ * `redirect_uris` to register a B2C tenant's `.../oauth2/authresp`. A broken client rule
+ * (`ClientRuleError`) answers 400 `invalid_client_metadata` (functions/http/domain-errors.ts).
  */
 export const handler = tenantHandler(async (req, ctx) => {
   requireTenantSecret(req, ctx);
   const clients = new ClientRepository(ctx.store, ctx.tenant);
   const clientId = req.pathParams.clientId!;
-  try {
-    if (req.method === 'PATCH') {
-      const client = await clients.patch(clientId, parseJson(req, patchClientSchema));
-      if (!client) throw notFound('no such client');
-      return json(200, publicView(client));
-    }
-    if (req.method === 'DELETE') {
-      if (!(await clients.delete(clientId))) throw notFound('no such client');
-      return { status: 204 };
-    }
-    if (req.method === 'POST') {
-      const rotated = await clients.rotateSecret(clientId);
-      if (!rotated) throw notFound('no such client');
-      return json(200, { ...publicView(rotated.client), client_secret: rotated.secret });
-    }
-    const client = await clients.get(clientId);
+  if (req.method === 'PATCH') {
+    const client = await clients.patch(clientId, parseJson(req, patchClientSchema));
     if (!client) throw notFound('no such client');
     return json(200, publicView(client));
-  } catch (err) {
-    if (err instanceof ClientRuleError) throw badRequest(err.message, 'invalid_client_metadata');
-    throw err;
   }
+  if (req.method === 'DELETE') {
+    if (!(await clients.delete(clientId))) throw notFound('no such client');
+    return { status: 204 };
+  }
+  if (req.method === 'POST') {
+    const rotated = await clients.rotateSecret(clientId);
+    if (!rotated) throw notFound('no such client');
+    return json(200, { ...publicView(rotated.client), client_secret: rotated.secret });
+  }
+  const client = await clients.get(clientId);
+  if (!client) throw notFound('no such client');
+  return json(200, publicView(client));
 });

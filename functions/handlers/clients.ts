@@ -1,21 +1,17 @@
 import { createClientSchema, publicView } from '../clients/client.js';
-import { ClientRepository, ClientRuleError } from '../clients/client-repository.js';
+import { ClientRepository } from '../clients/client-repository.js';
 import { parseJson } from '../http/body.js';
-import { badRequest } from '../errors.js';
 import { json, tenantHandler } from '../http/handler.js';
 import { requireTenantSecret } from '../http/tenant-auth.js';
 
-/** POST /v1/clients registers a client (its secret is shown once); GET /v1/clients lists them. */
+/**
+ * POST /v1/clients registers a client (its secret is shown once); GET /v1/clients lists them. A
+ * broken client rule answers 400 `invalid_client_metadata` (functions/http/domain-errors.ts).
+ */
 export const handler = tenantHandler(async (req, ctx) => {
   requireTenantSecret(req, ctx);
   const clients = new ClientRepository(ctx.store, ctx.tenant);
   if (req.method === 'GET') return json(200, { clients: (await clients.list()).map(publicView) });
-  const input = parseJson(req, createClientSchema);
-  try {
-    const { client, secret } = await clients.create(input);
-    return json(201, { ...publicView(client), ...(secret ? { client_secret: secret } : {}) });
-  } catch (err) {
-    if (err instanceof ClientRuleError) throw badRequest(err.message, 'invalid_client_metadata');
-    throw err;
-  }
+  const { client, secret } = await clients.create(parseJson(req, createClientSchema));
+  return json(201, { ...publicView(client), ...(secret ? { client_secret: secret } : {}) });
 });

@@ -1,4 +1,4 @@
-import { authenticateClientAt } from '../clients/client-auth.js';
+import { authenticateClientAt } from '../http/client-auth.js';
 import { parseForm } from '../http/body.js';
 import { json, tenantHandler } from '../http/handler.js';
 import { deviceAuthorization } from '../oidc/device.js';
@@ -14,7 +14,11 @@ export const handler = tenantHandler(
   async (req, ctx) => {
     const form = parseForm(req);
     const client = await authenticateClientAt(req, form, ctx, '/device/auth');
-    return json(200, await deviceAuthorization(form, client, ctx), NO_STORE);
+    return json(
+      200,
+      await deviceAuthorization(form, client, { store: ctx.store, issuer: ctx.issuer }),
+      NO_STORE,
+    );
   },
   { errors: 'oauth' },
 );

@@ -8,7 +8,7 @@ const body = z.object({ userId: z.string().min(1, 'userId is required').max(256)
 
 /**
  * POST /get-user — the B2C proxy of GET /v1/users/{userId}: B2C RESTful technical profiles can send
- * claims in the body only (reference 001).
+ * claims in the body only (Azure AD B2C).
  */
 export const handler = tenantHandler(
   async (req, ctx) => {

@@ -3,7 +3,7 @@ import { parseJson } from '../http/body.js';
 import { json, tenantHandler } from '../http/handler.js';
 import { requireTenantSecret } from '../http/tenant-auth.js';
 
-/** POST /init-auth — starts a federated challenge flow for one user and action (reference 000). */
+/** POST /init-auth — starts an Authsignal-style federated challenge flow for one user and action. */
 export const handler = tenantHandler(
   async (req, ctx) => {
     requireTenantSecret(req, ctx);

@@ -1,7 +1,7 @@
-import { authenticateClientAt } from '../clients/client-auth.js';
+import { authenticateClientAt } from '../http/client-auth.js';
 import { json, tenantHandler } from '../http/handler.js';
 import { introspect } from '../oidc/introspection.js';
-import { parseTokenRequest } from '../oidc/token-request.js';
+import { parseTokenRequest } from '../http/token-form.js';
 
 /**
  * POST /oidc/token/introspection — token introspection (RFC 7662): a confidential client asks

@@ -1,4 +1,4 @@
-import { authenticateClientAt } from '../clients/client-auth.js';
+import { authenticateClientAt } from '../http/client-auth.js';
 import { parseForm } from '../http/body.js';
 import { json, tenantHandler } from '../http/handler.js';
 import { pushAuthorizationRequest } from '../oidc/par.js';

@@ -1,7 +1,7 @@
-import { authenticateClientAt } from '../clients/client-auth.js';
+import { authenticateClientAt } from '../http/client-auth.js';
 import { tenantHandler } from '../http/handler.js';
 import { revokeToken } from '../oidc/revocation.js';
-import { parseTokenRequest } from '../oidc/token-request.js';
+import { parseTokenRequest } from '../http/token-form.js';
 
 /**
  * POST /oidc/token/revocation — token revocation (RFC 7009): the client authenticates as at the

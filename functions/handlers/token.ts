@@ -1,46 +1,54 @@
-import { authenticateClientAt } from '../clients/client-auth.js';
-import { ProtocolError } from '../errors.js';
+import {
+  CIBA_GRANT,
+  DEVICE_CODE_GRANT,
+  mayUseGrant,
+  type Client,
+  type GrantType,
+} from '../clients/client.js';
+import { invalidRequest, unauthorizedClient, unsupportedGrantType } from '../errors.js';
+import { authenticateClientAt } from '../http/client-auth.js';
 import { json, tenantHandler } from '../http/handler.js';
-import { CIBA_GRANT, DEVICE_CODE_GRANT } from '../clients/client.js';
+import { parseTokenRequest } from '../http/token-form.js';
+import { authorizationCodeGrant } from '../oidc/authorization-code.js';
 import { cibaGrant } from '../oidc/ciba.js';
 import { clientCredentialsGrant } from '../oidc/client-credentials.js';
 import { deviceCodeGrant } from '../oidc/device.js';
-import { refreshTokens } from '../oidc/refresh.js';
-import { exchangeCode } from '../oidc/token-exchange.js';
-import { parseTokenRequest } from '../oidc/token-request.js';
+import { refreshTokenGrant } from '../oidc/refresh.js';
+import type { TokenEndpointDeps, TokenRequest } from '../oidc/token-request.js';
+import type { TokenResponse } from '../oidc/tokens.js';
 
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
 
+/** The grants of the token endpoint, each with the words its `unauthorized_client` error uses. */
+const GRANTS: {
+  type: GrantType;
+  name: string;
+  issue: (request: TokenRequest, client: Client, deps: TokenEndpointDeps) => Promise<TokenResponse>;
+}[] = [
+  { type: 'authorization_code', name: 'the authorization_code grant', issue: authorizationCodeGrant },
+  { type: 'refresh_token', name: 'the refresh_token grant', issue: refreshTokenGrant },
+  { type: 'client_credentials', name: 'the client_credentials grant', issue: clientCredentialsGrant },
+  { type: DEVICE_CODE_GRANT, name: 'the device code grant', issue: deviceCodeGrant },
+  { type: CIBA_GRANT, name: 'the CIBA grant', issue: cibaGrant },
+];
+
 /**
  * POST /oidc/token — the token endpoint (RFC 6749 §3.2): client authentication (a secret, a
- * `private_key_jwt` assertion or none), then the grant: authorization_code, refresh_token,
- * client_credentials, the device code (RFC 8628) or CIBA (poll mode).
+ * `private_key_jwt` assertion or none), whether this client may use the grant it names (once, for
+ * every grant), then the grant: authorization_code, refresh_token, client_credentials, the device
+ * code (RFC 8628) or CIBA (poll mode).
  */
 export const handler = tenantHandler(
   async (req, ctx) => {
-    const { form, resources } = parseTokenRequest(req);
-    const client = await authenticateClientAt(req, form, ctx, '/token');
-    const grantType = form.grant_type;
-    if (!grantType) throw new ProtocolError(400, 'invalid_request', 'grant_type is required');
+    const request = parseTokenRequest(req);
+    const client = await authenticateClientAt(req, request.form, ctx, '/token');
+    const grantType = request.form.grant_type;
+    if (!grantType) throw invalidRequest('grant_type is required');
+    const grant = GRANTS.find((g) => g.type === grantType);
+    if (!grant) throw unsupportedGrantType(`grant_type "${grantType.slice(0, 100)}" is not supported`);
+    if (!mayUseGrant(client, grant.type)) throw unauthorizedClient(`this client may not use ${grant.name}`);
     const deps = { store: ctx.store, signer: ctx.services.signer, issuer: ctx.issuer };
-    switch (grantType) {
-      case 'authorization_code':
-        return json(200, await exchangeCode(form, client, deps, resources), NO_STORE);
-      case 'refresh_token':
-        return json(200, await refreshTokens(form, resources, client, deps), NO_STORE);
-      case 'client_credentials':
-        return json(200, await clientCredentialsGrant(form, resources, client, deps), NO_STORE);
-      case DEVICE_CODE_GRANT:
-        return json(200, await deviceCodeGrant(form, resources, client, deps), NO_STORE);
-      case CIBA_GRANT:
-        return json(200, await cibaGrant(form, resources, client, deps), NO_STORE);
-      default:
-        throw new ProtocolError(
-          400,
-          'unsupported_grant_type',
-          `grant_type "${grantType.slice(0, 100)}" is not supported`,
-        );
-    }
+    return json(200, await grant.issue(request, client, deps), NO_STORE);
   },
   { errors: 'oauth' },
 );

@@ -1,31 +1,17 @@
 import { z } from 'zod';
 import { authenticatorsFor } from '../authenticators/for-tenant.js';
 import { initAuthSchema } from '../federation/init-auth.js';
-import { parseJson, validate } from '../http/body.js';
-import { ProtocolError, notFound } from '../errors.js';
+import { parseJson } from '../http/body.js';
+import { validate } from '../validate.js';
+import { notFound } from '../errors.js';
 import { json, tenantHandler } from '../http/handler.js';
 import { requireTenantSecret } from '../http/tenant-auth.js';
 import { mergeProfile, profileSchema } from '../users/profile.js';
-import {
-  deleteUser,
-  LoginTakenError,
-  ProfileConflictError,
-  ProfileRepository,
-} from '../users/profile-repository.js';
+import { deleteUser, ProfileRepository } from '../users/profile-repository.js';
 import { UserRecords } from '../users/user-records.js';
 
 /** A merge patch: any object; each field is checked when the merged profile is validated. */
 const patchBody = z.record(z.string(), z.unknown());
-
-const authenticators = authenticatorsFor;
-
-function conflict(err: unknown): never {
-  if (err instanceof LoginTakenError) {
-    throw new ProtocolError(409, 'login_taken', err.message, {}, { field: err.kind });
-  }
-  if (err instanceof ProfileConflictError) throw new ProtocolError(409, 'conflict', err.message);
-  throw err;
-}
 
 /**
  * /v1/users/{userId}:
@@ -33,16 +19,19 @@ function conflict(err: unknown): never {
  * PUT    — creates (201) or replaces (200) the profile; email and username must be free
  * PATCH  — changes the profile as a JSON Merge Patch (RFC 7396; null removes a field)
  * DELETE — the profile, login identifiers, authenticators and outcome records; tokens revoked
+ *
+ * A login identifier another user holds answers 409 `login_taken`, a concurrent change 409
+ * `conflict` (functions/http/domain-errors.ts).
  */
 export const handler = tenantHandler(async (req, ctx) => {
   requireTenantSecret(req, ctx);
-  // Fix: a userId no /init-auth call can create (e.g. 3000 characters) is a 400, not a key DynamoDB rejects (500).
+  // A userId no /init-auth call can create (e.g. 3000 characters) is a 400, never a key DynamoDB rejects.
   const userId = validate(initAuthSchema.shape.userId, req.pathParams.userId);
   const records = new UserRecords(ctx.store);
   const profiles = new ProfileRepository(ctx.store);
   if (req.method === 'PUT') {
     const input = parseJson(req, profileSchema);
-    const { created } = await profiles.put(userId, input).catch(conflict);
+    const { created } = await profiles.put(userId, input);
     return json(created ? 201 : 200, await records.view(userId));
   }
   if (req.method === 'PATCH') {
@@ -51,11 +40,11 @@ export const handler = tenantHandler(async (req, ctx) => {
     if (!current) throw notFound('the user has no profile: create it with PUT');
     const { created_at: _c, updated_at: _u, ...fields } = current.profile;
     const input = validate(profileSchema, mergeProfile(fields, patch));
-    await profiles.put(userId, input, { ifVersion: current.version }).catch(conflict);
+    await profiles.put(userId, input, { ifVersion: current.version });
     return json(200, await records.view(userId));
   }
   if (req.method === 'DELETE') {
-    const service = authenticators(ctx);
+    const service = authenticatorsFor(ctx);
     await deleteUser(ctx.store, userId, (id) => service.remove(userId, id));
     return { status: 204 };
   }

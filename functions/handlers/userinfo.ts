@@ -1,5 +1,6 @@
+import { bearerToken } from '../http/bearer.js';
 import { json, tenantHandler } from '../http/handler.js';
-import { bearerToken, userInfo } from '../oidc/userinfo.js';
+import { userInfo } from '../oidc/userinfo.js';
 
 /**
  * GET and POST /oidc/userinfo — the UserInfo endpoint (OIDC Core §5.3): `Authorization: Bearer`, or

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { badRequest } from '../errors.js';
+import { validate } from '../validate.js';
 import { payloadTooLarge, unsupportedMediaType } from './errors.js';
 import type { HttpRequest } from './request.js';
 
@@ -8,28 +9,6 @@ export const MAX_BODY_BYTES = 64 * 1024;
 
 function mediaType(req: HttpRequest): string {
   return (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-}
-
-/** Turns zod issues into one readable sentence plus a machine-readable list. */
-export function describeIssues(error: z.ZodError): {
-  message: string;
-  issues: { path: string; message: string }[];
-} {
-  const issues = error.issues.map((i) => ({ path: i.path.join('.') || '(body)', message: i.message }));
-  return { message: issues.map((i) => `${i.path}: ${i.message}`).join('; '), issues };
-}
-
-export function validate<S extends z.ZodType>(
-  schema: S,
-  value: unknown,
-  code = 'invalid_request',
-): z.output<S> {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) {
-    const { message, issues } = describeIssues(parsed.error);
-    throw badRequest(message, code, { issues });
-  }
-  return parsed.data;
 }
 
 /** A JSON body validated with zod: 415 for another content type, 413 when too large, 400 when malformed. */

@@ -3,15 +3,15 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { config, issuerFor, tenantOrigin } from '../config.js';
 import type { RegionCode } from '../regions.js';
 import { servicesFor, type RegionServices } from '../services.js';
-import { BackendUnavailableError } from '../errors.js';
+import { BackendUnavailableError, notFound, ProtocolError } from '../errors.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import { resolveHost } from '../tenants/host.js';
 import type { Tenant } from '../tenants/tenant.js';
-import { ProtocolError } from '../errors.js';
-import { withSecurityHeaders } from './headers.js';
 import { logger } from '../log.js';
-import { toRequest, type HttpRequest, type HttpResponse } from './request.js';
+import { domainErrorToHttp } from './domain-errors.js';
 import { brandedErrorPage, errorPage } from './error-page.js';
+import { withSecurityHeaders } from './headers.js';
+import { toRequest, type HttpRequest, type HttpResponse } from './request.js';
 
 /** How a handler's errors are rendered. */
 export type ErrorStyle = 'json' | 'oauth' | 'b2c' | 'page';
@@ -103,6 +103,8 @@ export function errorResponse(
 
 function toHttpError(err: unknown): ProtocolError {
   if (err instanceof ProtocolError) return err;
+  const mapped = domainErrorToHttp(err);
+  if (mapped) return mapped;
   if (err instanceof BackendUnavailableError) {
     logger.warn('backend unavailable', { reason: err.message });
     return new ProtocolError(
@@ -183,7 +185,10 @@ export function publicHandler(
     .handler(async (_event, context) => render(await fn(context.state!.req))) as unknown as LambdaHandler;
 }
 
-/** Resolves `<tenant>.<region>.<base>` before any handler logic (DESIGN.md, principle 4). */
+/**
+ * Resolves `<tenant>.<region>.<base>` before any handler logic: tenant first, so every key a
+ * handler can reach starts with the tenant id.
+ */
 export async function resolveTenant(req: HttpRequest): Promise<TenantContext> {
   const cfg = config();
   const host = resolveHost(req.host, cfg);
@@ -198,8 +203,8 @@ export async function resolveTenant(req: HttpRequest): Promise<TenantContext> {
   }
   const services = await servicesFor(host.region);
   const tenant = await services.tenants.findBySlug(host.slug);
-  // Same answer whether or not the slug exists in another region: no hint (API.md).
-  if (!tenant) throw new ProtocolError(404, 'unknown_tenant', 'no such tenant');
+  // Same answer whether or not the slug exists in another region: no hint where a tenant lives.
+  if (!tenant) throw notFound('no such tenant', 'unknown_tenant');
   return {
     tenant,
     region: host.region,

@@ -5,7 +5,7 @@ import { basicCredentials } from './body.js';
 import type { HttpRequest } from './request.js';
 
 /**
- * Basic auth with the tenant's API secret, in every form found in the wild (API.md):
+ * Basic auth with the tenant's API secret, in every form found in the wild:
  * `secret:` (Authsignal's documented form), `secret:secret` (Azure AD B2C sends the same policy key
  * as user and password) and `<tenant id>:secret` (the built-in client's client_secret_basic).
  */

@@ -1,8 +1,7 @@
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import type { PublicJwk, Signer } from '../signing/signer.js';
-import { nowSeconds, type Item } from '../store/store.js';
 import type { TenantStore } from '../store/tenant-store.js';
-import { revokedGrantKey, revokedTokenKey, revokedUserKey } from './codes.js';
+import { accessTokenRevoked, grantRevoked, userRevokedAt } from './revocations.js';
 import type { AccessTokenClaims } from './tokens.js';
 
 export type AccessTokenCheck =
@@ -49,22 +48,13 @@ export async function verifyAccessToken(
   }
   if (typeof claims.jti !== 'string' || typeof claims.sub !== 'string')
     return { active: false, reason: 'malformed' };
-  const [byJti, byGrant, byUser] = await Promise.all([
-    deps.store.get(revokedTokenKey(claims.jti)),
-    claims.gid ? deps.store.get(revokedGrantKey(claims.gid)) : undefined,
-    claims.gid ? deps.store.get<{ revokedAt: number } & Item>(revokedUserKey(claims.sub)) : undefined,
+  const [byJti, byGrant, userDeletedAt] = await Promise.all([
+    accessTokenRevoked(deps.store, claims.jti),
+    claims.gid ? grantRevoked(deps.store, claims.gid) : false,
+    claims.gid ? userRevokedAt(deps.store, claims.sub) : undefined,
   ]);
   if (byJti || byGrant) return { active: false, reason: 'revoked' };
-  if (byUser && claims.iat <= byUser.revokedAt) return { active: false, reason: 'user deleted' };
+  if (userDeletedAt !== undefined && claims.iat <= userDeletedAt)
+    return { active: false, reason: 'user deleted' };
   return { active: true, claims };
-}
-
-/** Revokes one access token by its `jti` until it would have expired anyway (RFC 7009). */
-export async function revokeAccessToken(
-  store: TenantStore,
-  claims: AccessTokenClaims,
-  now = Date.now(),
-): Promise<void> {
-  if (claims.exp <= nowSeconds(now)) return;
-  await store.put(revokedTokenKey(claims.jti), { revokedAt: nowSeconds(now), expiresAt: claims.exp + 60 });
 }

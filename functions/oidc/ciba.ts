@@ -1,11 +1,10 @@
 import { z } from 'zod';
 import { CIBA_GRANT, type Client } from '../clients/client.js';
 import { randomSecret, sha256 } from '../crypto/secrets.js';
-import { validate } from '../http/body.js';
-import { badRequest, ProtocolError, invalidClient } from '../errors.js';
+import { validate } from '../validate.js';
+import { badRequest, invalidClient, invalidScope, unauthorizedClient } from '../errors.js';
 import type { Mail, Mailer } from '../mail/mailer.js';
 import { pickLocale, translator } from '../i18n.js';
-import type { Signer } from '../signing/signer.js';
 import type { Item, Key } from '../store/store.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import type { Profile } from '../users/profile.js';
@@ -21,11 +20,12 @@ import {
   stillPending,
   type PendingGrant,
 } from './decoupled-grant.js';
+import type { TokenEndpointDeps, TokenRequest } from './token-request.js';
 import type { TokenResponse } from './tokens.js';
 
 /**
  * Client-Initiated Backchannel Authentication, poll mode (OpenID Connect CIBA Core 1.0), as
- * Transmit Mosaic exposes it (reference 003): a confidential client names a user (`login_hint`)
+ * Transmit Mosaic exposes it: a confidential client names a user (`login_hint`)
  * and gets an `auth_req_id` to poll the token endpoint with. The user is reached by a link to the
  * hosted sign-in, mailed to their profile email (`channel: email`) or handed to the client
  * (`channel: link`, e.g. for a QR code). The link carries its own random id, never the
@@ -54,6 +54,7 @@ interface LinkItem extends Item {
   grantSk: string;
 }
 
+/** The link's index item (the hash of its random id) points at the pending grant. */
 const linkKey = (id: string): Key => ({ pk: `ciba-link#${sha256(id)}`, sk: 'ciba' });
 
 export const verifyPath = '/oidc/backchannel/verify';
@@ -79,7 +80,8 @@ function parseExpiry(raw: string | undefined): number {
   return Math.min(DECOUPLED_TTL_SECONDS, Math.max(MIN_EXPIRY_SECONDS, Number(raw)));
 }
 
-const unknownUser = () => new ProtocolError(400, 'unknown_user_id', 'no user matches the login_hint');
+// CIBA Core §13: the hint names no user of this tenant.
+const unknownUser = () => badRequest('no user matches the login_hint', 'unknown_user_id');
 
 /** The user `login_hint` names: an email or username, or (with `login_hint_type: user_id`) a user id. */
 async function resolveLoginHint(
@@ -138,6 +140,22 @@ export function cibaMail(opts: {
   };
 }
 
+/** Stores a pending grant and its link's index item together; returns the link's random id. */
+async function storeWithLink(store: TenantStore, pending: { key: Key; item: PendingGrant }): Promise<string> {
+  const linkId = randomSecret();
+  await store.transact([
+    { put: { key: pending.key, item: { ...pending.item }, ifAbsent: true } },
+    {
+      put: {
+        key: linkKey(linkId),
+        item: { grantPk: pending.key.pk, grantSk: pending.key.sk, expiresAt: pending.item.deadline },
+        ifAbsent: true,
+      },
+    },
+  ]);
+  return linkId;
+}
+
 /** `POST /oidc/backchannel` (CIBA Core §7.1) for an authenticated client. */
 export async function backchannelAuthentication(
   form: Record<string, string>,
@@ -150,12 +168,12 @@ export async function backchannelAuthentication(
     throw invalidClient('backchannel authentication is for confidential clients that authenticate');
   }
   if (!client.grant_types.includes(CIBA_GRANT)) {
-    throw new ProtocolError(400, 'unauthorized_client', 'this client may not use the CIBA grant');
+    throw unauthorizedClient('this client may not use the CIBA grant');
   }
   if (form.scope === undefined) throw badRequest('scope is required');
   const scope = checkScope(form.scope, client);
   if (!scope.split(' ').includes('openid')) {
-    throw new ProtocolError(400, 'invalid_scope', 'scope must include openid (CIBA Core §7.1)');
+    throw invalidScope('scope must include openid (CIBA Core §7.1)');
   }
   if (form.login_hint_token !== undefined || form.id_token_hint !== undefined) {
     throw badRequest('only login_hint is supported (not login_hint_token or id_token_hint)');
@@ -164,10 +182,9 @@ export async function backchannelAuthentication(
   if (!hint) throw badRequest('login_hint is required');
   const bindingMessage = form.binding_message;
   if (bindingMessage !== undefined && !BINDING_MESSAGE.test(bindingMessage)) {
-    throw new ProtocolError(
-      400,
-      'invalid_binding_message',
+    throw badRequest(
       'binding_message must be 1 to 20 letters, digits or -._+/!?#',
+      'invalid_binding_message',
     );
   }
   const expiresIn = parseExpiry(form.requested_expiry);
@@ -192,17 +209,7 @@ export async function backchannelAuthentication(
     },
     now,
   );
-  const linkId = randomSecret();
-  await ctx.store.transact([
-    { put: { key: pending.key, item: { ...pending.item }, ifAbsent: true } },
-    {
-      put: {
-        key: linkKey(linkId),
-        item: { grantPk: pending.key.pk, grantSk: pending.key.sk, expiresAt: pending.item.deadline },
-        ifAbsent: true,
-      },
-    },
-  ]);
+  const linkId = await storeWithLink(ctx.store, pending);
   const link = `${ctx.origin}${verifyPath}?id=${linkId}`;
   if (channel === 'email') {
     await ctx.mailer.send(
@@ -238,16 +245,15 @@ export async function findByLinkId(
   return stillPending(grant) ? { key, grant } : undefined;
 }
 
-/** The token endpoint's `urn:openid:params:grant-type:ciba` grant (CIBA Core §10.1). */
-export function cibaGrant(
-  form: Record<string, string>,
-  resources: string[],
+/**
+ * The token endpoint's `urn:openid:params:grant-type:ciba` grant (CIBA Core §10.1), for a
+ * confidential client the token endpoint has already allowed the grant.
+ */
+export async function cibaGrant(
+  { form, resources }: TokenRequest,
   client: Client,
-  deps: { store: TenantStore; signer: Signer; issuer: string },
+  deps: TokenEndpointDeps,
 ): Promise<TokenResponse> {
-  if (client.client_type !== 'confidential' || !client.grant_types.includes(CIBA_GRANT)) {
-    throw new ProtocolError(400, 'unauthorized_client', 'this client may not use the CIBA grant');
-  }
   const authReqId = form.auth_req_id;
   if (!authReqId) throw badRequest('auth_req_id is required');
   return redeemPendingGrant('ciba', authReqId, client, resources, deps);

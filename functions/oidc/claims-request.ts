@@ -1,5 +1,4 @@
-import type { Profile } from '../users/profile.js';
-import { PROFILE_CLAIMS, profileClaims, SCOPE_CLAIMS } from '../users/profile.js';
+import { PROFILE_CLAIMS, profileClaims, SCOPE_CLAIMS, type Profile } from '../users/profile.js';
 
 /**
  * The `claims` request parameter (OIDC Core §5.5): individual claims asked for the ID token or the

@@ -1,8 +1,7 @@
 import type { Client } from '../clients/client.js';
-import { ProtocolError } from '../errors.js';
-import type { Signer } from '../signing/signer.js';
+import { invalidScope } from '../errors.js';
 import { OFFLINE_ACCESS } from './refresh.js';
-import { resolveAudiences, scopeTokens } from './token-request.js';
+import { resolveAudiences, scopeTokens, type TokenEndpointDeps, type TokenRequest } from './token-request.js';
 import { mintClientToken, type TokenResponse } from './tokens.js';
 
 /** Scopes that only mean something for a user: never granted to a client acting for itself. */
@@ -14,35 +13,22 @@ export function clientCredentialScopes(client: Client): string[] {
 }
 
 /**
- * The client_credentials grant (RFC 6749 §4.4): a confidential client allowed the grant gets an
- * access token for itself. The scope must be among its allowed scopes (no `openid`, no
+ * The client_credentials grant (RFC 6749 §4.4): a confidential client allowed the grant (the token
+ * endpoint has checked both) gets an access token for itself. The scope must be among its allowed scopes (no `openid`, no
  * `offline_access`; without `scope`, all of them); `resource` / `audience` name the token's
  * audience, each one of the client's registered resources (RFC 8707), else the client id.
  */
 export async function clientCredentialsGrant(
-  form: Record<string, string>,
-  resources: string[],
+  { form, resources }: TokenRequest,
   client: Client,
-  deps: { signer: Signer; issuer: string },
+  deps: Pick<TokenEndpointDeps, 'signer' | 'issuer'>,
 ): Promise<TokenResponse> {
-  if (client.client_type !== 'confidential' || !client.grant_types.includes('client_credentials')) {
-    throw new ProtocolError(
-      400,
-      'unauthorized_client',
-      'this client may not use the client_credentials grant',
-    );
-  }
   const allowed = clientCredentialScopes(client);
   let scopes = allowed;
   if (form.scope !== undefined) {
     const requested = scopeTokens(form.scope);
     const refused = requested.filter((s) => !allowed.includes(s));
-    if (refused.length)
-      throw new ProtocolError(
-        400,
-        'invalid_scope',
-        `scope not allowed for this client: ${refused.join(' ')}`,
-      );
+    if (refused.length) throw invalidScope(`scope not allowed for this client: ${refused.join(' ')}`);
     scopes = requested;
   }
   const audiences = resolveAudiences(resources, client, [client.client_id]);

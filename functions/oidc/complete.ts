@@ -2,7 +2,7 @@ import type { ActionState } from '../actions/action.js';
 import type { WriteOp } from '../store/store.js';
 import { outcomeKey, type AuthenticatorType, type OutcomeRecord } from '../users/user-records.js';
 import type { ResponseMode } from './authorization-response.js';
-import { newCode } from './codes.js';
+import { newCode } from './authorization-codes.js';
 
 /** The client's side of an authorization request, validated at /oidc/auth and carried to the end. */
 export interface ClientRequest {

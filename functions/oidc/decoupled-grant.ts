@@ -1,13 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '../clients/client.js';
 import { randomSecret, sha256 } from '../crypto/secrets.js';
-import { ProtocolError } from '../errors.js';
-import type { Signer } from '../signing/signer.js';
+import {
+  accessDenied,
+  expiredToken,
+  invalidGrant,
+  invalidScope,
+  authorizationPending,
+  slowDown,
+} from '../errors.js';
 import { ConditionFailedError, nowSeconds, type Item, type Key, type WriteOp } from '../store/store.js';
 import type { TenantStore } from '../store/tenant-store.js';
-import type { Grant } from './codes.js';
-import { invalidGrant, newRefreshToken, OFFLINE_ACCESS, wantsRefreshToken } from './refresh.js';
-import { resolveAudiences, scopeTokens } from './token-request.js';
+import type { Grant } from './authorization-codes.js';
+import { newRefreshToken, OFFLINE_ACCESS, wantsRefreshToken } from './refresh.js';
+import { resolveAudiences, scopeTokens, type TokenEndpointDeps } from './token-request.js';
 import { mintTokens, type TokenResponse } from './tokens.js';
 
 /**
@@ -114,20 +120,18 @@ export function stillPending(grant: PendingGrant | undefined, now = Date.now()):
   );
 }
 
-const pollError = (code: string, description: string) => new ProtocolError(400, code, description);
-
 /**
  * Scopes a client asks for at a decoupled endpoint: each allowed for the client (`invalid_scope`
  * otherwise); `fallback` when none are sent.
  */
 export function checkScope(scope: string | undefined, client: Client, fallback?: string): string {
-  if (scope !== undefined && scope.length > 1000) throw pollError('invalid_scope', 'scope is too long');
+  if (scope !== undefined && scope.length > 1000) throw invalidScope('scope is too long');
   const requested = scopeTokens(scope ?? fallback);
-  if (requested.length === 0) throw pollError('invalid_scope', 'scope is required');
+  if (requested.length === 0) throw invalidScope('scope is required');
   const allowed = new Set(client.scope.split(' '));
   const refused = requested.filter((s) => !allowed.has(s));
   if (refused.length) {
-    throw pollError('invalid_scope', `scope not allowed for this client: ${refused.join(' ').slice(0, 200)}`);
+    throw invalidScope(`scope not allowed for this client: ${refused.join(' ').slice(0, 200)}`);
   }
   return requested.join(' ');
 }
@@ -143,7 +147,7 @@ export async function redeemPendingGrant(
   secret: string,
   client: Client,
   resources: string[],
-  deps: { store: TenantStore; signer: Signer; issuer: string; now?: number },
+  deps: TokenEndpointDeps,
 ): Promise<TokenResponse> {
   const now = deps.now ?? Date.now();
   const name = kind === 'device' ? 'device_code' : 'auth_req_id';
@@ -155,9 +159,9 @@ export async function redeemPendingGrant(
     if (grant.clientId !== client.client_id) throw invalidGrant(`the ${name} was issued to another client`);
     if (grant.consumedAt !== undefined) throw invalidGrant(`the ${name} has already been used`);
     if (grant.deadline <= nowSeconds(now)) {
-      throw pollError('expired_token', `the ${name} has expired: start again`);
+      throw expiredToken(`the ${name} has expired: start again`);
     }
-    if (grant.status === 'denied') throw pollError('access_denied', 'the user denied the request');
+    if (grant.status === 'denied') throw accessDenied('the user denied the request');
     if (grant.status === 'approved') return issue(grant, key, client, resources, deps, now);
 
     const last = Number(grant.lastPoll);
@@ -174,14 +178,13 @@ export async function redeemPendingGrant(
       throw err;
     }
     if (tooSoon) {
-      throw pollError(
-        'slow_down',
+      throw slowDown(
         `polling too fast: wait at least ${grant.interval + SLOW_DOWN_STEP} seconds between requests`,
       );
     }
-    throw pollError('authorization_pending', 'the user has not yet approved the request');
+    throw authorizationPending('the user has not yet approved the request');
   }
-  throw pollError('slow_down', 'polling too fast: several requests at once');
+  throw slowDown('polling too fast: several requests at once');
 }
 
 /** The tokens of an approved grant, once: the grant is consumed (and the refresh token stored) in one transaction. */
@@ -190,7 +193,7 @@ async function issue(
   key: Key,
   client: Client,
   resources: string[],
-  deps: { store: TenantStore; signer: Signer; issuer: string },
+  deps: TokenEndpointDeps,
   now: number,
 ): Promise<TokenResponse> {
   if (!grant.userId || grant.authTime === undefined) throw invalidGrant('the grant is incomplete');

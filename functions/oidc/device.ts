@@ -1,8 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { DEVICE_CODE_GRANT, type Client } from '../clients/client.js';
 import { sha256 } from '../crypto/secrets.js';
-import { ProtocolError } from '../errors.js';
-import type { Signer } from '../signing/signer.js';
+import { invalidRequest, unauthorizedClient } from '../errors.js';
 import { ConditionFailedError, type Item, type Key } from '../store/store.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import {
@@ -15,6 +14,7 @@ import {
   stillPending,
   type PendingGrant,
 } from './decoupled-grant.js';
+import type { TokenEndpointDeps, TokenRequest } from './token-request.js';
 import type { TokenResponse } from './tokens.js';
 
 /**
@@ -63,6 +63,7 @@ export function normaliseUserCode(input: string | undefined): string | undefined
 /** `BCDFGHJK` → `BCDF-GHJK`: how the code is shown. */
 export const formatUserCode = (code: string) => `${code.slice(0, 4)}-${code.slice(4)}`;
 
+/** The user code's index item (the hash of the normalised code) points at the pending grant. */
 const userCodeKey = (normalised: string): Key => ({
   pk: `device-user-code#${sha256(normalised)}`,
   sk: 'device',
@@ -76,11 +77,7 @@ export async function deviceAuthorization(
   now = Date.now(),
 ): Promise<DeviceAuthorizationResponse> {
   if (!client.grant_types.includes(DEVICE_CODE_GRANT)) {
-    throw new ProtocolError(
-      400,
-      'unauthorized_client',
-      'this client may not use the device authorization grant',
-    );
+    throw unauthorizedClient('this client may not use the device authorization grant');
   }
   const scope = checkScope(form.scope, client, 'openid');
   const pending = newPendingGrant(
@@ -133,17 +130,16 @@ export async function findByUserCode(
   return { key, grant, userCode: formatUserCode(normalised) };
 }
 
-/** The token endpoint's `urn:ietf:params:oauth:grant-type:device_code` grant (RFC 8628 §3.4). */
-export function deviceCodeGrant(
-  form: Record<string, string>,
-  resources: string[],
+/**
+ * The token endpoint's `urn:ietf:params:oauth:grant-type:device_code` grant (RFC 8628 §3.4), for a
+ * client the token endpoint has already allowed the grant.
+ */
+export async function deviceCodeGrant(
+  { form, resources }: TokenRequest,
   client: Client,
-  deps: { store: TenantStore; signer: Signer; issuer: string },
+  deps: TokenEndpointDeps,
 ): Promise<TokenResponse> {
-  if (!client.grant_types.includes(DEVICE_CODE_GRANT)) {
-    throw new ProtocolError(400, 'unauthorized_client', 'this client may not use the device code grant');
-  }
   const deviceCode = form.device_code;
-  if (!deviceCode) throw new ProtocolError(400, 'invalid_request', 'device_code is required');
+  if (!deviceCode) throw invalidRequest('device_code is required');
   return redeemPendingGrant('device', deviceCode, client, resources, deps);
 }

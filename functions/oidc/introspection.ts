@@ -1,21 +1,14 @@
 import type { Client } from '../clients/client.js';
-import { ProtocolError } from '../errors.js';
-import type { Signer } from '../signing/signer.js';
-import type { TenantStore } from '../store/tenant-store.js';
+import { invalidClient, invalidRequest } from '../errors.js';
 import { looksLikeJwt, verifyAccessToken } from './access-tokens.js';
 import { readRefreshToken, refreshTokenActive } from './refresh.js';
+import type { TokenEndpointDeps } from './token-request.js';
 import { ACTION_CLAIMS, type TokenSubject } from './tokens.js';
 
-export interface TokenEndpointDeps {
-  store: TenantStore;
-  signer: Signer;
-  issuer: string;
-  now?: number;
-}
-
+/** The `token` parameter of revocation (RFC 7009 §2.1) and introspection (RFC 7662 §2.1). */
 export function requireToken(form: Record<string, string>): string {
   const token = form.token;
-  if (!token) throw new ProtocolError(400, 'invalid_request', 'token is required');
+  if (!token) throw invalidRequest('token is required');
   return token;
 }
 
@@ -58,11 +51,7 @@ export async function introspect(
   deps: TokenEndpointDeps,
 ): Promise<Record<string, unknown>> {
   if (client.client_type !== 'confidential') {
-    throw new ProtocolError(
-      401,
-      'invalid_client',
-      'a public client cannot introspect tokens: authenticate as a confidential client',
-    );
+    throw invalidClient('a public client cannot introspect tokens: authenticate as a confidential client');
   }
   const token = requireToken(form);
   const inactive = { active: false };

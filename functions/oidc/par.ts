@@ -1,7 +1,7 @@
 import type { Client } from '../clients/client.js';
 import { constantTimeEqual, randomSecret, sha256 } from '../crypto/secrets.js';
 import { readAttempt, splitToken } from '../federation/attempt.js';
-import { ProtocolError, badRequest } from '../errors.js';
+import { badRequest } from '../errors.js';
 import { nowSeconds } from '../store/store.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import { RedirectError } from './authorize-errors.js';
@@ -74,7 +74,7 @@ async function validate(p: Record<string, string>, client: Client, store: Tenant
     }
   } catch (err) {
     // The errors the authorization endpoint would redirect with, as a JSON answer (RFC 9126 §2.3).
-    if (err instanceof RedirectError) throw new ProtocolError(400, err.error, err.description);
+    if (err instanceof RedirectError) throw badRequest(err.description, err.error);
     throw err;
   }
 }

@@ -1,11 +1,11 @@
 import type { Client } from '../clients/client.js';
 import { randomSecret, sha256 } from '../crypto/secrets.js';
-import { ProtocolError } from '../errors.js';
-import type { Signer } from '../signing/signer.js';
-import { ConditionFailedError, nowSeconds, type Item } from '../store/store.js';
+import { invalidGrant, invalidRequest, invalidScope } from '../errors.js';
+import { ConditionFailedError, nowSeconds, type Key } from '../store/store.js';
 import type { TenantStore } from '../store/tenant-store.js';
-import { revokedGrantKey, revokedUserKey, revokeGrant, type Grant } from './codes.js';
-import { resolveAudiences, scopeTokens } from './token-request.js';
+import type { Grant } from './authorization-codes.js';
+import { grantRevoked, revokeGrant, userRevokedAt } from './revocations.js';
+import { resolveAudiences, scopeTokens, type TokenEndpointDeps, type TokenRequest } from './token-request.js';
 import { mintTokens, type TokenResponse, type TokenSubject } from './tokens.js';
 
 /**
@@ -34,9 +34,8 @@ export interface RefreshItem extends TokenSubject {
 
 type Stored = RefreshItem & Record<string, unknown>;
 
-export const refreshKey = (token: string) => ({ pk: `refresh#${sha256(token)}`, sk: 'refresh' });
-
-export const invalidGrant = (description: string) => new ProtocolError(400, 'invalid_grant', description);
+/** A refresh token's item, under the hash of the token: the table never holds a usable token. */
+export const refreshKey = (token: string): Key => ({ pk: `refresh#${sha256(token)}`, sk: 'refresh' });
 
 /** True when the client may receive a refresh token for this scope (OIDC Core §11). */
 export function wantsRefreshToken(client: Client, scope: string): boolean {
@@ -49,7 +48,7 @@ export function newRefreshToken(
   grant: Grant,
   grantId: string,
   now = Date.now(),
-): { token: string; key: { pk: string; sk: string }; item: RefreshItem } {
+): { token: string; key: Key; item: RefreshItem } {
   const issuedAt = nowSeconds(now);
   const absoluteExpiresAt = issuedAt + client.refresh_token_absolute_lifetime;
   const token = randomSecret();
@@ -83,11 +82,11 @@ export async function familyRevoked(
   store: TenantStore,
   item: Pick<RefreshItem, 'grantId' | 'userId' | 'familyIssuedAt'>,
 ): Promise<boolean> {
-  const [grant, user] = await Promise.all([
-    store.get(revokedGrantKey(item.grantId)),
-    store.get<{ revokedAt: number } & Item>(revokedUserKey(item.userId)),
+  const [grant, userDeletedAt] = await Promise.all([
+    grantRevoked(store, item.grantId),
+    userRevokedAt(store, item.userId),
   ]);
-  return grant !== undefined || (user !== undefined && item.familyIssuedAt <= user.revokedAt);
+  return grant || (userDeletedAt !== undefined && item.familyIssuedAt <= userDeletedAt);
 }
 
 /** Whether a stored refresh token is usable now: live, not rotated, family not revoked. */
@@ -102,22 +101,19 @@ export async function refreshTokenActive(
 }
 
 /**
- * The refresh_token grant (RFC 6749 §6). In order: the client may use the grant; the token exists,
- * is this client's and has not been used (a used one is a replay: the family is revoked); the
- * family is not revoked; the scope only narrows; then one transaction rotates the token, so of two
- * concurrent uses exactly one gets new tokens, and the other counts as a replay.
+ * The refresh_token grant (RFC 6749 §6), for a client the token endpoint has already allowed the
+ * grant. In order: the token exists, is this client's and has not been used (a used one is a
+ * replay: the family is revoked); the family is not revoked; the scope only narrows; then one
+ * transaction rotates the token, so of two concurrent uses exactly one gets new tokens, and the
+ * other counts as a replay.
  */
-export async function refreshTokens(
-  form: Record<string, string>,
-  resources: string[],
+export async function refreshTokenGrant(
+  { form, resources }: TokenRequest,
   client: Client,
-  deps: { store: TenantStore; signer: Signer; issuer: string; now?: number },
+  deps: TokenEndpointDeps,
 ): Promise<TokenResponse> {
-  if (!client.grant_types.includes('refresh_token')) {
-    throw new ProtocolError(400, 'unauthorized_client', 'this client may not use the refresh_token grant');
-  }
   const token = form.refresh_token;
-  if (!token) throw new ProtocolError(400, 'invalid_request', 'refresh_token is required');
+  if (!token) throw invalidRequest('refresh_token is required');
   const now = deps.now ?? Date.now();
   const dead = () => invalidGrant('the refresh token is invalid, expired or revoked');
   const item = await readRefreshToken(deps.store, token);
@@ -137,11 +133,9 @@ export async function refreshTokens(
   let scope = item.scope;
   if (form.scope !== undefined) {
     const requested = scopeTokens(form.scope);
-    if (requested.length === 0) throw new ProtocolError(400, 'invalid_scope', 'scope is empty');
+    if (requested.length === 0) throw invalidScope('scope is empty');
     const wider = requested.filter((s) => !granted.includes(s));
-    if (wider.length) {
-      throw new ProtocolError(400, 'invalid_scope', `scope exceeds what was granted: ${wider.join(' ')}`);
-    }
+    if (wider.length) throw invalidScope(`scope exceeds what was granted: ${wider.join(' ')}`);
     scope = requested.join(' ');
   }
   const fallback = item.resources?.length ? item.resources : [client.client_id];
@@ -149,8 +143,9 @@ export async function refreshTokens(
 
   const issuedAt = nowSeconds(now);
   const next = randomSecret();
+  const { consumedAt: _consumed, ...unused } = item;
   const nextItem: RefreshItem = {
-    ...stripMeta(item),
+    ...unused,
     issuedAt,
     // Sliding: each rotation extends the lifetime, never past the family's absolute expiry.
     expiresAt: Math.min(issuedAt + client.refresh_token_lifetime, item.absoluteExpiresAt),
@@ -177,10 +172,4 @@ export async function refreshTokens(
     withNonce: false,
     now,
   });
-}
-
-function stripMeta(item: RefreshItem): RefreshItem {
-  const { consumedAt: _c, ...rest } = item as RefreshItem & { sk?: string };
-  delete (rest as { sk?: string }).sk;
-  return rest;
 }

@@ -1,8 +1,9 @@
 import type { Client } from '../clients/client.js';
-import { revokeAccessToken, verifyAccessToken } from './access-tokens.js';
-import { revokeGrant } from './codes.js';
-import { kindOf, requireToken, type TokenEndpointDeps } from './introspection.js';
+import { verifyAccessToken } from './access-tokens.js';
+import { kindOf, requireToken } from './introspection.js';
 import { readRefreshToken } from './refresh.js';
+import { revokeAccessToken, revokeGrant } from './revocations.js';
+import type { TokenEndpointDeps } from './token-request.js';
 
 /**
  * Token revocation (RFC 7009 §2). A refresh token revokes its whole family (the grant: its access

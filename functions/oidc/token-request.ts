@@ -1,8 +1,7 @@
-import type { Client } from '../clients/client.js';
-import { resourceUriSchema } from '../clients/client.js';
-import { parseForm } from '../http/body.js';
-import { ProtocolError } from '../errors.js';
-import type { HttpRequest } from '../http/request.js';
+import { resourceUriSchema, type Client } from '../clients/client.js';
+import { invalidTarget } from '../errors.js';
+import type { Signer } from '../signing/signer.js';
+import type { TenantStore } from '../store/tenant-store.js';
 
 export interface TokenRequest {
   /** Every parameter but `resource`, each present once (RFC 6749 §3.2). */
@@ -11,22 +10,24 @@ export interface TokenRequest {
   resources: string[];
 }
 
-/**
- * Parses a form for the token, revocation or introspection endpoint. Parameters must not repeat
- * (RFC 6749 §3.2), except `resource`, which RFC 8707 §2 lets a client send several times.
- */
-export function parseTokenRequest(req: HttpRequest): TokenRequest {
-  const all = new URLSearchParams(req.body);
-  const resources = all.getAll('resource');
-  all.delete('resource');
-  // parseForm checks the media type and the size of the original body, then refuses repeats.
-  const form = parseForm({ ...req, body: all.toString() });
-  // `audience` (Auth0-style, reference 002) names a resource the same way.
-  if (form.audience !== undefined) resources.push(form.audience);
-  return { form, resources: [...new Set(resources)] };
+/** The ports a token, revocation or introspection request needs: the tenant's items, the signer. */
+export interface TokenEndpointDeps {
+  store: TenantStore;
+  signer: Signer;
+  /** The tenant's issuer (`iss` of what is minted, and the only one accepted). */
+  issuer: string;
+  now?: number;
 }
 
-export const invalidTarget = (description: string) => new ProtocolError(400, 'invalid_target', description);
+/**
+ * A token, revocation or introspection request from its parameters, which the edge has read
+ * without repeats (RFC 6749 §3.2) apart from `resource`, the one parameter RFC 8707 §2 lets a
+ * client send several times. `audience` (as Auth0 names it) names a resource the same way.
+ */
+export function tokenRequest(form: Record<string, string>, resources: string[]): TokenRequest {
+  const all = form.audience !== undefined ? [...resources, form.audience] : resources;
+  return { form, resources: [...new Set(all)] };
+}
 
 /**
  * The access token's audiences for the requested resources (RFC 8707 §2): each must be an absolute

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Signer } from '../signing/signer.js';
 import type { Client } from '../clients/client.js';
-import type { Grant } from './codes.js';
+import type { Grant } from './authorization-codes.js';
 
 export interface TokenResponse {
   access_token: string;
@@ -56,7 +56,7 @@ function atHash(accessToken: string): string {
   return createHash('sha256').update(accessToken, 'ascii').digest().subarray(0, 16).toString('base64url');
 }
 
-/** The federated challenge's claims (API.md); both tokens carry them. */
+/** The Authsignal-style federated challenge's claims; both tokens carry them. */
 function actionClaims(grant: TokenSubject): Record<string, unknown> {
   if (!grant.action) return {};
   return {

@@ -77,8 +77,8 @@ export class DynamoStore implements Store {
       }
       const name = (err as { name?: string }).name ?? '';
       const network = (err as { code?: string }).code;
-      // Fix: the SDK's request/connection timeouts (`TimeoutError`) and other network failures
-      // (ETIMEDOUT, EPIPE, EAI_AGAIN) became 500s; they are "DynamoDB unavailable" (503) too.
+      // The SDK's request/connection timeouts (`TimeoutError`) and other network failures
+      // (ETIMEDOUT, EPIPE, EAI_AGAIN) mean "DynamoDB unavailable" (503) too, not a server error.
       const networkDown = typeof network === 'string' && /^(ECONN|ETIMEDOUT|EPIPE|EAI_AGAIN)/.test(network);
       if (THROTTLING.has(name) || name === 'TimeoutError' || networkDown) {
         throw new BackendUnavailableError(`DynamoDB ${what} unavailable: ${name || network}`, { cause: err });
@@ -334,8 +334,8 @@ export class DynamoStore implements Store {
             TableName: this.tableName,
             FilterExpression: 'begins_with(pk, :p)',
             ExpressionAttributeValues: { ':p': pkPrefix },
-            // Fix: a scan is eventually consistent by default, so deleting a tenant (or listing
-            // tenants) right after a write could miss items on real DynamoDB and leave orphans.
+            // A scan is eventually consistent by default: deleting a tenant (or listing tenants)
+            // right after a write could miss items on real DynamoDB and leave orphans.
             ConsistentRead: true,
             ExclusiveStartKey: start,
           }),

@@ -3,7 +3,7 @@
  * (`pk`) and a sort key (`sk`) and may carry `expiresAt` (epoch seconds, the table's TTL attribute).
  *
  * TTL is not expiry: DynamoDB deletes expired items up to days late, so every read here treats an
- * item whose `expiresAt` has passed as absent (DESIGN.md, principle 6).
+ * item whose `expiresAt` has passed as absent.
  */
 export interface Key {
   pk: string;
@@ -55,14 +55,14 @@ export interface Store {
   /** Items of one partition, optionally those whose sort key starts with a prefix; expired ones left out. */
   query<T extends Item>(pk: string, skPrefix?: string): Promise<T[]>;
   /**
-   * Atomic one-time use (DESIGN.md, principle 5): marks the item consumed with one conditional write,
+   * Atomic one-time use: marks the item consumed with one conditional write,
    * so of any number of concurrent callers exactly one gets `consumed`. The others learn whether the
    * item was already used (`replayed`, with the item, so the caller can revoke what it issued),
    * expired, or never existed.
    */
   consume<T extends Item>(key: Key, extra?: Item): Promise<ConsumeResult<T>>;
   /**
-   * Atomic counter (DESIGN.md, principle 5): adds to the number at `attr` (a top-level attribute, or
+   * Atomic counter: adds to the number at `attr` (a top-level attribute, or
    * a path into a map that exists, as `['totp', 'lastStep']`) in one conditional write and returns the
    * item as written. `ConditionFailedError` when a condition of `opts` does not hold, so of any
    * number of concurrent callers at most `below` ever get through.

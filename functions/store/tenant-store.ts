@@ -1,9 +1,21 @@
 import type { ConsumeResult, IncrementOptions, Item, Key, Store, WriteOp } from './store.js';
 
 /**
+ * Tenant first: every partition key of a tenant's items starts with the tenant id. This is the one
+ * place that knows how; the tenant registry uses it for the few writes it makes on the whole table.
+ */
+export const tenantPartitionPrefix = (tenantId: string) => `${tenantId}#`;
+
+/** Where a tenant-relative key lives in the region's table. */
+export const tenantKey = (tenantId: string, key: Key): Key => ({
+  pk: `${tenantPartitionPrefix(tenantId)}${key.pk}`,
+  sk: key.sk,
+});
+
+/**
  * A view of the region's table that can only reach one tenant's items: every partition key it
- * writes or reads is prefixed with the tenant id, so no query can cross tenants by construction
- * (DESIGN.md, principle 4). Use-cases only ever get one of these.
+ * writes or reads is prefixed with the tenant id, so no query can cross tenants by construction.
+ * Use-cases only ever get one of these.
  */
 export class TenantStore {
   constructor(
@@ -12,7 +24,7 @@ export class TenantStore {
   ) {}
 
   private k(key: Key): Key {
-    return { pk: `${this.tenantId}#${key.pk}`, sk: key.sk };
+    return tenantKey(this.tenantId, key);
   }
 
   get<T extends Item>(key: Key): Promise<T | undefined> {
@@ -28,7 +40,7 @@ export class TenantStore {
     return this.store.delete(this.k(key));
   }
   query<T extends Item>(pk: string, skPrefix?: string): Promise<T[]> {
-    return this.store.query<T>(`${this.tenantId}#${pk}`, skPrefix);
+    return this.store.query<T>(`${tenantPartitionPrefix(this.tenantId)}${pk}`, skPrefix);
   }
   consume<T extends Item>(key: Key, extra?: Item): Promise<ConsumeResult<T>> {
     return this.store.consume<T>(this.k(key), extra);

@@ -10,7 +10,7 @@ export type HostResolution =
 const REGION_LABEL = /^[a-z]{2}$/;
 
 /**
- * Splits `<tenant>.<region>.<base domain>[:port]` (DESIGN.md, principle 4). Malformed hosts, and
+ * Splits `<tenant>.<region>.<base domain>[:port]` (tenant first: every request is resolved to one tenant before anything else). Malformed hosts, and
  * region codes this deployment does not serve, are told apart so each gets its own status.
  */
 export function resolveHost(hostHeader: string | undefined, cfg: Config): HostResolution {

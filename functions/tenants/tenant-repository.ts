@@ -1,16 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { randomSecret, sha256 } from '../crypto/secrets.js';
 import type { RegionCode } from '../regions.js';
-import { ConditionFailedError, type Store } from '../store/store.js';
-import { TenantStore } from '../store/tenant-store.js';
+import { ConditionFailedError, type Key, type Store } from '../store/store.js';
+import { TenantStore, tenantKey, tenantPartitionPrefix } from '../store/tenant-store.js';
 import { slugSchema, type Outcome, type Tenant } from './tenant.js';
 
 /**
- * Keys: the tenant record lives at `<tenantId>#tenant`; the slug directory entry, the one item not
- * under a tenant id (it is how a host finds its tenant), at `slug#<slug>`.
+ * Keys: the tenant record lives at `tenant` in the tenant's own partitions (`<tenantId>#tenant`);
+ * the slug directory entry, the one item not under a tenant id (it is how a host finds its
+ * tenant), at `slug#<slug>`.
  */
-const slugKey = (slug: string) => ({ pk: `slug#${slug}`, sk: 'slug' });
+const SLUG_PREFIX = 'slug#';
+const slugKey = (slug: string): Key => ({ pk: `${SLUG_PREFIX}${slug}`, sk: 'slug' });
 export const TENANT_KEY = { pk: 'tenant', sk: 'tenant' } as const;
+const tenantRecordKey = (tenantId: string): Key => tenantKey(tenantId, TENANT_KEY);
 
 export class SlugTakenError extends Error {
   constructor(slug: string) {
@@ -80,7 +83,7 @@ export class TenantRepository {
       // One transaction: the slug is claimed and the tenant written together, or neither.
       await this.store.transact([
         { put: { key: slugKey(slug), item: { tenantId: tenant.id }, ifAbsent: true } },
-        { put: { key: { pk: `${tenant.id}#${TENANT_KEY.pk}`, sk: TENANT_KEY.sk }, item: { ...tenant } } },
+        { put: { key: tenantRecordKey(tenant.id), item: { ...tenant } } },
       ]);
     } catch (err) {
       if (err instanceof ConditionFailedError) throw new SlugTakenError(slug);
@@ -93,7 +96,10 @@ export class TenantRepository {
     return this.scoped(tenantId).get<Tenant & Record<string, unknown>>(TENANT_KEY);
   }
 
-  /** The tenant behind a host's slug; cached briefly (DESIGN.md, principle 10). Misses are not cached. */
+  /**
+   * The tenant behind a host's slug; cached briefly, so a warm container does not read it on every
+   * request. Misses are not cached: a new tenant works at once.
+   */
   async findBySlug(slug: string): Promise<Tenant | undefined> {
     const hit = this.cache.get(slug);
     if (hit && hit.until > Date.now()) return hit.tenant;
@@ -105,7 +111,7 @@ export class TenantRepository {
   }
 
   async list(): Promise<Tenant[]> {
-    const entries = await this.store.scanPrefix<{ tenantId: string }>('slug#');
+    const entries = await this.store.scanPrefix<{ tenantId: string }>(SLUG_PREFIX);
     const tenants = await Promise.all(entries.map((e) => this.findById(e.tenantId)));
     return tenants.filter((t): t is Tenant => Boolean(t)).sort((a, b) => a.slug.localeCompare(b.slug));
   }
@@ -147,10 +153,10 @@ export class TenantRepository {
     const tenant = await this.require(slug);
     await this.store.transact([
       { delete: { key: slugKey(slug) } },
-      { delete: { key: { pk: `${tenant.id}#${TENANT_KEY.pk}`, sk: TENANT_KEY.sk } } },
+      { delete: { key: tenantRecordKey(tenant.id) } },
     ]);
     this.cache.delete(slug);
-    const rest = await this.store.scanPrefix<{ pk: string; sk: string }>(`${tenant.id}#`);
+    const rest = await this.store.scanPrefix<{ pk: string; sk: string }>(tenantPartitionPrefix(tenant.id));
     for (const item of rest) await this.store.delete({ pk: item.pk, sk: item.sk });
     return { tenant, itemsDeleted: rest.length + 2 };
   }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { RegionCode } from '../regions.js';
 
-/** A slug is one DNS label: `[a-z0-9](-?[a-z0-9])*`, 2 to 63 characters (API.md). */
+/** A slug is one DNS label: `[a-z0-9](-?[a-z0-9])*`, 2 to 63 characters. */
 export const SLUG_PATTERN = /^[a-z0-9](?:-?[a-z0-9])*$/;
 export const RESERVED_SLUGS = new Set([
   'www',

@@ -1,4 +1,4 @@
-import { revokeUser } from '../oidc/codes.js';
+import { revokeUser } from '../oidc/revocations.js';
 import { ConditionFailedError, nowSeconds, type Item, type Key, type WriteOp } from '../store/store.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import {

@@ -6,8 +6,9 @@ import {
   type Client,
 } from '../../functions/clients/client.js';
 import { discoveryDocument } from '../../functions/oidc/discovery.js';
-import { parseTokenRequest, resolveAudiences, scopeTokens } from '../../functions/oidc/token-request.js';
+import { resolveAudiences, scopeTokens } from '../../functions/oidc/token-request.js';
 import type { HttpRequest } from '../../functions/http/request.js';
+import { parseTokenRequest } from '../../functions/http/token-form.js';
 
 function client(overrides: Partial<Client> = {}): Client {
   return withDefaults({

@@ -10,7 +10,7 @@ import {
   type Rule,
   type RuleFacts,
 } from '../../functions/actions/rules.js';
-import { describeIssues } from '../../functions/http/body.js';
+import { describeIssues } from '../../functions/validate.js';
 
 const IPHONE =
   'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1';

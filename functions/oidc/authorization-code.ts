@@ -1,38 +1,29 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Client } from '../clients/client.js';
 import { constantTimeEqual } from '../crypto/secrets.js';
-import { badRequest, ProtocolError } from '../errors.js';
-import type { Signer } from '../signing/signer.js';
+import { invalidGrant, invalidRequest } from '../errors.js';
 import type { TenantStore } from '../store/tenant-store.js';
-import { pickClaims, requestedClaims } from './claims-request.js';
 import { ProfileRepository } from '../users/profile-repository.js';
-import { redeemCode, revokeGrant } from './codes.js';
-import { invalidGrant, newRefreshToken, OFFLINE_ACCESS, wantsRefreshToken } from './refresh.js';
-import { resolveAudiences, scopeTokens } from './token-request.js';
+import { redeemCode } from './authorization-codes.js';
+import { pickClaims, requestedClaims } from './claims-request.js';
+import { newRefreshToken, OFFLINE_ACCESS, wantsRefreshToken } from './refresh.js';
+import { revokeGrant } from './revocations.js';
+import { resolveAudiences, scopeTokens, type TokenEndpointDeps, type TokenRequest } from './token-request.js';
 import { mintTokens, type TokenResponse } from './tokens.js';
 
-export { invalidGrant };
-
 /**
- * The authorization_code grant (RFC 6749 §4.1.3). The code is consumed first, with one conditional
- * write; of any number of concurrent redemptions exactly one wins. A replayed code is refused and
- * the tokens the first redemption issued are revoked (RFC 6749 §4.1.2).
+ * The authorization_code grant (RFC 6749 §4.1.3), for a client the token endpoint has already
+ * allowed the grant. The code is consumed first, with one conditional write; of any number of
+ * concurrent redemptions exactly one wins. A replayed code is refused and the tokens the first
+ * redemption issued are revoked (RFC 6749 §4.1.2).
  */
-export async function exchangeCode(
-  form: Record<string, string>,
+export async function authorizationCodeGrant(
+  { form, resources }: TokenRequest,
   client: Client,
-  deps: { store: TenantStore; signer: Signer; issuer: string },
-  resources: string[] = [],
+  deps: TokenEndpointDeps,
 ): Promise<TokenResponse> {
-  if (!client.grant_types.includes('authorization_code')) {
-    throw new ProtocolError(
-      400,
-      'unauthorized_client',
-      'this client may not use the authorization_code grant',
-    );
-  }
   const code = form.code;
-  if (!code) throw badRequest('code is required');
+  if (!code) throw invalidRequest('code is required');
   if (code.length > 200) throw invalidGrant('the code is invalid, expired or already used');
   const grantId = randomUUID();
   const result = await redeemCode(deps.store, code, grantId);
@@ -45,24 +36,14 @@ export async function exchangeCode(
   if (result.status !== 'consumed') throw invalidGrant('the code is invalid, expired or already used');
   const grant = result.item;
   if (grant.clientId !== client.client_id) throw invalidGrant('the code was issued to another client');
-  // RFC 6749 §4.1.3: redirect_uri must be present and identical when the request included it.
-  // Fix: reference 000's documented token request (grant_type, code, client_id, client_secret) has
-  // no redirect_uri, so for `/init-auth` grants it may be left out; when sent, it must still match.
+  // RFC 6749 §4.1.3: redirect_uri must be present and identical when the request included it. The
+  // Authsignal-style federated flow documents a token request without it (grant_type, code,
+  // client_id, client_secret), so for `/init-auth` grants it may be left out; sent, it must match.
   const redirectUriOptional = grant.action !== undefined && form.redirect_uri === undefined;
   if (!redirectUriOptional && form.redirect_uri !== grant.redirectUri) {
     throw invalidGrant('redirect_uri does not match the authorization request');
   }
-  if (grant.codeChallenge) {
-    const verifier = form.code_verifier;
-    if (!verifier) throw invalidGrant('code_verifier is required (PKCE)');
-    if (!/^[A-Za-z0-9._~-]{43,128}$/.test(verifier))
-      throw invalidGrant('code_verifier is malformed (RFC 7636 §4.1)');
-    const computed = createHash('sha256').update(verifier, 'ascii').digest('base64url');
-    if (!constantTimeEqual(computed, grant.codeChallenge))
-      throw invalidGrant('code_verifier does not match the code_challenge');
-  } else if (form.code_verifier !== undefined) {
-    throw invalidGrant('code_verifier sent but the authorization request had no code_challenge');
-  }
+  checkPkce(grant.codeChallenge, form.code_verifier);
   const fallback = grant.resources?.length ? grant.resources : [client.client_id];
   const audiences = resolveAudiences(resources, client, fallback, grant.resources);
   const requested = await claimsFor(grant, deps.store);
@@ -84,6 +65,21 @@ export async function exchangeCode(
     audiences,
     ...requested,
   });
+}
+
+/** PKCE (RFC 7636 §4.6): the verifier must hash to the challenge the authorization request sent. */
+function checkPkce(challenge: string | undefined, verifier: string | undefined): void {
+  if (!challenge) {
+    if (verifier !== undefined)
+      throw invalidGrant('code_verifier sent but the authorization request had no code_challenge');
+    return;
+  }
+  if (!verifier) throw invalidGrant('code_verifier is required (PKCE)');
+  if (!/^[A-Za-z0-9._~-]{43,128}$/.test(verifier))
+    throw invalidGrant('code_verifier is malformed (RFC 7636 §4.1)');
+  const computed = createHash('sha256').update(verifier, 'ascii').digest('base64url');
+  if (!constantTimeEqual(computed, challenge))
+    throw invalidGrant('code_verifier does not match the code_challenge');
 }
 
 /** What the `claims` request parameter asked for (OIDC Core §5.5): ID token values and UserInfo names. */

@@ -1,0 +1,55 @@
+import type { ActionState } from '../actions/action.js';
+import { randomSecret, sha256 } from '../crypto/secrets.js';
+import { nowSeconds, type ConsumeResult, type Key } from '../store/store.js';
+import type { TenantStore } from '../store/tenant-store.js';
+
+/**
+ * Authorization codes (RFC 6749 §4.1.2): 256 random bits, stored only as a hash, short-lived, bound
+ * to the client, redirect URI, nonce and PKCE challenge, and redeemed with one conditional write.
+ */
+export const CODE_TTL_SECONDS = 120;
+
+/** What a code stands for: everything the token endpoint needs, so redemption is one write. */
+export interface Grant {
+  clientId: string;
+  redirectUri: string;
+  scope: string;
+  userId: string;
+  nonce?: string;
+  codeChallenge?: string;
+  codeChallengeMethod?: 'S256';
+  authTime: number;
+  /** The federated action, for `/init-auth` flows. */
+  action?: { code: string; state: ActionState; isEnrolled: boolean; idempotencyKey: string };
+  amr?: string[];
+  /** Authentication context class (OIDC Core §2): `mfa` when two factors were used. */
+  acr?: string;
+  /** The login session the code was issued in (OIDC Front-Channel Logout §3 `sid`). */
+  sid?: string;
+  /** RFC 8707 resource indicators: the access token's audience. */
+  resources?: string[];
+  /** The `claims` request parameter (OIDC Core §5.5), as validated JSON. */
+  claims?: string;
+}
+
+export interface CodeItem extends Grant {
+  expiresAt: number;
+  /** Set when redeemed: the grant the tokens belong to, so a replay can revoke them. */
+  grantId?: string;
+}
+
+/** A code's item, under the hash of the code: the table never holds a usable code. */
+export const codeKey = (code: string): Key => ({ pk: `code#${sha256(code)}`, sk: 'code' });
+
+export function newCode(grant: Grant, now = Date.now()): { code: string; key: Key; item: CodeItem } {
+  const code = randomSecret();
+  return { code, key: codeKey(code), item: { ...grant, expiresAt: nowSeconds(now) + CODE_TTL_SECONDS } };
+}
+
+export function redeemCode(
+  store: TenantStore,
+  code: string,
+  grantId: string,
+): Promise<ConsumeResult<CodeItem & Record<string, unknown>>> {
+  return store.consume<CodeItem & Record<string, unknown>>(codeKey(code), { grantId });
+}

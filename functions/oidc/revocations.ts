@@ -1,0 +1,61 @@
+import { MAX_REFRESH_TOKEN_LIFETIME } from '../clients/client.js';
+import { nowSeconds, type Item, type Key } from '../store/store.js';
+import type { TenantStore } from '../store/tenant-store.js';
+
+/**
+ * Revocation records. Tokens of a revoked grant (the `gid` of access tokens, the family of refresh
+ * tokens) are refused by refresh, userinfo and introspection until they expire anyway; so is one
+ * access token revoked by its `jti` (RFC 7009), and every token of a deleted user issued before
+ * the deletion.
+ */
+const revokedGrantKey = (grantId: string): Key => ({ pk: `revoked#${grantId}`, sk: 'grant' });
+const revokedTokenKey = (jti: string): Key => ({ pk: `revoked#${jti}`, sk: 'token' });
+const revokedUserKey = (userId: string): Key => ({ pk: `revoked-user#${userId}`, sk: 'user' });
+
+/** How long a grant revocation is remembered: longer than any refresh token family can live. */
+export const GRANT_REVOCATION_TTL_SECONDS = MAX_REFRESH_TOKEN_LIFETIME + 86_400;
+
+/** Revokes every token of a grant: its access tokens (`gid`) and its whole refresh token family. */
+export async function revokeGrant(
+  store: TenantStore,
+  grantId: string,
+  reason: string,
+  now = Date.now(),
+): Promise<void> {
+  await store.put(revokedGrantKey(grantId), {
+    reason,
+    revokedAt: nowSeconds(now),
+    expiresAt: nowSeconds(now) + GRANT_REVOCATION_TTL_SECONDS,
+  });
+}
+
+/** Revokes everything issued for a user until now (a deleted user). */
+export async function revokeUser(store: TenantStore, userId: string, now = Date.now()): Promise<void> {
+  await store.put(revokedUserKey(userId), {
+    revokedAt: nowSeconds(now),
+    expiresAt: nowSeconds(now) + GRANT_REVOCATION_TTL_SECONDS,
+  });
+}
+
+/** Revokes one access token by its `jti` until it would have expired anyway (RFC 7009). */
+export async function revokeAccessToken(
+  store: TenantStore,
+  token: { jti: string; exp: number },
+  now = Date.now(),
+): Promise<void> {
+  if (token.exp <= nowSeconds(now)) return;
+  await store.put(revokedTokenKey(token.jti), { revokedAt: nowSeconds(now), expiresAt: token.exp + 60 });
+}
+
+export async function grantRevoked(store: TenantStore, grantId: string): Promise<boolean> {
+  return (await store.get(revokedGrantKey(grantId))) !== undefined;
+}
+
+export async function accessTokenRevoked(store: TenantStore, jti: string): Promise<boolean> {
+  return (await store.get(revokedTokenKey(jti))) !== undefined;
+}
+
+/** When the user was deleted (epoch seconds): tokens issued until then are dead. */
+export async function userRevokedAt(store: TenantStore, userId: string): Promise<number | undefined> {
+  return (await store.get<{ revokedAt: number } & Item>(revokedUserKey(userId)))?.revokedAt;
+}
