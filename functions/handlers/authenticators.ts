@@ -40,7 +40,10 @@ export const handler = tenantHandler(async (req, ctx) => {
   const userId = pathParam(req, 'userId');
 
   if (req.method === 'DELETE' && req.pathParams.authenticatorId !== undefined) {
-    const removed = await service(ctx.store, ctx.services, ctx.tenant, ctx.origin).remove(userId, pathParam(req, 'authenticatorId'));
+    const removed = await service(ctx.store, ctx.services, ctx.tenant, ctx.origin).remove(
+      userId,
+      pathParam(req, 'authenticatorId'),
+    );
     if (!removed) throw notFound('the user has no such authenticator');
     return { status: 204 };
   }
