@@ -1,18 +1,26 @@
-import type { TenantContext } from '../http/handler.js';
+import type { SecretBox } from '../crypto/secret-box.js';
+import type { Mailer } from '../mail/mailer.js';
+import type { TenantStore } from '../store/tenant-store.js';
+import type { Tenant } from '../tenants/tenant.js';
 import { createAuthenticatorService } from './service.js';
 import type { AuthenticatorService } from './types.js';
 
 /**
- * The authenticator service of the tenant a request is for: WebAuthn's relying party is the
- * tenant's host (without port) and its exact origin, mail goes through the region's mailer and TOTP
- * secrets are sealed by the region's secret box.
+ * The authenticator service of one tenant: WebAuthn's relying party is the tenant's host (without
+ * port) and its exact origin, mail goes through the region's mailer and TOTP secrets are sealed by
+ * the region's secret box.
  */
-export function authenticatorsFor(ctx: TenantContext): AuthenticatorService {
-  return createAuthenticatorService(ctx.store, {
-    mailer: ctx.services.mailer,
-    secretBox: ctx.services.secretBox,
-    rpId: new URL(ctx.origin).hostname,
-    rpName: ctx.tenant.name,
-    origin: ctx.origin,
+export function authenticatorsFor(
+  store: TenantStore,
+  ports: { mailer: Mailer; secretBox: SecretBox },
+  tenant: Pick<Tenant, 'name'>,
+  origin: string,
+): AuthenticatorService {
+  return createAuthenticatorService(store, {
+    mailer: ports.mailer,
+    secretBox: ports.secretBox,
+    rpId: new URL(origin).hostname,
+    rpName: tenant.name,
+    origin,
   });
 }

@@ -9,6 +9,8 @@ import type {
   PublicKeyCredentialRequestOptionsJSON,
   RegistrationResponseJSON,
 } from '@simplewebauthn/server';
+import type { SecretBox } from '../crypto/secret-box.js';
+import type { Mailer } from '../mail/mailer.js';
 
 export type AuthenticatorType = 'PASSKEY' | 'AUTHENTICATOR_APP' | 'EMAIL_OTP';
 
@@ -42,6 +44,40 @@ export interface AuthenticatorView {
 }
 
 export type VerifyResult = { ok: true; authenticatorId: string } | { ok: false; reason: string };
+
+/**
+ * Why a verification failed (`VerifyResult.reason`). Pages show one message for all of them but
+ * the first two; the rest are for logs and tests.
+ */
+export type VerifyFailure =
+  | 'invalid_code' // wrong code (an attempt was counted)
+  | 'too_many_attempts' // the emailed code is dead: request a new one
+  | 'expired' // no live code or challenge under this key
+  | 'used' // already used (one-time code, TOTP step, challenge)
+  | 'not_enrolled' // nothing to verify against
+  | 'invalid_response' // a WebAuthn response that does not verify
+  | 'unknown_credential'; // a passkey this user does not have
+
+export const fail = (reason: VerifyFailure): VerifyResult => ({ ok: false, reason });
+
+/** One-time state (emailed codes, WebAuthn challenges) is kept under the caller's interaction key. */
+export function checkKey(key: string): void {
+  if (!key || key.length > 256) throw new Error('an interaction key of 1 to 256 characters is required');
+}
+
+export interface AuthenticatorServiceOptions {
+  mailer: Mailer;
+  /** Seals TOTP secrets at rest, bound to their tenant and user (the region's `secretBox`). */
+  secretBox: SecretBox;
+  /** WebAuthn relying party id: the tenant host without port (`demo.us.localhost`). */
+  rpId: string;
+  /** Shown by authenticator apps and passkey prompts: the tenant's name. */
+  rpName: string;
+  /** The exact origin pages are served from (`http://demo.us.localhost:3000`), checked in clientDataJSON. */
+  origin: string;
+  /** Epoch milliseconds (tests move time). */
+  now?: () => number;
+}
 
 export interface SendResult {
   sent: boolean;

@@ -3,7 +3,7 @@ import type { TenantStore } from '../store/tenant-store.js';
 /**
  * A started `/init-auth` flow, waiting for the user at `/oidc/auth`. Keyed by its idempotency key;
  * the init-auth token is `<idempotencyKey>.<secret>` and only the secret's hash is stored. The token
- * is consumed with one conditional write, so it works once (DESIGN.md, principle 5).
+ * is consumed with one conditional write (never read-then-write), so it works once.
  */
 export interface Attempt {
   idempotencyKey: string;

@@ -8,7 +8,7 @@ import { ATTEMPT_TTL_SECONDS, attemptKey, type Attempt } from './attempt.js';
 
 const customValue = z.union([z.string().max(1024), z.number().finite(), z.boolean()]);
 
-/** Body of `POST /init-auth` (API.md). Unknown fields are ignored, as B2C may send more claims. */
+/** Body of `POST /init-auth`. Unknown fields are ignored, as B2C may send more claims. */
 export const initAuthSchema = z.object({
   userId: z
     .string()

@@ -38,14 +38,17 @@ export const handler = tenantHandler(async (req, ctx) => {
   const userId = pathParam(req, 'userId');
 
   if (req.method === 'DELETE' && req.pathParams.authenticatorId !== undefined) {
-    const removed = await authenticatorsFor(ctx).remove(userId, pathParam(req, 'authenticatorId'));
+    const removed = await authenticatorsFor(ctx.store, ctx.services, ctx.tenant, ctx.origin).remove(
+      userId,
+      pathParam(req, 'authenticatorId'),
+    );
     if (!removed) throw notFound('the user has no such authenticator');
     return { status: 204 };
   }
 
   if (req.method === 'POST' && req.pathParams.authenticatorId === undefined) {
     const body = parseJson(req, enrollBody);
-    const authenticators = authenticatorsFor(ctx);
+    const authenticators = authenticatorsFor(ctx.store, ctx.services, ctx.tenant, ctx.origin);
     if (body.type === 'EMAIL_OTP') {
       const authenticator = await authenticators.enrollEmail(userId, body.email);
       return json(201, { authenticator: toView(authenticator) });

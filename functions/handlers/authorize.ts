@@ -1,8 +1,9 @@
 import { ClientRepository } from '../clients/client-repository.js';
 import { parseForm, parseParams } from '../http/body.js';
 import { tenantHandler } from '../http/handler.js';
-import { bindingCookie } from '../interaction/interaction.js';
-import { authorizationResponse } from '../oidc/authorization-response.js';
+import { authorizationResponse } from '../hosted/authorization-response.js';
+import { bindingCookie } from '../hosted/binding.js';
+import { seeOther } from '../hosted/respond.js';
 import { authorize } from '../oidc/authorize.js';
 
 /**
@@ -25,11 +26,8 @@ export const handler = tenantHandler(
       signer: ctx.services.signer,
     });
     if (outcome.kind === 'interaction') {
-      return {
-        status: 303,
-        headers: { location: `/interaction/${outcome.id}`, 'cache-control': 'no-store' },
-        cookies: [bindingCookie(outcome.id, outcome.cookieValue, ctx.origin.startsWith('https:'))],
-      };
+      const secure = ctx.origin.startsWith('https:');
+      return seeOther(`/interaction/${outcome.id}`, [bindingCookie(outcome.id, outcome.binding, secure)]);
     }
     return authorizationResponse(outcome.redirectUri, outcome.mode, outcome.params);
   },

@@ -1,5 +1,5 @@
 import { tenantHandler } from '../http/handler.js';
-import { interactionStep, renderInteraction } from '../interaction/controller.js';
+import { interactionStep, renderInteraction } from '../hosted/interaction-page.js';
 
 /**
  * GET /interaction/{id} renders the hosted challenge, enrollment or settings screen;
@@ -7,7 +7,5 @@ import { interactionStep, renderInteraction } from '../interaction/controller.js
  */
 export const handler = tenantHandler(
   (req, ctx) => (req.method === 'GET' ? renderInteraction(req, ctx) : interactionStep(req, ctx)),
-  {
-    errors: 'page',
-  },
+  { errors: 'page' },
 );

@@ -44,7 +44,7 @@ export const handler = tenantHandler(async (req, ctx) => {
     return json(200, await records.view(userId));
   }
   if (req.method === 'DELETE') {
-    const service = authenticatorsFor(ctx);
+    const service = authenticatorsFor(ctx.store, ctx.services, ctx.tenant, ctx.origin);
     await deleteUser(ctx.store, userId, (id) => service.remove(userId, id));
     return { status: 204 };
   }

@@ -1,8 +1,9 @@
 import type { ProtocolError } from '../errors.js';
+import { pageResponse } from '../hosted/respond.js';
+import { html } from '../hosted/views/html.js';
+import { pageContext } from '../hosted/views/layout.js';
+import { pickLocale } from '../i18n.js';
 import type { HttpResponse } from './request.js';
-import { html } from '../pages/html.js';
-import { pickLocale, translator } from '../i18n.js';
-import { page } from '../pages/layout.js';
 
 const escape = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -34,17 +35,15 @@ export function brandedErrorPage(
   err: ProtocolError,
   opts: { tenantName: string; brandColor?: string; acceptLanguage?: string },
 ): HttpResponse {
-  const locale = pickLocale(undefined, opts.acceptLanguage);
-  const t = translator(locale);
+  const page = pageContext(
+    { name: opts.tenantName, ...(opts.brandColor ? { brandColor: opts.brandColor } : {}) },
+    pickLocale(undefined, opts.acceptLanguage),
+  );
+  const { t } = page;
   const body = html`<h1>${t('error_title')}</h1>
 <p>${err.description}</p>
 <p class="muted">${t('error_code')}: <code>${err.code}</code></p>
 <p>${t('closed_text')}</p>`;
-  const res = page(
-    { t, locale, tenantName: opts.tenantName, ...(opts.brandColor ? { brandColor: opts.brandColor } : {}) },
-    t('error_title'),
-    body,
-    { status: err.status },
-  );
+  const res = pageResponse(page, t('error_title'), body, { status: err.status });
   return { ...res, headers: { ...err.headers, ...res.headers } };
 }

@@ -1,16 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { constantTimeEqual, sha256 } from '../crypto/secrets.js';
 import type { AuthenticatorType } from '../users/user-records.js';
-import { ConditionFailedError, nowSeconds } from '../store/store.js';
-import type { TenantStore } from '../store/tenant-store.js';
-import type { ActionRun, ClientRequest } from '../oidc/complete.js';
+import { nowSeconds } from '../store/store.js';
 import type { Locale } from '../i18n.js';
-import type { LoginParams } from '../oidc/login-request.js';
+import type { ActionRun, ClientRequest, LoginParams } from '../records/authorization.js';
 
 /**
  * A hosted challenge in progress: the user, the action, where the answer goes, and how far the user
- * has got. Bound to one browser by an HttpOnly cookie whose value is only stored hashed; every form
- * carries the interaction's CSRF token. Finishing consumes it atomically, so it ends exactly once.
+ * has got. Bound to one browser by a random binding value (the hosted pages keep it in an HttpOnly
+ * cookie) that is only stored hashed; every form carries the interaction's CSRF token. Finishing
+ * consumes it atomically, so it ends exactly once.
  */
 export interface Interaction {
   id: string;
@@ -30,7 +29,7 @@ export interface Interaction {
    */
   decoupled?: DecoupledTarget;
   /** Set in memory when a decoupled sign-in succeeds: what the pending grant is approved with. */
-  approval?: { userId: string; authTime: number; amr: string[]; acr: string; sid: string };
+  approval?: Approval;
   request: ClientRequest;
   decidedBy: string;
   redirectToSettings: boolean;
@@ -43,6 +42,8 @@ export interface Interaction {
   pendingTotpSecret?: string;
   /** Address a code was sent to while enrolling email. */
   pendingEmail?: string;
+  /** The masked address the last challenge code went to, shown on the email screen. */
+  emailSentTo?: string;
   locale: Locale;
   email?: string;
   createdAt: string;
@@ -71,43 +72,32 @@ export interface DecoupledTarget {
   expectedUserId?: string;
   /** Shown on the approval page so the user can match it with the other device (CIBA, RFC 8628 user code). */
   bindingMessage?: string;
-  tenantName: string;
+}
+
+/** Who signed in on this device, and how: what a pending decoupled grant is approved with. */
+export interface Approval {
+  userId: string;
+  authTime: number;
+  amr: string[];
+  acr: string;
+  sid: string;
 }
 
 export const INTERACTION_TTL_SECONDS = 15 * 60;
 
-export const interactionKey = (id: string) => ({ pk: `interaction#${id}`, sk: 'interaction' });
-
-/** The cookie binding an interaction to the browser; scoped to the interaction's own path. */
-export function cookieName(id: string): string {
-  return `idp_ix_${id.slice(0, 12)}`;
-}
-
-export function bindingCookie(
-  id: string,
-  value: string,
-  secure: boolean,
-  maxAge = INTERACTION_TTL_SECONDS,
-): string {
-  return `${cookieName(id)}=${value}; Path=/interaction/${id}; HttpOnly; SameSite=Lax; Max-Age=${maxAge}${secure ? '; Secure' : ''}`;
-}
-
-export function clearCookie(id: string, secure: boolean): string {
-  return bindingCookie(id, '', secure, 0);
-}
-
+/** A new interaction and the binding value the browser keeps (the store only ever sees its hash). */
 export function newInteraction(
   fields: Omit<Interaction, 'id' | 'bindingHash' | 'csrf' | 'failures' | 'createdAt' | 'expiresAt'>,
   now = Date.now(),
-): { interaction: Interaction; cookieValue: string } {
+): { interaction: Interaction; binding: string } {
   const id = randomBytes(18).toString('base64url');
-  const cookieValue = randomBytes(32).toString('base64url');
+  const binding = randomBytes(32).toString('base64url');
   return {
-    cookieValue,
+    binding,
     interaction: {
       ...fields,
       id,
-      bindingHash: sha256(cookieValue),
+      bindingHash: sha256(binding),
       csrf: randomBytes(24).toString('base64url'),
       failures: 0,
       createdAt: new Date(now).toISOString(),
@@ -116,54 +106,11 @@ export function newInteraction(
   };
 }
 
-export type Loaded =
-  { status: 'ok'; interaction: Interaction } | { status: 'missing' } | { status: 'foreign' };
-
-/** Loads an interaction for this browser: a missing or wrong cookie reads as `foreign`. */
-export async function loadInteraction(
-  store: TenantStore,
-  id: string,
-  cookies: Record<string, string>,
-): Promise<Loaded> {
-  if (!/^[A-Za-z0-9_-]{24}$/.test(id)) return { status: 'missing' };
-  const interaction = await store.get<Interaction & Record<string, unknown>>(interactionKey(id));
-  if (!interaction || (interaction as { consumedAt?: number }).consumedAt !== undefined)
-    return { status: 'missing' };
-  const cookie = cookies[cookieName(id)];
-  if (!cookie || !constantTimeEqual(sha256(cookie), interaction.bindingHash)) return { status: 'foreign' };
-  return { status: 'ok', interaction };
-}
-
 export function csrfValid(interaction: Interaction, presented: string | undefined): boolean {
   return typeof presented === 'string' && constantTimeEqual(presented, interaction.csrf);
 }
 
-/** Records changes while the interaction is still open (not finished by another request). */
-export async function saveInteraction(
-  store: TenantStore,
-  id: string,
-  set: Partial<Interaction>,
-): Promise<Interaction> {
-  return store.update<Interaction & Record<string, unknown>>(
-    interactionKey(id),
-    { ...set },
-    { unconsumed: true },
-  );
-}
-
-/**
- * Counts a failed attempt with one atomic increment, so concurrent wrong guesses cannot share a
- * count and exceed the limit. An interaction already finished elsewhere reads as over.
- */
-export async function recordFailure(store: TenantStore, interaction: Interaction): Promise<Interaction> {
-  try {
-    return await store.increment<Interaction & Record<string, unknown>>(
-      interactionKey(interaction.id),
-      'failures',
-      { unconsumed: true },
-    );
-  } catch (err) {
-    if (err instanceof ConditionFailedError) return { ...interaction, failures: interaction.maxAttempts };
-    throw err;
-  }
+/** Whether a browser's binding value is the one this interaction was started with (only its hash is kept). */
+export function boundTo(interaction: Interaction, binding: string | undefined): boolean {
+  return binding !== undefined && constantTimeEqual(sha256(binding), interaction.bindingHash);
 }

@@ -1,51 +1,19 @@
-import type { ActionState } from '../actions/action.js';
+import type { ActionResult, ActionRun, ClientRequest, LoginResult } from '../records/authorization.js';
 import type { WriteOp } from '../store/store.js';
-import { outcomeKey, type AuthenticatorType, type OutcomeRecord } from '../users/user-records.js';
-import type { ResponseMode } from './authorization-response.js';
+import { outcomeKey, type OutcomeRecord } from '../users/user-records.js';
 import { newCode } from './authorization-codes.js';
 
-/** The client's side of an authorization request, validated at /oidc/auth and carried to the end. */
-export interface ClientRequest {
-  clientId: string;
-  redirectUri: string;
-  responseMode: ResponseMode;
-  scope: string;
-  state?: string;
-  nonce?: string;
-  codeChallenge?: string;
-  codeChallengeMethod?: 'S256';
-}
-
-/** The federated action being run for a user (from the /init-auth attempt). */
-export interface ActionRun {
-  userId: string;
-  action: string;
-  idempotencyKey: string;
-  custom: Record<string, string | number | boolean>;
-  appId?: string;
-  createdAt: string;
-  ipAddress: string;
-  userAgent: string;
-}
-
-export interface Result {
-  state: ActionState;
-  isEnrolled: boolean;
-  decidedBy: string;
-  verificationMethod?: AuthenticatorType;
-  amr?: string[];
-}
-
 /**
- * Ends a flow, whatever its outcome, the way the reference flow demands: with a code at the
- * redirect URI. Returns the writes that store the code and the outcome record — the caller adds the
+ * Ends a federated flow, whatever its outcome, with a code at the redirect URI: in the
+ * Authsignal-style federated flow the relying party (Azure AD B2C) learns the outcome only by
+ * redeeming the code. Returns the writes that store the code and the outcome record — the caller adds the
  * write that consumes what started the step (init-auth token or interaction), and commits them in
  * one transaction — and the parameters of the authorization response.
  */
 export function completion(
   request: ClientRequest,
   run: ActionRun,
-  result: Result,
+  result: ActionResult,
   issuer: string,
   now = Date.now(),
 ): { writes: WriteOp[]; params: Record<string, string> } {
@@ -93,17 +61,6 @@ export function completion(
     ],
     params: { code, ...(request.state !== undefined ? { state: request.state } : {}), iss: issuer },
   };
-}
-
-/** What a hosted sign-in (no /init-auth) proved: who, how, and in which session. */
-export interface LoginResult {
-  userId: string;
-  authTime: number;
-  amr: string[];
-  acr: string;
-  sid: string;
-  resources?: string[];
-  claims?: string;
 }
 
 /** Ends a hosted sign-in with a code (OIDC Core §3.1.2.5): the write that stores it and the response parameters. */

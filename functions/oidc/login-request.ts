@@ -1,27 +1,14 @@
 import { decodeJwt, jwtVerify, createLocalJWKSet } from 'jose';
 import type { Client } from '../clients/client.js';
 import type { Signer } from '../signing/signer.js';
+import type { LoginParams, Prompt } from '../records/authorization.js';
 import type { Session } from '../sessions/session.js';
 import { RedirectError } from './authorize-errors.js';
 
 /**
- * The OIDC parameters of a sign-in that does not start with `/init-auth` (OIDC Core §3.1.2.1),
- * validated into one object. Each check throws the error the spec names for it.
+ * Checks of the OIDC parameters of a sign-in that does not start with `/init-auth` (OIDC Core
+ * §3.1.2.1), validated into one `LoginParams`. Each check throws the error the spec names for it.
  */
-export type Prompt = 'none' | 'login' | 'consent' | 'select_account';
-
-export interface LoginParams {
-  prompt: Prompt[];
-  maxAge?: number;
-  loginHint?: string;
-  /** `sub` of a valid `id_token_hint`. */
-  hintSub?: string;
-  acrValues: string[];
-  claims?: string;
-  resources?: string[];
-  uiLocales?: string;
-}
-
 const PROMPTS = new Set<Prompt>(['none', 'login', 'consent', 'select_account']);
 export const SUPPORTED_ACR = ['mfa', 'urn:identity:acr:single-factor'] as const;
 
@@ -68,7 +55,7 @@ export function checkClaims(p: Record<string, string>): string | undefined {
 export function checkResource(p: Record<string, string>, client: Client): string[] | undefined {
   const value = p.resource ?? p.audience;
   if (value === undefined) return undefined;
-  const allowed = new Set(((client as { resources?: string[] }).resources ?? []) as string[]);
+  const allowed = new Set(client.resources);
   if (!allowed.has(value))
     throw new RedirectError('invalid_target', 'the requested resource is not registered for this client');
   return [value];

@@ -5,7 +5,13 @@ import { badRequest } from '../errors.js';
 import { nowSeconds } from '../store/store.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import { RedirectError } from './authorize-errors.js';
-import { checkLengths, checkPkce, checkResponseMode, checkResponseType, checkScope } from './authorize.js';
+import {
+  checkLengths,
+  checkPkce,
+  checkResponseMode,
+  checkResponseType,
+  checkScope,
+} from './authorize-checks.js';
 import { checkAcr, checkClaims, checkMaxAge, checkPrompt, checkResource } from './login-request.js';
 import { PAR_TTL_SECONDS, REQUEST_URI_PREFIX, pushedRequestKey, type PushedRequest } from './request-uri.js';
 

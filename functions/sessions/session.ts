@@ -26,6 +26,8 @@ export const SESSION_COOKIE = 'idp_session';
 /** A session lasts at most this long; `max_age` and `prompt=login` ask for fresher authentication. */
 export const SESSION_TTL_SECONDS = 12 * 60 * 60;
 
+/* One item per session, keyed by the hash of its cookie (the tenant prefix is added by the
+ * TenantStore): the cookie is the only way to find it, and the table never holds the cookie itself. */
 const sessionKey = (cookieValue: string) => ({ pk: `session#${sha256(cookieValue)}`, sk: 'session' });
 
 export function sessionCookie(value: string, secure: boolean, maxAge = SESSION_TTL_SECONDS): string {
@@ -71,33 +73,4 @@ export async function addClient(
 export async function endSession(store: TenantStore, cookies: Record<string, string>): Promise<void> {
   const value = cookies[SESSION_COOKIE];
   if (value && /^[A-Za-z0-9_-]{43}$/.test(value)) await store.delete(sessionKey(value));
-}
-
-/** Consent a user gave a third-party client, remembered per scope (OIDC Core §3.1.2.4). */
-const consentKey = (userId: string, clientId: string) => ({
-  pk: `user#${userId}`,
-  sk: `consent#${clientId}`,
-});
-
-export async function grantedScopes(
-  store: TenantStore,
-  userId: string,
-  clientId: string,
-): Promise<Set<string>> {
-  const item = await store.get<{ scopes: string[] }>(consentKey(userId, clientId));
-  return new Set(item?.scopes ?? []);
-}
-
-export function consentWrite(
-  userId: string,
-  clientId: string,
-  scopes: string[],
-  previous: Set<string>,
-): WriteOp {
-  return {
-    put: {
-      key: consentKey(userId, clientId),
-      item: { scopes: [...new Set([...previous, ...scopes])], grantedAt: new Date().toISOString() },
-    },
-  };
 }

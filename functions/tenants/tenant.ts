@@ -36,7 +36,7 @@ export interface Tenant {
   secretHash: string;
   /** Outcome of an action the tenant never configured. */
   defaultOutcome: Outcome;
-  /** The hosted pages' colour (`#rrggbb`); made accessible for text by functions/pages/brand.ts. */
+  /** The hosted pages' colour (`#rrggbb`); made accessible for text by functions/hosted/views/brand.ts. */
   brandColor?: string;
   createdAt: string;
   secretRotatedAt?: string;

@@ -6,6 +6,7 @@ import * as OTPAuth from 'otpauth';
 import type { Response } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthenticatorService } from '../../functions/authenticators/service.js';
+import { brandPalette, DEFAULT_BRAND_COLOR } from '../../functions/hosted/views/brand.js';
 import { servicesFor } from '../../functions/services.js';
 import {
   APP_REDIRECT,
@@ -273,6 +274,22 @@ describe('hosted challenge pages', () => {
     const again = await post(b, 'cancel', { csrf: b.csrf });
     expect(again.status).toBe(400);
     expect(again.headers.get('location')).toBeNull();
+  });
+
+  it("the expired page carries the tenant's name and colour", async () => {
+    const branded = await server.tenant();
+    const color = '#0f766e';
+    await (await servicesFor('us')).tenants.updateSettings(branded.id, { brandColor: color });
+    const user = await totpUser();
+    const b = await startChallenge(user.userId);
+    // Another tenant's interaction id, and no binding cookie: the expired page, in this tenant's look.
+    const res = await http(`${branded.origin}${new URL(b.url).pathname}`);
+    expect(res.status).toBe(400);
+    const html = await res.text();
+    expect(html).toContain('This sign-in has ended');
+    expect(html).toContain(`<header>${branded.slug}</header>`);
+    expect(html).toContain(`--brand:${brandPalette(color).brand}`);
+    expect(brandPalette(color).brand).not.toBe(DEFAULT_BRAND_COLOR);
   });
 
   it("the /oidc/auth error page carries the tenant's name, a nonce CSP and no redirect", async () => {

@@ -9,11 +9,8 @@ import type {
   RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  createAuthenticatorService,
-  EMAIL_CODE_MAX_ATTEMPTS,
-  EMAIL_SEND_LIMITS,
-} from '../../functions/authenticators/service.js';
+import { EMAIL_CODE_MAX_ATTEMPTS, EMAIL_SEND_LIMITS } from '../../functions/authenticators/email-code.js';
+import { createAuthenticatorService } from '../../functions/authenticators/service.js';
 import { totpCode } from '../../functions/authenticators/totp.js';
 import type { AuthenticatorService } from '../../functions/authenticators/types.js';
 import { LocalSecretBox } from '../../functions/crypto/local-secret-box.js';

@@ -2,14 +2,11 @@ import type { Client } from '../clients/client.js';
 import type { TenantContext } from '../http/handler.js';
 import type { HttpRequest, HttpResponse } from '../http/request.js';
 import { pickLocale } from '../i18n.js';
+import { newInteraction, type DecoupledTarget, type LoginState } from '../interaction/interaction.js';
+import { interactionWrite } from '../interaction/repository.js';
 import { loadSession } from '../sessions/session.js';
-import {
-  bindingCookie,
-  interactionKey,
-  newInteraction,
-  type DecoupledTarget,
-  type LoginState,
-} from './interaction.js';
+import { bindingCookie } from './binding.js';
+import { seeOther } from './respond.js';
 
 /**
  * Starts the hosted sign-in for a grant another device is waiting for (the device authorization
@@ -25,14 +22,14 @@ import {
 export async function startDecoupledLogin(
   req: HttpRequest,
   ctx: TenantContext,
-  opts: { target: Omit<DecoupledTarget, 'tenantName'>; client: Client; scope: string; uiLocales?: string },
+  opts: { target: DecoupledTarget; client: Client; scope: string; uiLocales?: string },
 ): Promise<HttpResponse> {
   const session = await loadSession(ctx.store, req.cookies);
   const expected = opts.target.expectedUserId;
   const usable = session && (!expected || session.userId === expected) ? session : undefined;
   const stage: LoginState['stage'] = usable ? 'consent' : expected ? 'challenge' : 'identify';
   const userId = usable?.userId ?? expected;
-  const { interaction, cookieValue } = newInteraction({
+  const { interaction, binding } = newInteraction({
     mode: 'challenge',
     ...(userId ? { userId } : {}),
     // prompt=consent: the approval page is always shown, whatever was granted before.
@@ -42,7 +39,7 @@ export async function startDecoupledLogin(
       methodsUsed: [],
       ...(usable ? { sid: usable.sid } : {}),
     },
-    decoupled: { ...opts.target, tenantName: ctx.tenant.name },
+    decoupled: opts.target,
     request: { clientId: opts.client.client_id, redirectUri: '', responseMode: 'query', scope: opts.scope },
     decidedBy: opts.target.kind,
     redirectToSettings: false,
@@ -50,10 +47,8 @@ export async function startDecoupledLogin(
     maxAttempts: 5,
     locale: pickLocale(opts.uiLocales, req.headers['accept-language']),
   });
-  await ctx.store.transact([{ put: { key: interactionKey(interaction.id), item: { ...interaction } } }]);
-  return {
-    status: 303,
-    headers: { location: `/interaction/${interaction.id}`, 'cache-control': 'no-store' },
-    cookies: [bindingCookie(interaction.id, cookieValue, ctx.origin.startsWith('https:'))],
-  };
+  await ctx.store.transact([interactionWrite(interaction)]);
+  return seeOther(`/interaction/${interaction.id}`, [
+    bindingCookie(interaction.id, binding, ctx.origin.startsWith('https:')),
+  ]);
 }

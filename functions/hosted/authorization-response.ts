@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { HttpResponse } from '../http/request.js';
-
-export type ResponseMode = 'query' | 'form_post';
+import type { ResponseMode } from '../records/authorization.js';
 
 const escape = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -27,8 +26,8 @@ export function authorizationResponse(
         'content-type': 'text/html; charset=utf-8',
         'cache-control': 'no-store',
         pragma: 'no-cache',
-        // Fix: no `form-action`. Chrome applies it to every redirect after the submission too, and
-        // B2C's authresp (like any RP) redirects on to other origins, which Chrome then blocks. The
+        // No `form-action`: Chrome applies it to every redirect after the submission too, and
+        // B2C's authresp (like any RP) redirects on to other origins, which Chrome would block. The
         // server writes the form's action (the validated redirect URI) and escapes every value.
         'content-security-policy': `default-src 'none'; script-src 'nonce-${nonce}'; frame-ancestors 'none'; base-uri 'none'`,
       },

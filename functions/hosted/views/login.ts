@@ -1,6 +1,6 @@
 import { html, type Html } from './html.js';
-import type { T } from '../i18n.js';
-import type { ViewContext } from './interaction-views.js';
+import type { T } from '../../i18n.js';
+import type { ViewContext } from './challenge.js';
 
 /** Screens of a sign-in that does not start with /init-auth: identify, choose account, consent. */
 const action = (v: ViewContext, step: string) => `/interaction/${v.id}/${step}`;
@@ -42,15 +42,4 @@ ${opts.bindingMessage ? html`<p class="notice" role="status">${t('binding_messag
 <ul>${opts.scopes.map((s) => html`<li>${scopeText(t, s)}</li>`)}</ul>
 <form method="post" action="${action(v, 'consent')}">${csrfField(v)}<input type="hidden" name="decision" value="allow"><button type="submit">${t('consent_allow')}</button></form>
 <form method="post" action="${action(v, 'consent')}">${csrfField(v)}<input type="hidden" name="decision" value="deny"><button type="submit" class="secondary">${t('consent_deny')}</button></form>`;
-}
-
-export function logoutConfirm(
-  t: T,
-  opts: { tenant: string; csrf: string; params: Record<string, string> },
-): Html {
-  return html`<h1>${t('logout_title')}</h1><p>${t('logout_text', { tenant: opts.tenant })}</p>
-<form method="post" action="/oidc/session/end">
-<input type="hidden" name="logout_csrf" value="${opts.csrf}">
-${Object.entries(opts.params).map(([k, val]) => html`<input type="hidden" name="${k}" value="${val}">`)}
-<button type="submit">${t('logout_confirm')}</button></form>`;
 }

@@ -1,11 +1,11 @@
-import { DEFAULT_NAMES } from '../authenticators/display.js';
-import type { AuthenticatorType } from '../users/user-records.js';
+import { DEFAULT_NAMES } from '../../authenticators/display.js';
+import type { AuthenticatorType } from '../../users/user-records.js';
 import { html, raw, type Html } from './html.js';
-import type { T } from '../i18n.js';
+import type { T } from '../../i18n.js';
 
 /**
  * The hosted challenge, enrollment and settings screens. Each returns the inside of the page card;
- * `page()` wraps it. Forms post to `/interaction/{id}/{step}` with the interaction's CSRF token.
+ * `renderPage()` wraps it. Forms post to `/interaction/{id}/{step}` with the interaction's CSRF token.
  * Code inputs carry the attributes phones and password managers rely on.
  */
 export interface ViewContext {
@@ -286,8 +286,8 @@ export function settings(
   const { t } = v;
   const date = (iso: string) =>
     new Date(iso).toLocaleDateString(opts.locale, { year: 'numeric', month: 'short', day: 'numeric' });
-  // Fix (screenshots): a method still under its default name read "Passkey / Passkey · Added …"
-  // (and "Remove Passkey Passkey" to screen readers); the name is shown only when it says more.
+  // The name is shown only when it says more than the type: a method under its default name would
+  // read "Passkey / Passkey · Added …" (and "Remove Passkey Passkey" to screen readers).
   const named = (r: MethodRow) => r.name !== (DEFAULT_NAMES as Record<string, string>)[r.type];
   return html`<h1>${t('settings_title')}</h1>
     <p>${t('settings_intro')}</p>
@@ -328,9 +328,4 @@ export function settings(
     <form method="post" action="${action(v, 'done')}">
       ${csrfField(v)}<button type="submit">${t('done')}</button>
     </form>`;
-}
-
-export function notice(t: T, titleKey: 'expired_title' | 'closed_title' | 'error_title', text: string): Html {
-  return html`<h1>${t(titleKey)}</h1>
-    <p>${text}</p>`;
 }

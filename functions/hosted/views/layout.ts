@@ -1,14 +1,25 @@
 import { randomBytes } from 'node:crypto';
-import type { HttpResponse } from '../http/request.js';
+import { translator, type Locale, type T } from '../../i18n.js';
+import type { Tenant } from '../../tenants/tenant.js';
 import { brandPalette } from './brand.js';
 import { html, raw, type Html } from './html.js';
-import type { Locale, T } from '../i18n.js';
 
+/** What every hosted page shows of its tenant and speaks in. */
 export interface PageContext {
   t: T;
   locale: Locale;
   tenantName: string;
   brandColor?: string;
+}
+
+/** The one way a page context is built: the tenant's name and colour, and the page's language. */
+export function pageContext(tenant: Pick<Tenant, 'name' | 'brandColor'>, locale: Locale): PageContext {
+  return {
+    t: translator(locale),
+    locale,
+    tenantName: tenant.name,
+    ...(tenant.brandColor ? { brandColor: tenant.brandColor } : {}),
+  };
 }
 
 /** A per-response CSP nonce: the only scripts and styles that run are the ones we wrote into this page. */
@@ -17,12 +28,11 @@ export function newNonce(): string {
 }
 
 /*
- * Fixes from the screenshots (scripts/screenshots.ts):
- * - focus ring: #f59e0b on white is 2.1:1, under the 3:1 WCAG 2.2 asks of focus indicators
- *   (1.4.11); the text colour (17:1 on white, drawn outside the element) is visible on every card.
+ * - focus ring: the text colour (17:1 on white, drawn outside the element), since WCAG 2.2 asks 3:1
+ *   of focus indicators (1.4.11) and it is visible on every card whatever the brand colour.
  * - settings table: room between a method and its Remove button; 44px targets like the others.
  * - the card: as much room below its last element as above its first.
- * - TOTP key: wraps between its 4-character groups (break-all split a group across lines).
+ * - TOTP key: wraps between its 4-character groups, never inside one.
  */
 const STYLE = (brand: string, onBrand: string) => `
 :root{--brand:${brand};--on-brand:${onBrand};--fg:#1a1a1a;--muted:#4b5563;--bg:#f6f7f9;--card:#fff;--err:#b3261e;--ok:#1e6b34}
@@ -58,16 +68,29 @@ td form{margin:0}td+td{padding-left:.75rem;text-align:right}td button{margin:0;m
 `;
 
 /**
- * Every hosted page: semantic landmarks, a skip link, the tenant's name and colour, a language
- * attribute, and a Content-Security-Policy whose nonce admits only this page's own style and script.
+ * The Content-Security-Policy of a hosted page: only the style and script carrying this page's
+ * nonce run, images come from us or inline data (the QR code), and nothing may frame it.
  */
-export function page(
-  ctx: PageContext,
-  title: string,
-  body: Html,
-  opts: { status?: number; nonce?: string; cookies?: string[] } = {},
-): HttpResponse {
-  const nonce = opts.nonce ?? newNonce();
+export function pageSecurityPolicy(nonce: string): string {
+  return [
+    "default-src 'none'",
+    `script-src 'nonce-${nonce}'`,
+    `style-src 'nonce-${nonce}'`,
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    // No form-action: Chrome applies it to every redirect after a submission, and the last
+    // step's redirect goes to the client, which may redirect on anywhere. Forms are ours.
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+  ].join('; ');
+}
+
+/**
+ * Every hosted page: semantic landmarks, a skip link, the tenant's name and colour and a language
+ * attribute. The markup only: the edge sends it with `pageSecurityPolicy(nonce)`, whose nonce
+ * admits only this page's own style and script.
+ */
+export function renderPage(ctx: PageContext, title: string, body: Html, nonce: string): string {
   const { brand, onBrand } = brandPalette(ctx.brandColor);
   const doc = html`<!doctype html>
     <html lang="${ctx.locale}">
@@ -78,10 +101,9 @@ export function page(
         <title>${title} – ${ctx.tenantName}</title>
         <style nonce="${nonce}">
           ${
-            // Fix (screenshots): interpolated as text, the style sheet was HTML-escaped, and inside
-            // <style> `&quot;Segoe UI&quot;` is not decoded: the whole `font` declaration was dropped
-            // and every page fell back to the browser's serif default. Our own CSS (the brand colour
-            // is checked as #rrggbb by brandPalette), so it goes in raw.
+            // Our own CSS, so it goes in raw: interpolated as text it would be HTML-escaped, and
+            // inside <style> `&quot;Segoe UI&quot;` is not decoded, which drops the whole `font`
+            // declaration. The brand colour is checked as #rrggbb by brandPalette.
             raw(STYLE(brand, onBrand))
           }
         </style>
@@ -92,24 +114,5 @@ export function page(
         <main id="main"><div class="card">${body}</div></main>
       </body>
     </html>`;
-  return {
-    status: opts.status ?? 200,
-    headers: {
-      'content-type': 'text/html; charset=utf-8',
-      'cache-control': 'no-store',
-      'content-security-policy': [
-        "default-src 'none'",
-        `script-src 'nonce-${nonce}'`,
-        `style-src 'nonce-${nonce}'`,
-        "img-src 'self' data:",
-        "connect-src 'self'",
-        // No form-action: Chrome applies it to every redirect after a submission, and the last
-        // step's redirect goes to the client, which may redirect on anywhere. Forms are ours.
-        "frame-ancestors 'none'",
-        "base-uri 'none'",
-      ].join('; '),
-    },
-    body: doc.value,
-    ...(opts.cookies ? { cookies: opts.cookies } : {}),
-  };
+  return doc.value;
 }

@@ -1,0 +1,41 @@
+import type { AuthenticatorService } from '../authenticators/types.js';
+import type { TenantContext } from '../http/handler.js';
+import type { HttpRequest, HttpResponse } from '../http/request.js';
+import type { T } from '../i18n.js';
+import type { Interaction } from '../interaction/interaction.js';
+import { pageResponse } from './respond.js';
+import type { ViewContext } from './views/challenge.js';
+import type { Html } from './views/html.js';
+import { pageContext } from './views/layout.js';
+
+/** Everything one request to the hosted pages works with. */
+export interface Env {
+  req: HttpRequest;
+  ctx: TenantContext;
+  ix: Interaction;
+  t: T;
+  auth: AuthenticatorService;
+  nonce: string;
+  secure: boolean;
+}
+
+/** A screen of this interaction, in its language and the tenant's name and colour. */
+export function show(env: Env, title: string, body: Html, status = 200): HttpResponse {
+  return pageResponse(pageContext(env.ctx.tenant, env.ix.locale), title, body, { status, nonce: env.nonce });
+}
+
+export function vctx(env: Env): ViewContext {
+  return { t: env.t, id: env.ix.id, csrf: env.ix.csrf, nonce: env.nonce };
+}
+
+/** What a screen shows besides its form: an error, a notice, attempts left, a rate limit. */
+export interface ViewExtra {
+  error?: string;
+  notice?: string;
+  attemptsLeft?: number;
+  rateLimited?: number;
+  status?: number;
+}
+
+/** Where the hosted pages send the browser next (one of this interaction's screens). */
+export const screenUrl = (env: Env, query = '') => `/interaction/${env.ix.id}${query}`;

@@ -1,0 +1,99 @@
+import { authenticatorsFor } from '../authenticators/for-tenant.js';
+import type { TenantContext } from '../http/handler.js';
+import { MAX_BODY_BYTES, parseParams } from '../http/body.js';
+import type { HttpRequest, HttpResponse } from '../http/request.js';
+import { translator } from '../i18n.js';
+import { csrfValid } from '../interaction/interaction.js';
+import { loadInteraction } from '../interaction/repository.js';
+import { presentedBinding } from './binding.js';
+import type { Env } from './env.js';
+import { InteractionOverError } from './finish.js';
+import { jsonOk, pageResponse } from './respond.js';
+import { renderView } from './screens.js';
+import { JSON_STEPS, runStep } from './steps.js';
+import { newNonce, pageContext } from './views/layout.js';
+import { notice } from './views/notice.js';
+
+/**
+ * The hosted challenge pages: `GET /interaction/{id}` renders the current screen (screens.ts) and
+ * `POST /interaction/{id}/{step}` acts (steps.ts). Every step checks the browser binding cookie and
+ * the CSRF token first.
+ */
+
+/**
+ * A missing, finished or foreign interaction: the same page whichever it is (so it tells nothing
+ * about other people's interactions), in the tenant's name and colour. In English: the
+ * interaction, which knows the user's language, is not there to ask.
+ */
+export function expiredPage(ctx: TenantContext): HttpResponse {
+  const page = pageContext(ctx.tenant, 'en');
+  return pageResponse(
+    page,
+    page.t('expired_title'),
+    notice(page.t, 'expired_title', page.t('expired_text')),
+    {
+      status: 400,
+    },
+  );
+}
+
+async function open(req: HttpRequest, ctx: TenantContext): Promise<Env | HttpResponse> {
+  const id = req.pathParams.id ?? '';
+  const loaded = await loadInteraction(ctx.store, id, presentedBinding(id, req.cookies));
+  if (loaded.status !== 'ok') return expiredPage(ctx);
+  const ix = loaded.interaction;
+  return {
+    req,
+    ctx,
+    ix,
+    t: translator(ix.locale),
+    auth: authenticatorsFor(ctx.store, ctx.services, ctx.tenant, ctx.origin),
+    nonce: newNonce(),
+    secure: ctx.origin.startsWith('https:'),
+  };
+}
+
+/** GET /interaction/{id}?view=… */
+export async function renderInteraction(req: HttpRequest, ctx: TenantContext): Promise<HttpResponse> {
+  const env = await open(req, ctx);
+  if (!('ix' in env)) return env;
+  return renderView(env, req.query.get('view') ?? undefined);
+}
+
+function readBody(
+  req: HttpRequest,
+): { form: Record<string, string>; json?: Record<string, unknown> } | undefined {
+  if (req.bodyBytes > MAX_BODY_BYTES) return undefined;
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  try {
+    if (type === 'application/json') {
+      const json = JSON.parse(req.body) as unknown;
+      if (!json || typeof json !== 'object' || Array.isArray(json)) return undefined;
+      const obj = json as Record<string, unknown>;
+      return { form: { csrf: typeof obj.csrf === 'string' ? obj.csrf : '' }, json: obj };
+    }
+    if (type === 'application/x-www-form-urlencoded') return { form: parseParams(req.body) };
+  } catch {
+    return undefined;
+  }
+  return undefined;
+}
+
+/** POST /interaction/{id}/{step} */
+export async function interactionStep(req: HttpRequest, ctx: TenantContext): Promise<HttpResponse> {
+  const env = await open(req, ctx);
+  if (!('ix' in env)) return env;
+  const step = req.pathParams.step ?? '';
+  const isJson = JSON_STEPS.has(step);
+  const body = readBody(req);
+  if (!body || !csrfValid(env.ix, body.form.csrf) || (isJson && !body.json)) {
+    if (isJson) return jsonOk({ error: 'invalid_request', error_description: env.t('form_expired') }, 403);
+    return renderView(env, undefined, { error: env.t('form_expired'), status: 403 });
+  }
+  try {
+    return await runStep(env, step, body.form, body.json);
+  } catch (err) {
+    if (err instanceof InteractionOverError) return expiredPage(ctx);
+    throw err;
+  }
+}

@@ -1,0 +1,222 @@
+import { ClientRepository } from '../clients/client-repository.js';
+import type { Client } from '../clients/client.js';
+import type { HttpResponse } from '../http/request.js';
+import type { Interaction, LoginState } from '../interaction/interaction.js';
+import { saveInteraction } from '../interaction/repository.js';
+import { authContext } from '../sessions/auth-context.js';
+import { consentWrite, grantedScopes, scopesNeedingConsent } from '../sessions/consent.js';
+import { addClient, loadSession, newSession, sessionCookie, type Session } from '../sessions/session.js';
+import { findUserByLogin, ProfileRepository } from '../users/profile-repository.js';
+import type { AuthenticatorType } from '../users/user-records.js';
+import { screenUrl, show, vctx, type Env, type ViewExtra } from './env.js';
+import { finishError, finishLogin } from './finish.js';
+import { jsonOk, seeOther } from './respond.js';
+import * as views from './views/challenge.js';
+import * as loginViews from './views/login.js';
+
+/**
+ * The hosted login for flows that do not start with /init-auth: identify the user, challenge
+ * them with their own methods (a second one when `acr_values=mfa` asks and the first was not a
+ * user-verifying passkey), start the SSO session, ask consent for third-party clients, then send
+ * the code. An identifier that matches nobody gets the same screens, and every answer is wrong,
+ * so the page does not tell who has an account.
+ */
+const mask = (identifier: string) => {
+  const [name, domain] = identifier.split('@');
+  return domain ? `${name!.slice(0, 1)}•••@${domain}` : `${identifier.slice(0, 1)}•••`;
+};
+
+async function clientOf(env: Env): Promise<Client> {
+  const client = await new ClientRepository(env.ctx.store, env.ctx.tenant).get(env.ix.request.clientId);
+  if (!client) throw new Error('the client of this interaction no longer exists');
+  return client;
+}
+
+async function displayName(env: Env, userId: string): Promise<string> {
+  const profile = await new ProfileRepository(env.ctx.store).get(userId);
+  return profile?.email ?? profile?.preferred_username ?? profile?.username ?? profile?.name ?? userId;
+}
+
+type LoginScreen = (env: Env, login: LoginState, extra: ViewExtra) => Promise<HttpResponse>;
+
+/** The screens of the login stages other than the challenge itself (which the shared views render). */
+const LOGIN_SCREENS = {
+  async identify(env, login, extra) {
+    const view = loginViews.identify(vctx(env), {
+      hint: login.params.loginHint,
+      error: extra.error,
+      notice: extra.notice,
+    });
+    return show(env, env.t('signin_title'), view, extra.status);
+  },
+
+  async select(env, _login, extra) {
+    const session = await loadSession(env.ctx.store, env.req.cookies);
+    if (!session) return seeOther(screenUrl(env));
+    const view = loginViews.selectAccount(vctx(env), await displayName(env, session.userId));
+    return show(env, env.t('select_title'), view, extra.status);
+  },
+
+  async consent(env, login, extra) {
+    const client = await clientOf(env);
+    const force = login.params.prompt.includes('consent');
+    const scopes = await scopesNeedingConsent(
+      env.ctx.store,
+      client,
+      env.ix.userId!,
+      env.ix.request.scope,
+      force,
+    );
+    const bindingMessage = env.ix.decoupled?.bindingMessage;
+    const view = loginViews.consent(vctx(env), {
+      client: client.client_name,
+      user: await displayName(env, env.ix.userId!),
+      scopes,
+      ...(bindingMessage ? { bindingMessage } : {}),
+    });
+    return show(env, env.t('consent_title', { client: client.client_name }), view, extra.status);
+  },
+} satisfies Record<Exclude<LoginState['stage'], 'challenge'>, LoginScreen>;
+
+/** The screen of a login stage, or undefined when the shared challenge screens take over. */
+export async function renderLogin(env: Env, extra: ViewExtra = {}): Promise<HttpResponse | undefined> {
+  const login = env.ix.login!;
+  if (login.stage !== 'challenge') return LOGIN_SCREENS[login.stage](env, login, extra);
+  if (login.ghost) {
+    // Looks like the email screen of a real account; nothing is sent and no code is right.
+    const view = views.emailChallenge(vctx(env), { sentTo: login.shownAs, ...extra, others: false });
+    return show(env, env.t('email_title'), view, extra.status);
+  }
+  return undefined;
+}
+
+/** Finishes with the session's authentication (SSO, or the session this sign-in just started). */
+function finishWithSession(
+  env: Env,
+  session: Pick<Session, 'userId' | 'authTime' | 'amr' | 'acr' | 'sid'>,
+  cookies: string[] = [],
+): Promise<HttpResponse> {
+  const { params } = env.ix.login!;
+  const result = {
+    userId: session.userId,
+    authTime: session.authTime,
+    amr: session.amr,
+    acr: session.acr,
+    sid: session.sid,
+    ...(params.resources ? { resources: params.resources } : {}),
+    ...(params.claims ? { claims: params.claims } : {}),
+  };
+  return finishLogin(env, result, cookies);
+}
+
+/** After SSO (or a fresh login): consent if needed, else the code. */
+async function proceed(env: Env, session: Session, cookies: string[] = []): Promise<HttpResponse> {
+  const client = await clientOf(env);
+  const force = env.ix.login!.params.prompt.includes('consent');
+  const needed = await scopesNeedingConsent(
+    env.ctx.store,
+    client,
+    session.userId,
+    env.ix.request.scope,
+    force,
+  );
+  if (needed.length) {
+    env.ix = await saveInteraction(env.ctx.store, env.ix.id, {
+      userId: session.userId,
+      login: { ...env.ix.login!, stage: 'consent', sid: session.sid },
+    });
+    return seeOther(screenUrl(env), cookies);
+  }
+  if (!session.clients.includes(client.client_id) && !cookies.length)
+    await addClient(env.ctx.store, env.req.cookies, session, client.client_id);
+  return finishWithSession(env, session, cookies);
+}
+
+/** The user passed a method in a login: maybe a second one, then the session. */
+export async function loginPassed(env: Env, method: AuthenticatorType, json: boolean): Promise<HttpResponse> {
+  const login = env.ix.login!;
+  const used = [...new Set([...login.methodsUsed, method])];
+  const auth = authContext(used);
+  if (login.params.acrValues.includes('mfa') && auth.acr !== 'mfa') {
+    const have = new Set((await env.auth.list(env.ix.userId!)).map((a) => a.type));
+    if (![...have].some((m) => !used.includes(m)))
+      return finishError(
+        env,
+        'unmet_authentication_requirements',
+        'a second factor is required and the user has none',
+      );
+    env.ix = await saveInteraction(env.ctx.store, env.ix.id, { login: { ...login, methodsUsed: used } });
+    return json ? jsonOk({ next: true }) : seeOther(screenUrl(env, '?second=1'));
+  }
+  const client = await clientOf(env);
+  const { cookieValue, session, write } = newSession({
+    userId: env.ix.userId!,
+    amr: auth.amr,
+    acr: auth.acr,
+    clients: [client.client_id],
+  });
+  await env.ctx.store.transact([write]);
+  const cookies = [sessionCookie(cookieValue, env.secure)];
+  env.ix = await saveInteraction(env.ctx.store, env.ix.id, {
+    login: { ...login, methodsUsed: used, sid: session.sid },
+  });
+  // The browser sets the session cookie from this response; its next step (`next`) finishes.
+  if (json) return jsonOk({ next: true }, 200, cookies);
+  return proceed(env, session, cookies);
+}
+
+/** `next` after a passkey in a login: finish what `loginPassed` started. */
+export async function loginNext(env: Env): Promise<HttpResponse> {
+  const session = await loadSession(env.ctx.store, env.req.cookies);
+  if (session && session.sid === env.ix.login!.sid) return proceed(env, session);
+  return seeOther(screenUrl(env));
+}
+
+type LoginStep = (env: Env, login: LoginState, form: Record<string, string>) => Promise<HttpResponse>;
+
+/** Steps only a login has, each allowed in one stage. */
+export const LOGIN_STEPS: Record<string, LoginStep> = {
+  async identify(env, login, form) {
+    if (login.stage !== 'identify') return seeOther(screenUrl(env));
+    const identifier = (form.identifier ?? '').trim();
+    if (!identifier || identifier.length > 254)
+      return LOGIN_SCREENS.identify(env, login, { error: env.t('identifier_required'), status: 400 });
+    const found = await findUserByLogin(env.ctx.store, identifier);
+    const methods = found ? await env.auth.list(found.userId) : [];
+    const next: Partial<Interaction> =
+      found && methods.length
+        ? { userId: found.userId, login: { ...login, stage: 'challenge' } }
+        : { login: { ...login, stage: 'challenge', ghost: true, shownAs: mask(identifier) } };
+    env.ix = await saveInteraction(env.ctx.store, env.ix.id, next);
+    return seeOther(screenUrl(env));
+  },
+
+  async 'select-account'(env, login, form) {
+    if (login.stage !== 'select') return seeOther(screenUrl(env));
+    const session = await loadSession(env.ctx.store, env.req.cookies);
+    if (form.choice === 'current' && session) {
+      env.ix = await saveInteraction(env.ctx.store, env.ix.id, {
+        userId: session.userId,
+        login: { ...login, stage: 'challenge' },
+      });
+      return proceed(env, session);
+    }
+    env.ix = await saveInteraction(env.ctx.store, env.ix.id, { login: { ...login, stage: 'identify' } });
+    return seeOther(screenUrl(env));
+  },
+
+  async consent(env, login, form) {
+    if (login.stage !== 'consent' || !env.ix.userId) return seeOther(screenUrl(env));
+    if (form.decision !== 'allow') return finishError(env, 'access_denied', 'the user denied the request');
+    const session = await loadSession(env.ctx.store, env.req.cookies);
+    if (!session || session.sid !== login.sid) return LOGIN_SCREENS.consent(env, login, { status: 400 });
+    const client = await clientOf(env);
+    const previous = await grantedScopes(env.ctx.store, session.userId, client.client_id);
+    await env.ctx.store.transact([
+      consentWrite(session.userId, client.client_id, env.ix.request.scope.split(' '), previous),
+    ]);
+    if (!session.clients.includes(client.client_id))
+      await addClient(env.ctx.store, env.req.cookies, session, client.client_id);
+    return finishWithSession(env, session);
+  },
+};

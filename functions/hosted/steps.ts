@@ -1,0 +1,207 @@
+import { z } from 'zod';
+import type { HttpResponse } from '../http/request.js';
+import { saveInteraction } from '../interaction/repository.js';
+import { screenUrl, show, vctx, type Env } from './env.js';
+import { LOGIN_STEPS, loginNext } from './login.js';
+import { complete, failed, passed } from './outcome.js';
+import { jsonOk, seeOther } from './respond.js';
+import { mayEnroll, renderView } from './screens.js';
+import * as views from './views/challenge.js';
+
+/**
+ * The steps of the hosted challenge (`POST /interaction/{id}/{step}`), one entry per step. The
+ * caller has checked the browser binding and the CSRF token. Steps that add a method need a passed
+ * challenge unless the user has none yet.
+ */
+interface StepInput {
+  form: Record<string, string>;
+  json?: Record<string, unknown>;
+  /** The code typed, spaces removed. */
+  code: string;
+}
+
+type Step = (env: Env, input: StepInput) => Promise<HttpResponse>;
+
+const emailSchema = z.email().max(320);
+const SIX_DIGITS = /^\d{6}$/;
+const formatFailure = { ok: false as const, reason: 'format' };
+
+/** Proving oneself, and what can be done with or without having done so. */
+const CHALLENGE_STEPS: Record<string, Step> = {
+  async totp(env, { code }) {
+    const r = SIX_DIGITS.test(code) ? await env.auth.verifyTotp(env.ix.userId!, code) : formatFailure;
+    return r.ok ? passed(env, 'AUTHENTICATOR_APP') : failed(env, 'totp', env.t('wrong_code'));
+  },
+
+  async 'email-send'(env) {
+    const { ix } = env;
+    const r = await env.auth.sendEmailCode(ix.userId!, {
+      key: ix.id,
+      ip: env.req.sourceIp,
+      locale: ix.locale,
+      tenantName: env.ctx.tenant.name,
+    });
+    if (!r.sent) return renderView(env, 'email', { rateLimited: r.retryAfter ?? 60, status: 429 });
+    env.ix = await saveInteraction(env.ctx.store, ix.id, { emailSentTo: r.to });
+    return seeOther(screenUrl(env, '?view=email'));
+  },
+
+  async 'email-verify'(env, { code }) {
+    const r = SIX_DIGITS.test(code)
+      ? await env.auth.verifyEmailCode(env.ix.userId!, { key: env.ix.id, code })
+      : formatFailure;
+    return r.ok ? passed(env, 'EMAIL_OTP') : failed(env, 'email', env.t('wrong_code'));
+  },
+
+  async 'passkey-options'(env) {
+    return jsonOk(await env.auth.passkeyAuthenticationOptions(env.ix.userId!, { key: env.ix.id }));
+  },
+
+  async 'passkey-verify'(env, { json }) {
+    const r = await env.auth.verifyPasskeyAuthentication(env.ix.userId!, {
+      key: env.ix.id,
+      response: json?.response as never,
+    });
+    return r.ok ? passed(env, 'PASSKEY', true) : failed(env, 'passkey', env.t('passkey_failed'), true);
+  },
+
+  async next(env) {
+    const { ix } = env;
+    if (ix.login) return loginNext(env);
+    if (ix.passedWith) {
+      if (ix.redirectToSettings) return seeOther(screenUrl(env, '?view=settings'));
+      return complete(env, 'CHALLENGE_SUCCEEDED', ix.passedWith);
+    }
+    if (ix.failures >= ix.maxAttempts) return complete(env, 'CHALLENGE_FAILED');
+    return seeOther(screenUrl(env));
+  },
+
+  async cancel(env) {
+    const { ix } = env;
+    if (ix.mode === 'enroll' && !ix.passedWith && ix.allowSkip) return complete(env, 'ALLOW');
+    return complete(env, ix.passedWith ? 'CHALLENGE_SUCCEEDED' : 'CHALLENGE_FAILED', ix.passedWith);
+  },
+
+  async skip(env) {
+    const { ix } = env;
+    if (ix.mode !== 'enroll' || ix.passedWith || !ix.allowSkip)
+      return renderView(env, undefined, { status: 400 });
+    return complete(env, 'ALLOW');
+  },
+
+  async done(env) {
+    if (!env.ix.passedWith) return renderView(env, undefined, { status: 400 });
+    return complete(env, 'CHALLENGE_SUCCEEDED', env.ix.passedWith);
+  },
+
+  async remove(env, { form }) {
+    const { ix } = env;
+    if (!ix.passedWith || !ix.redirectToSettings) return renderView(env, undefined, { status: 403 });
+    // The last method stays: a user with nothing to verify with would still be reported as
+    // enrolled by "Done". The page asks for another method first.
+    const current = await env.auth.list(ix.userId!);
+    if (current.length === 1 && current[0]!.id === form.authenticatorId)
+      return renderView(env, 'settings', { error: env.t('cannot_remove_last'), status: 409 });
+    await env.auth.remove(ix.userId!, form.authenticatorId ?? '');
+    return seeOther(screenUrl(env, '?view=settings'));
+  },
+};
+
+/** Adding a method: only after a passed challenge, or as a first method. */
+const ENROLL_STEPS: Record<string, Step> = {
+  async 'enroll-totp'(env, { code }) {
+    const secret = env.ix.pendingTotpSecret;
+    const record =
+      secret && SIX_DIGITS.test(code) ? await env.auth.confirmTotp(env.ix.userId!, secret, code) : undefined;
+    if (!record) return renderView(env, 'enroll-totp', { error: env.t('wrong_code'), status: 400 });
+    env.ix = await saveInteraction(env.ctx.store, env.ix.id, { pendingTotpSecret: undefined });
+    return passed(env, 'AUTHENTICATOR_APP');
+  },
+
+  async 'enroll-email-send'(env, { form }) {
+    const { ix, t } = env;
+    const address = emailSchema.safeParse((form.email ?? '').trim());
+    if (!address.success) return renderView(env, 'enroll-email', { error: t('email_label'), status: 400 });
+    const r = await env.auth.sendEmailCode(ix.userId!, {
+      key: ix.id,
+      ip: env.req.sourceIp,
+      to: address.data,
+      locale: ix.locale,
+      tenantName: env.ctx.tenant.name,
+    });
+    if (!r.sent) return renderView(env, 'enroll-email', { rateLimited: r.retryAfter ?? 60, status: 429 });
+    env.ix = await saveInteraction(env.ctx.store, ix.id, { pendingEmail: address.data });
+    return show(env, t('enroll_email_title'), views.enrollEmail(vctx(env), { sentTo: r.to }));
+  },
+
+  async 'enroll-email-verify'(env, { code }) {
+    const { ix, t } = env;
+    const r = SIX_DIGITS.test(code)
+      ? await env.auth.verifyEmailCode(ix.userId!, { key: ix.id, code, enroll: true })
+      : formatFailure;
+    if (r.ok) return passed(env, 'EMAIL_OTP');
+    const view = views.enrollEmail(vctx(env), { sentTo: ix.pendingEmail, error: t('wrong_code') });
+    return show(env, t('enroll_email_title'), view, 400);
+  },
+
+  async 'passkey-register-options'(env) {
+    const { ix } = env;
+    const name = ix.email ?? ix.userId!;
+    return jsonOk(
+      await env.auth.passkeyRegistrationOptions(ix.userId!, {
+        key: ix.id,
+        userName: name,
+        displayName: name,
+      }),
+    );
+  },
+
+  async 'passkey-register-verify'(env, { json }) {
+    const record = await env.auth.verifyPasskeyRegistration(env.ix.userId!, {
+      key: env.ix.id,
+      response: json?.response as never,
+    });
+    return record ? passed(env, 'PASSKEY', true) : jsonOk({ next: false });
+  },
+};
+
+/** Steps called by the page's script, with a JSON body and a JSON answer. */
+export const JSON_STEPS = new Set([
+  'passkey-options',
+  'passkey-verify',
+  'passkey-register-options',
+  'passkey-register-verify',
+]);
+
+/** A sign-in for an identifier that matches nobody: the same screens, and every answer is wrong. */
+async function ghostStep(env: Env, step: string): Promise<HttpResponse> {
+  if (step === 'email-send') {
+    env.ix = await saveInteraction(env.ctx.store, env.ix.id, { emailSentTo: env.ix.login!.shownAs });
+    return seeOther(screenUrl(env));
+  }
+  if (step === 'email-verify' || step === 'totp') return failed(env, 'email', env.t('wrong_code'));
+  if (step === 'cancel') return complete(env, 'CHALLENGE_FAILED');
+  return seeOther(screenUrl(env));
+}
+
+const has = (table: Record<string, Step>, step: string) => Object.hasOwn(table, step);
+
+/** Runs one step: a login's own steps first, then the challenge steps, then the enrollment steps. */
+export async function runStep(
+  env: Env,
+  step: string,
+  form: Record<string, string>,
+  json?: Record<string, unknown>,
+): Promise<HttpResponse> {
+  const { ix } = env;
+  if (ix.login) {
+    if (Object.hasOwn(LOGIN_STEPS, step)) return LOGIN_STEPS[step]!(env, ix.login, form);
+    if (ix.login.stage !== 'challenge') return seeOther(screenUrl(env));
+    if (ix.login.ghost) return ghostStep(env, step);
+  }
+  const input: StepInput = { form, ...(json ? { json } : {}), code: (form.code ?? '').replace(/\s+/g, '') };
+  if (has(CHALLENGE_STEPS, step)) return CHALLENGE_STEPS[step]!(env, input);
+  if (!mayEnroll(ix)) return renderView(env, undefined, { status: 403 });
+  if (has(ENROLL_STEPS, step)) return ENROLL_STEPS[step]!(env, input);
+  return renderView(env, undefined, { status: 404 });
+}
