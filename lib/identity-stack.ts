@@ -1,5 +1,6 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { ENV } from '../functions/env-names.js';
 import type { RegionCode } from '../functions/regions.js';
 import { fallbackRoute, routes as routeTable, type Route } from '../functions/routes.js';
 import { IdentityApi } from './api.js';
@@ -47,18 +48,18 @@ export class IdentityStack extends Stack {
 
     // What functions/config.ts reads, for every function of the region.
     const environment: Record<string, string> = {
-      BASE_DOMAIN: settings.baseDomain,
-      REGIONS: settings.code,
-      TABLE_NAME: this.table.tableName,
-      SIGNER: 'kms',
-      KMS_KEY_ID: this.signingKey.keyArn,
-      KMS_PREVIOUS_KEY_IDS: settings.previousSigningKeyArns.join(','),
-      SECRET_BOX: 'kms',
-      SECRETS_KEY_ID: this.secretsKey.keyArn,
-      PUBLIC_SCHEME: 'https',
-      LOG_LEVEL: 'INFO',
-      POWERTOOLS_SERVICE_NAME: 'identity',
-      ...(mail ? { MAILER: 'ses', MAIL_FROM: mail.from } : {}),
+      [ENV.baseDomain]: settings.baseDomain,
+      [ENV.regions]: settings.code,
+      [ENV.tableName]: this.table.tableName,
+      [ENV.signer]: 'kms',
+      [ENV.kmsKeyId]: this.signingKey.keyArn,
+      [ENV.kmsPreviousKeyIds]: settings.previousSigningKeyArns.join(','),
+      [ENV.secretBox]: 'kms',
+      [ENV.secretsKeyId]: this.secretsKey.keyArn,
+      [ENV.publicScheme]: 'https',
+      [ENV.logLevel]: 'INFO',
+      [ENV.powertoolsServiceName]: 'identity',
+      ...(mail ? { [ENV.mailer]: 'ses', [ENV.mailFrom]: mail.from } : {}),
     };
 
     this.api = new IdentityApi(this, 'Api', {

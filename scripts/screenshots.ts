@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { Agent, fetch, type RequestInit } from 'undici';
+import { ENV } from '../functions/env-names.js';
 import { servicesFor } from '../functions/services.js';
 import { startLocal } from '../local/start.js';
 import {
@@ -112,8 +113,8 @@ async function ended(page: Page, callback: CallbackServer): Promise<void> {
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'idp-screenshots-'));
-  process.env.LOCAL_OUTBOX_DIR = join(dataDir, 'outbox');
-  process.env.LOG_LEVEL ??= 'WARN';
+  process.env[ENV.localOutboxDir] = join(dataDir, 'outbox');
+  process.env[ENV.logLevel] ??= 'WARN';
   mkdirSync(OUT, { recursive: true });
   const server = await startLocal({ port: 0, dataDir, inMemory: true, tenantCacheSeconds: 0 });
   const [browser, callback] = await Promise.all([launchBrowser(), startCallbackServer()]);
