@@ -57,7 +57,7 @@ const STEP_LABEL: Record<Step | 'flow', string> = {
   flow: 'whole flow',
 };
 
-/** Where B2C would receive the form_post (API.md): any registered https URI works the same. */
+/** Where Azure AD B2C would receive the form_post: any registered https URI works the same. */
 const REDIRECT_URI = 'https://benchb2c.b2clogin.com/benchb2c.onmicrosoft.com/oauth2/authresp';
 
 // ---------------------------------------------------------------------------------------------

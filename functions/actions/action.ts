@@ -4,7 +4,7 @@ import type { TenantStore } from '../store/tenant-store.js';
 import type { Outcome, Tenant } from '../tenants/tenant.js';
 import { evaluateRules, rulesSchema, type Rule, type RuleErrorHandler, type RuleFacts } from './rules.js';
 
-/** Action codes as Authsignal names them: `signIn`, `manage-settings`, … (issue contract). */
+/** Action codes as Authsignal names them: `signIn`, `manage-settings` and the like. */
 export const ACTION_CODE = /^[a-zA-Z0-9_-]{1,64}$/;
 export const actionCodeSchema = z
   .string()

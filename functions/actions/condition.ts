@@ -229,7 +229,8 @@ function checkVar({ args, argPath }: Operation, walk: Walk, depth: number): void
 
 /** `missing`: literal variable names as arguments, or one literal array of them. */
 function checkMissing({ op, args, path }: Operation, walk: Walk): void {
-  const names = args.length === 1 && Array.isArray(args[0]) ? (args[0] as unknown[]) : args;
+  const [first] = args;
+  const names: unknown[] = args.length === 1 && Array.isArray(first) ? first : args;
   names.forEach((name, i) => {
     const problem = variableProblem(walk, name);
     if (problem) walk.issues.push({ path: [...path, op, i], message: problem });
