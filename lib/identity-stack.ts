@@ -46,21 +46,7 @@ export class IdentityStack extends Stack {
 
     const mail = settings.mailFrom ? new MailSender(this, settings.mailFrom) : undefined;
 
-    // What functions/config.ts reads, for every function of the region.
-    const environment: Record<string, string> = {
-      [ENV.baseDomain]: settings.baseDomain,
-      [ENV.regions]: settings.code,
-      [ENV.tableName]: this.table.tableName,
-      [ENV.signer]: 'kms',
-      [ENV.kmsKeyId]: this.signingKey.keyArn,
-      [ENV.kmsPreviousKeyIds]: settings.previousSigningKeyArns.join(','),
-      [ENV.secretBox]: 'kms',
-      [ENV.secretsKeyId]: this.secretsKey.keyArn,
-      [ENV.publicScheme]: 'https',
-      [ENV.logLevel]: 'INFO',
-      [ENV.powertoolsServiceName]: 'identity',
-      ...(mail ? { [ENV.mailer]: 'ses', [ENV.mailFrom]: mail.from } : {}),
-    };
+    const environment = functionEnvironment(settings, this.table, this.signingKey, this.secretsKey, mail);
 
     this.api = new IdentityApi(this, 'Api', {
       code: settings.code,
@@ -84,6 +70,11 @@ export class IdentityStack extends Stack {
       });
     }
 
+    this.addOutputs(settings);
+  }
+
+  /** What an operator needs after a deploy: endpoints, names and key ARNs of the region. */
+  private addOutputs(settings: RegionSettings): void {
     const tenantHosts = `https://<tenant>.${settings.code}.${settings.baseDomain}`;
     new CfnOutput(this, 'ApiUrl', {
       value: this.api.url,
@@ -117,4 +108,28 @@ export class IdentityStack extends Stack {
       description: 'Region code in tenant hostnames',
     });
   }
+}
+
+/** What functions/config.ts reads, for every function of the region. */
+function functionEnvironment(
+  settings: RegionSettings,
+  table: IdentityTable,
+  signingKey: SigningKey,
+  secretsKey: SecretsKey,
+  mail: MailSender | undefined,
+): Record<string, string> {
+  return {
+    [ENV.baseDomain]: settings.baseDomain,
+    [ENV.regions]: settings.code,
+    [ENV.tableName]: table.tableName,
+    [ENV.signer]: 'kms',
+    [ENV.kmsKeyId]: signingKey.keyArn,
+    [ENV.kmsPreviousKeyIds]: settings.previousSigningKeyArns.join(','),
+    [ENV.secretBox]: 'kms',
+    [ENV.secretsKeyId]: secretsKey.keyArn,
+    [ENV.publicScheme]: 'https',
+    [ENV.logLevel]: 'INFO',
+    [ENV.powertoolsServiceName]: 'identity',
+    ...(mail ? { [ENV.mailer]: 'ses', [ENV.mailFrom]: mail.from } : {}),
+  };
 }
