@@ -57,7 +57,7 @@ const STEP_LABEL: Record<Step | 'flow', string> = {
   flow: 'whole flow',
 };
 
-/** Where B2C would receive the form_post (API.md): any registered https URI works the same. */
+/** Where Azure AD B2C would receive the form_post: any registered https URI works the same. */
 const REDIRECT_URI = 'https://benchb2c.b2clogin.com/benchb2c.onmicrosoft.com/oauth2/authresp';
 
 // ---------------------------------------------------------------------------------------------
@@ -450,6 +450,69 @@ function oidcProviderInstalled(): boolean {
   return existsSync(join(process.cwd(), 'node_modules/oidc-provider/package.json'));
 }
 
+/** The benchmark's tenant: its built-in client may return to the B2C-style URI; signIn always allows. */
+async function benchTenant(server: LocalServer): Promise<Tenant> {
+  const { tenants } = await servicesFor('us');
+  const created = await tenants.create({ slug: 'bench', name: 'Benchmark' });
+  const t: Tenant = { id: created.tenant.id, secret: created.secret, origin: server.origin('bench', 'us') };
+  const admin = { authorization: basic(t.secret, ''), 'content-type': 'application/json' };
+  const patched = await call(
+    `${t.origin}/v1/clients/${t.id}`,
+    'PATCH',
+    admin,
+    JSON.stringify({ redirect_uris: [REDIRECT_URI] }),
+  );
+  if (patched.status !== 200)
+    throw new Error(`PATCH /v1/clients answered ${patched.status}: ${patched.text}`);
+  const action = await call(
+    `${t.origin}/v1/actions/signIn`,
+    'PUT',
+    admin,
+    JSON.stringify({ defaultOutcome: 'ALLOW' }),
+  );
+  if (action.status !== 200)
+    throw new Error(`PUT /v1/actions/signIn answered ${action.status}: ${action.text}`);
+  return t;
+}
+
+/** The tables: throughput, CPU, latency and calls per flow, product against floor. */
+function report(
+  out: (line?: string) => void,
+  product: RunResult,
+  floorRun: RunResult,
+  perStep: StepCalls,
+  timed: CallCounts,
+): void {
+  const productRate = product.times.length / product.seconds;
+  const floorRate = floorRun.times.length / floorRun.seconds;
+  out('Throughput (flows per second)');
+  out(
+    `  ${pad('product', 44)}${lpad(productRate.toFixed(1), 8)}   (${product.times.length} flows in ${product.seconds.toFixed(2)} s)`,
+  );
+  out(
+    `  ${pad('floor: same DynamoDB calls + RS256 signatures', 44)}${lpad(floorRate.toFixed(1), 8)}   (${floorRun.times.length} flows in ${floorRun.seconds.toFixed(2)} s)`,
+  );
+  out(`  product / floor: ${((productRate / floorRate) * 100).toFixed(0)} %`);
+  out();
+  out('Node CPU per flow (ms, this process: HTTP client + gateway + handlers, or the floor loop)');
+  out(`  ${pad('product', 44)}${lpad(ms(product.cpuMs / product.times.length), 8)}`);
+  out(`  ${pad('floor', 44)}${lpad(ms(floorRun.cpuMs / floorRun.times.length), 8)}`);
+  out();
+  out('Latency (ms, client side, each step of each flow)');
+  for (const line of latencyTable(product, floorRun)) out(line);
+  out();
+  out(
+    `Calls per flow (per step: average of ${ACCOUNTING_FLOWS} flows run one at a time; last row: timed run total ÷ flows)`,
+  );
+  for (const line of stepCallsTable(perStep, timed, product.times.length + product.failures)) out(line);
+  out();
+  out(
+    oidcProviderInstalled()
+      ? 'Peer      oidc-provider is installed, but this bench has no oidc-provider flow yet: peer skipped'
+      : 'Peer      oidc-provider is not installed: peer comparison skipped (not installed on purpose)',
+  );
+}
+
 async function main(): Promise<number> {
   const out = (line = '') => process.stdout.write(`${line}\n`);
   out('Federated login benchmark: POST /init-auth → GET /oidc/auth → POST /oidc/token (npm run bench)');
@@ -478,26 +541,7 @@ async function main(): Promise<number> {
     // The product: gateway + handlers in this process, DynamoDB Local in memory. Tenant records are
     // cached 10 s, the Lambda default (TENANT_CACHE_SECONDS).
     server = await startLocal({ port: 0, dataDir, inMemory: true, tenantCacheSeconds: 10 });
-    const { tenants } = await servicesFor('us');
-    const created = await tenants.create({ slug: 'bench', name: 'Benchmark' });
-    const t: Tenant = { id: created.tenant.id, secret: created.secret, origin: server.origin('bench', 'us') };
-    const admin = { authorization: basic(t.secret, ''), 'content-type': 'application/json' };
-    const patched = await call(
-      `${t.origin}/v1/clients/${t.id}`,
-      'PATCH',
-      admin,
-      JSON.stringify({ redirect_uris: [REDIRECT_URI] }),
-    );
-    if (patched.status !== 200)
-      throw new Error(`PATCH /v1/clients answered ${patched.status}: ${patched.text}`);
-    const action = await call(
-      `${t.origin}/v1/actions/signIn`,
-      'PUT',
-      admin,
-      JSON.stringify({ defaultOutcome: 'ALLOW' }),
-    );
-    if (action.status !== 200)
-      throw new Error(`PUT /v1/actions/signIn answered ${action.status}: ${action.text}`);
+    const t = await benchTenant(server);
 
     const warm = await run(WARMUP, CONCURRENCY, (i) => productFlow(t, `warm-${i}`));
     if (warm.failures) throw new Error(`warm-up: ${warm.failures} flows failed: ${warm.firstError}`);
@@ -516,34 +560,7 @@ async function main(): Promise<number> {
     const floorRun = await run(FLOWS, CONCURRENCY, () => floor.flow(perStep));
     resetCounters();
 
-    const productRate = product.times.length / product.seconds;
-    const floorRate = floorRun.times.length / floorRun.seconds;
-    out('Throughput (flows per second)');
-    out(
-      `  ${pad('product', 44)}${lpad(productRate.toFixed(1), 8)}   (${product.times.length} flows in ${product.seconds.toFixed(2)} s)`,
-    );
-    out(
-      `  ${pad('floor: same DynamoDB calls + RS256 signatures', 44)}${lpad(floorRate.toFixed(1), 8)}   (${floorRun.times.length} flows in ${floorRun.seconds.toFixed(2)} s)`,
-    );
-    out(`  product / floor: ${((productRate / floorRate) * 100).toFixed(0)} %`);
-    out();
-    out('Node CPU per flow (ms, this process: HTTP client + gateway + handlers, or the floor loop)');
-    out(`  ${pad('product', 44)}${lpad(ms(product.cpuMs / product.times.length), 8)}`);
-    out(`  ${pad('floor', 44)}${lpad(ms(floorRun.cpuMs / floorRun.times.length), 8)}`);
-    out();
-    out('Latency (ms, client side, each step of each flow)');
-    for (const line of latencyTable(product, floorRun)) out(line);
-    out();
-    out(
-      `Calls per flow (per step: average of ${ACCOUNTING_FLOWS} flows run one at a time; last row: timed run total ÷ flows)`,
-    );
-    for (const line of stepCallsTable(perStep, timed, product.times.length + product.failures)) out(line);
-    out();
-    out(
-      oidcProviderInstalled()
-        ? 'Peer      oidc-provider is installed, but this bench has no oidc-provider flow yet: peer skipped'
-        : 'Peer      oidc-provider is not installed: peer comparison skipped (not installed on purpose)',
-    );
+    report(out, product, floorRun, perStep, timed);
 
     const failures = product.failures + floorRun.failures;
     if (failures) {

@@ -124,7 +124,18 @@ function describe(t: Tenant, issuer: string) {
   return { tenantId: t.id, slug: t.slug, region: t.region, name: t.name, issuer, createdAt: t.createdAt };
 }
 
-async function main(argv: string[]): Promise<unknown> {
+const VERBS = ['create-tenant', 'update-tenant', 'list-tenants', 'rotate-secret', 'delete-tenant'];
+
+interface Command {
+  verb: string;
+  region: RegionCode | undefined;
+  slug: string | undefined;
+  outcome: string | undefined;
+  values: { name?: string; color?: string; target?: string; 'data-dir'?: string; 'base-domain'?: string };
+}
+
+/** The command line, validated entirely before any database is touched. */
+function parseCommand(argv: string[]): Command {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -143,10 +154,7 @@ async function main(argv: string[]): Promise<unknown> {
   });
   const verb = positionals[0];
   if (values.help || !verb) throw new UsageError(USAGE);
-  if (!['create-tenant', 'update-tenant', 'list-tenants', 'rotate-secret', 'delete-tenant'].includes(verb)) {
-    throw new UsageError(`unknown verb "${verb}"\n${USAGE}`);
-  }
-  // Validate everything before touching a database.
+  if (!VERBS.includes(verb)) throw new UsageError(`unknown verb "${verb}"\n${USAGE}`);
   const r = region(values.region, verb !== 'list-tenants');
   const s = verb === 'list-tenants' ? undefined : slug(values.slug);
   if (values.color !== undefined && !brandColorSchema.safeParse(values.color).success) {
@@ -161,64 +169,72 @@ async function main(argv: string[]): Promise<unknown> {
   }
   if (verb === 'delete-tenant' && !values.yes)
     throw new UsageError("delete-tenant deletes all of the tenant's data: add --yes");
+  return { verb, region: r, slug: s, outcome, values };
+}
 
+async function run(target: Target, { verb, region: r, slug: s, outcome, values }: Command): Promise<unknown> {
+  switch (verb) {
+    case 'create-tenant': {
+      const { tenant, secret } = await target
+        .repo(r!)
+        .create({ slug: s!, name: values.name, ...(values.color ? { brandColor: values.color } : {}) });
+      return {
+        tenantId: tenant.id,
+        slug: tenant.slug,
+        region: tenant.region,
+        secret,
+        issuer: target.issuer(tenant.slug, r!),
+      };
+    }
+    case 'update-tenant': {
+      const repo = target.repo(r!);
+      const current = await repo.require(s!);
+      const tenant = await repo.updateSettings(current.id, {
+        ...(values.name ? { name: values.name } : {}),
+        ...(values.color ? { brandColor: values.color.toLowerCase() } : {}),
+        ...(outcome ? { defaultOutcome: outcome as Outcome } : {}),
+      });
+      return {
+        ...describe(tenant, target.issuer(tenant.slug, r!)),
+        defaultOutcome: tenant.defaultOutcome,
+        brandColor: tenant.brandColor ?? null,
+      };
+    }
+    case 'rotate-secret': {
+      const { tenant, secret } = await target.repo(r!).rotateSecret(s!);
+      return {
+        tenantId: tenant.id,
+        slug: tenant.slug,
+        region: tenant.region,
+        secret,
+        issuer: target.issuer(tenant.slug, r!),
+      };
+    }
+    case 'delete-tenant': {
+      const { tenant, itemsDeleted } = await target.repo(r!).delete(s!);
+      return { deleted: true, tenantId: tenant.id, slug: tenant.slug, region: tenant.region, itemsDeleted };
+    }
+    default: {
+      const regions = r ? [r] : REGION_CODES;
+      const tenants = [];
+      for (const code of regions) {
+        for (const t of await target.repo(code).list())
+          tenants.push(describe(t, target.issuer(t.slug, code)));
+      }
+      return { tenants };
+    }
+  }
+}
+
+async function main(argv: string[]): Promise<unknown> {
+  const command = parseCommand(argv);
   const target = await openTarget({
-    target: values.target,
-    dataDir: values['data-dir'] ?? process.env.DATA_DIR ?? '.data',
-    baseDomain: values['base-domain'],
+    target: command.values.target,
+    dataDir: command.values['data-dir'] ?? process.env.DATA_DIR ?? '.data',
+    baseDomain: command.values['base-domain'],
   });
   try {
-    switch (verb) {
-      case 'create-tenant': {
-        const { tenant, secret } = await target
-          .repo(r!)
-          .create({ slug: s!, name: values.name, ...(values.color ? { brandColor: values.color } : {}) });
-        return {
-          tenantId: tenant.id,
-          slug: tenant.slug,
-          region: tenant.region,
-          secret,
-          issuer: target.issuer(tenant.slug, r!),
-        };
-      }
-      case 'update-tenant': {
-        const repo = target.repo(r!);
-        const current = await repo.require(s!);
-        const tenant = await repo.updateSettings(current.id, {
-          ...(values.name ? { name: values.name } : {}),
-          ...(values.color ? { brandColor: values.color.toLowerCase() } : {}),
-          ...(outcome ? { defaultOutcome: outcome as Outcome } : {}),
-        });
-        return {
-          ...describe(tenant, target.issuer(tenant.slug, r!)),
-          defaultOutcome: tenant.defaultOutcome,
-          brandColor: tenant.brandColor ?? null,
-        };
-      }
-      case 'rotate-secret': {
-        const { tenant, secret } = await target.repo(r!).rotateSecret(s!);
-        return {
-          tenantId: tenant.id,
-          slug: tenant.slug,
-          region: tenant.region,
-          secret,
-          issuer: target.issuer(tenant.slug, r!),
-        };
-      }
-      case 'delete-tenant': {
-        const { tenant, itemsDeleted } = await target.repo(r!).delete(s!);
-        return { deleted: true, tenantId: tenant.id, slug: tenant.slug, region: tenant.region, itemsDeleted };
-      }
-      default: {
-        const regions = r ? [r] : REGION_CODES;
-        const tenants = [];
-        for (const code of regions) {
-          for (const t of await target.repo(code).list())
-            tenants.push(describe(t, target.issuer(t.slug, code)));
-        }
-        return { tenants };
-      }
-    }
+    return await run(target, command);
   } finally {
     await target.close();
   }

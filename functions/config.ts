@@ -1,3 +1,4 @@
+import { ENV } from './env-names.js';
 import { isRegionCode, REGION_CODES, type RegionCode } from './regions.js';
 
 /**
@@ -48,36 +49,39 @@ function list(value: string | undefined): string[] {
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const served = list(env.REGIONS ?? REGION_CODES.join(','));
-  const bad = served.filter((r) => !isRegionCode(r));
-  if (bad.length > 0) throw new Error(`REGIONS names unknown region code(s): ${bad.join(', ')}`);
-  const signer = env.SIGNER ?? 'local';
-  if (signer !== 'kms' && signer !== 'local') throw new Error(`SIGNER must be kms or local, not ${signer}`);
-  const secretBox = env.SECRET_BOX ?? signer;
+  const named = list(env[ENV.regions] ?? REGION_CODES.join(','));
+  const served = named.filter(isRegionCode);
+  const bad = named.filter((r) => !isRegionCode(r));
+  if (bad.length > 0) throw new Error(`${ENV.regions} names unknown region code(s): ${bad.join(', ')}`);
+  const signer = env[ENV.signer] ?? 'local';
+  if (signer !== 'kms' && signer !== 'local')
+    throw new Error(`${ENV.signer} must be kms or local, not ${signer}`);
+  const secretBox = env[ENV.secretBox] ?? signer;
   if (secretBox !== 'kms' && secretBox !== 'local') {
-    throw new Error(`SECRET_BOX must be kms or local, not ${secretBox}`);
+    throw new Error(`${ENV.secretBox} must be kms or local, not ${secretBox}`);
   }
-  const mailer = env.MAILER ?? 'local';
-  if (mailer !== 'ses' && mailer !== 'local') throw new Error(`MAILER must be ses or local, not ${mailer}`);
-  const scheme = env.PUBLIC_SCHEME ?? 'https';
-  if (scheme !== 'http' && scheme !== 'https') throw new Error(`PUBLIC_SCHEME must be http or https`);
+  const mailer = env[ENV.mailer] ?? 'local';
+  if (mailer !== 'ses' && mailer !== 'local')
+    throw new Error(`${ENV.mailer} must be ses or local, not ${mailer}`);
+  const scheme = env[ENV.publicScheme] ?? 'https';
+  if (scheme !== 'http' && scheme !== 'https') throw new Error(`${ENV.publicScheme} must be http or https`);
   return {
-    baseDomain: (env.BASE_DOMAIN ?? 'localhost').toLowerCase(),
-    servedRegions: served as RegionCode[],
-    tableName: env.TABLE_NAME ?? 'identity-{region}',
-    dynamodbEndpoint: env.DYNAMODB_ENDPOINT || undefined,
+    baseDomain: (env[ENV.baseDomain] ?? 'localhost').toLowerCase(),
+    servedRegions: served,
+    tableName: env[ENV.tableName] ?? 'identity-{region}',
+    dynamodbEndpoint: env[ENV.dynamodbEndpoint] || undefined,
     signer,
-    kmsKeyId: env.KMS_KEY_ID || undefined,
-    kmsPreviousKeyIds: list(env.KMS_PREVIOUS_KEY_IDS),
-    localKeysDir: env.LOCAL_KEYS_DIR ?? '.data/signing-keys',
+    kmsKeyId: env[ENV.kmsKeyId] || undefined,
+    kmsPreviousKeyIds: list(env[ENV.kmsPreviousKeyIds]),
+    localKeysDir: env[ENV.localKeysDir] ?? '.data/signing-keys',
     secretBox,
-    secretsKeyId: env.SECRETS_KEY_ID || undefined,
+    secretsKeyId: env[ENV.secretsKeyId] || undefined,
     publicScheme: scheme,
-    publicPort: env.PUBLIC_PORT || undefined,
-    tenantCacheSeconds: Number(env.TENANT_CACHE_SECONDS ?? 10),
+    publicPort: env[ENV.publicPort] || undefined,
+    tenantCacheSeconds: Number(env[ENV.tenantCacheSeconds] ?? 10),
     mailer,
-    mailFrom: env.MAIL_FROM || undefined,
-    localOutboxDir: env.LOCAL_OUTBOX_DIR ?? '.data/outbox',
+    mailFrom: env[ENV.mailFrom] || undefined,
+    localOutboxDir: env[ENV.localOutboxDir] ?? '.data/outbox',
   };
 }
 

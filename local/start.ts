@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import type { Server } from 'node:http';
 import { ensureTable, localClient, startDynamoLocal, type DynamoLocal } from './dynamodb-local.js';
 import { createGateway, listen } from './server.js';
+import { ENV } from '../functions/env-names.js';
 import { REGION_CODES, type RegionCode } from '../functions/regions.js';
 
 export interface LocalOptions {
@@ -74,17 +75,17 @@ export async function startLocal(opts: LocalOptions): Promise<LocalServer> {
   const server: Server = createGateway();
   const port = await listen(server, opts.port, opts.host ?? '127.0.0.1');
   Object.assign(process.env, {
-    BASE_DOMAIN: process.env.BASE_DOMAIN ?? 'localhost',
-    REGIONS: REGION_CODES.join(','),
-    TABLE_NAME: tableName,
-    DYNAMODB_ENDPOINT: endpoint,
-    SIGNER: 'local',
-    LOCAL_KEYS_DIR: join(dataDir, 'signing-keys'),
-    PUBLIC_SCHEME: 'http',
-    PUBLIC_PORT: String(port),
-    TENANT_CACHE_SECONDS: String(opts.tenantCacheSeconds ?? 2),
+    [ENV.baseDomain]: process.env[ENV.baseDomain] ?? 'localhost',
+    [ENV.regions]: REGION_CODES.join(','),
+    [ENV.tableName]: tableName,
+    [ENV.dynamodbEndpoint]: endpoint,
+    [ENV.signer]: 'local',
+    [ENV.localKeysDir]: join(dataDir, 'signing-keys'),
+    [ENV.publicScheme]: 'http',
+    [ENV.publicPort]: String(port),
+    [ENV.tenantCacheSeconds]: String(opts.tenantCacheSeconds ?? 2),
   });
-  const baseDomain = process.env.BASE_DOMAIN!;
+  const baseDomain = process.env[ENV.baseDomain]!;
   const state: ServerState = { pid: process.pid, port, dynamodbEndpoint: endpoint, tableName, baseDomain };
   if (!opts.dynamodbEndpoint) writeFileSync(stateFile(dataDir), JSON.stringify(state, null, 2));
 

@@ -4,7 +4,7 @@ import type { TenantStore } from '../store/tenant-store.js';
 import type { Outcome, Tenant } from '../tenants/tenant.js';
 import { evaluateRules, rulesSchema, type Rule, type RuleErrorHandler, type RuleFacts } from './rules.js';
 
-/** Action codes as Authsignal names them: `signIn`, `manage-settings`, … (issue contract). */
+/** Action codes as Authsignal names them: `signIn`, `manage-settings` and the like. */
 export const ACTION_CODE = /^[a-zA-Z0-9_-]{1,64}$/;
 export const actionCodeSchema = z
   .string()
@@ -12,7 +12,7 @@ export const actionCodeSchema = z
 
 export const OUTCOMES = ['ALLOW', 'CHALLENGE', 'BLOCK'] as const satisfies readonly Outcome[];
 
-/** What the tokens finally say (API.md). */
+/** The `action_state` claim: what the tokens of a federated challenge flow finally say. */
 export type ActionState = 'ALLOW' | 'BLOCK' | 'CHALLENGE_SUCCEEDED' | 'CHALLENGE_FAILED';
 
 export const DEFAULT_MAX_ATTEMPTS = 5;
@@ -125,7 +125,7 @@ export class ActionRepository {
 
 /**
  * What happens when `/oidc/auth` runs an action. `CHALLENGE` for a user with nothing to be
- * challenged with is let through with `is_enrolled=false`, as the reference product does; the
+ * challenged with is let through with `is_enrolled=false`, as Authsignal does; the
  * tenant reads that claim and may enroll the user. For an enrolled user `CHALLENGE` needs the hosted
  * challenge, which fails safe: it can end only in CHALLENGE_SUCCEEDED or CHALLENGE_FAILED.
  */

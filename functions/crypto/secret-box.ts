@@ -1,6 +1,6 @@
 /**
  * The secret-box port: envelope encryption of the few secrets that must be usable again and so
- * cannot be stored as hashes (DESIGN.md, principle 7), such as TOTP shared secrets. The sealed
+ * cannot be stored as hashes like every other secret, such as TOTP shared secrets. The sealed
  * string names its format (`kms1:`, `loc1:`) so the key scheme can change without a migration.
  *
  * The encryption context binds a ciphertext to where it belongs (`{ tenantId, userId, purpose }`):

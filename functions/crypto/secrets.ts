@@ -3,7 +3,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 /**
  * Random secrets and their hashes. Every secret this product issues (tenant and client secrets,
  * codes, tokens) is 256 random bits, so a plain SHA-256 is the right hash at rest: there is nothing
- * to brute-force, and a slow KDF would only cost latency (DESIGN.md, principle 7).
+ * to brute-force, and a slow KDF would only cost latency. Secrets are stored only as hashes.
  */
 export function randomSecret(bytes = 32): string {
   return randomBytes(bytes).toString('base64url');

@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import type { JWK } from 'jose';
 
 /**
- * The signing port (DESIGN.md, principle 8). Tokens are RS256 JWTs whose `kid` names a key in the
- * region's JWKS. Adapters: KMS on AWS (`kms-signer.ts`), a file-backed key for development
+ * The signing port: token code signs through this interface and never sees key material; on AWS
+ * the private key never leaves KMS. Tokens are RS256 JWTs whose `kid` names a key in the region's
+ * JWKS. Adapters: KMS on AWS (`kms-signer.ts`), a file-backed key for development
  * (`local-signer.ts`).
  */
 export interface Signer {

@@ -372,10 +372,3 @@ function setExpression(set: Item) {
     .join(' ');
   return { names, values, expression };
 }
-
-/** The table's key schema, shared by the CDK stack and the local server so they cannot drift. */
-export const TABLE_SCHEMA = {
-  partitionKey: 'pk',
-  sortKey: 'sk',
-  ttlAttribute: 'expiresAt',
-} as const;

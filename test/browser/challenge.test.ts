@@ -27,7 +27,7 @@ import {
   putAction,
   wrongCode,
   eventually,
-} from './helpers.js';
+} from '../support/browser-flow.js';
 
 let server: TestServer;
 let t: TestTenant;

@@ -23,7 +23,7 @@ import {
   type TotpUser,
 } from '../support/oidc-browser.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { client, rp, rpError } from '../http/oidc-helpers.js';
+import { client, rp, rpError } from '../support/relying-party.js';
 
 let server: TestServer;
 let browser: Browser;

@@ -16,7 +16,14 @@ import {
 } from '../support/browser.js';
 import { newUserId, type TestTenant } from '../support/flow.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { begin, browserTenant, finishedClaims, getUser, putAction, eventually } from './helpers.js';
+import {
+  begin,
+  browserTenant,
+  finishedClaims,
+  getUser,
+  putAction,
+  eventually,
+} from '../support/browser-flow.js';
 
 let server: TestServer;
 let t: TestTenant;

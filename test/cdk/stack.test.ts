@@ -133,14 +133,20 @@ function nagFindings(scope: IConstruct): string[] {
   );
 }
 
-describe('the app', () => {
+/** The app synthesized once for every test of the app below (synthesis is the slow part). */
+let synthesized: { stacks: Map<RegionCode, IdentityStack>; templates: Map<RegionCode, Template> } | undefined;
+function theApp() {
+  if (!synthesized) {
+    const stacks = synth();
+    synthesized = { stacks, templates: new Map([...stacks].map(([code, s]) => [code, templateOf(s)])) };
+  }
+  return synthesized;
+}
+
+describe('the app: stacks, table and keys', () => {
   let stacks: Map<RegionCode, IdentityStack>;
   let templates: Map<RegionCode, Template>;
-
-  beforeAll(() => {
-    stacks = synth();
-    templates = new Map([...stacks].map(([code, s]) => [code, templateOf(s)]));
-  });
+  beforeAll(() => ({ stacks, templates } = theApp()));
 
   it('has one stack per region, named Identity-<code>, in that AWS region', () => {
     expect([...stacks.keys()].sort()).toEqual([...REGION_CODES].sort());
@@ -211,6 +217,12 @@ describe('the app', () => {
       });
     }
   });
+});
+
+describe('the app: functions', () => {
+  let stacks: Map<RegionCode, IdentityStack>;
+  let templates: Map<RegionCode, Template>;
+  beforeAll(() => ({ stacks, templates } = theApp()));
 
   it('lets only the functions that seal or open TOTP secrets use the secrets key', () => {
     const sealing = routes.filter((r) => r.permissions.includes('kms:secrets')).map((r) => r.id);
@@ -282,6 +294,12 @@ describe('the app', () => {
       }
     }
   });
+});
+
+describe('the app: HTTP API', () => {
+  let stacks: Map<RegionCode, IdentityStack>;
+  let templates: Map<RegionCode, Template>;
+  beforeAll(() => ({ stacks, templates } = theApp()));
 
   it('has one HTTP API route per method of each entry, integrated with that entry’s function', () => {
     const expected = [...routes.flatMap((r) => r.methods.map((m) => `${m} ${r.path}`)), '$default'].sort();
@@ -335,6 +353,12 @@ describe('the app', () => {
       expect(stage.DefaultRouteSettings.ThrottlingBurstLimit).toBeGreaterThan(0);
     }
   });
+});
+
+describe('the app: outputs and checks', () => {
+  let stacks: Map<RegionCode, IdentityStack>;
+  let templates: Map<RegionCode, Template>;
+  beforeAll(() => ({ stacks, templates } = theApp()));
 
   it('outputs the API URL (with the Host-header note), table name, key ARN and region code', () => {
     for (const [code, t] of templates) {
@@ -376,7 +400,13 @@ describe('the app', () => {
   });
 });
 
-describe('least-privilege IAM', () => {
+/** A stack whose route table uses every permission, with a previous signing key in us; built once. */
+const iamFixture = (() => {
+  let fixture: ReturnType<typeof buildIamFixture> | undefined;
+  return () => (fixture ??= buildIamFixture());
+})();
+
+function buildIamFixture() {
   const stack = stackWithRoutes(EVERY_PERMISSION, { previousSigningKeyArns: { us: [PREVIOUS_US] } });
   const t = templateOf(stack);
   const keyId = kmsKeyId(t, 'RSA_2048');
@@ -384,7 +414,13 @@ describe('least-privilege IAM', () => {
   const tableId = Object.keys(t.findResources('AWS::DynamoDB::Table'))[0]!;
   const keyArn = { 'Fn::GetAtt': [keyId, 'Arn'] };
   const tableArn = { 'Fn::GetAtt': [tableId, 'Arn'] };
-  const LOGS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
+  return { stack, t, secretsArn, keyArn, tableArn };
+}
+
+const LOGS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
+
+describe('least-privilege IAM: functions and their actions', () => {
+  const { stack, t } = iamFixture();
 
   it('follows a larger route table: one function per entry, one route per method', () => {
     t.resourceCountIs('AWS::Lambda::Function', EVERY_PERMISSION.length);
@@ -422,6 +458,10 @@ describe('least-privilege IAM', () => {
     const logsId = idOf(stack, 'CdkTestNothing', 'logGroup');
     expect(statements.flatMap((s) => asList(s.Resource))).toEqual([{ 'Fn::GetAtt': [logsId, 'Arn'] }]);
   });
+});
+
+describe('least-privilege IAM: what each function may touch', () => {
+  const { stack, secretsArn, keyArn, tableArn } = iamFixture();
 
   it('never lets a function without kms:sign sign, nor a read-only function write', () => {
     for (const route of EVERY_PERMISSION) {
@@ -461,6 +501,10 @@ describe('least-privilege IAM', () => {
       `arn:aws:ses:us-west-2:${ACCOUNT}:identity/no-reply@id.example.com`,
     ]);
   });
+});
+
+describe('least-privilege IAM: policies', () => {
+  const { stack, t } = iamFixture();
 
   it('refuses a mail-sending route without a From address', () => {
     expect(() => stackWithRoutes(EVERY_PERMISSION, { mailFrom: undefined })).toThrow(

@@ -20,7 +20,7 @@ import {
   signInAndDecide,
   textOf,
   type App,
-} from './decoupled-helpers.js';
+} from '../support/decoupled-grants.js';
 
 let server: TestServer;
 let t: TestTenant;

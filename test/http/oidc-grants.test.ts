@@ -26,7 +26,7 @@ import {
   rp,
   rpError,
   type RegisteredClient,
-} from './oidc-helpers.js';
+} from '../support/relying-party.js';
 
 let server: TestServer;
 let t: TestTenant;

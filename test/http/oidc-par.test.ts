@@ -29,7 +29,14 @@ import {
   type TokenResponse,
 } from '../support/flow.js';
 import { basic, http, startTestServer, type TestServer } from '../support/server.js';
-import { client, oauthError, postForm, registerClient, rp, type RegisteredClient } from './oidc-helpers.js';
+import {
+  client,
+  oauthError,
+  postForm,
+  registerClient,
+  rp,
+  type RegisteredClient,
+} from '../support/relying-party.js';
 
 let server: TestServer;
 let t: TestTenant;

@@ -17,7 +17,7 @@ import {
   type TestTenant,
 } from '../support/flow.js';
 import { http, startTestServer, type TestServer } from '../support/server.js';
-import { client, fullClient, login, oauthError, postForm, rp, rpError } from './oidc-helpers.js';
+import { client, fullClient, login, oauthError, postForm, rp, rpError } from '../support/relying-party.js';
 
 let server: TestServer;
 let t: TestTenant;

@@ -14,7 +14,7 @@ import {
   registerClient,
   rp,
   type RegisteredClient,
-} from './oidc-helpers.js';
+} from '../support/relying-party.js';
 
 let server: TestServer;
 let t: TestTenant;

@@ -15,7 +15,7 @@ import {
   rp,
   rpError,
   type RegisteredClient,
-} from './oidc-helpers.js';
+} from '../support/relying-party.js';
 
 let server: TestServer;
 let t: TestTenant;

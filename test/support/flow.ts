@@ -24,9 +24,9 @@ export const APP_REDIRECT = 'https://app.example.com/callback';
 export const JSON_TYPE = { 'content-type': 'application/json' };
 export const FORM_TYPE = { 'content-type': 'application/x-www-form-urlencoded' };
 
-/** Azure AD B2C's Basic credentials: the same policy key as user and password (reference 001). */
+/** Azure AD B2C's Basic credentials: the same policy key as user and password. */
 export const b2cAuth = (t: TestTenant) => basic(t.secret, t.secret);
-/** The reference's documented form: `Basic base64(secret:)` (reference 000). */
+/** The form the Authsignal-style federated flow documents: `Basic base64(secret:)`, an empty password. */
 export const docAuth = (t: TestTenant) => basic(t.secret);
 
 export async function body<T = Record<string, unknown>>(res: Response): Promise<T> {

@@ -11,7 +11,7 @@ import * as OTPAuth from 'otpauth';
 import { expect } from 'vitest';
 import { createAuthenticatorService } from '../../functions/authenticators/service.js';
 import { servicesFor } from '../../functions/services.js';
-import { client } from '../http/oidc-helpers.js';
+import { client } from './relying-party.js';
 import type { CallbackServer, TestPage } from './browser.js';
 import { docAuth, JSON_TYPE, body, type TestTenant } from './flow.js';
 import { http } from './server.js';

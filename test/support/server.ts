@@ -10,7 +10,7 @@ import type { RegionCode } from '../../functions/regions.js';
 
 /**
  * `*.localhost` does not resolve through Node's DNS here: this agent maps every host name to
- * 127.0.0.1, as browsers do for `*.localhost` (API.md: "a DNS lookup override, not /etc/hosts").
+ * 127.0.0.1, as browsers do for `*.localhost`: a DNS lookup override, so nothing in /etc/hosts.
  */
 export const loopback = new Agent({
   connect: {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { decide, decideAction, putActionSchema } from '../../functions/actions/action.js';
+import { checkCondition } from '../../functions/actions/condition.js';
+import { ipInCidr } from '../../functions/actions/ip-in-cidr.js';
 import {
-  checkCondition,
   evaluateRules,
-  ipInCidr,
   MAX_RULES,
   ruleFacts,
   rulesSchema,

@@ -4,7 +4,7 @@
  * intercepted callback redeemed at `/oidc/token` over HTTP (the client's part).
  */
 import { expect } from 'vitest';
-import { callbackParams, type CallbackServer, type TestPage } from '../support/browser.js';
+import { callbackParams, type CallbackServer, type TestPage } from './browser.js';
 import {
   B2C_REDIRECT,
   APP_REDIRECT,
@@ -16,8 +16,8 @@ import {
   redeem,
   verify,
   type TestTenant,
-} from '../support/flow.js';
-import { http, type TestServer } from '../support/server.js';
+} from './flow.js';
+import { http, type TestServer } from './server.js';
 
 /**
  * `expect.poll` options for what the browser shows after a navigation: generous, since a page

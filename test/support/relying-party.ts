@@ -15,8 +15,8 @@ import {
   initAuth,
   newUserId,
   type TestTenant,
-} from '../support/flow.js';
-import { http } from '../support/server.js';
+} from './flow.js';
+import { http } from './server.js';
 
 export { client };
 

@@ -10,9 +10,9 @@ import { expect } from 'vitest';
 import { createAuthenticatorService } from '../../functions/authenticators/service.js';
 import type { LocalOutbox } from '../../functions/mail/local-outbox.js';
 import { servicesFor } from '../../functions/services.js';
-import { CookieJar } from '../support/cookie-jar.js';
-import { body, decodeEntities, docAuth, FORM_TYPE, JSON_TYPE, type TestTenant } from '../support/flow.js';
-import { basic, http } from '../support/server.js';
+import { CookieJar } from './cookie-jar.js';
+import { body, decodeEntities, docAuth, FORM_TYPE, JSON_TYPE, type TestTenant } from './flow.js';
+import { basic, http } from './server.js';
 
 export { CookieJar };
 

@@ -1,0 +1,30 @@
+/**
+ * The names of the environment variables the functions read. The CDK stack sets them on every
+ * function, the local server sets them before it loads a handler, and `config.ts` reads them: one
+ * list for all three, so a name cannot be spelled two ways. No imports, so `lib/` can use it
+ * without loading runtime code. What each variable means is documented on `Config` and in the README.
+ */
+export const ENV = {
+  baseDomain: 'BASE_DOMAIN',
+  regions: 'REGIONS',
+  tableName: 'TABLE_NAME',
+  dynamodbEndpoint: 'DYNAMODB_ENDPOINT',
+  signer: 'SIGNER',
+  kmsKeyId: 'KMS_KEY_ID',
+  kmsPreviousKeyIds: 'KMS_PREVIOUS_KEY_IDS',
+  localKeysDir: 'LOCAL_KEYS_DIR',
+  secretBox: 'SECRET_BOX',
+  secretsKeyId: 'SECRETS_KEY_ID',
+  publicScheme: 'PUBLIC_SCHEME',
+  publicPort: 'PUBLIC_PORT',
+  tenantCacheSeconds: 'TENANT_CACHE_SECONDS',
+  mailer: 'MAILER',
+  mailFrom: 'MAIL_FROM',
+  localOutboxDir: 'LOCAL_OUTBOX_DIR',
+  /** Read by the logger (`log.ts`): INFO on AWS. */
+  logLevel: 'LOG_LEVEL',
+  /** Read by Powertools itself: the service name on every log line and metric. */
+  powertoolsServiceName: 'POWERTOOLS_SERVICE_NAME',
+} as const;
+
+export type EnvName = (typeof ENV)[keyof typeof ENV];
