@@ -1,8 +1,8 @@
 /**
  * Process-wide call counters: how many DynamoDB commands (by name: GetItem, PutItem, ...) and how
  * many JWT signatures this process has made. `services.ts` feeds them from an AWS SDK middleware
- * and a wrapper around the signer; `npm run bench` reads them to report what one login costs
- * (DESIGN.md, principle 10). A Map increment per call: cheap enough to stay on everywhere.
+ * and a wrapper around the signer; `npm run bench` reads them to report what one login costs,
+ * so that the number of calls per login stays small and known. A Map increment per call: cheap enough to stay on everywhere.
  */
 const counters = new Map<string, number>();
 

@@ -1,5 +1,5 @@
 /**
- * Every call the Azure AD B2C technical profiles of reference 001 make, as B2C makes them: Basic
+ * Every call the Azure AD B2C technical profiles (RESTful and OpenID Connect) make, as B2C makes them: Basic
  * `secret:secret`, GenerateJson bodies, the OpenIdConnect technical profile's form_post
  * authorization request with B2C's long state and base64 nonce, and client_secret_post.
  */

@@ -1,5 +1,5 @@
 /**
- * The federated challenge flow as reference 000 documents it, request by request, then what the
+ * The Authsignal-style federated challenge flow, as its documentation describes it, request by request, then what the
  * action's outcome does to the tokens, and B2C-style retries of /init-auth.
  */
 import { localClient } from '../../local/dynamodb-local.js';
@@ -36,7 +36,7 @@ afterAll(async () => {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-describe('reference 000 replayed request by request', () => {
+describe('the Authsignal-style federated flow replayed request by request', () => {
   let t: TestTenant;
   beforeAll(async () => {
     t = await federatedTenant(server);

@@ -9,8 +9,8 @@ const REGIONS: RegionCode[] = ['us', 'au', 'eu'];
 const DISCOVERY = '/oidc/.well-known/openid-configuration';
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi'];
 /**
- * What the handler answers today for a malformed Host. NB: API.md ("Unknown tenant or malformed
- * host: 404 with a JSON error") says 404; `functions/http/handler.ts` answers 400 `invalid_host`.
+ * A malformed Host is a bad request (400 `invalid_host`), told apart from a well-formed host of an
+ * unknown tenant (404) — docs/api.md, "Hosts, tenants and regions".
  */
 const MALFORMED_HOST_STATUS = 400;
 

@@ -1,5 +1,5 @@
 /**
- * CIBA in poll mode (OpenID Connect CIBA Core 1.0, as reference 003 documents it) over HTTP: a
+ * CIBA in poll mode (OpenID Connect CIBA Core 1.0, as Transmit Mosaic documents it) over HTTP: a
  * confidential client names a user, the user gets a link (by email, or through the client), signs
  * in on the hosted pages and approves; the client polls the token endpoint with the auth_req_id.
  */

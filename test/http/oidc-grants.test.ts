@@ -194,7 +194,7 @@ describe('client_credentials grant', () => {
     expect(await oauthError(res)).toMatchObject({ status: 400, error: 'invalid_target' });
   });
 
-  it('takes audience (as reference 002 names it) like a resource', async () => {
+  it('takes audience (as Auth0-style providers name it) like a resource', async () => {
     const res = await cc(app, { audience: 'https://api.example.com' });
     expect(res.status).toBe(200);
     const { access_token } = (await res.json()) as { access_token: string };
