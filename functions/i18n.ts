@@ -24,6 +24,8 @@ const en = {
   email_send: 'Email me a code',
   email_resend: 'Send a new code',
   rate_limited: 'Too many codes were sent. Try again in {s} seconds.',
+  guesses_locked:
+    'Too many wrong codes. To protect your account, no code can be checked for {m} min, not even the right one. Try again then.',
   passkey_title: 'Use your passkey',
   passkey_intro: 'Your device will ask for your fingerprint, face or screen lock.',
   passkey_use: 'Use passkey',
@@ -129,6 +131,8 @@ const es: Messages = {
   email_send: 'Envíame un código',
   email_resend: 'Enviar un código nuevo',
   rate_limited: 'Se han enviado demasiados códigos. Vuelve a intentarlo en {s} segundos.',
+  guesses_locked:
+    'Demasiados códigos incorrectos. Para proteger tu cuenta, no se puede comprobar ningún código durante {m} min, ni siquiera el correcto. Vuelve a intentarlo después.',
   passkey_title: 'Usa tu llave de acceso',
   passkey_intro: 'Tu dispositivo te pedirá tu huella, tu cara o el bloqueo de pantalla.',
   passkey_use: 'Usar llave de acceso',

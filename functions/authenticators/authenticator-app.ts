@@ -5,6 +5,7 @@ import { logger } from '../log.js';
 import { ConditionFailedError } from '../store/store.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import { DEFAULT_NAMES } from './display.js';
+import type { GuessLimits } from './guess-limits.js';
 import { authenticatorKey, type AuthenticatorRepository, type Clock } from './repository.js';
 import { isTotpSecret, newTotpSecretBase32, normaliseCode, totpQrSvg, totpStep, totpUri } from './totp.js';
 import {
@@ -29,6 +30,7 @@ export class TotpAuthenticators implements TotpMethods {
     private readonly repo: AuthenticatorRepository,
     private readonly opts: { secretBox: SecretBox; rpName: string },
     private readonly clock: Clock,
+    private readonly guesses: GuessLimits,
   ) {}
 
   private context(userId: string) {
@@ -112,10 +114,19 @@ export class TotpAuthenticators implements TotpMethods {
     return { authenticator, secret, uri: totpUri(secret, this.opts.rpName, accountLabel) };
   }
 
-  async verifyTotp(userId: string, code: string): Promise<VerifyResult> {
+  async verifyTotp(userId: string, code: string, o: { ip?: string } = {}): Promise<VerifyResult> {
     const apps = await this.repo.ofType(userId, 'AUTHENTICATOR_APP');
     if (apps.length === 0) return fail('not_enrolled');
     if (normaliseCode(code) === undefined) return fail('invalid_code');
+    // Reserved before anything is compared: a guess that finds no reservation compares nothing.
+    const reserved = await this.guesses.reserve(userId, o.ip);
+    if (!reserved.ok) return { ok: false, reason: 'locked', retryAfter: reserved.retryAfter };
+    const r = await this.compare(userId, apps, code);
+    if (r.ok) await this.guesses.succeeded(reserved.reservation);
+    return r;
+  }
+
+  private async compare(userId: string, apps: AuthenticatorRecord[], code: string): Promise<VerifyResult> {
     let reason: VerifyFailure = 'invalid_code';
     for (const app of apps) {
       // Items written before sealing existed hold the secret in clear and are still read. They are

@@ -5,6 +5,7 @@ import { ConditionFailedError, type Key } from '../store/store.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import { maskEmail, normaliseEmail } from './display.js';
 import { EMAIL_CODE_MINUTES, emailCodeMail } from './email-message.js';
+import type { GuessLimits } from './guess-limits.js';
 import { takeRateLimit } from './rate-limit.js';
 import type { AuthenticatorRepository, Clock } from './repository.js';
 import { normaliseCode } from './totp.js';
@@ -56,6 +57,7 @@ export class EmailCodes implements EmailMethods {
     private readonly repo: AuthenticatorRepository,
     private readonly mailer: Mailer,
     private readonly clock: Clock,
+    private readonly guesses: GuessLimits,
   ) {}
 
   async enrollEmail(userId: string, address: string): Promise<AuthenticatorRecord> {
@@ -128,7 +130,7 @@ export class EmailCodes implements EmailMethods {
 
   async verifyEmailCode(
     userId: string,
-    o: { key: string; code: string; enroll?: boolean },
+    o: { key: string; code: string; enroll?: boolean; ip?: string },
   ): Promise<VerifyResult> {
     checkKey(o.key);
     const code = normaliseCode(o.code);
@@ -137,11 +139,16 @@ export class EmailCodes implements EmailMethods {
     const item = await this.countAttempt(key);
     if (typeof item === 'string') return fail(item);
     if (item.expiresAt <= this.clock.seconds()) return fail('expired');
+    // The code's own attempts first (no code, no guess); then the user's and the address's
+    // limits, shared with TOTP, reserved before the comparison.
+    const reserved = await this.guesses.reserve(userId, o.ip);
+    if (!reserved.ok) return { ok: false, reason: 'locked', retryAfter: reserved.retryAfter };
     if (item.userId !== userId || !constantTimeEqual(codeHash(o.key, code), item.codeHash)) {
       return fail('invalid_code');
     }
     const consumed = await this.store.consume<EmailCodeItem>(key);
     if (consumed.status !== 'consumed') return fail(consumed.status === 'replayed' ? 'used' : 'expired');
+    await this.guesses.succeeded(reserved.reservation);
 
     const enrolled = (await this.repo.ofType(userId, 'EMAIL_OTP')).find((a) => a.email?.address === item.to);
     if (enrolled) {

@@ -1,6 +1,7 @@
 import type { TenantStore } from '../store/tenant-store.js';
 import { TotpAuthenticators } from './authenticator-app.js';
 import { EmailCodes } from './email-code.js';
+import { GuessLimits } from './guess-limits.js';
 import { Passkeys } from './passkey.js';
 import { AuthenticatorRepository, clockOf } from './repository.js';
 import type { AuthenticatorService, AuthenticatorServiceOptions } from './types.js';
@@ -16,8 +17,9 @@ export function createAuthenticatorService(
 ): AuthenticatorService {
   const clock = clockOf(opts.now);
   const repo = new AuthenticatorRepository(store, clock);
-  const totp = new TotpAuthenticators(store, repo, opts, clock);
-  const email = new EmailCodes(store, repo, opts.mailer, clock);
+  const guesses = new GuessLimits(store, clock);
+  const totp = new TotpAuthenticators(store, repo, opts, clock, guesses);
+  const email = new EmailCodes(store, repo, opts.mailer, clock, guesses);
   const passkeys = new Passkeys(store, repo, opts, clock);
   return {
     list: (userId) => repo.list(userId),
@@ -25,7 +27,7 @@ export function createAuthenticatorService(
     newTotpSecret: (userId, label) => totp.newTotpSecret(userId, label),
     confirmTotp: (userId, pending, code) => totp.confirmTotp(userId, pending, code),
     createTotp: (userId, label, o) => totp.createTotp(userId, label, o),
-    verifyTotp: (userId, code) => totp.verifyTotp(userId, code),
+    verifyTotp: (userId, code, o) => totp.verifyTotp(userId, code, o),
     enrollEmail: (userId, address) => email.enrollEmail(userId, address),
     sendEmailCode: (userId, o) => email.sendEmailCode(userId, o),
     verifyEmailCode: (userId, o) => email.verifyEmailCode(userId, o),

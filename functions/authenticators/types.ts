@@ -43,7 +43,10 @@ export interface AuthenticatorView {
   lastUsedAt?: string;
 }
 
-export type VerifyResult = { ok: true; authenticatorId: string } | { ok: false; reason: string };
+export type VerifyResult =
+  | { ok: true; authenticatorId: string }
+  /** `retryAfter`: with `locked`, the seconds until a code of this user can be compared again. */
+  | { ok: false; reason: string; retryAfter?: number };
 
 /**
  * Why a verification failed (`VerifyResult.reason`). Pages show one message for all of them but
@@ -56,7 +59,8 @@ export type VerifyFailure =
   | 'used' // already used (one-time code, TOTP step, challenge)
   | 'not_enrolled' // nothing to verify against
   | 'invalid_response' // a WebAuthn response that does not verify
-  | 'unknown_credential'; // a passkey this user does not have
+  | 'unknown_credential' // a passkey this user does not have
+  | 'locked'; // too many wrong guesses (this user, or this address): nothing was compared
 
 export const fail = (reason: VerifyFailure): VerifyResult => ({ ok: false, reason });
 
@@ -113,8 +117,12 @@ export interface AuthenticatorService {
     accountLabel: string,
     opts?: { name?: string },
   ): Promise<{ authenticator: AuthenticatorRecord; secret: string; uri: string }>;
-  /** Verifies a code against the user's TOTP authenticators; a used code cannot be reused in its window. */
-  verifyTotp(userId: string, code: string): Promise<VerifyResult>;
+  /**
+   * Verifies a code against the user's TOTP authenticators; a used code cannot be reused in its
+   * window. A guess is reserved from the user's and the address's limits (guess-limits.ts) before
+   * the code is compared; `locked` when there is none left.
+   */
+  verifyTotp(userId: string, code: string, opts?: { ip?: string }): Promise<VerifyResult>;
 
   /** Management API: an email address the tenant has already verified. */
   enrollEmail(userId: string, address: string): Promise<AuthenticatorRecord>;
@@ -123,10 +131,14 @@ export interface AuthenticatorService {
     userId: string,
     opts: { key: string; ip: string; to?: string; locale?: string; tenantName: string },
   ): Promise<SendResult>;
-  /** Checks an emailed code: single-use, attempt-limited, constant-time. When `enroll` is set, a new EMAIL_OTP authenticator is saved on success. */
+  /**
+   * Checks an emailed code: single-use, attempt-limited, constant-time, and counted in the same
+   * per-user and per-address guess limits as TOTP. When `enroll` is set, a new EMAIL_OTP
+   * authenticator is saved on success.
+   */
   verifyEmailCode(
     userId: string,
-    opts: { key: string; code: string; enroll?: boolean },
+    opts: { key: string; code: string; enroll?: boolean; ip?: string },
   ): Promise<VerifyResult>;
 
   passkeyRegistrationOptions(

@@ -5,6 +5,7 @@ import type { HttpRequest, HttpResponse } from '../http/request.js';
 import { translator } from '../i18n.js';
 import { csrfValid } from '../interaction/interaction.js';
 import { loadInteraction } from '../interaction/repository.js';
+import { ConditionFailedError } from '../store/store.js';
 import { presentedBinding } from './binding.js';
 import type { Env } from './env.js';
 import { InteractionOverError } from './finish.js';
@@ -93,7 +94,9 @@ export async function interactionStep(req: HttpRequest, ctx: TenantContext): Pro
   try {
     return await runStep(env, step, body.form, body.json);
   } catch (err) {
-    if (err instanceof InteractionOverError) return expiredPage(ctx);
+    // A request that lost a race to another one finishing this interaction (a write on condition
+    // that it is still open failed): the sign-in has ended, which is a page, never a 5xx.
+    if (err instanceof InteractionOverError || err instanceof ConditionFailedError) return expiredPage(ctx);
     throw err;
   }
 }

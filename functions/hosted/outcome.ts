@@ -1,9 +1,10 @@
 import type { HttpResponse } from '../http/request.js';
-import { recordFailure, saveInteraction } from '../interaction/repository.js';
+import type { VerifyResult } from '../authenticators/types.js';
+import { recordFailure, releaseAttempt, reserveAttempt, saveInteraction } from '../interaction/repository.js';
 import { AMR } from '../sessions/auth-context.js';
 import type { AuthenticatorType } from '../users/user-records.js';
-import { screenUrl, type Env } from './env.js';
-import { finishAction, finishError } from './finish.js';
+import { screenUrl, type Env, type ViewExtra } from './env.js';
+import { finishAction, finishError, InteractionOverError } from './finish.js';
 import { loginPassed } from './login.js';
 import { jsonOk, seeOther } from './respond.js';
 import { renderView } from './screens.js';
@@ -46,4 +47,49 @@ export async function failed(env: Env, view: string, message: string, json = fal
   if (left <= 0) return json ? jsonOk({ next: true }) : complete(env, 'CHALLENGE_FAILED');
   if (json) return jsonOk({ next: false, attemptsLeft: left });
   return renderView(env, view, { error: message, attemptsLeft: left, status: 400 });
+}
+
+/**
+ * The user is locked out of code guesses (guess-limits.ts): 429 with Retry-After (RFC 6585 §4),
+ * and the page says for how long, in the user's language.
+ */
+export function lockedOut(
+  env: Env,
+  retryAfter: number,
+  show: (extra: ViewExtra) => Promise<HttpResponse>,
+): Promise<HttpResponse> {
+  const error = env.t('guesses_locked', { m: Math.max(1, Math.ceil(retryAfter / 60)) });
+  return show({ error, status: 429 }).then((r) => ({
+    ...r,
+    headers: { ...r.headers, 'retry-after': String(Math.max(1, Math.ceil(retryAfter))) },
+  }));
+}
+
+/**
+ * A code guess in a challenge: one attempt of the interaction is reserved before `verify`
+ * compares anything, so racing guesses compare at most `maxAttempts` codes; a guess that was not
+ * a failure (right, or refused by the user's back-off before comparing) gives its attempt back.
+ * Losing a race to another request that finished the interaction reads as "this sign-in has ended".
+ */
+export async function guessed(
+  env: Env,
+  method: AuthenticatorType,
+  verify: () => Promise<VerifyResult>,
+  show: (extra: ViewExtra) => Promise<HttpResponse>,
+): Promise<HttpResponse> {
+  const reserved = await reserveAttempt(env.ctx.store, env.ix);
+  if (reserved.status === 'over') throw new InteractionOverError();
+  if (reserved.status === 'exhausted') return complete(env, 'CHALLENGE_FAILED');
+  env.ix = reserved.interaction;
+  const r = await verify();
+  if (r.ok || r.reason === 'locked') {
+    const released = await releaseAttempt(env.ctx.store, env.ix);
+    if (!released) throw new InteractionOverError();
+    env.ix = released;
+  }
+  if (r.ok) return passed(env, method);
+  if (r.reason === 'locked') return lockedOut(env, r.retryAfter ?? 60, show);
+  const left = env.ix.maxAttempts - env.ix.failures;
+  if (left <= 0) return complete(env, 'CHALLENGE_FAILED');
+  return show({ error: env.t('wrong_code'), attemptsLeft: left, status: 400 });
 }

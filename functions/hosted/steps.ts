@@ -1,9 +1,10 @@
 import { z } from 'zod';
+import type { VerifyResult } from '../authenticators/types.js';
 import type { HttpResponse } from '../http/request.js';
 import { saveInteraction } from '../interaction/repository.js';
-import { screenUrl, show, vctx, type Env } from './env.js';
+import { screenUrl, show, vctx, type Env, type ViewExtra } from './env.js';
 import { LOGIN_STEPS, loginNext } from './login.js';
-import { complete, failed, passed } from './outcome.js';
+import { complete, failed, guessed, lockedOut, passed } from './outcome.js';
 import { jsonOk, seeOther } from './respond.js';
 import { mayEnroll, renderView } from './screens.js';
 import * as views from './views/challenge.js';
@@ -24,13 +25,16 @@ type Step = (env: Env, input: StepInput) => Promise<HttpResponse>;
 
 const emailSchema = z.email().max(320);
 const SIX_DIGITS = /^\d{6}$/;
-const formatFailure = { ok: false as const, reason: 'format' };
+const formatFailure: VerifyResult = { ok: false, reason: 'format' };
 
 /** Proving oneself, and what can be done with or without having done so. */
 const CHALLENGE_STEPS: Record<string, Step> = {
   async totp(env, { code }) {
-    const r = SIX_DIGITS.test(code) ? await env.auth.verifyTotp(env.ix.userId!, code) : formatFailure;
-    return r.ok ? passed(env, 'AUTHENTICATOR_APP') : failed(env, 'totp', env.t('wrong_code'));
+    const verify = async () =>
+      SIX_DIGITS.test(code)
+        ? env.auth.verifyTotp(env.ix.userId!, code, { ip: env.req.sourceIp })
+        : formatFailure;
+    return guessed(env, 'AUTHENTICATOR_APP', verify, (extra) => renderView(env, 'totp', extra));
   },
 
   async 'email-send'(env) {
@@ -47,10 +51,11 @@ const CHALLENGE_STEPS: Record<string, Step> = {
   },
 
   async 'email-verify'(env, { code }) {
-    const r = SIX_DIGITS.test(code)
-      ? await env.auth.verifyEmailCode(env.ix.userId!, { key: env.ix.id, code })
-      : formatFailure;
-    return r.ok ? passed(env, 'EMAIL_OTP') : failed(env, 'email', env.t('wrong_code'));
+    const verify = async () =>
+      SIX_DIGITS.test(code)
+        ? env.auth.verifyEmailCode(env.ix.userId!, { key: env.ix.id, code, ip: env.req.sourceIp })
+        : formatFailure;
+    return guessed(env, 'EMAIL_OTP', verify, (extra) => renderView(env, 'email', extra));
   },
 
   async 'passkey-options'(env) {
@@ -137,11 +142,18 @@ const ENROLL_STEPS: Record<string, Step> = {
   async 'enroll-email-verify'(env, { code }) {
     const { ix, t } = env;
     const r = SIX_DIGITS.test(code)
-      ? await env.auth.verifyEmailCode(ix.userId!, { key: ix.id, code, enroll: true })
+      ? await env.auth.verifyEmailCode(ix.userId!, { key: ix.id, code, enroll: true, ip: env.req.sourceIp })
       : formatFailure;
     if (r.ok) return passed(env, 'EMAIL_OTP');
-    const view = views.enrollEmail(vctx(env), { sentTo: ix.pendingEmail, error: t('wrong_code') });
-    return show(env, t('enroll_email_title'), view, 400);
+    const page = async (extra: ViewExtra) =>
+      show(
+        env,
+        t('enroll_email_title'),
+        views.enrollEmail(vctx(env), { sentTo: ix.pendingEmail, ...extra }),
+        extra.status,
+      );
+    if (r.reason === 'locked') return lockedOut(env, r.retryAfter ?? 60, page);
+    return page({ error: t('wrong_code'), status: 400 });
   },
 
   async 'passkey-register-options'(env) {

@@ -63,3 +63,49 @@ export async function recordFailure(store: TenantStore, interaction: Interaction
     throw err;
   }
 }
+
+export type AttemptReservation =
+  { status: 'reserved'; interaction: Interaction } | { status: 'exhausted' } | { status: 'over' };
+
+/**
+ * Reserves one attempt before a code is compared: `failures` is raised in one conditional write
+ * only while it is below `maxAttempts`, so of any number of racing guesses at most `maxAttempts`
+ * are ever compared. `exhausted` when none is left; `over` when another request finished the
+ * interaction.
+ */
+export async function reserveAttempt(
+  store: TenantStore,
+  interaction: Interaction,
+): Promise<AttemptReservation> {
+  const key = interactionKey(interaction.id);
+  try {
+    const updated = await store.increment<Stored>(key, 'failures', {
+      below: interaction.maxAttempts,
+      unconsumed: true,
+    });
+    return { status: 'reserved', interaction: updated };
+  } catch (err) {
+    if (!(err instanceof ConditionFailedError)) throw err;
+    const current = await store.get<Stored & { consumedAt?: number }>(key);
+    return !current || current.consumedAt !== undefined ? { status: 'over' } : { status: 'exhausted' };
+  }
+}
+
+/**
+ * Gives back a reserved attempt that was not a failure (the code was right, or nothing was
+ * compared); undefined when the interaction was finished by another request in the meantime.
+ */
+export async function releaseAttempt(
+  store: TenantStore,
+  interaction: Interaction,
+): Promise<Interaction | undefined> {
+  try {
+    return await store.increment<Stored>(interactionKey(interaction.id), 'failures', {
+      by: -1,
+      unconsumed: true,
+    });
+  } catch (err) {
+    if (err instanceof ConditionFailedError) return undefined;
+    throw err;
+  }
+}
