@@ -19,7 +19,6 @@ import { servicesFor } from '../../functions/services.js';
 import type { TenantStore } from '../../functions/store/tenant-store.js';
 import {
   APP_REDIRECT,
-  authorize,
   decodeEntities,
   federatedTenant,
   initAuth,
