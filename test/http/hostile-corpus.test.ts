@@ -8,14 +8,25 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routes, type Method } from '../../functions/routes.js';
 import { MAX_BODY_BYTES } from '../../functions/http/body.js';
+import { createHash, randomBytes } from 'node:crypto';
 import { basic, http, startTestServer, type TestServer } from '../support/server.js';
-import type { TestTenant } from '../support/flow.js';
+import {
+  APP_REDIRECT,
+  authorize,
+  decodeEntities,
+  federatedTenant,
+  initAuth,
+  newUserId,
+  setOutcome,
+  type TestTenant,
+} from '../support/flow.js';
+import { registerClient } from '../support/relying-party.js';
 
 let server: TestServer;
 let t: TestTenant;
 beforeAll(async () => {
   server = await startTestServer();
-  t = await server.tenant();
+  t = await federatedTenant(server);
 });
 afterAll(async () => {
   await server.stop();
@@ -184,6 +195,162 @@ describe('the hostile corpus on every route', () => {
         if (STACK_FRAME.test(a.text)) failures.push(`${label}: stack trace in the body`);
       });
     }
+    expect(failures).toEqual([]);
+  }, 180_000);
+});
+
+// ---- inside a live interaction ------------------------------------------------------------------
+
+/** Every step of the hosted pages (login, challenge, enrollment), the ending ones last. */
+const STEPS = [
+  'identify',
+  'select',
+  'select-account',
+  'consent',
+  'totp',
+  'email-send',
+  'email-verify',
+  'enroll-totp',
+  'enroll-email-send',
+  'enroll-email-verify',
+  'passkey-options',
+  'passkey-verify',
+  'passkey-register-options',
+  'passkey-register-verify',
+  'next',
+  'remove',
+  'skip',
+  '%ED%A0%80',
+  's'.repeat(1300),
+  'cancel',
+  'done',
+];
+
+interface Live {
+  path: string;
+  cookie: string;
+  csrf: string;
+}
+
+/** Follows an authorization response's 303 to its interaction page, as a browser would. */
+async function open(res: Awaited<ReturnType<typeof http>>): Promise<Live> {
+  expect(res.status, await res.clone().text()).toBe(303);
+  const path = res.headers.get('location') ?? '';
+  expect(path).toMatch(/^\/interaction\/[^/?]+$/);
+  const cookie = res.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0]!)
+    .join('; ');
+  const page = await http(`${t.origin}${path}`, { headers: { cookie } });
+  const html = await page.text();
+  const csrf = /name="csrf" value="([^"]*)"/.exec(html)?.[1];
+  expect(csrf, html.slice(0, 300)).toBeTruthy();
+  return { path, cookie, csrf: decodeEntities(csrf!) };
+}
+
+/** A sign-in at the hosted login, started by a registered app. */
+async function loginInteraction(): Promise<Live> {
+  const app = await registerClient(t, {});
+  const verifier = randomBytes(32).toString('base64url');
+  const params = new URLSearchParams({
+    client_id: (app as { client_id: string }).client_id,
+    redirect_uri: APP_REDIRECT,
+    response_type: 'code',
+    scope: 'openid',
+    state: 'st',
+    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+    code_challenge_method: 'S256',
+  });
+  return open(await http(`${t.origin}/oidc/auth?${params}`));
+}
+
+/** A federated challenge of a user with nothing enrolled: the enrollment pages. */
+async function enrollInteraction(): Promise<Live> {
+  await setOutcome(t, 'hostileChallenge', 'CHALLENGE');
+  const init = await initAuth(t, { userId: newUserId(), action: 'hostileChallenge' });
+  return open(
+    await authorize(t, {
+      client_id: t.id,
+      token: init.token,
+      redirect_uri: APP_REDIRECT,
+      response_type: 'code',
+      scope: 'openid',
+      state: 'st',
+    }),
+  );
+}
+
+const HOSTILE_TEXT = '\u202e\u200f\u0000😀\ud800' + 'x'.repeat(300);
+
+/** The bodies sent to each step: hostile fields with the right CSRF token, and a few without it. */
+function stepBodies(csrf: string): { body: string; contentType: string }[] {
+  const c = encodeURIComponent(csrf);
+  return [
+    {
+      contentType: FORM,
+      body: new URLSearchParams({
+        csrf,
+        identifier: HOSTILE_TEXT,
+        code: HOSTILE_TEXT,
+        email: `a${HOSTILE_TEXT}@example.com`,
+        account: HOSTILE_TEXT,
+        authenticatorId: HOSTILE_TEXT,
+        decision: HOSTILE_TEXT,
+      }).toString(),
+    },
+    { contentType: FORM, body: `csrf=${c}&code=1&code=2&identifier=a&identifier=b` },
+    { contentType: FORM, body: `csrf=${c}&code=${'9'.repeat(MAX_BODY_BYTES)}` },
+    { contentType: FORM, body: `csrf=${c}&identifier=%ED%A0%80%C0%AF&code=%zz` },
+    { contentType: FORM, body: `csrf=%ED%A0%80&code=123456` },
+    {
+      contentType: JSON_TYPE,
+      body: JSON.stringify({ csrf, id: HOSTILE_TEXT, response: { x: HOSTILE_TEXT } }),
+    },
+    { contentType: JSON_TYPE, body: `{"csrf": "${csrf}", "response": ` },
+    { contentType: JSON_TYPE, body: JSON.stringify([csrf]) },
+  ];
+}
+
+describe('the hostile corpus inside live interactions', () => {
+  it('answers every step of a login and of an enrollment, sent hostile forms, without a 5xx or a stack trace', async () => {
+    const failures: string[] = [];
+    const reached = new Set<string>();
+    for (const [name, start] of [
+      ['login', loginInteraction],
+      ['enrollment', enrollInteraction],
+    ] as const) {
+      const live = await start();
+      for (const step of STEPS) {
+        for (const { body, contentType } of stepBodies(live.csrf)) {
+          const res = await http(`${t.origin}${live.path}/${step}`, {
+            method: 'POST',
+            headers: { 'content-type': contentType, cookie: live.cookie },
+            body,
+          });
+          const text = await res.text();
+          reached.add(`${name} ${res.status}`);
+          const label = `${name} POST ${step.slice(0, 30)} (${contentType}, ${body.slice(0, 40)})`;
+          if (res.status >= 500) failures.push(`${label}: ${res.status} ${text.slice(0, 200)}`);
+          if (STACK_FRAME.test(text)) failures.push(`${label}: stack trace in the body`);
+        }
+        const page = await http(`${t.origin}${live.path}?view=%ED%A0%80&x=${'y'.repeat(3000)}`, {
+          headers: { cookie: live.cookie },
+        });
+        if (page.status >= 500) failures.push(`${name} GET after ${step}: ${page.status}`);
+      }
+    }
+    // The probes got past the binding cookie and the CSRF check into the steps themselves.
+    for (const name of ['login', 'enrollment'])
+      expect(
+        [...reached].some((r) => new RegExp(`^${name} (200|302|303)$`).test(r)),
+        [...reached].join(),
+      ).toBe(true);
+    // The probes got past the binding cookie and the CSRF check into the steps themselves.
+    for (const name of ['login', 'enrollment'])
+      expect(
+        [...reached].some((r) => new RegExp(`^${name} (200|302|303)$`).test(r)),
+        [...reached].join(),
+      ).toBe(true);
     expect(failures).toEqual([]);
   }, 180_000);
 });
