@@ -150,6 +150,16 @@ export async function refreshTokenGrant(
     // Sliding: each rotation extends the lifetime, never past the family's absolute expiry.
     expiresAt: Math.min(issuedAt + client.refresh_token_lifetime, item.absoluteExpiresAt),
   };
+  // Signed before the rotation is written: signing has no side effect, so a KMS failure (503)
+  // leaves the presented token unused, and the client's retry rotates it instead of being taken
+  // for a replay that revokes the family (RFC 6749 §10.4 is about reuse, not about our outage).
+  const response = await mintTokens(deps.signer, deps.issuer, client, item, item.grantId, {
+    scope,
+    audiences,
+    refreshToken: next,
+    withNonce: false,
+    now,
+  });
   try {
     await deps.store.transact([
       { consume: { key: refreshKey(token), match: { clientId: client.client_id } } },
@@ -165,11 +175,5 @@ export async function refreshTokenGrant(
     }
     throw dead();
   }
-  return mintTokens(deps.signer, deps.issuer, client, item, item.grantId, {
-    scope,
-    audiences,
-    refreshToken: next,
-    withNonce: false,
-    now,
-  });
+  return response;
 }

@@ -1,0 +1,423 @@
+/**
+ * Fault injection on the real local server and the real DynamoDB Local: throttling
+ * (ProvisionedThroughputExceededException, ThrottlingException), timeouts and conditional-check
+ * failures are thrown by a middleware on the SDK middleware stack of the region's own DynamoDB
+ * client, at every DynamoDB call of each step of the federated flow (POST /init-auth, GET
+ * /oidc/auth, POST /oidc/token), of the code redemption and of the refresh rotation; KMS errors
+ * are thrown by a mocked KMS (aws-sdk-client-mock) whose Sign really signs with a local key.
+ *
+ * Every case must answer 503 `temporarily_unavailable` with Retry-After, or the protocol error
+ * of the endpoint, never another 5xx; nothing may be half-written (an init-auth token consumed
+ * without its code, a code without its outcome record, a code or refresh token consumed without
+ * its tokens); and the same request retried afterwards succeeds.
+ */
+import { constants, generateKeyPairSync, privateEncrypt } from 'node:crypto';
+import {
+  ConditionalCheckFailedException,
+  ProvisionedThroughputExceededException,
+  TransactionCanceledException,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { Response } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { servicesFor, type RegionServices } from '../../functions/services.js';
+import { KmsSigner } from '../../functions/signing/kms-signer.js';
+import type { Signer } from '../../functions/signing/signer.js';
+import {
+  APP_REDIRECT,
+  JSON_TYPE,
+  SIGN_IN,
+  authorize,
+  body,
+  docAuth,
+  federatedTenant,
+  initAuth,
+  newUserId,
+  postInitAuth,
+  postToken,
+  redeem,
+  redirectParams,
+  type TestTenant,
+  type TokenResponse as FlowTokens,
+} from '../support/flow.js';
+import { http, startTestServer, type TestServer } from '../support/server.js';
+
+/**
+ * False until issue 9 item 10 (S2) lands: the authorization_code grant consumes the code before it
+ * writes the refresh token and signs, so a failure after the consume burns the code. Once the code
+ * is consumed in the same transaction as the refresh token's write, after signing, set this true.
+ */
+const CODE_REDEMPTION_ATOMIC = false;
+
+// ---- the DynamoDB fault injector ----------------------------------------------------------------
+
+type DynamoFault =
+  'ProvisionedThroughputExceededException' | 'ThrottlingException' | 'TimeoutError' | 'condition';
+
+/** lib-dynamodb's command names, as the low-level operations they send. */
+const OPERATION: Record<string, string> = {
+  Get: 'GetItem',
+  Put: 'PutItem',
+  Update: 'UpdateItem',
+  Delete: 'DeleteItem',
+  TransactWrite: 'TransactWriteItems',
+  TransactGet: 'TransactGetItems',
+  BatchGet: 'BatchGetItem',
+  BatchWrite: 'BatchWriteItem',
+};
+const operation = (commandName: string | undefined) => {
+  const name = (commandName ?? 'unknown').replace(/Command$/, '');
+  return OPERATION[name] ?? name;
+};
+
+let trace: string[] | undefined;
+let armed: { nth: number; fault: DynamoFault; seen: number; fired?: string } | undefined;
+
+function dynamoError(fault: DynamoFault, op: string): Error {
+  const $metadata = { httpStatusCode: 400 };
+  switch (fault) {
+    case 'ProvisionedThroughputExceededException':
+      return new ProvisionedThroughputExceededException({ message: 'injected', $metadata });
+    case 'ThrottlingException':
+      return Object.assign(new Error('injected: rate of requests exceeds the allowed throughput'), {
+        name: 'ThrottlingException',
+        $metadata,
+      });
+    case 'TimeoutError':
+      // What the SDK's request handler throws when the connection or the request times out.
+      return Object.assign(new Error('injected: connection timed out'), { name: 'TimeoutError' });
+    case 'condition':
+      return op === 'TransactWriteItems'
+        ? new TransactionCanceledException({
+            message: 'injected',
+            $metadata,
+            CancellationReasons: [{ Code: 'ConditionalCheckFailed' }],
+          })
+        : new ConditionalCheckFailedException({ message: 'injected', $metadata });
+  }
+}
+
+/** The region's own DynamoDB client, the one the server's handlers use (reached through the composition root's objects). */
+function regionClient(services: RegionServices): DynamoDBClient {
+  const store = (services.tenants as unknown as { store: { doc: DynamoDBClient } }).store;
+  return store.doc;
+}
+
+/** Whether a write has a condition: only those can fail one (marked `?` in a trace). */
+function conditional(input: unknown): boolean {
+  const i = input as {
+    ConditionExpression?: string;
+    TransactItems?: Record<string, { ConditionExpression?: string }>[];
+  };
+  if (i.ConditionExpression) return true;
+  return (i.TransactItems ?? []).some((item) => Object.values(item).some((op) => op.ConditionExpression));
+}
+
+function installInjector(client: DynamoDBClient): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const op = operation(context.commandName);
+      trace?.push(conditional(args.input) ? `${op}?` : op);
+      if (armed && !armed.fired) {
+        armed.seen += 1;
+        if (armed.seen === armed.nth) {
+          armed.fired = op;
+          throw dynamoError(armed.fault, op.replace(/\?$/, ''));
+        }
+      }
+      return next(args);
+    },
+    // Before the SDK's retries: one injected failure is one failed call, as the caller sees it.
+    { step: 'initialize', name: 'faultInjection', priority: 'high' },
+  );
+}
+
+/** The DynamoDB operations one step makes, in order. */
+async function traced(step: () => Promise<unknown>): Promise<string[]> {
+  trace = [];
+  try {
+    await step();
+    return trace;
+  } finally {
+    trace = undefined;
+  }
+}
+
+/** Runs `step` with the `nth` DynamoDB call failing with `fault`. */
+async function withFault<T>(nth: number, fault: DynamoFault, step: () => Promise<T>): Promise<T> {
+  const plan: NonNullable<typeof armed> = { nth, fault, seen: 0 };
+  armed = plan;
+  try {
+    return await step();
+  } finally {
+    armed = undefined;
+    // The same request makes the same calls: the nth one was reached and failed.
+    expect(plan.fired, `call ${nth} was made and failed with ${fault}`).toBeTruthy();
+  }
+}
+
+/** The faults worth throwing at one call: throttling and timeouts anywhere, failed conditions on conditional writes. */
+function faultsFor(op: string, i: number): DynamoFault[] {
+  const throttle: DynamoFault = i % 2 ? 'ThrottlingException' : 'ProvisionedThroughputExceededException';
+  return op.endsWith('?') ? [throttle, 'TimeoutError', 'condition'] : [throttle, 'TimeoutError'];
+}
+
+// ---- KMS that really signs ----------------------------------------------------------------------
+
+const KMS_KEY = 'alias/identity-signing';
+const kmsKey = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const SHA256_DIGESTINFO_PREFIX = Buffer.from('3031300d060960864801650304020105000420', 'hex');
+const kmsMock = mockClient(KMSClient);
+let kmsFailures = 0;
+
+function mockKms(): void {
+  kmsMock.reset();
+  kmsMock.on(GetPublicKeyCommand).resolves({
+    KeyId: 'arn:aws:kms:us-west-2:111122223333:key/test',
+    PublicKey: new Uint8Array(kmsKey.publicKey.export({ format: 'der', type: 'spki' })),
+    KeySpec: 'RSA_2048',
+    KeyUsage: 'SIGN_VERIFY',
+    SigningAlgorithms: ['RSASSA_PKCS1_V1_5_SHA_256'],
+  });
+  kmsMock.on(SignCommand).callsFake((input: { KeyId?: string; Message?: Uint8Array }) => {
+    if (kmsFailures > 0) {
+      kmsFailures -= 1;
+      throw Object.assign(new Error('injected: KMS is throttling'), { name: 'ThrottlingException' });
+    }
+    const signature = privateEncrypt(
+      { key: kmsKey.privateKey, padding: constants.RSA_PKCS1_PADDING },
+      Buffer.concat([SHA256_DIGESTINFO_PREFIX, Buffer.from(input.Message ?? [])]),
+    );
+    return {
+      KeyId: input.KeyId,
+      Signature: new Uint8Array(signature),
+      SigningAlgorithm: 'RSASSA_PKCS1_V1_5_SHA_256',
+    };
+  });
+}
+
+// ---- the server -------------------------------------------------------------------------------
+
+let server: TestServer;
+let services: RegionServices;
+let localSigner: Signer;
+let t: TestTenant;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  t = await federatedTenant(server);
+  services = await servicesFor('us');
+  installInjector(regionClient(services));
+  localSigner = services.signer;
+  // The built-in client may also rotate refresh tokens, so the refresh grant is on the same flow.
+  const res = await http(`${t.origin}/v1/clients/${t.id}`, {
+    method: 'PATCH',
+    headers: { ...JSON_TYPE, authorization: docAuth(t) },
+    body: JSON.stringify({
+      grant_types: ['authorization_code', 'refresh_token'],
+      scope: 'openid offline_access',
+    }),
+  });
+  expect(res.status, await res.clone().text()).toBe(200);
+});
+afterAll(async () => {
+  services.signer = localSigner;
+  kmsMock.restore();
+  await server.stop();
+});
+
+type TokenResponse = FlowTokens & { refresh_token?: string };
+
+// ---- the steps ----------------------------------------------------------------------------------
+
+const input = () => ({ userId: newUserId(), action: SIGN_IN });
+
+const authParams = (token: string, scope = 'openid offline_access') => ({
+  client_id: t.id,
+  token,
+  redirect_uri: APP_REDIRECT,
+  response_type: 'code',
+  scope,
+  state: 'st',
+});
+
+/** A failed step's answer: 503 temporarily_unavailable with Retry-After, or a protocol error. */
+async function expectCleanFailure(res: Response, label: string): Promise<void> {
+  const text = await res.text();
+  expect(res.status, `${label}: ${text}`).not.toBe(500);
+  expect(res.status, `${label}: ${text}`).toBeLessThan(504);
+  // The authorization endpoint answers what it cannot redirect with a page; the others with JSON.
+  const json = (res.headers.get('content-type') ?? '').startsWith('application/json');
+  if (res.status === 503) {
+    expect(res.headers.get('retry-after'), label).toMatch(/^\d+$/);
+    if (json) expect(JSON.parse(text), label).toMatchObject({ error: 'temporarily_unavailable' });
+  } else if (res.status >= 400) {
+    if (json) expect(JSON.parse(text), label).toHaveProperty('error');
+    else expect(text, label).toMatch(/^<!doctype html>/i);
+  }
+}
+
+/** The authorization response of /oidc/auth, success or error (RFC 6749 §4.1.2.1). */
+async function authAnswer(res: Response, label: string): Promise<Record<string, string> | undefined> {
+  if (res.status !== 302) {
+    await expectCleanFailure(res, label);
+    return undefined;
+  }
+  const { params } = redirectParams(res);
+  return params;
+}
+
+async function outcomeOf(
+  userId: string,
+  idempotencyKey: string,
+): Promise<{ status: number; state?: string }> {
+  const res = await http(`${t.origin}/v1/users/${userId}/actions/${SIGN_IN}/${idempotencyKey}`, {
+    headers: { authorization: docAuth(t) },
+  });
+  const json = (await res.json()) as { state?: string };
+  return { status: res.status, ...(json.state ? { state: json.state } : {}) };
+}
+
+async function tokens(res: Response, label: string): Promise<TokenResponse> {
+  const json = await body<TokenResponse>(res);
+  expect(res.status, `${label}: ${JSON.stringify(json)}`).toBe(200);
+  return json;
+}
+
+const refresh = (token: string) =>
+  postToken(t, {
+    grant_type: 'refresh_token',
+    refresh_token: token,
+    client_id: t.id,
+    client_secret: t.secret,
+  });
+
+/** A code for a new flow, and what its outcome record is found by. */
+async function freshCode(): Promise<{ code: string; userId: string; idempotencyKey: string }> {
+  const i = input();
+  const init = await initAuth(t, i);
+  const params = await authAnswer(await authorize(t, authParams(init.token)), 'setup');
+  expect(params?.code).toBeTruthy();
+  return { code: params!.code!, userId: i.userId, idempotencyKey: init.idempotencyKey };
+}
+
+// ---- the cases ----------------------------------------------------------------------------------
+
+describe('DynamoDB faults at every call of every step', () => {
+  it('POST /init-auth: 503 or a protocol error, and the retry starts a flow that completes', async () => {
+    const ops = await traced(() => initAuth(t, input()));
+    expect(ops.length).toBeGreaterThan(0);
+    for (const [i, op] of ops.entries()) {
+      for (const fault of faultsFor(op, i)) {
+        const label = `init-auth, call ${i + 1} (${op}): ${fault}`;
+        const payload = input();
+        await expectCleanFailure(await withFault(i + 1, fault, () => postInitAuth(t, payload)), label);
+        // The same call again (as B2C retries) succeeds, and its token completes the flow.
+        const init = await initAuth(t, payload);
+        const params = await authAnswer(await authorize(t, authParams(init.token)), label);
+        expect(params?.code, `${label}: ${JSON.stringify(params)}`).toBeTruthy();
+        await tokens(await redeem(t, params!.code!, APP_REDIRECT), label);
+      }
+    }
+  });
+
+  it('GET /oidc/auth: no init-auth token consumed without its code and outcome; the retry gets the code', async () => {
+    const probe = await initAuth(t, input());
+    const ops = await traced(() => authorize(t, authParams(probe.token)));
+    expect(ops).toContain('TransactWriteItems?');
+    for (const [i, op] of ops.entries()) {
+      for (const fault of faultsFor(op, i)) {
+        const label = `oidc/auth, call ${i + 1} (${op}): ${fault}`;
+        const payload = input();
+        const init = await initAuth(t, payload);
+        const failed = await authAnswer(
+          await withFault(i + 1, fault, () => authorize(t, authParams(init.token))),
+          label,
+        );
+        if (failed) expect(failed.error, `${label}: ${JSON.stringify(failed)}`).toBeTruthy();
+        // Nothing half-written: no outcome was recorded for the failed arrival...
+        expect((await outcomeOf(payload.userId, init.idempotencyKey)).state, label).not.toBe('ALLOW');
+        // ...and the same token still works, once.
+        const params = await authAnswer(await authorize(t, authParams(init.token)), label);
+        expect(params?.code, `${label}: ${JSON.stringify(params)}`).toBeTruthy();
+        expect((await outcomeOf(payload.userId, init.idempotencyKey)).state, label).toBe('ALLOW');
+        await tokens(await redeem(t, params!.code!, APP_REDIRECT), label);
+      }
+    }
+  });
+
+  it('POST /oidc/token (code redemption): no code consumed without its tokens; the retry redeems it', async () => {
+    const probe = await freshCode();
+    const ops = await traced(() => redeem(t, probe.code, APP_REDIRECT));
+    const consumedAt = ops.indexOf('UpdateItem?');
+    expect(consumedAt).toBeGreaterThanOrEqual(0);
+    for (const [i, op] of ops.entries()) {
+      // EXCLUDED until issue 9 item 10 (S2: check before consuming) is merged: today the code is
+      // consumed first, so a failure after it (the refresh token's PutItem) burns the code and the
+      // retry is taken for a replay. Re-enable by removing this line once consume is the last write.
+      if (!CODE_REDEMPTION_ATOMIC && i > consumedAt) continue;
+      for (const fault of faultsFor(op, i)) {
+        const label = `token (code), call ${i + 1} (${op}): ${fault}`;
+        const { code } = await freshCode();
+        await expectCleanFailure(await withFault(i + 1, fault, () => redeem(t, code, APP_REDIRECT)), label);
+        const issued = await tokens(await redeem(t, code, APP_REDIRECT), label);
+        expect(issued.refresh_token, label).toBeTruthy();
+        // The refresh token the retry issued is live: the failed attempt revoked nothing.
+        await tokens(await refresh(issued.refresh_token!), label);
+      }
+    }
+  });
+
+  it('POST /oidc/token (refresh rotation): no refresh token consumed without its successor; the retry rotates', async () => {
+    const probe = await tokens(await redeem(t, (await freshCode()).code, APP_REDIRECT), 'setup');
+    const ops = await traced(() => refresh(probe.refresh_token!));
+    expect(ops).toContain('TransactWriteItems?');
+    for (const [i, op] of ops.entries()) {
+      for (const fault of faultsFor(op, i)) {
+        const label = `token (refresh), call ${i + 1} (${op}): ${fault}`;
+        const issued = await tokens(await redeem(t, (await freshCode()).code, APP_REDIRECT), label);
+        await expectCleanFailure(await withFault(i + 1, fault, () => refresh(issued.refresh_token!)), label);
+        const rotated = await tokens(await refresh(issued.refresh_token!), label);
+        // The successor works too: the family was not revoked by the failed attempt.
+        await tokens(await refresh(rotated.refresh_token!), label);
+      }
+    }
+  });
+});
+
+describe('KMS faults when signing', () => {
+  beforeAll(() => {
+    mockKms();
+    services.signer = new KmsSigner(new KMSClient({ region: 'us-west-2' }), KMS_KEY, []);
+  });
+  afterAll(() => {
+    services.signer = localSigner;
+  });
+
+  it('code redemption: 503 while KMS fails, and the same code is redeemed afterwards', async () => {
+    const { code } = await freshCode();
+    kmsFailures = 10;
+    const res = await redeem(t, code, APP_REDIRECT);
+    expect(res.status, await res.clone().text()).toBe(503);
+    await expectCleanFailure(res, 'kms code');
+    kmsFailures = 0;
+    // EXCLUDED until issue 9 item 10 is merged (see CODE_REDEMPTION_ATOMIC): the retry of the same code.
+    const retried = await redeem(t, CODE_REDEMPTION_ATOMIC ? code : (await freshCode()).code, APP_REDIRECT);
+    const issued = await tokens(retried, 'kms code retry');
+    expect(kmsMock.commandCalls(SignCommand).length).toBeGreaterThan(0);
+    await tokens(await refresh(issued.refresh_token!), 'kms code refresh');
+  });
+
+  it('refresh rotation: 503 while KMS fails, and the same refresh token rotates afterwards', async () => {
+    const issued = await tokens(await redeem(t, (await freshCode()).code, APP_REDIRECT), 'kms setup');
+    kmsFailures = 10;
+    const res = await refresh(issued.refresh_token!);
+    expect(res.status, await res.clone().text()).toBe(503);
+    await expectCleanFailure(res, 'kms refresh');
+    kmsFailures = 0;
+    const rotated = await tokens(await refresh(issued.refresh_token!), 'kms refresh retry');
+    await tokens(await refresh(rotated.refresh_token!), 'kms successor');
+  });
+});
