@@ -10,6 +10,7 @@ import {
   DEFAULT_REFRESH_TOKEN_ABSOLUTE_LIFETIME,
   DEFAULT_REFRESH_TOKEN_LIFETIME,
   clientRuleViolation,
+  isClientId,
   withDefaults,
   type Client,
   type createClientSchema,
@@ -66,7 +67,7 @@ export class ClientRepository {
   }
 
   async get(clientId: string): Promise<Client | undefined> {
-    if (clientId.length > 200) return undefined;
+    if (!isClientId(clientId)) return undefined;
     const hit = clientCache.get(this.cacheKey(clientId));
     if (hit && hit.until > Date.now()) return hit.client;
     const client = await this.read(clientId);
@@ -149,6 +150,7 @@ export class ClientRepository {
   /** Deletes a registered client; the built-in client cannot be deleted (it is the tenant). */
   async delete(clientId: string): Promise<boolean> {
     if (clientId === this.tenant.id) throw new ClientRuleError('the built-in client cannot be deleted');
+    if (!isClientId(clientId)) return false;
     const current = await this.store.get(key(clientId));
     if (!current) return false;
     await this.store.delete(key(clientId));
