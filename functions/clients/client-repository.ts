@@ -2,6 +2,7 @@ import { config } from '../config.js';
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { randomSecret, sha256 } from '../crypto/secrets.js';
+import { revokeClient } from '../oidc/revocations.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import type { Tenant } from '../tenants/tenant.js';
 import {
@@ -147,12 +148,17 @@ export class ClientRepository {
     return { client, secret };
   }
 
-  /** Deletes a registered client; the built-in client cannot be deleted (it is the tenant). */
+  /**
+   * Deletes a registered client; the built-in client cannot be deleted (it is the tenant). Its
+   * tokens, refresh token families and outstanding codes are revoked first, so whatever fails later,
+   * nothing issued to it works any more (introspection by a resource server included).
+   */
   async delete(clientId: string): Promise<boolean> {
     if (clientId === this.tenant.id) throw new ClientRuleError('the built-in client cannot be deleted');
     if (!isClientId(clientId)) return false;
     const current = await this.store.get(key(clientId));
     if (!current) return false;
+    await revokeClient(this.store, clientId);
     await this.store.delete(key(clientId));
     this.forget(clientId);
     return true;
