@@ -49,6 +49,12 @@ export function builtInClient(tenant: Tenant): Client {
   };
 }
 
+/** Whether the tenant has this client: the built-in one (client id = tenant id) or a registered one. */
+export async function clientExists(store: TenantStore, clientId: string): Promise<boolean> {
+  if (!isClientId(clientId)) return false;
+  return clientId === store.tenantId || (await store.get(key(clientId))) !== undefined;
+}
+
 /** A tenant's OIDC clients, one partition per tenant (`<tenantId>#clients`, sort key = client id). */
 export class ClientRepository {
   constructor(
