@@ -2,6 +2,7 @@ import { config } from '../config.js';
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { randomSecret, sha256 } from '../crypto/secrets.js';
+import { revokeClient } from '../oidc/revocations.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import type { Tenant } from '../tenants/tenant.js';
 import {
@@ -10,6 +11,7 @@ import {
   DEFAULT_REFRESH_TOKEN_ABSOLUTE_LIFETIME,
   DEFAULT_REFRESH_TOKEN_LIFETIME,
   clientRuleViolation,
+  isClientId,
   withDefaults,
   type Client,
   type createClientSchema,
@@ -47,6 +49,12 @@ export function builtInClient(tenant: Tenant): Client {
   };
 }
 
+/** Whether the tenant has this client: the built-in one (client id = tenant id) or a registered one. */
+export async function clientExists(store: TenantStore, clientId: string): Promise<boolean> {
+  if (!isClientId(clientId)) return false;
+  return clientId === store.tenantId || (await store.get(key(clientId))) !== undefined;
+}
+
 /** A tenant's OIDC clients, one partition per tenant (`<tenantId>#clients`, sort key = client id). */
 export class ClientRepository {
   constructor(
@@ -66,7 +74,7 @@ export class ClientRepository {
   }
 
   async get(clientId: string): Promise<Client | undefined> {
-    if (clientId.length > 200) return undefined;
+    if (!isClientId(clientId)) return undefined;
     const hit = clientCache.get(this.cacheKey(clientId));
     if (hit && hit.until > Date.now()) return hit.client;
     const client = await this.read(clientId);
@@ -146,11 +154,17 @@ export class ClientRepository {
     return { client, secret };
   }
 
-  /** Deletes a registered client; the built-in client cannot be deleted (it is the tenant). */
+  /**
+   * Deletes a registered client; the built-in client cannot be deleted (it is the tenant). Its
+   * tokens, refresh token families and outstanding codes are revoked first, so whatever fails later,
+   * nothing issued to it works any more (introspection by a resource server included).
+   */
   async delete(clientId: string): Promise<boolean> {
     if (clientId === this.tenant.id) throw new ClientRuleError('the built-in client cannot be deleted');
+    if (!isClientId(clientId)) return false;
     const current = await this.store.get(key(clientId));
     if (!current) return false;
+    await revokeClient(this.store, clientId);
     await this.store.delete(key(clientId));
     this.forget(clientId);
     return true;

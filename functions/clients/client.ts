@@ -45,6 +45,17 @@ export interface Client {
   secret_hash?: string;
 }
 
+/**
+ * Client ids are UUIDs (registered clients and the built-in one, whose id is the tenant id); 200
+ * leaves room for any id format without nearing DynamoDB's 1024-byte sort key limit, so an id
+ * outside these bounds is simply unknown (404), never a key the store rejects.
+ */
+export const MAX_CLIENT_ID_LENGTH = 200;
+/** RFC 3986 unreserved characters only: what a client id may contain. */
+const CLIENT_ID_PATTERN = /^[A-Za-z0-9._~-]+$/;
+export const isClientId = (value: string | undefined): value is string =>
+  typeof value === 'string' && value.length <= MAX_CLIENT_ID_LENGTH && CLIENT_ID_PATTERN.test(value);
+
 export const TOKEN_ENDPOINT_AUTH_METHODS = [
   'client_secret_basic',
   'client_secret_post',
@@ -91,7 +102,17 @@ export interface PublicClientJwk {
   y?: string;
 }
 
+/** Hosts plain http may use (RFC 8252 §7.3, §8.3): the loopback interface only, never a network host. */
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+const isLoopback = (hostname: string) => LOOPBACK.has(hostname) || hostname.endsWith('.localhost');
+
+/**
+ * Control characters (C0, DEL, C1), whitespace and separators of any script, and invisible format
+ * characters (zero-width, bidi overrides). `new URL` silently strips tabs, newlines and outer spaces,
+ * so a URI registered with them would be stored one way and matched another; a CR/LF could split a
+ * header. The raw value is checked, not the parsed one.
+ */
+const UNSAFE_URI_CHARACTERS = /[\p{Cc}\p{Cf}\p{Z}\s]/u;
 
 /**
  * A redirect URI as OAuth 2.0 Security BCP and RFC 8252 allow: absolute, no fragment (RFC 6749
@@ -102,6 +123,10 @@ export const redirectUriSchema = z
   .string()
   .max(2000, 'a redirect URI is at most 2000 characters')
   .superRefine((value, ctx) => {
+    if (UNSAFE_URI_CHARACTERS.test(value)) {
+      ctx.addIssue({ code: 'custom', message: 'a redirect URI has no whitespace or control characters' });
+      return;
+    }
     let url: URL;
     try {
       url = new URL(value);
@@ -117,8 +142,7 @@ export const redirectUriSchema = z
       ctx.addIssue({ code: 'custom', message: 'wildcards are not allowed: register exact URIs' });
     const scheme = url.protocol.slice(0, -1);
     if (scheme === 'https') return;
-    if (scheme === 'http' && LOOPBACK.has(url.hostname)) return;
-    if (scheme === 'http' && url.hostname.endsWith('.localhost')) return;
+    if (scheme === 'http' && isLoopback(url.hostname)) return;
     if (/^[a-z][a-z0-9+.-]*\.[a-z0-9+.-]+$/.test(scheme)) return; // RFC 8252 §7.1 private-use scheme
     ctx.addIssue({ code: 'custom', message: `"${value}" must use https (http only for localhost)` });
   });
@@ -127,6 +151,12 @@ const uriList = z
   .array(redirectUriSchema)
   .max(50, 'at most 50 URIs')
   .refine((l) => new Set(l).size === l.length, 'URIs must not repeat');
+
+/** Space-separated scope tokens (RFC 6749 §3.3: NQCHAR, one space between tokens): create and PATCH alike. */
+const scopeSchema = z
+  .string()
+  .max(1000)
+  .regex(/^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/, 'space-separated scope tokens');
 
 const lifetime = z.number().int().min(60).max(86_400);
 const refreshLifetime = z.number().int().min(60).max(MAX_REFRESH_TOKEN_LIFETIME);
@@ -207,11 +237,7 @@ export const createClientSchema = z.object({
   post_logout_redirect_uris: uriList.default([]),
   grant_types: grantTypes.default(['authorization_code']),
   response_types: z.array(z.literal('code')).default(['code']),
-  scope: z
-    .string()
-    .max(1000)
-    .regex(/^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/, 'space-separated scope tokens')
-    .default(DEFAULT_SCOPES),
+  scope: scopeSchema.default(DEFAULT_SCOPES),
   token_endpoint_auth_method: z.enum(TOKEN_ENDPOINT_AUTH_METHODS).optional(),
   require_pkce: z.boolean().optional(),
   require_pushed_authorization_requests: z.boolean().default(false),
@@ -234,7 +260,7 @@ export const patchClientSchema = createClientSchema
     post_logout_redirect_uris: uriList.optional(),
     grant_types: grantTypes.optional(),
     response_types: z.array(z.literal('code')).optional(),
-    scope: z.string().max(1000).optional(),
+    scope: scopeSchema.optional(),
     first_party: z.boolean().optional(),
     require_pushed_authorization_requests: z.boolean().optional(),
     access_token_lifetime: lifetime.optional(),

@@ -6,7 +6,7 @@ import { ConditionFailedError, type WriteOp } from '../store/store.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import type { Tenant } from '../tenants/tenant.js';
 import { UserRecords } from '../users/user-records.js';
-import { attemptKey, readAttempt, splitToken, type Attempt } from './attempt.js';
+import { attemptKey, boundClient, readAttempt, splitToken, type Attempt } from './attempt.js';
 
 /**
  * The user's arrival at `/oidc/auth` with an init-auth token (the Authsignal-style federated flow):
@@ -16,8 +16,8 @@ import { attemptKey, readAttempt, splitToken, type Attempt } from './attempt.js'
 
 /** The token is malformed, unknown, expired or already used. */
 export class UnusableTokenError extends Error {
-  constructor() {
-    super('the token is invalid, expired or already used: start again with /init-auth');
+  constructor(message = 'the token is invalid, expired or already used: start again with /init-auth') {
+    super(message);
   }
 }
 
@@ -51,14 +51,21 @@ export interface Arrival {
   consumeToken: WriteOp;
 }
 
-/** Loads the attempt the token names and runs its action; throws UnusableTokenError for a bad token. */
-export async function arrive(token: string, ctx: ArrivalContext): Promise<Arrival> {
+/**
+ * Loads the attempt the token names and runs its action; throws UnusableTokenError for a bad token,
+ * or one presented by another client than the one it was started for (which leaves it usable).
+ */
+export async function arrive(token: string, clientId: string, ctx: ArrivalContext): Promise<Arrival> {
   const parts = token.length <= MAX_TOKEN_LENGTH ? splitToken(token) : undefined;
   if (!parts) throw new UnusableTokenError();
   const attempt = await readAttempt(ctx.store, parts.idempotencyKey);
   const tokenHash = sha256(parts.secret);
   if (!attempt || attempt.consumedAt !== undefined || !constantTimeEqual(attempt.tokenHash, tokenHash))
     throw new UnusableTokenError();
+  if (boundClient(attempt, ctx.tenant.id) !== clientId)
+    throw new UnusableTokenError(
+      'the token was not issued for this client: use it with the client it was started for',
+    );
   const run: ActionRun = {
     userId: attempt.userId,
     action: attempt.action,

@@ -10,6 +10,8 @@ export interface Attempt {
   userId: string;
   action: string;
   appId?: string;
+  /** The client the token may be used with; absent: the tenant's built-in client (client id = tenant id). */
+  clientId?: string;
   scope?: string;
   email?: string;
   custom: Record<string, string | number | boolean>;
@@ -21,6 +23,10 @@ export interface Attempt {
 }
 
 export const ATTEMPT_TTL_SECONDS = 600;
+
+/** The client an attempt's token is bound to. */
+export const boundClient = (attempt: Pick<Attempt, 'clientId'>, tenantId: string): string =>
+  attempt.clientId ?? tenantId;
 
 export const attemptKey = (idempotencyKey: string) => ({ pk: `attempt#${idempotencyKey}`, sk: 'attempt' });
 

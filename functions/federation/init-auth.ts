@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { actionCodeSchema } from '../actions/action.js';
+import { isClientId } from '../clients/client.js';
+import { clientExists } from '../clients/client-repository.js';
+import { badRequest } from '../errors.js';
 import { randomSecret, sha256 } from '../crypto/secrets.js';
 import { ConditionFailedError, nowSeconds } from '../store/store.js';
 import type { TenantStore } from '../store/tenant-store.js';
@@ -17,6 +20,11 @@ export const initAuthSchema = z.object({
     .regex(/^[^\p{Cc}]+$/u, 'userId has no control characters'),
   action: actionCodeSchema,
   appId: z.string().max(256).optional(),
+  /**
+   * The client whose `/oidc/auth` request may use the token; without it, the built-in client. The
+   * token is bound to it, so no other client of the tenant (a public app, say) can get the code.
+   */
+  clientId: z.string().refine(isClientId, 'clientId is not a client id').optional(),
   scope: z.string().max(1024).optional(),
   custom: z
     .record(z.string().min(1).max(64), customValue)
@@ -56,9 +64,14 @@ export async function initAuth(
   input: InitAuthInput,
   now = Date.now(),
 ): Promise<InitAuthResult> {
+  // A token for the built-in client names none: the tenant id is the default.
+  const clientId = input.clientId === store.tenantId ? undefined : input.clientId;
+  if (clientId !== undefined && !(await clientExists(store, clientId)))
+    throw badRequest('clientId is not a client of this tenant');
   const fingerprint = sha256(
     JSON.stringify([
       input.userId,
+      clientId ?? '',
       input.action,
       input.appId,
       input.scope,
@@ -96,6 +109,7 @@ export async function initAuth(
     userId: input.userId,
     action: input.action,
     ...(input.appId ? { appId: input.appId } : {}),
+    ...(clientId ? { clientId } : {}),
     ...(input.scope ? { scope: input.scope } : {}),
     ...(input.email ? { email: input.email } : {}),
     custom: input.custom ?? {},

@@ -1,4 +1,4 @@
-import { patchClientSchema, publicView } from '../clients/client.js';
+import { isClientId, patchClientSchema, publicView } from '../clients/client.js';
 import { ClientRepository } from '../clients/client-repository.js';
 import { notFound } from '../errors.js';
 import { parseJson } from '../http/body.js';
@@ -14,7 +14,10 @@ import { requireTenantSecret } from '../http/tenant-auth.js';
 export const handler = tenantHandler(async (req, ctx) => {
   requireTenantSecret(req, ctx);
   const clients = new ClientRepository(ctx.store, ctx.tenant);
-  const clientId = req.pathParams.clientId!;
+  const clientId = req.pathParams.clientId;
+  // An id no client can have (too long for a store key, or with characters ids never contain) is
+  // unknown, at every method alike: 404, as GET answers for any other unknown id.
+  if (!isClientId(clientId)) throw notFound('no such client');
   if (req.method === 'PATCH') {
     const client = await clients.patch(clientId, parseJson(req, patchClientSchema));
     if (!client) throw notFound('no such client');

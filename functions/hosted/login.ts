@@ -149,13 +149,13 @@ export async function loginPassed(env: Env, method: AuthenticatorType, json: boo
     return json ? jsonOk({ next: true }) : seeOther(screenUrl(env, '?second=1'));
   }
   const client = await clientOf(env);
-  const { cookieValue, session, write } = newSession({
+  const { cookieValue, session, writes } = newSession({
     userId: env.ix.userId!,
     amr: auth.amr,
     acr: auth.acr,
     clients: [client.client_id],
   });
-  await env.ctx.store.transact([write]);
+  await env.ctx.store.transact(writes);
   const cookies = [sessionCookie(cookieValue, env.secure)];
   env.ix = await saveInteraction(env.ctx.store, env.ix.id, {
     login: { ...login, methodsUsed: used, sid: session.sid },

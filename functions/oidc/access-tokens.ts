@@ -1,7 +1,7 @@
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import type { PublicJwk, Signer } from '../signing/signer.js';
 import type { TenantStore } from '../store/tenant-store.js';
-import { accessTokenRevoked, grantRevoked, userRevokedAt } from './revocations.js';
+import { accessTokenRevoked, clientRevokedAt, grantRevoked, userRevokedAt } from './revocations.js';
 import type { AccessTokenClaims } from './tokens.js';
 
 export type AccessTokenCheck =
@@ -24,7 +24,7 @@ export const looksLikeJwt = (token: string) => /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\
  * Checks an access token of this tenant (RFC 9068 §4): an RS256 JWT with `typ: at+jwt` signed by
  * one of the region's keys, `iss` the tenant's issuer (a token of another tenant fails here, since
  * tenants of a region share keys), not expired, and not revoked — neither by its `jti`, nor through
- * its grant (`gid`: code replay, refresh token reuse, revocation), nor by deleting its user.
+ * its grant (`gid`: code replay, refresh token reuse, revocation), nor by deleting its user or client.
  */
 export async function verifyAccessToken(
   token: string,
@@ -48,13 +48,17 @@ export async function verifyAccessToken(
   }
   if (typeof claims.jti !== 'string' || typeof claims.sub !== 'string')
     return { active: false, reason: 'malformed' };
-  const [byJti, byGrant, userDeletedAt] = await Promise.all([
+  const [byJti, byGrant, userDeletedAt, clientDeletedAt] = await Promise.all([
     accessTokenRevoked(deps.store, claims.jti),
     claims.gid ? grantRevoked(deps.store, claims.gid) : false,
+    // Only a token with a grant has a user behind it; a client_credentials token's sub is the client.
     claims.gid ? userRevokedAt(deps.store, claims.sub) : undefined,
+    clientRevokedAt(deps.store, claims.client_id),
   ]);
   if (byJti || byGrant) return { active: false, reason: 'revoked' };
   if (userDeletedAt !== undefined && claims.iat <= userDeletedAt)
     return { active: false, reason: 'user deleted' };
+  if (clientDeletedAt !== undefined && claims.iat <= clientDeletedAt)
+    return { active: false, reason: 'client deleted' };
   return { active: true, claims };
 }

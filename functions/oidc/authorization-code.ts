@@ -4,18 +4,20 @@ import { constantTimeEqual } from '../crypto/secrets.js';
 import { invalidGrant, invalidRequest } from '../errors.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import { ProfileRepository } from '../users/profile-repository.js';
-import { redeemCode } from './authorization-codes.js';
+import { codeIssuedAt, readCode, redeemCode, type CodeItem } from './authorization-codes.js';
 import { pickClaims, requestedClaims } from './claims-request.js';
 import { newRefreshToken, OFFLINE_ACCESS, wantsRefreshToken } from './refresh.js';
-import { revokeGrant } from './revocations.js';
+import { clientRevokedAt, revokeGrant, userRevokedAt } from './revocations.js';
 import { resolveAudiences, scopeTokens, type TokenEndpointDeps, type TokenRequest } from './token-request.js';
 import { mintTokens, type TokenResponse } from './tokens.js';
 
 /**
  * The authorization_code grant (RFC 6749 §4.1.3), for a client the token endpoint has already
- * allowed the grant. The code is consumed first, with one conditional write; of any number of
- * concurrent redemptions exactly one wins. A replayed code is refused and the tokens the first
- * redemption issued are revoked (RFC 6749 §4.1.2).
+ * allowed the grant. The code is read and everything it is bound to is checked first — client,
+ * redirect_uri, PKCE, resource — so a request that fails any of them leaves the code usable (another
+ * client cannot burn it); only then is it consumed, with one conditional write, so of any number of
+ * concurrent redemptions exactly one wins. A replay by the code's client is refused and the tokens
+ * the first redemption issued are revoked (RFC 6749 §4.1.2, §10.5).
  */
 export async function authorizationCodeGrant(
   { form, resources }: TokenRequest,
@@ -24,28 +26,23 @@ export async function authorizationCodeGrant(
 ): Promise<TokenResponse> {
   const code = form.code;
   if (!code) throw invalidRequest('code is required');
-  if (code.length > 200) throw invalidGrant('the code is invalid, expired or already used');
+  const dead = () => invalidGrant('the code is invalid, expired or already used');
+  if (code.length > 200) throw dead();
+  const stored = await readCode(deps.store, code);
+  if (!stored) throw dead();
+  // Another client's code is refused without touching it, used or not (RFC 6749 §4.1.3).
+  if (stored.clientId !== client.client_id) throw invalidGrant('the code was issued to another client');
+  if (stored.consumedAt !== undefined) throw await replayed(deps.store, stored.grantId);
+  checkBinding(stored, form);
+  const fallback = stored.resources?.length ? stored.resources : [client.client_id];
+  const audiences = resolveAudiences(resources, client, fallback, stored.resources);
+  if (await codeRevoked(deps.store, stored)) throw dead();
+
   const grantId = randomUUID();
   const result = await redeemCode(deps.store, code, grantId);
-  if (result.status === 'replayed') {
-    // The grant id is the refresh token family too: a replay kills the refresh tokens as well.
-    if (result.item.grantId)
-      await revokeGrant(deps.store, result.item.grantId, 'authorization code replayed');
-    throw invalidGrant('the code has already been used; the tokens issued for it are revoked');
-  }
-  if (result.status !== 'consumed') throw invalidGrant('the code is invalid, expired or already used');
+  if (result.status === 'replayed') throw await replayed(deps.store, result.item.grantId);
+  if (result.status !== 'consumed') throw dead();
   const grant = result.item;
-  if (grant.clientId !== client.client_id) throw invalidGrant('the code was issued to another client');
-  // RFC 6749 §4.1.3: redirect_uri must be present and identical when the request included it. The
-  // Authsignal-style federated flow documents a token request without it (grant_type, code,
-  // client_id, client_secret), so for `/init-auth` grants it may be left out; sent, it must match.
-  const redirectUriOptional = grant.action !== undefined && form.redirect_uri === undefined;
-  if (!redirectUriOptional && form.redirect_uri !== grant.redirectUri) {
-    throw invalidGrant('redirect_uri does not match the authorization request');
-  }
-  checkPkce(grant.codeChallenge, form.code_verifier);
-  const fallback = grant.resources?.length ? grant.resources : [client.client_id];
-  const audiences = resolveAudiences(resources, client, fallback, grant.resources);
   const requested = await claimsFor(grant, deps.store);
   // A refresh token only with offline_access, and only for a client allowed the grant (OIDC Core
   // §11); otherwise offline_access is not granted and not reported back.
@@ -65,6 +62,36 @@ export async function authorizationCodeGrant(
     audiences,
     ...requested,
   });
+}
+
+/** A used code presented again by its client: the tokens it gave are revoked (RFC 6749 §4.1.2). */
+async function replayed(store: TenantStore, grantId: string | undefined) {
+  // The grant id is the refresh token family too: a replay kills the refresh tokens as well.
+  if (grantId) await revokeGrant(store, grantId, 'authorization code replayed');
+  return invalidGrant('the code has already been used; the tokens issued for it are revoked');
+}
+
+/**
+ * RFC 6749 §4.1.3: redirect_uri must be present and identical when the request included it. The
+ * Authsignal-style federated flow documents a token request without it (grant_type, code,
+ * client_id, client_secret), so for `/init-auth` grants it may be left out; sent, it must match.
+ */
+function checkBinding(grant: CodeItem, form: Record<string, string>): void {
+  const redirectUriOptional = grant.action !== undefined && form.redirect_uri === undefined;
+  if (!redirectUriOptional && form.redirect_uri !== grant.redirectUri) {
+    throw invalidGrant('redirect_uri does not match the authorization request');
+  }
+  checkPkce(grant.codeChallenge, form.code_verifier);
+}
+
+/** A code issued before its user or its client was deleted gives nothing. */
+async function codeRevoked(store: TenantStore, item: CodeItem): Promise<boolean> {
+  const [userDeletedAt, clientDeletedAt] = await Promise.all([
+    userRevokedAt(store, item.userId),
+    clientRevokedAt(store, item.clientId),
+  ]);
+  const issuedAt = codeIssuedAt(item);
+  return [userDeletedAt, clientDeletedAt].some((t) => t !== undefined && issuedAt <= t);
 }
 
 /** PKCE (RFC 7636 §4.6): the verifier must hash to the challenge the authorization request sent. */

@@ -36,6 +36,8 @@ export interface CodeItem extends Grant {
   expiresAt: number;
   /** Set when redeemed: the grant the tokens belong to, so a replay can revoke them. */
   grantId?: string;
+  /** Set when redeemed (epoch seconds). */
+  consumedAt?: number;
 }
 
 /** A code's item, under the hash of the code: the table never holds a usable code. */
@@ -46,6 +48,21 @@ export function newCode(grant: Grant, now = Date.now()): { code: string; key: Ke
   return { code, key: codeKey(code), item: { ...grant, expiresAt: nowSeconds(now) + CODE_TTL_SECONDS } };
 }
 
+/** Reads a code's record without using it; `undefined` for unknown or expired ones (used ones are returned). */
+export function readCode(
+  store: TenantStore,
+  code: string,
+): Promise<(CodeItem & Record<string, unknown>) | undefined> {
+  return store.get<CodeItem & Record<string, unknown>>(codeKey(code));
+}
+
+/** When the code was issued (epoch seconds): its lifetime counted back from its expiry. */
+export const codeIssuedAt = (item: Pick<CodeItem, 'expiresAt'>): number => item.expiresAt - CODE_TTL_SECONDS;
+
+/**
+ * Uses the code up with one conditional write, recording the grant its tokens belong to: of any
+ * number of concurrent callers exactly one gets `consumed`, the others `replayed` with that grant.
+ */
 export function redeemCode(
   store: TenantStore,
   code: string,

@@ -26,7 +26,7 @@ export async function federatedFlow(
 ): Promise<AuthorizeOutcome> {
   if (!p.token) throw new RedirectError('invalid_request', 'token is required: get one from POST /init-auth');
   try {
-    const arrival = await arrive(p.token, ctx);
+    const arrival = await arrive(p.token, request.clientId, ctx);
     if ('interaction' in arrival.decision)
       return await startChallenge(p, ctx, request, arrival, arrival.decision.interaction, now);
     const { writes, params } = completion(request, arrival.run, arrival.decision, ctx.issuer, now);

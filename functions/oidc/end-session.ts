@@ -1,4 +1,3 @@
-import { createLocalJWKSet, decodeJwt, jwtVerify } from 'jose';
 import type { Client } from '../clients/client.js';
 import type { ClientRepository } from '../clients/client-repository.js';
 import { constantTimeEqual, sha256 } from '../crypto/secrets.js';
@@ -6,6 +5,7 @@ import { endSession, loadSession, SESSION_COOKIE, sessionCookie } from '../sessi
 import type { Signer } from '../signing/signer.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import { PageError } from './authorize-errors.js';
+import { verifyIdTokenHint, type IdTokenHint } from './id-token-hint.js';
 
 /**
  * RP-Initiated Logout 1.0. A valid `id_token_hint` for the current session's user ends the
@@ -21,26 +21,12 @@ export type EndSessionOutcome =
 /** The confirmation form's token: derived from the session cookie, so only that browser has it. */
 const logoutCsrf = (cookieValue: string) => sha256(`logout:${cookieValue}`);
 
-async function hintClaims(
-  hint: string,
-  signer: Signer,
-  issuer: string,
-): Promise<{ sub: string; aud: string; sid?: string }> {
-  try {
-    const jwks = createLocalJWKSet({ keys: await signer.publicKeys() });
-    const unverified = decodeJwt(hint);
-    // An expired ID token is still a fine hint (§2): check the signature as of its issue time.
-    const { payload } = await jwtVerify(hint, jwks, {
-      issuer,
-      algorithms: ['RS256'],
-      currentDate: typeof unverified.iat === 'number' ? new Date(unverified.iat * 1000) : undefined,
-    });
-    const aud = Array.isArray(payload.aud) ? payload.aud[0] : payload.aud;
-    if (typeof payload.sub !== 'string' || typeof aud !== 'string') throw new Error('incomplete');
-    return { sub: payload.sub, aud, ...(typeof payload.sid === 'string' ? { sid: payload.sid } : {}) };
-  } catch {
+/** The hint must be an ID token of this tenant (never an access token); its audience is checked below. */
+async function hintClaims(hint: string, signer: Signer, issuer: string): Promise<IdTokenHint> {
+  const claims = await verifyIdTokenHint(hint, signer, issuer);
+  if (!claims)
     throw new PageError(400, 'invalid_request', 'The id_token_hint is not an ID token issued here.');
-  }
+  return claims;
 }
 
 export async function endSessionRequest(

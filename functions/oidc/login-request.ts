@@ -1,9 +1,9 @@
-import { decodeJwt, jwtVerify, createLocalJWKSet } from 'jose';
 import type { Client } from '../clients/client.js';
 import type { Signer } from '../signing/signer.js';
 import type { LoginParams, Prompt } from '../records/authorization.js';
 import type { Session } from '../sessions/session.js';
 import { RedirectError } from './authorize-errors.js';
+import { verifyIdTokenHint } from './id-token-hint.js';
 
 /**
  * Checks of the OIDC parameters of a sign-in that does not start with `/init-auth` (OIDC Core
@@ -66,8 +66,9 @@ export function checkAcr(p: Record<string, string>): string[] {
 }
 
 /**
- * `id_token_hint` (OIDC Core §3.1.2.1): an ID token we issued to this client, expired or not. A
- * hint we did not sign is an error; its `sub` must match the session's user or the user must log in.
+ * `id_token_hint` (OIDC Core §3.1.2.1): an ID token this tenant issued to this client, expired or
+ * not (an access token or another tenant's token is refused). A hint that is not one is an error;
+ * its `sub` must match the session's user or the user must log in.
  */
 export async function checkIdTokenHint(
   p: Record<string, string>,
@@ -77,24 +78,13 @@ export async function checkIdTokenHint(
 ): Promise<string | undefined> {
   const hint = p.id_token_hint;
   if (hint === undefined) return undefined;
-  try {
-    const jwks = createLocalJWKSet({ keys: await signer.publicKeys() });
-    // Expired hints are fine: verify the signature at the moment the token was issued.
-    const claims = decodeJwt(hint);
-    const { payload } = await jwtVerify(hint, jwks, {
-      issuer,
-      audience: clientId,
-      algorithms: ['RS256'],
-      currentDate: typeof claims.iat === 'number' ? new Date(claims.iat * 1000) : undefined,
-    });
-    if (typeof payload.sub !== 'string') throw new Error('no sub');
-    return payload.sub;
-  } catch {
+  const claims = await verifyIdTokenHint(hint, signer, issuer);
+  if (!claims || claims.aud !== clientId)
     throw new RedirectError(
       'invalid_request',
       'id_token_hint is not an ID token this provider issued to this client',
     );
-  }
+  return claims.sub;
 }
 
 /** Whether the session is fresh and strong enough for this request without asking the user again. */

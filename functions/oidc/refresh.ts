@@ -4,7 +4,7 @@ import { invalidGrant, invalidRequest, invalidScope } from '../errors.js';
 import { ConditionFailedError, nowSeconds, type Key } from '../store/store.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import type { Grant } from './authorization-codes.js';
-import { grantRevoked, revokeGrant, userRevokedAt } from './revocations.js';
+import { clientRevokedAt, grantRevoked, revokeGrant, userRevokedAt } from './revocations.js';
 import { resolveAudiences, scopeTokens, type TokenEndpointDeps, type TokenRequest } from './token-request.js';
 import { mintTokens, type TokenResponse, type TokenSubject } from './tokens.js';
 
@@ -77,16 +77,18 @@ export async function readRefreshToken(store: TenantStore, token: string): Promi
   return store.get<Stored>(refreshKey(token));
 }
 
-/** Whether the family has been revoked (replay, revocation, code replay) or the user deleted. */
+/** Whether the family has been revoked (replay, revocation, code replay) or its user or client deleted. */
 export async function familyRevoked(
   store: TenantStore,
-  item: Pick<RefreshItem, 'grantId' | 'userId' | 'familyIssuedAt'>,
+  item: Pick<RefreshItem, 'grantId' | 'userId' | 'clientId' | 'familyIssuedAt'>,
 ): Promise<boolean> {
-  const [grant, userDeletedAt] = await Promise.all([
+  const [grant, userDeletedAt, clientDeletedAt] = await Promise.all([
     grantRevoked(store, item.grantId),
     userRevokedAt(store, item.userId),
+    clientRevokedAt(store, item.clientId),
   ]);
-  return grant || (userDeletedAt !== undefined && item.familyIssuedAt <= userDeletedAt);
+  const deletedAt = [userDeletedAt, clientDeletedAt].filter((t) => t !== undefined);
+  return grant || deletedAt.some((t) => item.familyIssuedAt <= t);
 }
 
 /** Whether a stored refresh token is usable now: live, not rotated, family not revoked. */

@@ -5,12 +5,13 @@ import type { TenantStore } from '../store/tenant-store.js';
 /**
  * Revocation records. Tokens of a revoked grant (the `gid` of access tokens, the family of refresh
  * tokens) are refused by refresh, userinfo and introspection until they expire anyway; so is one
- * access token revoked by its `jti` (RFC 7009), and every token of a deleted user issued before
- * the deletion.
+ * access token revoked by its `jti` (RFC 7009), and every token and code of a deleted user, or of
+ * a deleted client, issued before the deletion.
  */
 const revokedGrantKey = (grantId: string): Key => ({ pk: `revoked#${grantId}`, sk: 'grant' });
 const revokedTokenKey = (jti: string): Key => ({ pk: `revoked#${jti}`, sk: 'token' });
 const revokedUserKey = (userId: string): Key => ({ pk: `revoked-user#${userId}`, sk: 'user' });
+const revokedClientKey = (clientId: string): Key => ({ pk: `revoked-client#${clientId}`, sk: 'client' });
 
 /** How long a grant revocation is remembered: longer than any refresh token family can live. */
 export const GRANT_REVOCATION_TTL_SECONDS = MAX_REFRESH_TOKEN_LIFETIME + 86_400;
@@ -37,6 +38,17 @@ export async function revokeUser(store: TenantStore, userId: string, now = Date.
   });
 }
 
+/**
+ * Revokes everything issued to a client until now (a deleted client): its access tokens, refresh
+ * token families and outstanding codes, even if another client were ever registered under its id.
+ */
+export async function revokeClient(store: TenantStore, clientId: string, now = Date.now()): Promise<void> {
+  await store.put(revokedClientKey(clientId), {
+    revokedAt: nowSeconds(now),
+    expiresAt: nowSeconds(now) + GRANT_REVOCATION_TTL_SECONDS,
+  });
+}
+
 /** Revokes one access token by its `jti` until it would have expired anyway (RFC 7009). */
 export async function revokeAccessToken(
   store: TenantStore,
@@ -58,4 +70,9 @@ export async function accessTokenRevoked(store: TenantStore, jti: string): Promi
 /** When the user was deleted (epoch seconds): tokens issued until then are dead. */
 export async function userRevokedAt(store: TenantStore, userId: string): Promise<number | undefined> {
   return (await store.get<{ revokedAt: number } & Item>(revokedUserKey(userId)))?.revokedAt;
+}
+
+/** When the client was deleted (epoch seconds): tokens and codes issued to it until then are dead. */
+export async function clientRevokedAt(store: TenantStore, clientId: string): Promise<number | undefined> {
+  return (await store.get<{ revokedAt: number } & Item>(revokedClientKey(clientId)))?.revokedAt;
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { sha256 } from '../crypto/secrets.js';
+import { userRevokedAt } from '../oidc/revocations.js';
 import { nowSeconds, type WriteOp } from '../store/store.js';
 import type { TenantStore } from '../store/tenant-store.js';
 
@@ -27,8 +28,19 @@ export const SESSION_COOKIE = 'idp_session';
 export const SESSION_TTL_SECONDS = 12 * 60 * 60;
 
 /* One item per session, keyed by the hash of its cookie (the tenant prefix is added by the
- * TenantStore): the cookie is the only way to find it, and the table never holds the cookie itself. */
-const sessionKey = (cookieValue: string) => ({ pk: `session#${sha256(cookieValue)}`, sk: 'session' });
+ * TenantStore): the browser finds it by its cookie, and the table never holds the cookie itself. */
+const sessionKeyOfHash = (hash: string) => ({ pk: `session#${hash}`, sk: 'session' });
+const sessionKey = (cookieValue: string) => sessionKeyOfHash(sha256(cookieValue));
+/* And one index item per session in the user's sessions partition (sort key = the cookie's hash),
+ * so that deleting the user can find and end every session they have. */
+const userSessionsPk = (userId: string) => `sessions-of#${userId}`;
+const userSessionKey = (userId: string, hash: string) => ({
+  pk: userSessionsPk(userId),
+  sk: `session#${hash}`,
+});
+const COOKIE_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+/** Deletes in flight at once when ending a user's sessions: DynamoDB's batch size, gentle on capacity. */
+const DELETE_BATCH = 25;
 
 export function sessionCookie(value: string, secure: boolean, maxAge = SESSION_TTL_SECONDS): string {
   return `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${maxAge}${secure ? '; Secure' : ''}`;
@@ -37,7 +49,7 @@ export function sessionCookie(value: string, secure: boolean, maxAge = SESSION_T
 export function newSession(
   fields: { userId: string; amr: string[]; acr: string; clients: string[] },
   now = Date.now(),
-): { cookieValue: string; session: Session; write: WriteOp } {
+): { cookieValue: string; session: Session; writes: WriteOp[] } {
   const cookieValue = randomBytes(32).toString('base64url');
   const session: Session = {
     ...fields,
@@ -46,7 +58,16 @@ export function newSession(
     createdAt: new Date(now).toISOString(),
     expiresAt: nowSeconds(now) + SESSION_TTL_SECONDS,
   };
-  return { cookieValue, session, write: { put: { key: sessionKey(cookieValue), item: { ...session } } } };
+  const hash = sha256(cookieValue);
+  return {
+    cookieValue,
+    session,
+    // Written together (one transaction), so no session exists that its user's index does not list.
+    writes: [
+      { put: { key: sessionKeyOfHash(hash), item: { ...session } } },
+      { put: { key: userSessionKey(session.userId, hash), item: { expiresAt: session.expiresAt } } },
+    ],
+  };
 }
 
 export async function loadSession(
@@ -54,8 +75,15 @@ export async function loadSession(
   cookies: Record<string, string>,
 ): Promise<Session | undefined> {
   const value = cookies[SESSION_COOKIE];
-  if (!value || !/^[A-Za-z0-9_-]{43}$/.test(value)) return undefined;
-  return store.get<Session & Record<string, unknown>>(sessionKey(value));
+  if (!value || !COOKIE_PATTERN.test(value)) return undefined;
+  const session = await store.get<Session & Record<string, unknown>>(sessionKey(value));
+  if (!session) return undefined;
+  // A session begun before its user was deleted is dead, even one no index lists (stored before
+  // sessions were indexed by user) or one a deletion running concurrently did not find.
+  const deletedAt = await userRevokedAt(store, session.userId);
+  return deletedAt !== undefined && nowSeconds(Date.parse(session.createdAt)) <= deletedAt
+    ? undefined
+    : session;
 }
 
 /** Remembers that a client got tokens in this session. */
@@ -72,5 +100,27 @@ export async function addClient(
 
 export async function endSession(store: TenantStore, cookies: Record<string, string>): Promise<void> {
   const value = cookies[SESSION_COOKIE];
-  if (value && /^[A-Za-z0-9_-]{43}$/.test(value)) await store.delete(sessionKey(value));
+  if (!value || !COOKIE_PATTERN.test(value)) return;
+  const hash = sha256(value);
+  const session = await store.get<Session & Record<string, unknown>>(sessionKeyOfHash(hash));
+  await store.delete(sessionKeyOfHash(hash));
+  if (session) await store.delete(userSessionKey(session.userId, hash));
+}
+
+/** Ends every session of a user (the user is being deleted); returns how many there were. */
+export async function endUserSessions(store: TenantStore, userId: string): Promise<number> {
+  const index = await store.query<{ sk: string } & Record<string, unknown>>(
+    userSessionsPk(userId),
+    'session#',
+  );
+  for (let i = 0; i < index.length; i += DELETE_BATCH) {
+    await Promise.all(
+      index.slice(i, i + DELETE_BATCH).map(async ({ sk }) => {
+        const hash = sk.slice('session#'.length);
+        await store.delete(sessionKeyOfHash(hash));
+        await store.delete(userSessionKey(userId, hash));
+      }),
+    );
+  }
+  return index.length;
 }

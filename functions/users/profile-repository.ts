@@ -1,4 +1,5 @@
 import { revokeUser } from '../oidc/revocations.js';
+import { endUserSessions } from '../sessions/session.js';
 import { ConditionFailedError, nowSeconds, type Item, type Key, type WriteOp } from '../store/store.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import {
@@ -159,7 +160,8 @@ export async function findUserByLogin(
 /**
  * Deletes everything about a user: login index items, authenticators (through `removeAuthenticator`
  * when given, so their own index items go too), action outcome records, the profile — every item of
- * the user's partition — and revokes every token issued for them so far. Idempotent.
+ * the user's partition — ends all their sessions, and revokes every token and code issued for them
+ * so far. Idempotent.
  */
 export async function deleteUser(
   store: TenantStore,
@@ -169,8 +171,9 @@ export async function deleteUser(
 ): Promise<{ deleted: number }> {
   const items = await store.query<Item & { sk: string; id?: string }>(userPk(userId));
   const profile = items.find((i) => i.sk === 'profile') as (ProfileItem & { sk: string }) | undefined;
-  // Tokens first: whatever fails later, nothing issued for the user works any more.
+  // Tokens, codes and sessions first: whatever fails later, nothing issued for the user works any more.
   await revokeUser(store, userId, now);
+  await endUserSessions(store, userId);
   for (const id of loginIdentifiers(profile)) {
     const owner = await store.get<LoginItem>(loginKey(id.kind, id.value));
     if (owner?.userId === userId) await store.delete(loginKey(id.kind, id.value));

@@ -102,7 +102,8 @@ export async function authorizationResponse(
   } = {},
 ): Promise<{ callback: URL; userId: string }> {
   const userId = opts.userId ?? newUserId();
-  const init = await initAuth(t, { userId, action: SIGN_IN });
+  // The token is bound to the client that will use it (the built-in one when none is named).
+  const init = await initAuth(t, { userId, action: SIGN_IN, clientId: config.clientMetadata().client_id });
   const url = client.buildAuthorizationUrl(config, {
     redirect_uri: opts.redirectUri ?? APP_REDIRECT,
     scope: opts.scope ?? 'openid',
