@@ -126,15 +126,6 @@ function probes(path: string, method: Method): Probe[] {
   return list;
 }
 
-/**
- * Cases that belong to another item of issue 9 and are fixed on another branch: each is excluded
- * here by name, and re-enabled once that branch is merged.
- */
-const KNOWN_ELSEWHERE: { route: string; method: Method; probe: RegExp; item: string }[] = [
-  // Issue 9 item 8: a client id over DynamoDB's key size answers 500 on DELETE (404 like GET).
-  { route: '/v1/clients/{clientId}', method: 'DELETE', probe: /^path param c{20}/, item: '8' },
-];
-
 /** `at fn (/path/file.ts:1:2)` or `at /path/file.js:1:2`: a stack frame that leaked into an answer. */
 const STACK_FRAME = /\bat\s+(?:\S+\s+\()?(?:file:\/\/)?(?:\/|[A-Za-z]:\\)[^\s)]*:\d+/;
 
@@ -150,12 +141,6 @@ function cases(): Case[] {
   for (const route of routes)
     for (const method of route.methods)
       for (const probe of probes(route.path, method)) {
-        if (
-          KNOWN_ELSEWHERE.some(
-            (k) => k.route === route.path && k.method === method && k.probe.test(probe.name),
-          )
-        )
-          continue;
         // Without credentials only the probes that reach a parser before authentication matter.
         for (const auth of [true, false])
           if (auth || !probe.name.startsWith('path param'))
