@@ -4,7 +4,8 @@ import { constantTimeEqual } from '../crypto/secrets.js';
 import { invalidGrant, invalidRequest } from '../errors.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import { ProfileRepository } from '../users/profile-repository.js';
-import { codeIssuedAt, readCode, redeemCode, type CodeItem } from './authorization-codes.js';
+import { ConditionFailedError, type WriteOp } from '../store/store.js';
+import { codeIssuedAt, readCode, redeemCodeWrite, type CodeItem } from './authorization-codes.js';
 import { pickClaims, requestedClaims } from './claims-request.js';
 import { newRefreshToken, OFFLINE_ACCESS, wantsRefreshToken } from './refresh.js';
 import { clientRevokedAt, revokeGrant, userRevokedAt } from './revocations.js';
@@ -38,30 +39,38 @@ export async function authorizationCodeGrant(
   const audiences = resolveAudiences(resources, client, fallback, stored.resources);
   if (await codeRevoked(deps.store, stored)) throw dead();
 
+  // Sign first, then store: a signing failure (KMS down) answers 503 and leaves the code usable,
+  // where consuming first would burn it and turn the client's retry into a "replay".
   const grantId = randomUUID();
-  const result = await redeemCode(deps.store, code, grantId);
-  if (result.status === 'replayed') throw await replayed(deps.store, result.item.grantId);
-  if (result.status !== 'consumed') throw dead();
-  const grant = result.item;
-  const requested = await claimsFor(grant, deps.store);
+  const requested = await claimsFor(stored, deps.store);
   // A refresh token only with offline_access, and only for a client allowed the grant (OIDC Core
   // §11); otherwise offline_access is not granted and not reported back.
-  if (wantsRefreshToken(client, grant.scope)) {
-    const refresh = newRefreshToken(client, grant, grantId);
-    await deps.store.put(refresh.key, { ...refresh.item }, { ifAbsent: true });
-    return mintTokens(deps.signer, deps.issuer, client, grant, grantId, {
-      audiences,
-      refreshToken: refresh.token,
-      ...requested,
-    });
-  }
-  const scope = scopeTokens(grant.scope)
-    .filter((s) => s !== OFFLINE_ACCESS)
-    .join(' ');
-  return mintTokens(deps.signer, deps.issuer, client, { ...grant, scope }, grantId, {
+  const refresh = wantsRefreshToken(client, stored.scope)
+    ? newRefreshToken(client, stored, grantId)
+    : undefined;
+  const scope = refresh
+    ? stored.scope
+    : scopeTokens(stored.scope)
+        .filter((s) => s !== OFFLINE_ACCESS)
+        .join(' ');
+  const tokens = await mintTokens(deps.signer, deps.issuer, client, { ...stored, scope }, grantId, {
     audiences,
+    ...(refresh ? { refreshToken: refresh.token } : {}),
     ...requested,
   });
+  // The code is used up and its refresh token written in one transaction: all or nothing.
+  const writes: WriteOp[] = [redeemCodeWrite(code, grantId)];
+  if (refresh) writes.push({ put: { key: refresh.key, item: { ...refresh.item }, ifAbsent: true } });
+  try {
+    await deps.store.transact(writes);
+  } catch (err) {
+    if (!(err instanceof ConditionFailedError)) throw err;
+    // Another redemption won: it is a replay, whichever request came first (RFC 6749 §4.1.2).
+    const now = await readCode(deps.store, code);
+    if (now?.consumedAt !== undefined) throw await replayed(deps.store, now.grantId);
+    throw dead();
+  }
+  return tokens;
 }
 
 /** A used code presented again by its client: the tokens it gave are revoked (RFC 6749 §4.1.2). */

@@ -1,6 +1,6 @@
 import type { ActionState } from '../actions/action.js';
 import { randomSecret, sha256 } from '../crypto/secrets.js';
-import { nowSeconds, type ConsumeResult, type Key } from '../store/store.js';
+import { nowSeconds, type WriteOp, type Key } from '../store/store.js';
 import type { TenantStore } from '../store/tenant-store.js';
 
 /**
@@ -60,13 +60,10 @@ export function readCode(
 export const codeIssuedAt = (item: Pick<CodeItem, 'expiresAt'>): number => item.expiresAt - CODE_TTL_SECONDS;
 
 /**
- * Uses the code up with one conditional write, recording the grant its tokens belong to: of any
- * number of concurrent callers exactly one gets `consumed`, the others `replayed` with that grant.
+ * The write that uses the code up, recording the grant its tokens belong to, for a transaction
+ * with whatever the redemption stores beside it (the refresh token): of any number of concurrent
+ * redemptions exactly one transaction commits; the others fail their condition.
  */
-export function redeemCode(
-  store: TenantStore,
-  code: string,
-  grantId: string,
-): Promise<ConsumeResult<CodeItem & Record<string, unknown>>> {
-  return store.consume<CodeItem & Record<string, unknown>>(codeKey(code), { grantId });
+export function redeemCodeWrite(code: string, grantId: string): WriteOp {
+  return { consume: { key: codeKey(code), set: { grantId } } };
 }

@@ -44,13 +44,6 @@ import {
 } from '../support/flow.js';
 import { http, startTestServer, type TestServer } from '../support/server.js';
 
-/**
- * False until issue 9 item 10 (S2) lands: the authorization_code grant consumes the code before it
- * writes the refresh token and signs, so a failure after the consume burns the code. Once the code
- * is consumed in the same transaction as the refresh token's write, after signing, set this true.
- */
-const CODE_REDEMPTION_ATOMIC = false;
-
 // ---- the DynamoDB fault injector ----------------------------------------------------------------
 
 type DynamoFault =
@@ -351,13 +344,9 @@ describe('DynamoDB faults at every call of every step', () => {
   it('POST /oidc/token (code redemption): no code consumed without its tokens; the retry redeems it', async () => {
     const probe = await freshCode();
     const ops = await traced(() => redeem(t, probe.code, APP_REDIRECT));
-    const consumedAt = ops.indexOf('UpdateItem?');
-    expect(consumedAt).toBeGreaterThanOrEqual(0);
+    // The code is used up and its refresh token written by the last call, one transaction.
+    expect(ops.at(-1)).toBe('TransactWriteItems?');
     for (const [i, op] of ops.entries()) {
-      // EXCLUDED until issue 9 item 10 (S2: check before consuming) is merged: today the code is
-      // consumed first, so a failure after it (the refresh token's PutItem) burns the code and the
-      // retry is taken for a replay. Re-enable by removing this line once consume is the last write.
-      if (!CODE_REDEMPTION_ATOMIC && i > consumedAt) continue;
       for (const fault of faultsFor(op, i)) {
         const label = `token (code), call ${i + 1} (${op}): ${fault}`;
         const { code } = await freshCode();
@@ -403,8 +392,8 @@ describe('KMS faults when signing', () => {
     expect(res.status, await res.clone().text()).toBe(503);
     await expectCleanFailure(res, 'kms code');
     kmsFailures = 0;
-    // EXCLUDED until issue 9 item 10 is merged (see CODE_REDEMPTION_ATOMIC): the retry of the same code.
-    const retried = await redeem(t, CODE_REDEMPTION_ATOMIC ? code : (await freshCode()).code, APP_REDIRECT);
+    // Signing comes before the code is used up, so the same code redeems once KMS is back.
+    const retried = await redeem(t, code, APP_REDIRECT);
     const issued = await tokens(retried, 'kms code retry');
     expect(kmsMock.commandCalls(SignCommand).length).toBeGreaterThan(0);
     await tokens(await refresh(issued.refresh_token!), 'kms code refresh');
