@@ -1,4 +1,5 @@
 import { ClientRepository } from '../clients/client-repository.js';
+import { consentScope } from '../oidc/claims-request.js';
 import type { Client } from '../clients/client.js';
 import type { HttpResponse } from '../http/request.js';
 import type { Interaction, LoginState } from '../interaction/interaction.js';
@@ -37,6 +38,9 @@ async function displayName(env: Env, userId: string): Promise<string> {
   return profile?.email ?? profile?.preferred_username ?? profile?.username ?? profile?.name ?? userId;
 }
 
+/** What consent is asked for: the scope, and the scopes of claims asked for through `claims` (OIDC Core §5.4, §5.5). */
+const askedScope = (env: Env) => consentScope(env.ix.request.scope, env.ix.login?.params.claims);
+
 type LoginScreen = (env: Env, login: LoginState, extra: ViewExtra) => Promise<HttpResponse>;
 
 /** The screens of the login stages other than the challenge itself (which the shared views render). */
@@ -60,13 +64,7 @@ const LOGIN_SCREENS = {
   async consent(env, login, extra) {
     const client = await clientOf(env);
     const force = login.params.prompt.includes('consent');
-    const scopes = await scopesNeedingConsent(
-      env.ctx.store,
-      client,
-      env.ix.userId!,
-      env.ix.request.scope,
-      force,
-    );
+    const scopes = await scopesNeedingConsent(env.ctx.store, client, env.ix.userId!, askedScope(env), force);
     const bindingMessage = env.ix.decoupled?.bindingMessage;
     const view = loginViews.consent(vctx(env), {
       client: client.client_name,
@@ -113,13 +111,7 @@ function finishWithSession(
 async function proceed(env: Env, session: Session, cookies: string[] = []): Promise<HttpResponse> {
   const client = await clientOf(env);
   const force = env.ix.login!.params.prompt.includes('consent');
-  const needed = await scopesNeedingConsent(
-    env.ctx.store,
-    client,
-    session.userId,
-    env.ix.request.scope,
-    force,
-  );
+  const needed = await scopesNeedingConsent(env.ctx.store, client, session.userId, askedScope(env), force);
   if (needed.length) {
     env.ix = await saveInteraction(env.ctx.store, env.ix.id, {
       userId: session.userId,
@@ -213,7 +205,7 @@ export const LOGIN_STEPS: Record<string, LoginStep> = {
     const client = await clientOf(env);
     const previous = await grantedScopes(env.ctx.store, session.userId, client.client_id);
     await env.ctx.store.transact([
-      consentWrite(session.userId, client.client_id, env.ix.request.scope.split(' '), previous),
+      consentWrite(session.userId, client.client_id, askedScope(env).split(' '), previous),
     ]);
     if (!session.clients.includes(client.client_id))
       await addClient(env.ctx.store, env.req.cookies, session, client.client_id);

@@ -8,6 +8,7 @@ import { addClient, loadSession, type Session } from '../sessions/session.js';
 import { findUserByLogin } from '../users/profile-repository.js';
 import { optional, type AuthorizeContext, type AuthorizeOutcome } from './authorize-context.js';
 import { RedirectError } from './authorize-errors.js';
+import { claimsWithin, consentScope } from './claims-request.js';
 import { loginCompletion } from './complete.js';
 import {
   checkAcr,
@@ -35,7 +36,14 @@ export async function loginFlow(
   const session = await loadSession(ctx.store, ctx.cookies);
   const fresh = sessionSatisfies(session, params, now) ? session : undefined;
   const consentFor = (userId: string) =>
-    scopesNeedingConsent(ctx.store, client, userId, request.scope, params.prompt.includes('consent'));
+    scopesNeedingConsent(
+      ctx.store,
+      client,
+      userId,
+      // Claims asked for through `claims` need consent for their scopes too (OIDC Core §5.4, §5.5).
+      consentScope(request.scope, params.claims),
+      params.prompt.includes('consent'),
+    );
 
   if (params.prompt.includes('none')) {
     if (!fresh)
@@ -62,7 +70,8 @@ async function loginParams(
     acrValues: checkAcr(p),
     ...optional('maxAge', checkMaxAge(p)),
     ...optional('loginHint', p.login_hint?.slice(0, 254)),
-    ...optional('claims', checkClaims(p)),
+    // Claims whose scope the client may not have are dropped here (OIDC Core §5.5).
+    ...optional('claims', claimsWithin(checkClaims(p), client.scope)),
     ...optional('resources', checkResource(p, client)),
     ...optional('uiLocales', p.ui_locales),
     ...optional('hintSub', await checkIdTokenHint(p, ctx.signer, ctx.issuer, client.client_id)),
