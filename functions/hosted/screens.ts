@@ -66,9 +66,13 @@ const SCREENS: Record<string, Screen> = {
     return show(env, env.t('enroll_title'), view, extra.status);
   },
 
-  async 'enroll-totp'(env, { extra }) {
+  async 'enroll-totp'(env, shown) {
     const { ix } = env;
+    const { extra } = shown;
     if (!mayEnroll(ix)) return undefined;
+    // A new secret is state: made only under a POST (the chooser's form, or a wrong code shown
+    // again), never by a GET, which shows the chooser and writes nothing.
+    if (env.req.method !== 'POST') return SCREENS.enroll!(env, shown);
     const fresh = await env.auth.newTotpSecret(ix.userId!, ix.email ?? ix.userId!);
     env.ix = await saveInteraction(env.ctx.store, ix.id, { pendingTotpSecret: fresh.sealed });
     const view = views.enrollTotp(vctx(env), {

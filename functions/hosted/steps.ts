@@ -109,6 +109,9 @@ const CHALLENGE_STEPS: Record<string, Step> = {
 
 /** Adding a method: only after a passed challenge, or as a first method. */
 const ENROLL_STEPS: Record<string, Step> = {
+  // Makes the pending secret and shows its QR code (a POST: no GET changes state).
+  'enroll-totp-start': (env) => renderView(env, 'enroll-totp'),
+
   async 'enroll-totp'(env, { code }) {
     const secret = env.ix.pendingTotpSecret;
     const record =

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { sha256 } from '../crypto/secrets.js';
 import { nowSeconds, type WriteOp } from '../store/store.js';
 import type { TenantStore } from '../store/tenant-store.js';
+import { setCookie } from './cookies.js';
 
 /**
  * The provider's login session (single sign-on across the tenant's clients). The browser holds a
@@ -22,6 +23,7 @@ export interface Session {
   expiresAt: number;
 }
 
+/** The bare name; callers read it from `schemeCookies` (the `__Host-` one on https). */
 export const SESSION_COOKIE = 'idp_session';
 /** A session lasts at most this long; `max_age` and `prompt=login` ask for fresher authentication. */
 export const SESSION_TTL_SECONDS = 12 * 60 * 60;
@@ -30,8 +32,9 @@ export const SESSION_TTL_SECONDS = 12 * 60 * 60;
  * TenantStore): the cookie is the only way to find it, and the table never holds the cookie itself. */
 const sessionKey = (cookieValue: string) => ({ pk: `session#${sha256(cookieValue)}`, sk: 'session' });
 
+/** The session cookie (`__Host-idp_session` on https; see `cookies.ts`). */
 export function sessionCookie(value: string, secure: boolean, maxAge = SESSION_TTL_SECONDS): string {
-  return `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${maxAge}${secure ? '; Secure' : ''}`;
+  return setCookie(SESSION_COOKIE, value, { secure, path: '/', maxAge });
 }
 
 export function newSession(

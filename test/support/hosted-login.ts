@@ -63,6 +63,9 @@ export async function pageUser(
   return { userId, email, totp };
 }
 
+/** Every Set-Cookie header `go` has seen, in order (for tests of the cookies' attributes). */
+export const seenSetCookies: string[] = [];
+
 export async function go(
   jar: CookieJar,
   url: string,
@@ -76,6 +79,7 @@ export async function go(
     },
     ...(init.form ? { body: new URLSearchParams(init.form).toString() } : {}),
   });
+  seenSetCookies.push(...res.headers.getSetCookie());
   jar.take(res);
   return res;
 }
