@@ -118,7 +118,7 @@ function defaultView(ix: Interaction, methods: AuthenticatorType[]): string {
 export async function renderView(env: Env, requested?: string, extra: ViewExtra = {}): Promise<HttpResponse> {
   const { ix, t } = env;
   if (ix.login) {
-    const screen = await renderLogin(env, extra);
+    const screen = await renderLogin(env, extra, requested);
     if (screen) return screen;
   }
   const list = await env.auth.list(ix.userId!);

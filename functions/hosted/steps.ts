@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { HttpResponse } from '../http/request.js';
 import { saveInteraction } from '../interaction/repository.js';
 import { screenUrl, show, vctx, type Env } from './env.js';
-import { LOGIN_STEPS, loginNext } from './login.js';
+import { LOGIN_STEPS, loginNext, uniform, UNIFORM_STEPS } from './login.js';
 import { complete, failed, passed } from './outcome.js';
 import { jsonOk, seeOther } from './respond.js';
 import { mayEnroll, renderView } from './screens.js';
@@ -182,7 +182,10 @@ async function ghostStep(env: Env, step: string): Promise<HttpResponse> {
     env.ix = await saveInteraction(env.ctx.store, env.ix.id, { emailSentTo: env.ix.login!.shownAs });
     return seeOther(screenUrl(env));
   }
-  if (step === 'email-verify' || step === 'totp') return failed(env, 'email', env.t('wrong_code'));
+  // Each wrong answer looks like a real account's wrong answer on the same screen.
+  if (step === 'email-verify' || step === 'totp')
+    return failed(env, step === 'totp' ? 'totp' : 'email', env.t('wrong_code'));
+  if (step === 'passkey-verify') return failed(env, 'passkey', env.t('passkey_failed'), true);
   if (step === 'cancel') return complete(env, 'CHALLENGE_FAILED');
   return seeOther(screenUrl(env));
 }
@@ -200,6 +203,7 @@ export async function runStep(
   if (ix.login) {
     if (Object.hasOwn(LOGIN_STEPS, step)) return LOGIN_STEPS[step]!(env, ix.login, form);
     if (ix.login.stage !== 'challenge') return seeOther(screenUrl(env));
+    if (uniform(ix.login) && Object.hasOwn(UNIFORM_STEPS, step)) return UNIFORM_STEPS[step]!(env, ix.login);
     if (ix.login.ghost) return ghostStep(env, step);
   }
   const input: StepInput = { form, ...(json ? { json } : {}), code: (form.code ?? '').replace(/\s+/g, '') };

@@ -5,7 +5,6 @@ import { interactionWrite } from '../interaction/repository.js';
 import type { ClientRequest, LoginParams } from '../records/authorization.js';
 import { scopesNeedingConsent } from '../sessions/consent.js';
 import { addClient, loadSession, type Session } from '../sessions/session.js';
-import { findUserByLogin } from '../users/profile-repository.js';
 import { optional, type AuthorizeContext, type AuthorizeOutcome } from './authorize-context.js';
 import { RedirectError } from './authorize-errors.js';
 import { claimsWithin, consentScope } from './claims-request.js';
@@ -107,7 +106,7 @@ async function singleSignOn(
   return { kind: 'response', redirectUri: request.redirectUri, mode: request.responseMode, params: response };
 }
 
-/** The hosted login takes over: account choice, consent, or identify (straight to the challenge for a known login_hint). */
+/** The hosted login takes over: account choice, consent, or identify (login_hint filled in). */
 async function startLogin(
   p: Record<string, string>,
   ctx: AuthorizeContext,
@@ -116,20 +115,14 @@ async function startLogin(
   fresh: Session | undefined,
   now: number,
 ): Promise<AuthorizeOutcome> {
-  let stage: LoginState['stage'] = fresh
+  // login_hint only fills in the identifier (OIDC Core §3.1.2.1 makes it a hint): looking the
+  // account up here would answer known and unknown identifiers differently.
+  const stage: LoginState['stage'] = fresh
     ? params.prompt.includes('select_account')
       ? 'select'
       : 'consent'
     : 'identify';
-  let userId = fresh?.userId;
-  if (stage === 'identify' && params.loginHint) {
-    // login_hint names the account: go straight to its challenge when it exists.
-    const found = await findUserByLogin(ctx.store, params.loginHint);
-    if (found) {
-      stage = 'challenge';
-      userId = found.userId;
-    }
-  }
+  const userId = fresh?.userId;
   const { interaction, binding } = newInteraction(
     {
       mode: 'challenge',
