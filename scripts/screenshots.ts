@@ -127,7 +127,7 @@ async function enrollment(s: Scene): Promise<void> {
   await begin(page, t, callback, { userId, action: 'signIn', email });
   await heading(page, 'Set up a way to verify it’s you');
   await shoot(page, 'enroll-choose');
-  await page.getByRole('link', { name: /^Authenticator app/ }).click();
+  await page.getByRole('button', { name: /^Authenticator app/ }).click();
   await heading(page, 'Set up an authenticator app');
   await page.getByRole('img', { name: 'QR code for your authenticator app' }).waitFor();
   await shoot(page, 'enroll-totp');

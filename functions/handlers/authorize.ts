@@ -5,6 +5,7 @@ import { authorizationResponse } from '../hosted/authorization-response.js';
 import { bindingCookie } from '../hosted/binding.js';
 import { seeOther } from '../hosted/respond.js';
 import { authorize } from '../oidc/authorize.js';
+import { schemeCookies } from '../sessions/cookies.js';
 
 /**
  * GET and POST /oidc/auth — the authorization endpoint (OIDC Core §3.1.2; POST carries the same
@@ -22,7 +23,7 @@ export const handler = tenantHandler(
       sourceIp: req.sourceIp,
       userAgent: req.userAgent,
       acceptLanguage: req.headers['accept-language'],
-      cookies: req.cookies,
+      cookies: schemeCookies(req.cookies, ctx.origin.startsWith('https:')),
       signer: ctx.services.signer,
     });
     if (outcome.kind === 'interaction') {

@@ -4,6 +4,7 @@ import { tenantHandler } from '../http/handler.js';
 import { logoutPage } from '../hosted/logout-page.js';
 import { pickLocale } from '../i18n.js';
 import { endSessionRequest } from '../oidc/end-session.js';
+import { schemeCookies } from '../sessions/cookies.js';
 
 /** GET and POST /oidc/session/end — RP-Initiated Logout 1.0. */
 export const handler = tenantHandler(
@@ -14,7 +15,7 @@ export const handler = tenantHandler(
       clients: new ClientRepository(ctx.store, ctx.tenant),
       signer: ctx.services.signer,
       issuer: ctx.issuer,
-      cookies: req.cookies,
+      cookies: schemeCookies(req.cookies, ctx.origin.startsWith('https:')),
       secure: ctx.origin.startsWith('https:'),
       confirmed: req.method === 'POST',
     });

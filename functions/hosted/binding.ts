@@ -1,8 +1,11 @@
 import { INTERACTION_TTL_SECONDS } from '../interaction/interaction.js';
+import { setCookie } from '../sessions/cookies.js';
 
 /**
- * The cookie binding an interaction to the browser that started it: HttpOnly, SameSite=Lax and
- * scoped to the interaction's own path, holding the binding value whose hash the interaction keeps.
+ * The cookie binding an interaction to the browser that started it: HttpOnly, SameSite=Lax,
+ * holding the binding value whose hash the interaction keeps. On https it is a `__Host-` cookie
+ * (Secure, Path=/: the prefix forbids a narrower path; its name is per interaction anyway);
+ * locally on http it is scoped to the interaction's own path. Read it from `schemeCookies`.
  */
 export function cookieName(id: string): string {
   return `idp_ix_${id.slice(0, 12)}`;
@@ -14,7 +17,7 @@ export function bindingCookie(
   secure: boolean,
   maxAge = INTERACTION_TTL_SECONDS,
 ): string {
-  return `${cookieName(id)}=${value}; Path=/interaction/${id}; HttpOnly; SameSite=Lax; Max-Age=${maxAge}${secure ? '; Secure' : ''}`;
+  return setCookie(cookieName(id), value, { secure, path: `/interaction/${id}`, maxAge });
 }
 
 export function clearCookie(id: string, secure: boolean): string {

@@ -4,6 +4,7 @@ import type { HttpRequest, HttpResponse } from '../http/request.js';
 import { pickLocale } from '../i18n.js';
 import { newInteraction, type DecoupledTarget, type LoginState } from '../interaction/interaction.js';
 import { interactionWrite } from '../interaction/repository.js';
+import { schemeCookies } from '../sessions/cookies.js';
 import { loadSession } from '../sessions/session.js';
 import { bindingCookie } from './binding.js';
 import { seeOther } from './respond.js';
@@ -24,7 +25,7 @@ export async function startDecoupledLogin(
   ctx: TenantContext,
   opts: { target: DecoupledTarget; client: Client; scope: string; uiLocales?: string },
 ): Promise<HttpResponse> {
-  const session = await loadSession(ctx.store, req.cookies);
+  const session = await loadSession(ctx.store, schemeCookies(req.cookies, ctx.origin.startsWith('https:')));
   const expected = opts.target.expectedUserId;
   const usable = session && (!expected || session.userId === expected) ? session : undefined;
   const stage: LoginState['stage'] = usable ? 'consent' : expected ? 'challenge' : 'identify';

@@ -6,6 +6,7 @@ import { translator } from '../i18n.js';
 import { csrfValid } from '../interaction/interaction.js';
 import { loadInteraction } from '../interaction/repository.js';
 import { ConditionFailedError } from '../store/store.js';
+import { schemeCookies } from '../sessions/cookies.js';
 import { presentedBinding } from './binding.js';
 import type { Env } from './env.js';
 import { InteractionOverError } from './finish.js';
@@ -38,7 +39,10 @@ export function expiredPage(ctx: TenantContext): HttpResponse {
   );
 }
 
-async function open(req: HttpRequest, ctx: TenantContext): Promise<Env | HttpResponse> {
+async function open(sent: HttpRequest, ctx: TenantContext): Promise<Env | HttpResponse> {
+  const secure = ctx.origin.startsWith('https:');
+  // The page code reads cookies by their bare names; on https only the `__Host-` ones count.
+  const req = { ...sent, cookies: schemeCookies(sent.cookies, secure) };
   const id = req.pathParams.id ?? '';
   const loaded = await loadInteraction(ctx.store, id, presentedBinding(id, req.cookies));
   if (loaded.status !== 'ok') return expiredPage(ctx);
@@ -50,7 +54,7 @@ async function open(req: HttpRequest, ctx: TenantContext): Promise<Env | HttpRes
     t: translator(ix.locale),
     auth: authenticatorsFor(ctx.store, ctx.services, ctx.tenant, ctx.origin),
     nonce: newNonce(),
-    secure: ctx.origin.startsWith('https:'),
+    secure,
   };
 }
 

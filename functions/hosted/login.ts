@@ -1,4 +1,5 @@
 import { ClientRepository } from '../clients/client-repository.js';
+import { consentScope } from '../oidc/claims-request.js';
 import type { Client } from '../clients/client.js';
 import type { HttpResponse } from '../http/request.js';
 import type { Interaction, LoginState } from '../interaction/interaction.js';
@@ -16,10 +17,17 @@ import * as loginViews from './views/login.js';
 
 /**
  * The hosted login for flows that do not start with /init-auth: identify the user, challenge
- * them with their own methods (a second one when `acr_values=mfa` asks and the first was not a
- * user-verifying passkey), start the SSO session, ask consent for third-party clients, then send
- * the code. An identifier that matches nobody gets the same screens, and every answer is wrong,
- * so the page does not tell who has an account.
+ * them (a second method when `acr_values=mfa` asks and the first was not a user-verifying
+ * passkey), start the SSO session, ask consent for third-party clients, then send the code.
+ *
+ * The pages do not tell who has an account. After the identifier, everyone — a user with an
+ * authenticator app, with emailed codes, with a passkey, with no method, or nobody at all — gets
+ * the same chooser offering every method, and each method's screen is the same for all; a method
+ * the account lacks (or an identifier that matches nobody, a "ghost") simply never succeeds. The
+ * emailed code goes out only when the account has that method, but the answer is the same either
+ * way; passkey options never list credentials (passkeys here are discoverable, so the browser
+ * finds them without a list that would name the account). The same store work is done for an
+ * unknown identifier, so the timing does not tell either.
  */
 const mask = (identifier: string) => {
   const [name, domain] = identifier.split('@');
@@ -36,6 +44,76 @@ async function displayName(env: Env, userId: string): Promise<string> {
   const profile = await new ProfileRepository(env.ctx.store).get(userId);
   return profile?.email ?? profile?.preferred_username ?? profile?.username ?? profile?.name ?? userId;
 }
+
+/** What consent is asked for: the scope, and the scopes of claims asked for through `claims` (OIDC Core §5.4, §5.5). */
+const askedScope = (env: Env) => consentScope(env.ix.request.scope, env.ix.login?.params.claims);
+
+/** A user id no account has: its (empty) method list is read for unknown identifiers, for equal work. */
+const NOBODY = '~nobody';
+const UNIFORM_VIEWS = ['totp', 'email', 'passkey'] as const;
+const EVERY_METHOD: AuthenticatorType[] = ['PASSKEY', 'AUTHENTICATOR_APP', 'EMAIL_OTP'];
+
+/**
+ * The first method of a sign-in that began with an identifier: the uniform screens. A second
+ * factor (acr=mfa) comes after the user proved who they are and shows their own methods; a CIBA
+ * `login_hint` is the client's choice of user, not something a browser typed.
+ */
+export const uniform = (login: LoginState | undefined): boolean =>
+  login !== undefined &&
+  login.stage === 'challenge' &&
+  login.shownAs !== undefined &&
+  !login.methodsUsed.length;
+
+/** The uniform screens: the chooser with every method, and each method's screen, alike for everyone. */
+function uniformScreen(env: Env, login: LoginState, requested: string | undefined, extra: ViewExtra) {
+  const v = vctx(env);
+  switch (UNIFORM_VIEWS.find((view) => view === requested)) {
+    case 'totp':
+      return show(env, env.t('totp_title'), views.totpChallenge(v, { ...extra, others: true }), extra.status);
+    case 'email': {
+      const view = views.emailChallenge(v, { ...extra, sentTo: env.ix.emailSentTo, others: true });
+      return show(env, env.t('email_title'), view, extra.status);
+    }
+    case 'passkey': {
+      const view = views.passkeyChallenge(v, { others: true, notice: extra.notice });
+      return show(env, env.t('passkey_title'), view, extra.status);
+    }
+    default:
+      return show(
+        env,
+        env.t('verify_title'),
+        views.chooseMethod(v, EVERY_METHOD, extra.error, extra.notice),
+        extra.status,
+      );
+  }
+}
+
+/** Steps whose answer would otherwise depend on the account, answered alike while `uniform`. */
+export const UNIFORM_STEPS: Record<string, (env: Env, login: LoginState) => Promise<HttpResponse>> = {
+  async 'email-send'(env, login) {
+    const userId = env.ix.userId;
+    const methods = await env.auth.list(userId ?? NOBODY);
+    if (userId && !login.ghost && methods.some((m) => m.type === 'EMAIL_OTP')) {
+      const r = await env.auth.sendEmailCode(userId, {
+        key: env.ix.id,
+        ip: env.req.sourceIp,
+        locale: env.ix.locale,
+        tenantName: env.ctx.tenant.name,
+      });
+      if (!r.sent && r.retryAfter !== undefined)
+        return uniformScreen(env, login, 'email', { rateLimited: r.retryAfter, status: 429 });
+    }
+    // "Sent to" what the user typed, masked, whatever the account's address looks like.
+    env.ix = await saveInteraction(env.ctx.store, env.ix.id, { emailSentTo: login.shownAs });
+    return seeOther(screenUrl(env, '?view=email'));
+  },
+
+  async 'passkey-options'(env, login) {
+    const userId = !login.ghost && env.ix.userId ? env.ix.userId : NOBODY;
+    const options = await env.auth.passkeyAuthenticationOptions(userId, { key: env.ix.id });
+    return jsonOk({ ...options, allowCredentials: [] });
+  },
+};
 
 type LoginScreen = (env: Env, login: LoginState, extra: ViewExtra) => Promise<HttpResponse>;
 
@@ -60,13 +138,7 @@ const LOGIN_SCREENS = {
   async consent(env, login, extra) {
     const client = await clientOf(env);
     const force = login.params.prompt.includes('consent');
-    const scopes = await scopesNeedingConsent(
-      env.ctx.store,
-      client,
-      env.ix.userId!,
-      env.ix.request.scope,
-      force,
-    );
+    const scopes = await scopesNeedingConsent(env.ctx.store, client, env.ix.userId!, askedScope(env), force);
     const bindingMessage = env.ix.decoupled?.bindingMessage;
     const view = loginViews.consent(vctx(env), {
       client: client.client_name,
@@ -79,9 +151,14 @@ const LOGIN_SCREENS = {
 } satisfies Record<Exclude<LoginState['stage'], 'challenge'>, LoginScreen>;
 
 /** The screen of a login stage, or undefined when the shared challenge screens take over. */
-export async function renderLogin(env: Env, extra: ViewExtra = {}): Promise<HttpResponse | undefined> {
+export async function renderLogin(
+  env: Env,
+  extra: ViewExtra = {},
+  requested?: string,
+): Promise<HttpResponse | undefined> {
   const login = env.ix.login!;
   if (login.stage !== 'challenge') return LOGIN_SCREENS[login.stage](env, login, extra);
+  if (uniform(login)) return uniformScreen(env, login, requested, extra);
   if (login.ghost) {
     // Looks like the email screen of a real account; nothing is sent and no code is right.
     const view = views.emailChallenge(vctx(env), { sentTo: login.shownAs, ...extra, others: false });
@@ -113,13 +190,7 @@ function finishWithSession(
 async function proceed(env: Env, session: Session, cookies: string[] = []): Promise<HttpResponse> {
   const client = await clientOf(env);
   const force = env.ix.login!.params.prompt.includes('consent');
-  const needed = await scopesNeedingConsent(
-    env.ctx.store,
-    client,
-    session.userId,
-    env.ix.request.scope,
-    force,
-  );
+  const needed = await scopesNeedingConsent(env.ctx.store, client, session.userId, askedScope(env), force);
   if (needed.length) {
     env.ix = await saveInteraction(env.ctx.store, env.ix.id, {
       userId: session.userId,
@@ -182,11 +253,13 @@ export const LOGIN_STEPS: Record<string, LoginStep> = {
     if (!identifier || identifier.length > 254)
       return LOGIN_SCREENS.identify(env, login, { error: env.t('identifier_required'), status: 400 });
     const found = await findUserByLogin(env.ctx.store, identifier);
-    const methods = found ? await env.auth.list(found.userId) : [];
+    // The same reads for an identifier that matches nobody (timing), and the same next screen.
+    const methods = await env.auth.list(found?.userId ?? NOBODY);
+    const shownAs = mask(identifier);
     const next: Partial<Interaction> =
       found && methods.length
-        ? { userId: found.userId, login: { ...login, stage: 'challenge' } }
-        : { login: { ...login, stage: 'challenge', ghost: true, shownAs: mask(identifier) } };
+        ? { userId: found.userId, login: { ...login, stage: 'challenge', shownAs } }
+        : { login: { ...login, stage: 'challenge', ghost: true, shownAs } };
     env.ix = await saveInteraction(env.ctx.store, env.ix.id, next);
     return seeOther(screenUrl(env));
   },
@@ -213,7 +286,7 @@ export const LOGIN_STEPS: Record<string, LoginStep> = {
     const client = await clientOf(env);
     const previous = await grantedScopes(env.ctx.store, session.userId, client.client_id);
     await env.ctx.store.transact([
-      consentWrite(session.userId, client.client_id, env.ix.request.scope.split(' '), previous),
+      consentWrite(session.userId, client.client_id, askedScope(env).split(' '), previous),
     ]);
     if (!session.clients.includes(client.client_id))
       await addClient(env.ctx.store, env.req.cookies, session, client.client_id);

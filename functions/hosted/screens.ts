@@ -66,9 +66,13 @@ const SCREENS: Record<string, Screen> = {
     return show(env, env.t('enroll_title'), view, extra.status);
   },
 
-  async 'enroll-totp'(env, { extra }) {
+  async 'enroll-totp'(env, shown) {
     const { ix } = env;
+    const { extra } = shown;
     if (!mayEnroll(ix)) return undefined;
+    // A new secret is state: made only under a POST (the chooser's form, or a wrong code shown
+    // again), never by a GET, which shows the chooser and writes nothing.
+    if (env.req.method !== 'POST') return SCREENS.enroll!(env, shown);
     const fresh = await env.auth.newTotpSecret(ix.userId!, ix.email ?? ix.userId!);
     env.ix = await saveInteraction(env.ctx.store, ix.id, { pendingTotpSecret: fresh.sealed });
     const view = views.enrollTotp(vctx(env), {
@@ -114,7 +118,7 @@ function defaultView(ix: Interaction, methods: AuthenticatorType[]): string {
 export async function renderView(env: Env, requested?: string, extra: ViewExtra = {}): Promise<HttpResponse> {
   const { ix, t } = env;
   if (ix.login) {
-    const screen = await renderLogin(env, extra);
+    const screen = await renderLogin(env, extra, requested);
     if (screen) return screen;
   }
   const list = await env.auth.list(ix.userId!);

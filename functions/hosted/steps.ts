@@ -3,7 +3,7 @@ import type { VerifyResult } from '../authenticators/types.js';
 import type { HttpResponse } from '../http/request.js';
 import { saveInteraction } from '../interaction/repository.js';
 import { screenUrl, show, vctx, type Env, type ViewExtra } from './env.js';
-import { LOGIN_STEPS, loginNext } from './login.js';
+import { LOGIN_STEPS, loginNext, uniform, UNIFORM_STEPS } from './login.js';
 import { complete, failed, guessed, lockedOut, passed } from './outcome.js';
 import { jsonOk, seeOther } from './respond.js';
 import { mayEnroll, renderView } from './screens.js';
@@ -114,6 +114,9 @@ const CHALLENGE_STEPS: Record<string, Step> = {
 
 /** Adding a method: only after a passed challenge, or as a first method. */
 const ENROLL_STEPS: Record<string, Step> = {
+  // Makes the pending secret and shows its QR code (a POST: no GET changes state).
+  'enroll-totp-start': (env) => renderView(env, 'enroll-totp'),
+
   async 'enroll-totp'(env, { code }) {
     const secret = env.ix.pendingTotpSecret;
     const record =
@@ -191,7 +194,10 @@ async function ghostStep(env: Env, step: string): Promise<HttpResponse> {
     env.ix = await saveInteraction(env.ctx.store, env.ix.id, { emailSentTo: env.ix.login!.shownAs });
     return seeOther(screenUrl(env));
   }
-  if (step === 'email-verify' || step === 'totp') return failed(env, 'email', env.t('wrong_code'));
+  // Each wrong answer looks like a real account's wrong answer on the same screen.
+  if (step === 'email-verify' || step === 'totp')
+    return failed(env, step === 'totp' ? 'totp' : 'email', env.t('wrong_code'));
+  if (step === 'passkey-verify') return failed(env, 'passkey', env.t('passkey_failed'), true);
   if (step === 'cancel') return complete(env, 'CHALLENGE_FAILED');
   return seeOther(screenUrl(env));
 }
@@ -209,6 +215,7 @@ export async function runStep(
   if (ix.login) {
     if (Object.hasOwn(LOGIN_STEPS, step)) return LOGIN_STEPS[step]!(env, ix.login, form);
     if (ix.login.stage !== 'challenge') return seeOther(screenUrl(env));
+    if (uniform(ix.login) && Object.hasOwn(UNIFORM_STEPS, step)) return UNIFORM_STEPS[step]!(env, ix.login);
     if (ix.login.ghost) return ghostStep(env, step);
   }
   const input: StepInput = { form, ...(json ? { json } : {}), code: (form.code ?? '').replace(/\s+/g, '') };

@@ -92,3 +92,15 @@ export function checkPushed(client: Client, pushed: boolean): void {
   if (client.require_pushed_authorization_requests && !pushed)
     throw new RedirectError('invalid_request', 'this client must use pushed authorization requests (PAR)');
 }
+
+/**
+ * Request objects are not supported (discovery says `request_parameter_supported: false`): a
+ * `request` parameter is refused with `request_not_supported` (OIDC Core §3.1.2.6, §6.1), never
+ * ignored — otherwise the unprotected outer parameters would silently win over the signed ones the
+ * client meant. Checked in the query as sent and in the pushed parameters (RFC 9126 §4 would
+ * otherwise let it pass unseen beside a `request_uri`).
+ */
+export function checkNoRequestObject(query: Record<string, string>, p: Record<string, string>): void {
+  if (query.request !== undefined || p.request !== undefined)
+    throw new RedirectError('request_not_supported', 'request objects are not supported');
+}

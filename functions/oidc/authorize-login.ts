@@ -5,9 +5,9 @@ import { interactionWrite } from '../interaction/repository.js';
 import type { ClientRequest, LoginParams } from '../records/authorization.js';
 import { scopesNeedingConsent } from '../sessions/consent.js';
 import { addClient, loadSession, type Session } from '../sessions/session.js';
-import { findUserByLogin } from '../users/profile-repository.js';
 import { optional, type AuthorizeContext, type AuthorizeOutcome } from './authorize-context.js';
 import { RedirectError } from './authorize-errors.js';
+import { claimsWithin, consentScope } from './claims-request.js';
 import { loginCompletion } from './complete.js';
 import {
   checkAcr,
@@ -35,7 +35,14 @@ export async function loginFlow(
   const session = await loadSession(ctx.store, ctx.cookies);
   const fresh = sessionSatisfies(session, params, now) ? session : undefined;
   const consentFor = (userId: string) =>
-    scopesNeedingConsent(ctx.store, client, userId, request.scope, params.prompt.includes('consent'));
+    scopesNeedingConsent(
+      ctx.store,
+      client,
+      userId,
+      // Claims asked for through `claims` need consent for their scopes too (OIDC Core §5.4, §5.5).
+      consentScope(request.scope, params.claims),
+      params.prompt.includes('consent'),
+    );
 
   if (params.prompt.includes('none')) {
     if (!fresh)
@@ -62,7 +69,8 @@ async function loginParams(
     acrValues: checkAcr(p),
     ...optional('maxAge', checkMaxAge(p)),
     ...optional('loginHint', p.login_hint?.slice(0, 254)),
-    ...optional('claims', checkClaims(p)),
+    // Claims whose scope the client may not have are dropped here (OIDC Core §5.5).
+    ...optional('claims', claimsWithin(checkClaims(p), client.scope)),
     ...optional('resources', checkResource(p, client)),
     ...optional('uiLocales', p.ui_locales),
     ...optional('hintSub', await checkIdTokenHint(p, ctx.signer, ctx.issuer, client.client_id)),
@@ -98,7 +106,7 @@ async function singleSignOn(
   return { kind: 'response', redirectUri: request.redirectUri, mode: request.responseMode, params: response };
 }
 
-/** The hosted login takes over: account choice, consent, or identify (straight to the challenge for a known login_hint). */
+/** The hosted login takes over: account choice, consent, or identify (login_hint filled in). */
 async function startLogin(
   p: Record<string, string>,
   ctx: AuthorizeContext,
@@ -107,20 +115,14 @@ async function startLogin(
   fresh: Session | undefined,
   now: number,
 ): Promise<AuthorizeOutcome> {
-  let stage: LoginState['stage'] = fresh
+  // login_hint only fills in the identifier (OIDC Core §3.1.2.1 makes it a hint): looking the
+  // account up here would answer known and unknown identifiers differently.
+  const stage: LoginState['stage'] = fresh
     ? params.prompt.includes('select_account')
       ? 'select'
       : 'consent'
     : 'identify';
-  let userId = fresh?.userId;
-  if (stage === 'identify' && params.loginHint) {
-    // login_hint names the account: go straight to its challenge when it exists.
-    const found = await findUserByLogin(ctx.store, params.loginHint);
-    if (found) {
-      stage = 'challenge';
-      userId = found.userId;
-    }
-  }
+  const userId = fresh?.userId;
   const { interaction, binding } = newInteraction(
     {
       mode: 'challenge',

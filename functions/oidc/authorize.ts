@@ -2,6 +2,7 @@ import type { ClientRequest, ResponseMode } from '../records/authorization.js';
 import {
   checkClient,
   checkLengths,
+  checkNoRequestObject,
   checkPkce,
   checkPushed,
   checkRedirectUri,
@@ -38,6 +39,7 @@ export async function authorize(
     // Refused with invalid_request, sent to the redirect URI since the client and its redirect URI
     // are valid (RFC 6749 §4.1.2.1); nothing else of the request is acted upon.
     checkPushed(client, pushed);
+    checkNoRequestObject(query, p);
     mode = checkResponseMode(p);
     const federated = p.token !== undefined;
     checkLengths(p);

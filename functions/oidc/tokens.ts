@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Signer } from '../signing/signer.js';
 import type { Client } from '../clients/client.js';
 import type { Grant } from './authorization-codes.js';
+import { namesWithin } from './claims-request.js';
 
 export interface TokenResponse {
   access_token: string;
@@ -105,6 +106,13 @@ export async function mintTokens(
   const scopes = scope.split(' ').filter(Boolean);
   const accessTtl = client.access_token_lifetime;
   const audiences = opts.audiences ?? (grant.resources?.length ? grant.resources : [client.client_id]);
+  // The authorization endpoint kept only claims of scopes the client may have; checked again here
+  // against the client as it is now, so narrowing a client's scope also narrows its claims.
+  const idClaims = opts.idTokenClaims ?? {};
+  const idTokenClaims = Object.fromEntries(
+    namesWithin(Object.keys(idClaims), client.scope).map((n) => [n, idClaims[n]]),
+  );
+  const userinfoClaims = namesWithin(opts.userinfoClaims ?? [], client.scope);
   const access = await signer.signJwt(
     {
       iss: issuer,
@@ -119,7 +127,7 @@ export async function mintTokens(
       ...(grant.acr ? { acr: grant.acr } : {}),
       ...(grant.amr ? { amr: grant.amr } : {}),
       gid: grantId,
-      ...(opts.userinfoClaims?.length ? { uic: opts.userinfoClaims } : {}),
+      ...(userinfoClaims.length ? { uic: userinfoClaims } : {}),
       ...actionClaims(grant),
     },
     { typ: 'at+jwt' },
@@ -144,7 +152,7 @@ export async function mintTokens(
       // The login session, for RP-initiated and front-channel logout (id_token_hint).
       ...(grant.sid ? { sid: grant.sid } : {}),
       at_hash: atHash(access),
-      ...(opts.idTokenClaims ?? {}),
+      ...idTokenClaims,
       ...actionClaims(grant),
     });
   }

@@ -3,6 +3,7 @@ import { sha256 } from '../crypto/secrets.js';
 import { userRevokedAt } from '../oidc/revocations.js';
 import { nowSeconds, type WriteOp } from '../store/store.js';
 import type { TenantStore } from '../store/tenant-store.js';
+import { setCookie } from './cookies.js';
 
 /**
  * The provider's login session (single sign-on across the tenant's clients). The browser holds a
@@ -23,6 +24,7 @@ export interface Session {
   expiresAt: number;
 }
 
+/** The bare name; callers read it from `schemeCookies` (the `__Host-` one on https). */
 export const SESSION_COOKIE = 'idp_session';
 /** A session lasts at most this long; `max_age` and `prompt=login` ask for fresher authentication. */
 export const SESSION_TTL_SECONDS = 12 * 60 * 60;
@@ -42,8 +44,9 @@ const COOKIE_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 /** Deletes in flight at once when ending a user's sessions: DynamoDB's batch size, gentle on capacity. */
 const DELETE_BATCH = 25;
 
+/** The session cookie (`__Host-idp_session` on https; see `cookies.ts`). */
 export function sessionCookie(value: string, secure: boolean, maxAge = SESSION_TTL_SECONDS): string {
-  return `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${maxAge}${secure ? '; Secure' : ''}`;
+  return setCookie(SESSION_COOKIE, value, { secure, path: '/', maxAge });
 }
 
 export function newSession(

@@ -224,7 +224,7 @@ describe('hosted challenge in Chromium', () => {
       seen.push(heading);
     };
     await check2('Set up a way to verify it’s you');
-    await tp2.page.getByRole('link', { name: /Authenticator app/ }).click();
+    await tp2.page.getByRole('button', { name: /Authenticator app/ }).click();
     await check2('Set up an authenticator app');
     expect(await tp2.page.getByRole('img', { name: 'QR code for your authenticator app' }).isVisible()).toBe(
       true,

@@ -191,7 +191,7 @@ describe('hosted challenge pages', () => {
 
   it('a user with nothing enrolled is offered enrollment and may skip it: ALLOW, is_enrolled false', async () => {
     const b = await startChallenge(newUserId());
-    expect(b.page).toContain('view=enroll-totp');
+    expect(b.page).toContain('/enroll-totp-start"');
     const res = await post(b, 'skip', { csrf: b.csrf });
     const claims = await claimsOf(res);
     expect(claims.action_state).toBe('ALLOW');
@@ -201,7 +201,9 @@ describe('hosted challenge pages', () => {
   it('enrolling an authenticator app as a first method ends CHALLENGE_SUCCEEDED with is_enrolled true', async () => {
     const userId = newUserId();
     const b = await startChallenge(userId);
-    const enroll = await http(`${b.url}?view=enroll-totp`, { headers: { cookie: b.cookie } });
+    // The secret is made by a POST (no GET changes state).
+    const enroll = await post(b, 'enroll-totp-start', { csrf: b.csrf });
+    expect(enroll.status).toBe(200);
     const html = await enroll.text();
     expect(html).toContain('data:image/svg+xml;base64,');
     const secret = decodeEntities(/<code class="secret"[^>]*>([^<]+)<\/code/.exec(html)![1]!).replace(

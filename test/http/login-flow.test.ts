@@ -302,6 +302,11 @@ describe('hosted login', () => {
     });
     expect(id.status).toBe(303);
     html = await (await go(jar, page)).text();
+    expect(html).toContain('Verify it&#39;s you');
+    html = await (await go(jar, `${page}?view=email`)).text();
+    const sent = await go(jar, `${page}/email-send`, { form: { csrf: csrfOf(html) } });
+    expect(sent.status).toBe(303);
+    html = await (await go(jar, page + '?view=email')).text();
     expect(html).toContain('Check your email');
     expect(html).toContain('n•••@example.com');
     const wrong = await go(jar, `${page}/email-verify`, { form: { csrf: csrfOf(html), code: '123456' } });

@@ -154,6 +154,9 @@ export async function signInAndDecide(
     const res = await go(jar, `${page}/identify`, { form: { csrf: csrfOf(html), identifier: user.email } });
     expect(res.status).toBe(303);
     html = await (await go(jar, page)).text();
+    // After the identifier everyone gets the same chooser: the authenticator app.
+    expect(html).toContain('Verify it&#39;s you');
+    html = await (await go(jar, `${page}?view=totp`)).text();
   }
   expect(html).toContain('autocomplete="one-time-code"');
   const passed = await go(jar, `${page}/totp`, { form: { csrf: csrfOf(html), code: user.totp() } });

@@ -170,7 +170,13 @@ export async function signInOnPage(
   const { page } = tp;
   await page.getByLabel('Email or username').fill(user.email);
   await page.getByRole('button', { name: 'Next', exact: true }).click();
-  await page.getByLabel('Verification code').fill(user.nextCode());
+  // After the identifier everyone gets the same chooser (the page does not tell who has an
+  // account); a page that challenges a named user (CIBA) goes straight to the code.
+  const code = page.getByLabel('Verification code');
+  const app = page.getByRole('link', { name: /^Authenticator app/ });
+  await code.or(app).first().waitFor();
+  if (await app.isVisible()) await app.click();
+  await code.fill(user.nextCode());
   await page.getByRole('button', { name: 'Verify', exact: true }).click();
   if (opts.consent) {
     await page.getByRole('heading', { name: /wants to access your account/ }).waitFor();

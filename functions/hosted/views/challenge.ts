@@ -205,14 +205,17 @@ export function enrollChooser(v: ViewContext, opts: { allowSkip: boolean; settin
   return html`<h1>${opts.settings ? t('add_method') : t('enroll_title')}</h1>
     ${opts.settings ? '' : html`<p>${t('enroll_intro')}</p>`}
     <ul class="methods">
-      ${methods.map(
-        ([m, view]) =>
-          html`<li>
-            <a class="button" href="${viewUrl(v, view)}"
-              >${t(`method_${m}`)}<small>${t(`method_${m}_hint`)}</small></a
-            >
-          </li>`,
-      )}
+      ${methods.map(([m, view]) => {
+        const label = html`${t(`method_${m}`)}<small>${t(`method_${m}_hint`)}</small>`;
+        // The authenticator app's secret is made by a POST: showing a page changes nothing.
+        if (m === 'AUTHENTICATOR_APP')
+          return html`<li>
+            <form method="post" action="${action(v, 'enroll-totp-start')}">
+              ${csrfField(v)}<button type="submit" class="button">${label}</button>
+            </form>
+          </li>`;
+        return html`<li><a class="button" href="${viewUrl(v, view)}">${label}</a></li>`;
+      })}
     </ul>
     ${opts.settings ? html`<a class="button secondary" href="${viewUrl(v, 'settings')}">${t('back')}</a>` : ''}
     ${opts.allowSkip ? html`<form method="post" action="${action(v, 'skip')}">${csrfField(v)}<button type="submit" class="link">${t('enroll_skip')}</button></form>` : ''}`;
