@@ -5,7 +5,7 @@ import { logger } from '../log.js';
 import { ConditionFailedError } from '../store/store.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import { DEFAULT_NAMES } from './display.js';
-import type { GuessLimits } from './guess-limits.js';
+import { refusedGuess, type GuessLimits } from './guess-limits.js';
 import { authenticatorKey, type AuthenticatorRepository, type Clock } from './repository.js';
 import { isTotpSecret, newTotpSecretBase32, normaliseCode, totpQrSvg, totpStep, totpUri } from './totp.js';
 import {
@@ -115,9 +115,9 @@ export class TotpAuthenticators implements TotpMethods {
   }
 
   async verifyTotp(userId: string, code: string, o: { ip?: string } = {}): Promise<VerifyResult> {
-    const apps = await this.repo.ofType(userId, 'AUTHENTICATOR_APP');
-    if (apps.length === 0) return fail('not_enrolled');
     if (normaliseCode(code) === undefined) return fail('invalid_code');
+    const apps = await this.repo.ofType(userId, 'AUTHENTICATOR_APP');
+    if (apps.length === 0) return refusedGuess(this.guesses, userId, o.ip, 'not_enrolled');
     // Reserved before anything is compared: a guess that finds no reservation compares nothing.
     const reserved = await this.guesses.reserve(userId, o.ip);
     if (!reserved.ok) return { ok: false, reason: 'locked', retryAfter: reserved.retryAfter };

@@ -5,7 +5,7 @@ import { ConditionFailedError, type Key } from '../store/store.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import { maskEmail, normaliseEmail } from './display.js';
 import { EMAIL_CODE_MINUTES, emailCodeMail } from './email-message.js';
-import type { GuessLimits } from './guess-limits.js';
+import { refusedGuess, type GuessLimits } from './guess-limits.js';
 import { takeRateLimit } from './rate-limit.js';
 import type { AuthenticatorRepository, Clock } from './repository.js';
 import { normaliseCode } from './totp.js';
@@ -137,7 +137,7 @@ export class EmailCodes implements EmailMethods {
     if (code === undefined) return fail('invalid_code');
     const key = emailCodeKey(o.key);
     const item = await this.countAttempt(key);
-    if (typeof item === 'string') return fail(item);
+    if (typeof item === 'string') return refusedGuess(this.guesses, userId, o.ip, item);
     if (item.expiresAt <= this.clock.seconds()) return fail('expired');
     // The code's own attempts first (no code, no guess); then the user's and the address's
     // limits, shared with TOTP, reserved before the comparison.

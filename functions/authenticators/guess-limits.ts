@@ -3,6 +3,7 @@ import { ConditionFailedError, type Key } from '../store/store.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import { rateKey, type RateLimit } from './rate-limit.js';
 import type { Clock } from './repository.js';
+import { fail, type VerifyFailure, type VerifyResult } from './types.js';
 
 /**
  * Online guessing of authentication codes (TOTP, emailed codes, and any later code method). A
@@ -154,4 +155,21 @@ export class GuessLimits {
     }
     return wait;
   }
+}
+
+/**
+ * A guess that cannot succeed (no such method, no live code, an identifier that matches nobody)
+ * is still reserved and counted like a wrong code: otherwise the lock-out itself would tell an
+ * attacker which accounts and methods exist (a real one locks after USER_GUESS_LIMITS.free
+ * failures, a missing one never would).
+ */
+export async function refusedGuess(
+  guesses: GuessLimits,
+  subject: string,
+  ip: string | undefined,
+  reason: VerifyFailure,
+): Promise<VerifyResult> {
+  const reserved = await guesses.reserve(subject, ip);
+  if (!reserved.ok) return { ok: false, reason: 'locked', retryAfter: reserved.retryAfter };
+  return fail(reason);
 }

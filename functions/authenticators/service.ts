@@ -1,7 +1,7 @@
 import type { TenantStore } from '../store/tenant-store.js';
 import { TotpAuthenticators } from './authenticator-app.js';
 import { EmailCodes } from './email-code.js';
-import { GuessLimits } from './guess-limits.js';
+import { GuessLimits, refusedGuess } from './guess-limits.js';
 import { Passkeys } from './passkey.js';
 import { AuthenticatorRepository, clockOf } from './repository.js';
 import type { AuthenticatorService, AuthenticatorServiceOptions } from './types.js';
@@ -28,6 +28,7 @@ export function createAuthenticatorService(
     confirmTotp: (userId, pending, code) => totp.confirmTotp(userId, pending, code),
     createTotp: (userId, label, o) => totp.createTotp(userId, label, o),
     verifyTotp: (userId, code, o) => totp.verifyTotp(userId, code, o),
+    refuseGuess: (subject, o) => refusedGuess(guesses, subject, o?.ip, 'invalid_code'),
     enrollEmail: (userId, address) => email.enrollEmail(userId, address),
     sendEmailCode: (userId, o) => email.sendEmailCode(userId, o),
     verifyEmailCode: (userId, o) => email.verifyEmailCode(userId, o),

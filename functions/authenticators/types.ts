@@ -124,6 +124,12 @@ export interface AuthenticatorService {
    */
   verifyTotp(userId: string, code: string, opts?: { ip?: string }): Promise<VerifyResult>;
 
+  /**
+   * A code guess that cannot succeed (a sign-in for an identifier that matches nobody): reserved
+   * and counted against `subject`'s guess limits like a wrong code, so it locks out alike.
+   */
+  refuseGuess(subject: string, opts?: { ip?: string }): Promise<VerifyResult>;
+
   /** Management API: an email address the tenant has already verified. */
   enrollEmail(userId: string, address: string): Promise<AuthenticatorRecord>;
   /** Sends a one-time code to the user's enrolled address (or `to`, when enrolling a new one); rate-limited per user and per IP. */

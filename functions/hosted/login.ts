@@ -1,4 +1,5 @@
 import { ClientRepository } from '../clients/client-repository.js';
+import { sha256 } from '../crypto/secrets.js';
 import { consentScope } from '../oidc/claims-request.js';
 import type { Client } from '../clients/client.js';
 import type { HttpResponse } from '../http/request.js';
@@ -243,6 +244,11 @@ export async function loginNext(env: Env): Promise<HttpResponse> {
   return seeOther(screenUrl(env));
 }
 
+/** See `LoginState.guessSubject`. */
+function ghostSubject(identifier: string, userId: string | undefined): string {
+  return userId ?? `ghost:${sha256(identifier.toLowerCase())}`;
+}
+
 type LoginStep = (env: Env, login: LoginState, form: Record<string, string>) => Promise<HttpResponse>;
 
 /** Steps only a login has, each allowed in one stage. */
@@ -259,7 +265,15 @@ export const LOGIN_STEPS: Record<string, LoginStep> = {
     const next: Partial<Interaction> =
       found && methods.length
         ? { userId: found.userId, login: { ...login, stage: 'challenge', shownAs } }
-        : { login: { ...login, stage: 'challenge', ghost: true, shownAs } };
+        : {
+            login: {
+              ...login,
+              stage: 'challenge',
+              ghost: true,
+              shownAs,
+              guessSubject: ghostSubject(identifier, found?.userId),
+            },
+          };
     env.ix = await saveInteraction(env.ctx.store, env.ix.id, next);
     return seeOther(screenUrl(env));
   },

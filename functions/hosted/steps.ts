@@ -189,14 +189,20 @@ export const JSON_STEPS = new Set([
 ]);
 
 /** A sign-in for an identifier that matches nobody: the same screens, and every answer is wrong. */
-async function ghostStep(env: Env, step: string): Promise<HttpResponse> {
+async function ghostStep(env: Env, step: string, code: string): Promise<HttpResponse> {
   if (step === 'email-send') {
     env.ix = await saveInteraction(env.ctx.store, env.ix.id, { emailSentTo: env.ix.login!.shownAs });
     return seeOther(screenUrl(env));
   }
-  // Each wrong answer looks like a real account's wrong answer on the same screen.
-  if (step === 'email-verify' || step === 'totp')
-    return failed(env, step === 'totp' ? 'totp' : 'email', env.t('wrong_code'));
+  // Each wrong answer looks like a real account's wrong answer on the same screen, and counts
+  // against the same kind of guess limits (so a ghost locks out like a real account).
+  if (step === 'email-verify' || step === 'totp') {
+    const view = step === 'totp' ? 'totp' : 'email';
+    const subject = env.ix.login!.guessSubject ?? 'ghost:';
+    const verify = async () =>
+      SIX_DIGITS.test(code) ? env.auth.refuseGuess(subject, { ip: env.req.sourceIp }) : formatFailure;
+    return guessed(env, 'AUTHENTICATOR_APP', verify, (extra) => renderView(env, view, extra));
+  }
   if (step === 'passkey-verify') return failed(env, 'passkey', env.t('passkey_failed'), true);
   if (step === 'cancel') return complete(env, 'CHALLENGE_FAILED');
   return seeOther(screenUrl(env));
@@ -216,7 +222,7 @@ export async function runStep(
     if (Object.hasOwn(LOGIN_STEPS, step)) return LOGIN_STEPS[step]!(env, ix.login, form);
     if (ix.login.stage !== 'challenge') return seeOther(screenUrl(env));
     if (uniform(ix.login) && Object.hasOwn(UNIFORM_STEPS, step)) return UNIFORM_STEPS[step]!(env, ix.login);
-    if (ix.login.ghost) return ghostStep(env, step);
+    if (ix.login.ghost) return ghostStep(env, step, (form.code ?? '').replace(/\s+/g, ''));
   }
   const input: StepInput = { form, ...(json ? { json } : {}), code: (form.code ?? '').replace(/\s+/g, '') };
   if (has(CHALLENGE_STEPS, step)) return CHALLENGE_STEPS[step]!(env, input);

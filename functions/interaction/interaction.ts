@@ -60,6 +60,12 @@ export interface LoginState {
   ghost?: boolean;
   /** What the user typed, masked, for a ghost sign-in's email screen. */
   shownAs?: string;
+  /**
+   * Whose code-guess limits a ghost sign-in's guesses count against: the user when the identifier
+   * matched one without methods, else a hash of the identifier. Guesses on a ghost lock out like a
+   * real account's, so the lock-out tells nothing about which accounts exist.
+   */
+  guessSubject?: string;
   /** The session this sign-in started (or continues, after SSO). */
   sid?: string;
 }

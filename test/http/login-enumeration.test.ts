@@ -126,6 +126,40 @@ describe('account enumeration on the hosted login', () => {
     });
   }
 
+  it('the code-guess lock-out comes alike for every kind of identifier, across sign-ins', async () => {
+    // A tenant of its own: the per-address limit (50 failures per tenant) stays out of the way of
+    // the 44 guesses here and of the other tests' sign-ins.
+    const own = await federatedTenant(server);
+    const ownApp = await registerClient(own, { redirect_uris: [CB], scope: 'openid', first_party: true });
+    /** Wrong TOTP codes, each in a new sign-in (the interaction's own 5 attempts never run out). */
+    async function guesses(identifier: string, n: number): Promise<number[]> {
+      const statuses: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const jar = new CookieJar();
+        const start = await go(jar, authUrl(own, ownApp.client_id, CB).url);
+        const page = `${own.origin}${start.headers.get('location')}`;
+        const html = await (await go(jar, page)).text();
+        await go(jar, `${page}/identify`, { form: { csrf: csrfOf(html), identifier } });
+        const chooser = await (await go(jar, page)).text();
+        const res = await go(jar, `${page}/totp`, { form: { csrf: csrfOf(chooser), code: '000000' } });
+        statuses.push(res.status);
+      }
+      return statuses;
+    }
+    // Fresh identifiers of each kind, so no earlier test's guesses count.
+    const fresh = {
+      'authenticator app user': (await pageUser(own, { totp: true })).email,
+      'emailed code user': (await pageUser(own, { email: true })).email,
+      'unknown identifier': `u-${randomBytes(4).toString('hex')}@example.com`,
+      'user without methods': (await pageUser(own, {})).email,
+    };
+    const seen = Object.fromEntries(
+      await Promise.all(Object.entries(fresh).map(async ([k, id]) => [k, await guesses(id, 11)] as const)),
+    );
+    const expected = [...Array(10).fill(400), 429];
+    for (const [kind, statuses] of Object.entries(seen)) expect(statuses, kind).toEqual(expected);
+  });
+
   it('real users still sign in: authenticator app after the uniform chooser, and by emailed code', async () => {
     const viaApp = await pageLogin(t, new CookieJar(), authUrl(t, app.client_id, CB).url, totpUser);
     expect(viaApp.location.searchParams.get('code')).toBeTruthy();
