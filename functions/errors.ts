@@ -73,6 +73,16 @@ export const expiredToken = (description: string) => new ProtocolError(400, 'exp
 /** 400 `access_denied` (RFC 8628 §3.5, CIBA Core §11): the user said no. */
 export const accessDenied = (description: string) => new ProtocolError(400, 'access_denied', description);
 
+/**
+ * 429 (RFC 6585 §4) with `Retry-After` (RFC 9110 §10.2.3): too many failed attempts from this
+ * source, or too many of something a limit counts. The code is for clients and logs; the status
+ * and Retry-After are what a client acts on.
+ */
+export const tooManyRequests = (retryAfterSeconds: number, description: string, code = 'too_many_requests') =>
+  new ProtocolError(429, code, description, {
+    'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))),
+  });
+
 // ---- RFC 6750 (protected resources: UserInfo) ----------------------------------------------
 
 /**

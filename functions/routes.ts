@@ -13,6 +13,8 @@ export type Permission =
   | 'kms:publicKey'
   /** Seal and open stored secrets (TOTP) with the region's secrets key: kms:Encrypt and kms:Decrypt. */
   | 'kms:secrets'
+  /** Open stored secrets only: kms:Decrypt (a page that shows, never seals). */
+  | 'kms:secrets:open'
   | 'ses:send';
 
 export interface Route {
@@ -63,7 +65,10 @@ export const routes: Route[] = [
     path: '/interaction/{id}',
     handler: 'interaction',
     tenant: true,
-    permissions: ['table:read', 'table:write', 'kms:secrets'],
+    // A GET seals nothing (a new authenticator-app secret is made by a POST step), so no
+    // kms:Encrypt. table:write stays until every page a GET renders is known to write nothing
+    // (the SSO session it reads may be refreshed).
+    permissions: ['table:read', 'table:write', 'kms:secrets:open'],
     purpose: 'Hosted pages: the challenge, enrollment or settings screen of one interaction',
   },
   {

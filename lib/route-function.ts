@@ -112,6 +112,8 @@ function grant(permission: Permission, role: Role, props: RouteFunctionProps): v
       return props.signingKey.grantPublicKey(role);
     case 'kms:secrets':
       return props.secretsKey.grantSealAndOpen(role);
+    case 'kms:secrets:open':
+      return props.secretsKey.grantOpen(role);
     case 'ses:send':
       if (!props.mail) {
         throw new Error(

@@ -36,10 +36,38 @@ export class SecretsKey extends Construct {
     return this.key.keyArn;
   }
 
-  /** kms:Encrypt and kms:Decrypt on this key only (no GenerateDataKey, no ReEncrypt). */
+  /** kms:Encrypt and kms:Decrypt on this key only (no GenerateDataKey, no ReEncrypt), with a tenant context. */
   grantSealAndOpen(grantee: IGrantable): void {
+    this.grant(grantee, ['kms:Encrypt', 'kms:Decrypt']);
+  }
+
+  /** kms:Decrypt only, with a tenant context: for functions that show sealed secrets but never seal new ones. */
+  grantOpen(grantee: IGrantable): void {
+    this.grant(grantee, ['kms:Decrypt']);
+  }
+
+  private grant(grantee: IGrantable, actions: string[]): void {
     grantee.grantPrincipal.addToPrincipalPolicy(
-      new PolicyStatement({ actions: ['kms:Encrypt', 'kms:Decrypt'], resources: [this.key.keyArn] }),
+      new PolicyStatement({ actions, resources: [this.key.keyArn], conditions: secretContextConditions() }),
     );
   }
+}
+
+/**
+ * The encryption context keys the secret box binds every sealed value with (tenant, user,
+ * purpose: functions/crypto/kms-secret-box.ts, functions/authenticators/authenticator-app.ts).
+ */
+export const SECRET_CONTEXT_KEYS = ['tenantId', 'userId', 'purpose'] as const;
+
+/**
+ * IAM conditions on every use of the secrets key: the request must carry a tenant in its
+ * encryption context (`Null` false), and no context keys but the secret box's own. A function
+ * (or a bug in one) cannot seal or open a value without naming its tenant, and a ciphertext sealed
+ * under a tenant's context opens only under that context (KMS authenticates the context).
+ */
+export function secretContextConditions(): Record<string, Record<string, unknown>> {
+  return {
+    Null: { 'kms:EncryptionContext:tenantId': 'false' },
+    'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': [...SECRET_CONTEXT_KEYS] },
+  };
 }

@@ -1,4 +1,5 @@
-import http, { type IncomingMessage, type Server } from 'node:http';
+import http, { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { fallbackRoute, findRoute, type Route } from '../functions/routes.js';
@@ -11,7 +12,13 @@ type Handler = (
 ) => Promise<APIGatewayProxyStructuredResultV2>;
 
 /** API Gateway's own payload limit; handlers enforce their smaller ones. */
-const MAX_BODY = 10 * 1024 * 1024;
+export const MAX_BODY = 10 * 1024 * 1024;
+/**
+ * How much of a body over the limit is still read (and dropped) so the connection can serve the
+ * next keep-alive request: a client a little over the limit keeps its connection; for more junk
+ * than this the server answers at once and closes the connection instead.
+ */
+export const MAX_DRAIN = 1024 * 1024;
 
 const handlers = new Map<string, Promise<Handler>>();
 function load(route: Route): Promise<Handler> {
@@ -34,22 +41,69 @@ function jsonError(status: number, error: string, description: string, extra: Re
   };
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+type Body = { kind: 'ok'; body: Buffer } | { kind: 'too-large'; drained: boolean };
+
+/**
+ * Reads the body up to `MAX_BODY`. Past it, the rest is read and dropped (up to `MAX_DRAIN` more),
+ * so the answer can leave the connection usable; a body declared or found larger than that is not
+ * read further (`drained: false`) and the connection is closed after the answer.
+ */
+function readBody(req: IncomingMessage): Promise<Body> {
   return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > MAX_BODY + MAX_DRAIN) return resolve({ kind: 'too-large', drained: false });
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (c: Buffer) => {
+    const onData = (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY) {
-        resolve(undefined);
+      if (size <= MAX_BODY) chunks.push(c);
+      else if (size > MAX_BODY + MAX_DRAIN) {
+        req.off('data', onData);
         req.pause();
-        return;
+        resolve({ kind: 'too-large', drained: false });
       }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
+    };
+    req.on('data', onData);
+    req.on('end', () =>
+      resolve(
+        size > MAX_BODY ? { kind: 'too-large', drained: true } : { kind: 'ok', body: Buffer.concat(chunks) },
+      ),
+    );
     req.on('error', reject);
   });
+}
+
+/** Node's parser errors that name their own status; everything else it refuses is a bad request. */
+const PARSER_ERRORS: Record<string, [number, string, string]> = {
+  HPE_HEADER_OVERFLOW: [431, 'request_header_fields_too_large', 'the request headers are too large'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'request_timeout', 'the request took too long to arrive'],
+};
+
+/**
+ * Node answers what its HTTP parser refuses (a malformed request line, headers over 16 KiB) with
+ * an empty 400 or 431; here the answer has the same JSON error body as every other one, and the
+ * connection is closed: after a parse error nothing more on it can be trusted.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, error, description] = PARSER_ERRORS[err.code ?? ''] ?? [
+    400,
+    'invalid_request',
+    'the request is not valid HTTP',
+  ];
+  const body = JSON.stringify({ error, error_description: description });
+  const headers = withSecurityHeaders({
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': String(Buffer.byteLength(body)),
+    connection: 'close',
+  });
+  const head = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}`)
+    .join('\r\n');
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n${head}\r\n\r\n${body}`);
 }
 
 /**
@@ -57,14 +111,26 @@ function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
  * same Lambda handlers, converting each request into an API Gateway v2 event.
  */
 export function createGateway(): Server {
-  return http.createServer(async (req, res) => {
+  const server = http.createServer(async (req, res) => {
     try {
       const path = new URL(req.url ?? '/', 'http://local').pathname;
       const method = (req.method ?? 'GET').toUpperCase();
       const found = findRoute(method, path);
-      const body = await readBody(req);
-      if (body === undefined)
-        return writeResult(res, jsonError(413, 'payload_too_large', 'request body too large'));
+      const read = await readBody(req);
+      if (read.kind === 'too-large') {
+        // Not drained: the rest of the body is still coming, so this connection cannot carry another request.
+        if (!read.drained) res.shouldKeepAlive = false;
+        return writeResult(
+          res,
+          jsonError(
+            413,
+            'payload_too_large',
+            'request body too large',
+            read.drained ? {} : { connection: 'close' },
+          ),
+        );
+      }
+      const body = read.body;
       // What API Gateway sends to its `$default` route goes to the same fallback handler here.
       const route = found && !('allowed' in found) ? found.route : fallbackRoute;
       const params = found && !('allowed' in found) ? found.params : {};
@@ -78,6 +144,8 @@ export function createGateway(): Server {
         writeResult(res, jsonError(500, 'server_error', 'the server could not process the request'));
     }
   });
+  server.on('clientError', answerClientError);
+  return server;
 }
 
 export async function listen(server: Server, port: number, host = '127.0.0.1'): Promise<number> {

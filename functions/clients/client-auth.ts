@@ -8,7 +8,7 @@ import {
   verifyClientAssertion,
   type AssertionContext,
 } from './client-assertion.js';
-import type { Client } from './client.js';
+import type { Client, TokenEndpointAuthMethod } from './client.js';
 import { ClientRepository } from './client-repository.js';
 
 /** What a client presented to authenticate, as the edge read it from the request. */
@@ -94,10 +94,33 @@ export async function authenticateClient(
   }
   const presented = basic?.secret ?? credentials.clientSecret;
   if (!presented) throw invalidClient('client authentication is required');
+  const used: TokenEndpointAuthMethod = basic ? 'client_secret_basic' : 'client_secret_post';
+  if (!acceptedSecretMethods(client).includes(used)) {
+    throw invalidClient(`this client is registered for ${client.token_endpoint_auth_method}, not ${used}`);
+  }
   // The built-in client's secret is the tenant secret (its client_id is the tenant id); others have their own.
   const hash = client.built_in ? deps.tenant.secretHash : client.secret_hash;
   if (!hash || !secretMatches(presented, hash)) throw invalidClient('unknown client or wrong secret');
   return client;
+}
+
+/**
+ * The built-in client is registered for both secret methods, on purpose: Azure AD B2C's OpenID
+ * Connect technical profile sends `client_secret_post`, and the tenant-secret Basic form
+ * `<tenant id>:<secret>` is its documented `client_secret_basic` (docs/api.md). Its secret is the
+ * tenant secret, which the management API already takes in Basic, so accepting both exposes
+ * nothing new. Every other client uses exactly the method it registered (OIDC Core §9: the
+ * registered method is the one the client uses; RFC 7591 §2).
+ */
+export const BUILT_IN_SECRET_METHODS: readonly TokenEndpointAuthMethod[] = [
+  'client_secret_post',
+  'client_secret_basic',
+];
+
+function acceptedSecretMethods(client: Client): readonly TokenEndpointAuthMethod[] {
+  const method = client.token_endpoint_auth_method;
+  if (client.built_in && BUILT_IN_SECRET_METHODS.includes(method)) return BUILT_IN_SECRET_METHODS;
+  return [method];
 }
 
 async function authenticateWithAssertion(

@@ -17,7 +17,7 @@ const pathSchema = z.object({
 
 /** GET /v1/users/{userId}/actions/{action}/{idempotencyKey} — the recorded outcome of one action run. */
 export const handler = tenantHandler(async (req, ctx) => {
-  requireTenantSecret(req, ctx);
+  await requireTenantSecret(req, ctx);
   const { userId, action, idempotencyKey } = validate(pathSchema, req.pathParams);
   const record = await new UserRecords(ctx.store).outcome(userId, action, idempotencyKey);
   if (!record) throw notFound('no outcome recorded for this user, action and idempotency key');

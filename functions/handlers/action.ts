@@ -14,7 +14,7 @@ import { requireTenantSecret } from '../http/tenant-auth.js';
  * on save: a 400 names the rule and the problem), `allowEnrollment` and `maxAttempts`.
  */
 export const handler = tenantHandler(async (req, ctx) => {
-  requireTenantSecret(req, ctx);
+  await requireTenantSecret(req, ctx);
   const action = validate(actionCodeSchema, req.pathParams.action);
   const actions = new ActionRepository(ctx.store, ctx.tenant);
   if (req.method === 'PUT')

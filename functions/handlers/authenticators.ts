@@ -34,7 +34,7 @@ function pathParam(req: HttpRequest, name: string): string {
  * DELETE /v1/users/{userId}/authenticators/{authenticatorId}  — remove one
  */
 export const handler = tenantHandler(async (req, ctx) => {
-  requireTenantSecret(req, ctx);
+  await requireTenantSecret(req, ctx);
   const userId = pathParam(req, 'userId');
 
   if (req.method === 'DELETE' && req.pathParams.authenticatorId !== undefined) {

@@ -12,7 +12,7 @@ import { requireTenantSecret } from '../http/tenant-auth.js';
  * (`ClientRuleError`) answers 400 `invalid_client_metadata` (functions/http/domain-errors.ts).
  */
 export const handler = tenantHandler(async (req, ctx) => {
-  requireTenantSecret(req, ctx);
+  await requireTenantSecret(req, ctx);
   const clients = new ClientRepository(ctx.store, ctx.tenant);
   const clientId = req.pathParams.clientId;
   // An id no client can have (too long for a store key, or with characters ids never contain) is

@@ -9,7 +9,7 @@ import { requireTenantSecret } from '../http/tenant-auth.js';
  * broken client rule answers 400 `invalid_client_metadata` (functions/http/domain-errors.ts).
  */
 export const handler = tenantHandler(async (req, ctx) => {
-  requireTenantSecret(req, ctx);
+  await requireTenantSecret(req, ctx);
   const clients = new ClientRepository(ctx.store, ctx.tenant);
   if (req.method === 'GET') return json(200, { clients: (await clients.list()).map(publicView) });
   const { client, secret } = await clients.create(parseJson(req, createClientSchema));

@@ -12,7 +12,7 @@ const body = z.object({ userId: z.string().min(1, 'userId is required').max(256)
  */
 export const handler = tenantHandler(
   async (req, ctx) => {
-    requireTenantSecret(req, ctx);
+    await requireTenantSecret(req, ctx);
     const { userId } = parseJson(req, body);
     return json(200, await new UserRecords(ctx.store).view(userId));
   },

@@ -6,7 +6,7 @@ import { requireTenantSecret } from '../http/tenant-auth.js';
 /** POST /init-auth — starts an Authsignal-style federated challenge flow for one user and action. */
 export const handler = tenantHandler(
   async (req, ctx) => {
-    requireTenantSecret(req, ctx);
+    await requireTenantSecret(req, ctx);
     const input = parseJson(req, initAuthSchema);
     return json(200, await initAuth(ctx.store, input));
   },

@@ -24,7 +24,7 @@ const patchBody = z.record(z.string(), z.unknown());
  * `conflict` (functions/http/domain-errors.ts).
  */
 export const handler = tenantHandler(async (req, ctx) => {
-  requireTenantSecret(req, ctx);
+  await requireTenantSecret(req, ctx);
   // A userId no /init-auth call can create (e.g. 3000 characters) is a 400, never a key DynamoDB rejects.
   const userId = validate(initAuthSchema.shape.userId, req.pathParams.userId);
   const records = new UserRecords(ctx.store);

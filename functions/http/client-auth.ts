@@ -1,3 +1,4 @@
+import { limitAuthenticationFailures } from '../clients/auth-failures.js';
 import { authenticateClient, formCredentials, type ClientCredentials } from '../clients/client-auth.js';
 import type { Client } from '../clients/client.js';
 import { invalidClient } from '../errors.js';
@@ -19,16 +20,22 @@ export function clientCredentials(req: HttpRequest, form: Record<string, string>
   };
 }
 
-/** Authenticates the client of a request to `<issuer><endpointPath>` (see `authenticateClient`). */
+/**
+ * Authenticates the client of a request to `<issuer><endpointPath>` (see `authenticateClient`);
+ * failures (wrong secrets, bad assertions, unknown clients) are limited per source IP and per
+ * tenant (`clients/auth-failures.ts`).
+ */
 export function authenticateClientAt(
   req: HttpRequest,
   form: Record<string, string>,
   ctx: TenantContext,
   endpointPath: string,
 ): Promise<Client> {
-  return authenticateClient(
-    clientCredentials(req, form),
-    { store: ctx.store, tenant: ctx.tenant, issuer: ctx.issuer },
-    endpointPath,
+  return limitAuthenticationFailures(ctx.store, req.sourceIp, () =>
+    authenticateClient(
+      clientCredentials(req, form),
+      { store: ctx.store, tenant: ctx.tenant, issuer: ctx.issuer },
+      endpointPath,
+    ),
   );
 }

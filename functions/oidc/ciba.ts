@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { CIBA_GRANT, type Client } from '../clients/client.js';
 import { randomSecret, sha256 } from '../crypto/secrets.js';
 import { validate } from '../validate.js';
-import { badRequest, invalidClient, invalidScope, unauthorizedClient } from '../errors.js';
+import { takeRateLimit, type RateLimit } from '../authenticators/rate-limit.js';
+import { badRequest, invalidClient, invalidScope, tooManyRequests, unauthorizedClient } from '../errors.js';
 import type { Mail, Mailer } from '../mail/mailer.js';
 import { pickLocale, translator } from '../i18n.js';
 import type { Item, Key } from '../store/store.js';
@@ -34,10 +35,34 @@ import type { TokenResponse } from './tokens.js';
 export const BINDING_MESSAGE = /^[a-zA-Z0-9-._+/!?#]{1,20}$/;
 export const MIN_EXPIRY_SECONDS = 60;
 
+/**
+ * Mails one user may receive from CIBA requests: 5 per 10 minutes. A real sign-in needs one, a
+ * retry or two after a mistyped amount a few more; beyond that the mails are spam (or an attempt
+ * to wear the user down into approving).
+ */
+export const CIBA_MAILS_PER_USER: RateLimit = { max: 5, windowSeconds: 600 };
+/**
+ * Mails one client may cause: 100 per hour, a busy call centre's rate; a compromised or careless
+ * client cannot turn the tenant's mail domain into a spam source.
+ */
+export const CIBA_MAILS_PER_CLIENT: RateLimit = { max: 100, windowSeconds: 3600 };
+/**
+ * The client's own text in the mail replaces the intro line: one short line (a tweet's length)
+ * and no links of its own — the mail's one link is ours. Mosaic's 300 characters left room for a
+ * whole phishing paragraph.
+ */
+export const CUSTOM_MESSAGE_MAX = 140;
+const LINK_LIKE = /[a-z][a-z0-9+.-]*:\/\/|www\./i;
+
 const requestContextSchema = z.object({
   channel: z.enum(['sms', 'email', 'link']).optional(),
   login_hint_type: z.enum(['phone', 'email', 'user_id']).optional(),
-  custom_message: z.string().max(300, 'custom_message is at most 300 characters').optional(),
+  custom_message: z
+    .string()
+    .max(CUSTOM_MESSAGE_MAX, `custom_message is at most ${CUSTOM_MESSAGE_MAX} characters`)
+    .refine((m) => !/[\p{Cc}]/u.test(m), 'custom_message is one line of text')
+    .refine((m) => !LINK_LIKE.test(m), 'custom_message may not contain links')
+    .optional(),
 });
 type RequestContext = z.output<typeof requestContextSchema>;
 
@@ -156,6 +181,28 @@ async function storeWithLink(store: TenantStore, pending: { key: Key; item: Pend
   return linkId;
 }
 
+/**
+ * Takes one mail from the user's and the client's allowances before anything is stored or sent
+ * (counted atomically, so parallel requests cannot share one). CIBA Core §13 has no code for a
+ * limit; `access_denied` ("the OpenID Provider denied the request") is the one that fits, with
+ * RFC 6585's 429 and Retry-After so the client knows the refusal is temporary (`slow_down` is the
+ * token endpoint's polling error, CIBA Core §11, not this endpoint's).
+ */
+async function takeMailAllowance(
+  store: TenantStore,
+  userId: string,
+  clientId: string,
+  now: number,
+): Promise<void> {
+  const seconds = Math.floor(now / 1000);
+  const retryAfter =
+    (await takeRateLimit(store, 'ciba-mail-user', userId, CIBA_MAILS_PER_USER, seconds)) ??
+    (await takeRateLimit(store, 'ciba-mail-client', clientId, CIBA_MAILS_PER_CLIENT, seconds));
+  if (retryAfter !== undefined) {
+    throw tooManyRequests(retryAfter, 'too many sign-in mails: try again later', 'access_denied');
+  }
+}
+
 /** `POST /oidc/backchannel` (CIBA Core §7.1) for an authenticated client. */
 export async function backchannelAuthentication(
   form: Record<string, string>,
@@ -197,6 +244,8 @@ export async function backchannelAuthentication(
   if (channel === 'email' && !email) {
     throw badRequest('the user has no email address: use the "link" channel');
   }
+
+  if (channel === 'email') await takeMailAllowance(ctx.store, user.userId, client.client_id, now);
 
   const pending = newPendingGrant(
     {

@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { App, Stack, Stage, Validations, type CfnElement } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Key } from 'aws-cdk-lib/aws-kms';
@@ -12,6 +14,13 @@ import { addRegionStacks } from '../../lib/app.js';
 import { regionSettings } from '../../lib/context.js';
 import { IdentityStack } from '../../lib/identity-stack.js';
 import { TABLE_READ_ACTIONS, TABLE_WRITE_ACTIONS } from '../../lib/table.js';
+import { SECRET_CONTEXT_KEYS } from '../../lib/secrets-key.js';
+import { createAuthenticatorService } from '../../functions/authenticators/service.js';
+import { LocalSecretBox } from '../../functions/crypto/local-secret-box.js';
+import type { SecretBox, SecretContext } from '../../functions/crypto/secret-box.js';
+import { LocalOutbox } from '../../functions/mail/local-outbox.js';
+import { TenantStore } from '../../functions/store/tenant-store.js';
+import { freshStore } from '../support/dynamo.js';
 
 const ACCOUNT = '123456789012';
 const CDK_JSON = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
@@ -45,6 +54,7 @@ const EVERY_PERMISSION: Route[] = [
       ['CdkTestPublisher', ['GET'], '/cdk-test/publisher', ['kms:publicKey']],
       ['CdkTestMailer', ['POST'], '/cdk-test/mailer', ['table:read', 'ses:send']],
       ['CdkTestSecrets', ['POST'], '/cdk-test/secrets', ['table:read', 'kms:secrets']],
+      ['CdkTestOpener', ['GET'], '/cdk-test/opener', ['table:read', 'kms:secrets:open']],
       ['CdkTestMany', ['GET', 'PATCH', 'DELETE'], '/cdk-test/items/{itemId}', ['table:read', 'table:write']],
     ] as const
   ).map(([id, methods, path, permissions]) => ({
@@ -67,7 +77,7 @@ function stackWithRoutes(table: Route[], context: Record<string, unknown> = {}):
   });
 }
 
-type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
+type Statement = { Action: string | string[]; Resource: unknown; Effect: string; Condition?: unknown };
 type Resource = { Type: string; Properties: Record<string, unknown>; Metadata?: Record<string, unknown> };
 
 const asList = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
@@ -226,7 +236,9 @@ describe('the app: functions', () => {
 
   it('lets only the functions that seal or open TOTP secrets use the secrets key', () => {
     const sealing = routes.filter((r) => r.permissions.includes('kms:secrets')).map((r) => r.id);
-    expect(sealing.sort()).toEqual(['Interaction', 'InteractionStep', 'UserAuthenticators']);
+    expect(sealing.sort()).toEqual(['InteractionStep', 'UserAuthenticators']);
+    const opening = routes.filter((r) => r.permissions.includes('kms:secrets:open')).map((r) => r.id);
+    expect(opening).toEqual(['Interaction']);
     for (const [code, t] of templates) {
       const secretsArn = { 'Fn::GetAtt': [kmsKeyId(t, 'SYMMETRIC_DEFAULT'), 'Arn'] };
       for (const route of [...routes, fallbackRoute]) {
@@ -234,6 +246,9 @@ describe('the app: functions', () => {
         const actions = actionsOf(statements);
         if (sealing.includes(route.id)) {
           expect(resourcesFor(statements, 'kms:Encrypt'), route.id).toEqual([secretsArn]);
+          expect(resourcesFor(statements, 'kms:Decrypt'), route.id).toEqual([secretsArn]);
+        } else if (opening.includes(route.id)) {
+          expect(actions, route.id).not.toContain('kms:Encrypt');
           expect(resourcesFor(statements, 'kms:Decrypt'), route.id).toEqual([secretsArn]);
         } else {
           expect(actions, route.id).not.toContain('kms:Encrypt');
@@ -444,6 +459,7 @@ describe('least-privilege IAM: functions and their actions', () => {
       'kms:sign': ['kms:Sign', 'kms:GetPublicKey'],
       'kms:publicKey': ['kms:GetPublicKey'],
       'kms:secrets': ['kms:Encrypt', 'kms:Decrypt'],
+      'kms:secrets:open': ['kms:Decrypt'],
       'ses:send': ['ses:SendEmail'],
     };
     for (const route of EVERY_PERMISSION) {
@@ -469,7 +485,8 @@ describe('least-privilege IAM: what each function may touch', () => {
       if (!route.permissions.includes('kms:sign')) expect(actions, route.id).not.toContain('kms:Sign');
       if (!route.permissions.includes('kms:secrets')) {
         expect(actions, route.id).not.toContain('kms:Encrypt');
-        expect(actions, route.id).not.toContain('kms:Decrypt');
+        if (!route.permissions.includes('kms:secrets:open'))
+          expect(actions, route.id).not.toContain('kms:Decrypt');
       }
       if (!route.permissions.includes('table:write')) {
         for (const write of TABLE_WRITE_ACTIONS) expect(actions, route.id).not.toContain(write);
@@ -495,11 +512,59 @@ describe('least-privilege IAM: what each function may touch', () => {
     const secrets = statementsOf(stack, 'CdkTestSecrets');
     expect(resourcesFor(secrets, 'kms:Encrypt')).toEqual([secretsArn]);
     expect(resourcesFor(secrets, 'kms:Decrypt')).toEqual([secretsArn]);
+    const opener = statementsOf(stack, 'CdkTestOpener');
+    expect(resourcesFor(opener, 'kms:Decrypt')).toEqual([secretsArn]);
+    expect(actionsOf(opener)).not.toContain('kms:Encrypt');
     const identities = resourcesFor(statementsOf(stack, 'CdkTestMailer'), 'ses:SendEmail');
     expect(identities).toEqual([
       `arn:aws:ses:us-west-2:${ACCOUNT}:identity/id.example.com`,
       `arn:aws:ses:us-west-2:${ACCOUNT}:identity/no-reply@id.example.com`,
     ]);
+  });
+});
+
+describe('least-privilege IAM: the secrets key needs a tenant encryption context', () => {
+  const { stack } = iamFixture();
+  const REQUIRED = {
+    Null: { 'kms:EncryptionContext:tenantId': 'false' },
+    'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['tenantId', 'userId', 'purpose'] },
+  };
+
+  it('puts the tenant-context conditions on every statement that allows Encrypt or Decrypt', () => {
+    let checked = 0;
+    for (const route of EVERY_PERMISSION) {
+      for (const statement of statementsOf(stack, route.id)) {
+        const actions = asList(statement.Action);
+        if (!actions.includes('kms:Encrypt') && !actions.includes('kms:Decrypt')) continue;
+        expect(statement.Condition, route.id).toEqual(REQUIRED);
+        checked++;
+      }
+    }
+    // CdkTestSecrets, CdkTestOpener and the real routes that seal or open.
+    expect(checked).toBeGreaterThanOrEqual(4);
+  });
+
+  it('names the context keys the authenticator app really seals with', async () => {
+    const contexts: SecretContext[] = [];
+    const inner = LocalSecretBox.open(mkdtempSync(join(tmpdir(), 'cdk-box-')), 'test');
+    const recording: SecretBox = {
+      seal: (plaintext, context) => (contexts.push(context), inner.seal(plaintext, context)),
+      open: (sealed, context) => (contexts.push(context), inner.open(sealed, context)),
+    };
+    const store = new TenantStore(await freshStore('cdkctx'), 'tenant-1');
+    const auth = createAuthenticatorService(store, {
+      mailer: new LocalOutbox({ print: () => {} }),
+      secretBox: recording,
+      rpId: 'a.us.localhost',
+      rpName: 'A',
+      origin: 'http://a.us.localhost',
+    });
+    await auth.newTotpSecret('user-1', 'user@example.com');
+    expect(contexts.length).toBeGreaterThan(0);
+    for (const context of contexts) {
+      expect(Object.keys(context).sort()).toEqual([...SECRET_CONTEXT_KEYS].sort());
+      expect(context.tenantId).toBe('tenant-1');
+    }
   });
 });
 

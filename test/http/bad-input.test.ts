@@ -20,7 +20,9 @@ import {
   redirectParams,
   type TestTenant,
 } from '../support/flow.js';
-import { basic, http, startTestServer, type TestServer } from '../support/server.js';
+// From many source addresses: this corpus fails authentication on purpose far more often than the
+// per-IP failure limit allows, and is about each answer, not the limit.
+import { basic, httpFromAnywhere as http, startTestServer, type TestServer } from '../support/server.js';
 
 let server: TestServer;
 let t: TestTenant;

@@ -162,7 +162,10 @@ describe('authorization code flow with a registered client', () => {
   });
 
   it('does not issue a refresh token to a client not allowed the grant, and drops offline_access', async () => {
-    const plain = await registerClient(t, { scope: 'openid offline_access' });
+    const plain = await registerClient(t, {
+      scope: 'openid offline_access',
+      token_endpoint_auth_method: 'client_secret_post',
+    });
     const cfg = await rp(t, plain.client_id, client.ClientSecretPost(plain.client_secret!));
     const { tokens } = await login(t, cfg, 'openid offline_access');
     expect(tokens.refresh_token).toBeUndefined();

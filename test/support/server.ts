@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
 import { Agent, fetch as undiciFetch, type RequestInit, type Response } from 'undici';
 import { inject } from 'vitest';
 import { startLocal, type LocalServer } from '../../local/start.js';
@@ -26,6 +27,44 @@ export const loopback = new Agent({
 
 export function http(url: string, init: RequestInit = {}): Promise<Response> {
   return undiciFetch(url, { redirect: 'manual', ...init, dispatcher: loopback });
+}
+
+const fromAgents = new Map<string, Agent>();
+
+/**
+ * An agent whose connections come from the loopback address `ip` (all of 127.0.0.0/8 is local on
+ * Linux) and go to the local server at 127.0.0.1, whatever the host name: the server sees `ip` as
+ * the request's source IP.
+ */
+export function agentFrom(ip: string): Agent {
+  let agent = fromAgents.get(ip);
+  if (!agent) {
+    agent = new Agent({
+      connect: (opts, cb) => {
+        const socket = connect({ host: '127.0.0.1', port: Number(opts.port), localAddress: ip });
+        socket.once('connect', () => cb(null, socket)).once('error', (err) => cb(err, null));
+        return socket;
+      },
+    });
+    fromAgents.set(ip, agent);
+  }
+  return agent;
+}
+
+/** `http` from the source address `ip`. */
+export function httpFrom(ip: string, url: string, init: RequestInit = {}): Promise<Response> {
+  return undiciFetch(url, { redirect: 'manual', ...init, dispatcher: agentFrom(ip) });
+}
+
+let nextSource = 0;
+/**
+ * `http` from one of 250 loopback source addresses in turn: for tests that fail authentication on
+ * purpose many times and are about the answer, not the limit, so the per-source-IP failure limit
+ * (`functions/clients/auth-failures.ts`) does not turn their 401s into 429s.
+ */
+export function httpFromAnywhere(url: string, init: RequestInit = {}): Promise<Response> {
+  nextSource = (nextSource % 250) + 1;
+  return httpFrom(`127.0.9.${nextSource}`, url, init);
 }
 
 export interface TestServer extends LocalServer {

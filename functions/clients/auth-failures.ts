@@ -1,0 +1,122 @@
+import { ProtocolError, tooManyRequests } from '../errors.js';
+import { ConditionFailedError, nowSeconds, type Item, type Key } from '../store/store.js';
+import type { TenantStore } from '../store/tenant-store.js';
+
+/**
+ * Limits on FAILED authentication against one tenant: the tenant secret (Basic on `/init-auth`,
+ * `/get-user`, `/v1/*`), client secrets and client assertions. Secrets are 256-bit random values,
+ * so guessing one is hopeless anyway; these limits cap the work an attacker can make us do and
+ * keep a flood of bad credentials from looking like traffic worth serving.
+ *
+ * Only failures are counted: a successful call never writes and never uses up anything, because
+ * Azure AD B2C calls from shared Microsoft addresses and its successful calls must never be slowed
+ * by each other. Counters are fixed windows in the table (one item per subject and window, with
+ * TTL); a source is judged on the current and the previous window together, so a burst that
+ * straddles a window boundary is still seen whole.
+ */
+
+/** The counting window. */
+export const AUTH_FAILURE_WINDOW_SECONDS = 60;
+/**
+ * Failures one source IP may have against one tenant in the current plus the previous window
+ * before it gets 429. 20 is far above what a misconfigured integration produces before someone
+ * notices (each of its calls fails once) and far below any useful guessing rate.
+ */
+export const MAX_AUTH_FAILURES_PER_IP = 20;
+/**
+ * Failures one tenant may see from all sources together before every source that has itself
+ * failed in the window gets 429: a distributed guesser is slowed to one failure per IP per window.
+ * Sources with no failure of their own still get through, so a flood of bad secrets cannot lock
+ * the tenant's working integrations (B2C) out. 200 = ten misbehaving IPs at the per-IP limit.
+ */
+export const MAX_AUTH_FAILURES_PER_TENANT = 200;
+
+const pkOf = (subject: string) => `auth-failures#${subject}`;
+const failureKey = (subject: string, window: number): Key => ({ pk: pkOf(subject), sk: String(window) });
+const ipSubject = (sourceIp: string) => `ip#${sourceIp.slice(0, 64)}`;
+const TENANT_SUBJECT = 'tenant';
+
+interface Counter extends Item {
+  count?: number;
+}
+
+interface Recent {
+  current: number;
+  total: number;
+}
+
+/** The failures of the current and the previous window (one query: both windows share a partition). */
+async function recent(store: TenantStore, subject: string, window: number): Promise<Recent> {
+  const items = await store.query<Counter>(pkOf(subject));
+  let current = 0;
+  let previous = 0;
+  for (const item of items) {
+    if (item.sk === String(window)) current = item.count ?? 0;
+    else if (item.sk === String(window - 1)) previous = item.count ?? 0;
+  }
+  return { current, total: current + previous };
+}
+
+/** Whether an error means "these credentials did not authenticate" (and so counts as a failure). */
+export const isAuthenticationFailure = (err: unknown): boolean =>
+  err instanceof ProtocolError && err.status === 401;
+
+/**
+ * Runs one authentication for a request from `sourceIp`. Before anything is compared, a source
+ * over its limit gets 429 — even with the right secret: answering a right guess differently from a
+ * wrong one while blocked would let the guessing go on at full speed. Afterwards a failure (a 401
+ * from `authenticate`) is counted; a success is not.
+ */
+export async function limitAuthenticationFailures<T>(
+  store: TenantStore,
+  sourceIp: string,
+  authenticate: () => T | Promise<T>,
+  now = Date.now(),
+): Promise<T> {
+  const seconds = nowSeconds(now);
+  const window = Math.floor(seconds / AUTH_FAILURE_WINDOW_SECONDS);
+  const ip = ipSubject(sourceIp);
+  const [fromIp, tenant] = await Promise.all([
+    recent(store, ip, window),
+    recent(store, TENANT_SUBJECT, window),
+  ]);
+  const ipBlocked = fromIp.total >= MAX_AUTH_FAILURES_PER_IP;
+  if (ipBlocked || (tenant.total >= MAX_AUTH_FAILURES_PER_TENANT && fromIp.total > 0)) {
+    const [counts, max] = ipBlocked
+      ? [fromIp, MAX_AUTH_FAILURES_PER_IP]
+      : [tenant, MAX_AUTH_FAILURES_PER_TENANT];
+    // While the current window alone holds the limit, the next window still sees it as "previous".
+    const until = (counts.current >= max ? window + 2 : window + 1) * AUTH_FAILURE_WINDOW_SECONDS;
+    throw tooManyRequests(until - seconds, 'too many failed authentications: try again later');
+  }
+  try {
+    return await authenticate();
+  } catch (err) {
+    if (isAuthenticationFailure(err)) {
+      await recordFailure(store, ip, window, tenant.total < MAX_AUTH_FAILURES_PER_TENANT);
+    }
+    throw err;
+  }
+}
+
+async function recordFailure(
+  store: TenantStore,
+  ip: string,
+  window: number,
+  countTenant: boolean,
+): Promise<void> {
+  // Kept through the next window, where it is read as the previous one.
+  const create = { expiresAt: (window + 2) * AUTH_FAILURE_WINDOW_SECONDS };
+  const tenantCount = countTenant
+    ? store
+        .increment(failureKey(TENANT_SUBJECT, window), 'count', {
+          create,
+          // Past the ceiling more counting changes nothing: no hot writes under a flood.
+          below: MAX_AUTH_FAILURES_PER_TENANT,
+        })
+        .catch((err: unknown) => {
+          if (!(err instanceof ConditionFailedError)) throw err;
+        })
+    : undefined;
+  await Promise.all([store.increment(failureKey(ip, window), 'count', { create }), tenantCount]);
+}
