@@ -16,7 +16,8 @@ export function requireTenantSecret(req: HttpRequest, ctx: TenantContext): Promi
   return limitAuthenticationFailures(ctx.store, req.sourceIp, () => checkTenantSecret(req, ctx));
 }
 
-function checkTenantSecret(req: HttpRequest, ctx: TenantContext): void {
+/** The check itself, without the failure limits: throws 401 unless the request carries the secret. */
+export function checkTenantSecret(req: HttpRequest, ctx: Pick<TenantContext, 'tenant'>): void {
   const creds = basicCredentials(req);
   if (!creds) throw unauthorized('Basic authentication with the tenant secret is required');
   const { user, password } = creds;

@@ -21,7 +21,7 @@ import { basicCredentials, parseForm, parseJson, parseParams } from '../../funct
 import { clientCredentials } from '../../functions/http/client-auth.js';
 import type { TenantContext } from '../../functions/http/handler.js';
 import type { HttpRequest } from '../../functions/http/request.js';
-import { requireTenantSecret } from '../../functions/http/tenant-auth.js';
+import { checkTenantSecret } from '../../functions/http/tenant-auth.js';
 import { requestedClaims } from '../../functions/oidc/claims-request.js';
 import { RedirectError } from '../../functions/oidc/authorize-errors.js';
 import { checkClaims, checkPrompt } from '../../functions/oidc/login-request.js';
@@ -195,13 +195,13 @@ describe('Basic credentials', () => {
     tenant: { id: 'tenant-id', secretHash: sha256('the-right-secret') },
   } as unknown as TenantContext;
 
-  it('requireTenantSecret answers only 401 to anything but the secret', () => {
+  it('the tenant-secret check answers only 401 to anything but the secret', () => {
     fc.assert(
       fc.property(fc.option(header, { nil: undefined }), (authorization) => {
         const headers: Record<string, string> = authorization === undefined ? {} : { authorization };
         let status = 0;
         try {
-          requireTenantSecret(request({ headers }), ctx);
+          checkTenantSecret(request({ headers }), ctx);
         } catch (err) {
           if (!(err instanceof ProtocolError)) throw err;
           status = err.status;
