@@ -45,16 +45,18 @@ interface Recent {
   total: number;
 }
 
-/** The failures of the current and the previous window (one query: both windows share a partition). */
-async function recent(store: TenantStore, subject: string, window: number): Promise<Recent> {
-  const items = await store.query<Counter>(pkOf(subject));
-  let current = 0;
-  let previous = 0;
-  for (const item of items) {
-    if (item.sk === String(window)) current = item.count ?? 0;
-    else if (item.sk === String(window - 1)) previous = item.count ?? 0;
-  }
-  return { current, total: current + previous };
+/**
+ * The failures of the current and the previous window of each subject, read in one round trip
+ * (one item per subject and window, so the four counters are one `batchGet`).
+ */
+async function recent(store: TenantStore, subjects: readonly string[], window: number): Promise<Recent[]> {
+  const items = await store.batchGet<Counter>(
+    subjects.flatMap((s) => [failureKey(s, window), failureKey(s, window - 1)]),
+  );
+  return subjects.map((_, i) => {
+    const current = items[2 * i]?.count ?? 0;
+    return { current, total: current + (items[2 * i + 1]?.count ?? 0) };
+  });
 }
 
 /** Whether an error means "these credentials did not authenticate" (and so counts as a failure). */
@@ -76,10 +78,7 @@ export async function limitAuthenticationFailures<T>(
   const seconds = nowSeconds(now);
   const window = Math.floor(seconds / AUTH_FAILURE_WINDOW_SECONDS);
   const ip = ipSubject(sourceIp);
-  const [fromIp, tenant] = await Promise.all([
-    recent(store, ip, window),
-    recent(store, TENANT_SUBJECT, window),
-  ]);
+  const [fromIp, tenant] = (await recent(store, [ip, TENANT_SUBJECT], window)) as [Recent, Recent];
   const ipBlocked = fromIp.total >= MAX_AUTH_FAILURES_PER_IP;
   if (ipBlocked || (tenant.total >= MAX_AUTH_FAILURES_PER_TENANT && fromIp.total > 0)) {
     const [counts, max] = ipBlocked
