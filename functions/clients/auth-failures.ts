@@ -1,3 +1,4 @@
+import { config } from '../config.js';
 import { ProtocolError, tooManyRequests } from '../errors.js';
 import { ConditionFailedError, nowSeconds, type Item, type Key } from '../store/store.js';
 import type { TenantStore } from '../store/tenant-store.js';
@@ -59,6 +60,39 @@ async function recent(store: TenantStore, subjects: readonly string[], window: n
   });
 }
 
+/**
+ * Counters this container has read lately, so that sources that do not fail (B2C, a machine
+ * client) cost no read per request. Any failure counted here drops the copies it changed, so a
+ * failing source is judged on fresh counters every time; what this allows is failures counted by
+ * OTHER containers to be seen here up to this long late. Bounded, oldest first out.
+ */
+export const AUTH_FAILURE_CACHE_MS = 1_000;
+const MAX_CACHED = 10_000;
+const cached = new Map<string, { counts: Recent[]; until: number }>();
+
+async function recentCached(
+  store: TenantStore,
+  subjects: readonly string[],
+  window: number,
+  cacheMs: number,
+): Promise<Recent[]> {
+  const key = JSON.stringify([store.tenantId, window, ...subjects]);
+  const hit = cacheMs > 0 ? cached.get(key) : undefined;
+  if (hit && hit.until > Date.now()) return hit.counts;
+  const counts = await recent(store, subjects, window);
+  if (cacheMs > 0) {
+    cached.delete(key);
+    cached.set(key, { counts, until: Date.now() + cacheMs });
+    if (cached.size > MAX_CACHED) cached.delete(cached.keys().next().value!);
+  }
+  return counts;
+}
+
+/** Drops this container's copies of a tenant's counters for a source (after it failed). */
+function forgetCounts(tenantId: string, window: number, subjects: readonly string[]): void {
+  cached.delete(JSON.stringify([tenantId, window, ...subjects]));
+}
+
 /** Whether an error means "these credentials did not authenticate" (and so counts as a failure). */
 export const isAuthenticationFailure = (err: unknown): boolean =>
   err instanceof ProtocolError && err.status === 401;
@@ -74,11 +108,14 @@ export async function limitAuthenticationFailures<T>(
   sourceIp: string,
   authenticate: () => T | Promise<T>,
   now = Date.now(),
+  // Off where the other caches are off (TENANT_CACHE_SECONDS=0, as in tests).
+  cacheMs = config().tenantCacheSeconds > 0 ? AUTH_FAILURE_CACHE_MS : 0,
 ): Promise<T> {
   const seconds = nowSeconds(now);
   const window = Math.floor(seconds / AUTH_FAILURE_WINDOW_SECONDS);
   const ip = ipSubject(sourceIp);
-  const [fromIp, tenant] = (await recent(store, [ip, TENANT_SUBJECT], window)) as [Recent, Recent];
+  const subjects = [ip, TENANT_SUBJECT];
+  const [fromIp, tenant] = (await recentCached(store, subjects, window, cacheMs)) as [Recent, Recent];
   const ipBlocked = fromIp.total >= MAX_AUTH_FAILURES_PER_IP;
   if (ipBlocked || (tenant.total >= MAX_AUTH_FAILURES_PER_TENANT && fromIp.total > 0)) {
     const [counts, max] = ipBlocked
@@ -92,7 +129,12 @@ export async function limitAuthenticationFailures<T>(
     return await authenticate();
   } catch (err) {
     if (isAuthenticationFailure(err)) {
-      await recordFailure(store, ip, window, tenant.total < MAX_AUTH_FAILURES_PER_TENANT);
+      try {
+        await recordFailure(store, ip, window, tenant.total < MAX_AUTH_FAILURES_PER_TENANT);
+      } finally {
+        // After the write: a read racing it may have kept the counts from before.
+        forgetCounts(store.tenantId, window, subjects);
+      }
     }
     throw err;
   }

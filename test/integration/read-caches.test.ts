@@ -1,13 +1,19 @@
 /**
- * The per-container read caches the federated flow relies on to stay within its DynamoDB budget:
- * action configurations and client existence. A write made through this container is seen at once;
+ * The per-container read caches the federated flow and client_credentials rely on to stay within
+ * their DynamoDB budget: action configurations, client existence and the auth-failure counters. A write made through this container is seen at once;
  * one made elsewhere (here: straight to the table, as another Lambda container would) is seen when
  * the cached copy runs out (`TENANT_CACHE_SECONDS`), which is the staleness they allow.
  */
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ActionRepository } from '../../functions/actions/action.js';
+import {
+  AUTH_FAILURE_WINDOW_SECONDS,
+  MAX_AUTH_FAILURES_PER_IP,
+  limitAuthenticationFailures,
+} from '../../functions/clients/auth-failures.js';
 import { createClientSchema } from '../../functions/clients/client.js';
+import { ProtocolError } from '../../functions/errors.js';
 import { ClientRepository, clientExists } from '../../functions/clients/client-repository.js';
 import type { DynamoStore } from '../../functions/store/dynamo-store.js';
 import { TenantStore } from '../../functions/store/tenant-store.js';
@@ -96,5 +102,40 @@ describe('client existence (init-auth clientId)', () => {
     await repo.get(third.client_id);
     expect(await repo.delete(third.client_id)).toBe(true);
     expect(await clientExists(store, third.client_id)).toBe(false);
+  });
+});
+
+describe('auth-failure counters (per-container copy)', () => {
+  const wrong = () => {
+    throw new ProtocolError(401, 'invalid_client', 'wrong secret');
+  };
+  const right = () => 'ok';
+  const status = (p: Promise<unknown>) =>
+    p.then(
+      () => 200,
+      (err: unknown) => (err instanceof ProtocolError ? err.status : 500),
+    );
+
+  it("a source failing here is judged on fresh counters; other containers' failures are seen late", async () => {
+    const { store } = tenant();
+    const now = Date.now();
+    const window = Math.floor(now / 1000 / AUTH_FAILURE_WINDOW_SECONDS);
+    const cache = 60_000;
+
+    // A clean source is read once, then served from the copy: failures another container
+    // counted for it (written straight to the table) are not seen while the copy lasts...
+    expect(await status(limitAuthenticationFailures(store, '198.51.100.7', right, now, cache))).toBe(200);
+    await store.put(
+      { pk: 'auth-failures#ip#198.51.100.7', sk: String(window) },
+      { count: MAX_AUTH_FAILURES_PER_IP, expiresAt: (window + 2) * AUTH_FAILURE_WINDOW_SECONDS },
+    );
+    expect(await status(limitAuthenticationFailures(store, '198.51.100.7', right, now, cache))).toBe(200);
+    // ...while without the copy they are.
+    expect(await status(limitAuthenticationFailures(store, '198.51.100.7', right, now, 0))).toBe(429);
+
+    // A source that fails here drops the copy each time: the limit holds exactly.
+    for (let i = 0; i < MAX_AUTH_FAILURES_PER_IP; i++)
+      expect(await status(limitAuthenticationFailures(store, '203.0.113.9', wrong, now, cache))).toBe(401);
+    expect(await status(limitAuthenticationFailures(store, '203.0.113.9', right, now, cache))).toBe(429);
   });
 });
