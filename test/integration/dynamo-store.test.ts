@@ -1,6 +1,8 @@
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DynamoStore } from '../../functions/store/dynamo-store.js';
 import { BackendUnavailableError } from '../../functions/errors.js';
@@ -367,6 +369,27 @@ describe('DynamoStore batchGet', () => {
     await store.put(k, { v: 1 });
     await store.update(k, { v: 2 });
     expect(await store.batchGet([k])).toEqual([{ v: 2 }]);
+  });
+});
+
+describe('DynamoStore batchGet, keys left unprocessed', () => {
+  it('asks again for the keys DynamoDB hands back unprocessed, then gives up like a throttled call', async () => {
+    const mocked = new DynamoStore('t', new DynamoDBClient({ region: 'local' }));
+    const doc = mockClient((mocked as unknown as { doc: DynamoDBDocumentClient }).doc);
+    const a = { pk: 'a', sk: 'x' };
+    const b = { pk: 'b', sk: 'x' };
+    doc
+      .on(BatchGetCommand)
+      .resolvesOnce({ Responses: { t: [{ ...a, v: 1 }] }, UnprocessedKeys: { t: { Keys: [b] } } })
+      .resolvesOnce({ Responses: { t: [{ ...b, v: 2 }] } });
+    expect(await mocked.batchGet([a, b])).toEqual([{ v: 1 }, { v: 2 }]);
+    expect(doc.commandCalls(BatchGetCommand)[1]!.args[0].input.RequestItems).toEqual({
+      t: { Keys: [b], ConsistentRead: true },
+    });
+
+    doc.reset();
+    doc.on(BatchGetCommand).resolves({ UnprocessedKeys: { t: { Keys: [a] } } });
+    await expect(mocked.batchGet([a])).rejects.toBeInstanceOf(BackendUnavailableError);
   });
 });
 
