@@ -5,11 +5,15 @@
  * costs, and the same work done directly with the AWS SDK and node:crypto (the storage + crypto
  * floor). Loopback only; bounded; stops by itself. See bench/README.md.
  *
- *   BENCH_FLOWS (300)  BENCH_CONCURRENCY (8)  BENCH_WARMUP (20)
+ * Then client_credentials tokens (one request each, counted the same way), the cost of both in US
+ * dollars per million at us-west-2 list prices (bench/prices.ts, bench/cost.ts), and the pinned
+ * throughput comparison with oidc-provider (bench/throughput.ts; BENCH_PEER=0 skips it).
+ *
+ *   BENCH_FLOWS (300)  BENCH_CONCURRENCY (8)  BENCH_WARMUP (20)  BENCH_TOKENS (600)  BENCH_PEER (1)
  */
 import './env.js';
 import { generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -28,6 +32,9 @@ import { resetCounters, since, snapshot, type CallCounts } from '../functions/me
 import { servicesFor } from '../functions/services.js';
 import { ensureTable, localClient } from '../local/dynamodb-local.js';
 import { startLocal, type LocalServer } from '../local/start.js';
+import { costTable, meterCapacity, RRU, WRU } from './cost.js';
+import { PRICES } from './prices.js';
+import { throughputComparison } from './throughput.js';
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -45,6 +52,8 @@ function intFromEnv(name: string, fallback: number, min: number, max: number): n
 const FLOWS = intFromEnv('BENCH_FLOWS', 300, 1, 100_000);
 const CONCURRENCY = intFromEnv('BENCH_CONCURRENCY', 8, 1, 256);
 const WARMUP = intFromEnv('BENCH_WARMUP', 20, 0, 10_000);
+const TOKENS = intFromEnv('BENCH_TOKENS', 600, 1, 1_000_000);
+const PEER = intFromEnv('BENCH_PEER', 1, 0, 1) === 1;
 /** Flows run one at a time with counter snapshots between steps, to split the calls by step. */
 const ACCOUNTING_FLOWS = Math.min(20, FLOWS);
 
@@ -404,12 +413,13 @@ function stepCallsTable(perStep: StepCalls, timed: CallCounts, flows: number): s
     .sort();
   const cols = names.map((n) => n.slice('dynamodb:'.length));
   const widths = cols.map((c) => Math.max(c.length, 6));
-  const header = `  ${pad('', 18)}${cols.map((c, i) => lpad(c, widths[i]! + 2)).join('')}${lpad('DynamoDB', 10)}${lpad('signatures', 12)}`;
+  const header = `  ${pad('', 18)}${cols.map((c, i) => lpad(c, widths[i]! + 2)).join('')}${lpad('DynamoDB', 10)}${lpad('RRU', 6)}${lpad('WRU', 6)}${lpad('signatures', 12)}`;
   const row = (label: string, counts: CallCounts, divisor: number) => {
     const values = names.map((n) => (counts[n] ?? 0) / divisor);
     const dynamo = values.reduce((a, b) => a + b, 0);
     const sigs = (counts['signer:signJwt'] ?? 0) / divisor;
-    return `  ${pad(label, 18)}${values.map((v, i) => lpad(calls(v), widths[i]! + 2)).join('')}${lpad(calls(dynamo), 10)}${lpad(calls(sigs), 12)}`;
+    const units = (n: string) => lpad(calls((counts[n] ?? 0) / divisor), 6);
+    return `  ${pad(label, 18)}${values.map((v, i) => lpad(calls(v), widths[i]! + 2)).join('')}${lpad(calls(dynamo), 10)}${units(RRU)}${units(WRU)}${lpad(calls(sigs), 12)}`;
   };
   const whole: CallCounts = {};
   for (const s of STEPS) for (const [k, v] of Object.entries(perStep[s])) whole[k] = (whole[k] ?? 0) + v;
@@ -446,10 +456,6 @@ async function accountingPass(t: Tenant, flows: number): Promise<StepCalls> {
   return sums;
 }
 
-function oidcProviderInstalled(): boolean {
-  return existsSync(join(process.cwd(), 'node_modules/oidc-provider/package.json'));
-}
-
 /** The benchmark's tenant: its built-in client may return to the B2C-style URI; signIn always allows. */
 async function benchTenant(server: LocalServer): Promise<Tenant> {
   const { tenants } = await servicesFor('us');
@@ -473,6 +479,83 @@ async function benchTenant(server: LocalServer): Promise<Tenant> {
   if (action.status !== 200)
     throw new Error(`PUT /v1/actions/signIn answered ${action.status}: ${action.text}`);
   return t;
+}
+
+// ---------------------------------------------------------------------------------------------
+// client_credentials: one token request each, RS256, client_secret_basic
+
+interface MachineClient {
+  origin: string;
+  authorization: string;
+}
+
+/** A confidential client allowed client_credentials only, registered through the management API. */
+async function machineClient(t: Tenant): Promise<MachineClient> {
+  const admin = { authorization: basic(t.secret, ''), 'content-type': 'application/json' };
+  const res = await call(
+    `${t.origin}/v1/clients`,
+    'POST',
+    admin,
+    JSON.stringify({
+      client_name: 'bench machine client',
+      grant_types: ['client_credentials'],
+      token_endpoint_auth_method: 'client_secret_basic',
+      scope: 'api:read',
+    }),
+  );
+  if (res.status !== 201 && res.status !== 200)
+    throw new Error(`POST /v1/clients answered ${res.status}: ${res.text}`);
+  const created = JSON.parse(res.text) as { client_id: string; client_secret: string };
+  return { origin: t.origin, authorization: basic(created.client_id, created.client_secret) };
+}
+
+export const CC_BODY = 'grant_type=client_credentials&scope=api%3Aread';
+
+async function ccToken(c: MachineClient): Promise<StepTimes> {
+  const started = performance.now();
+  const res = await call(
+    `${c.origin}/oidc/token`,
+    'POST',
+    { authorization: c.authorization, 'content-type': 'application/x-www-form-urlencoded' },
+    CC_BODY,
+  );
+  if (res.status !== 200)
+    throw new Error(`client_credentials answered ${res.status}: ${res.text.slice(0, 200)}`);
+  const token = (JSON.parse(res.text) as { access_token?: string }).access_token ?? '';
+  if (token.split('.').length !== 3) throw new Error('client_credentials gave no JWT access token');
+  const ms = performance.now() - started;
+  return { init: 0, auth: 0, token: ms, flow: ms };
+}
+
+/** Calls of one token request, averaged over requests made one at a time. */
+async function ccAccounting(c: MachineClient, n: number): Promise<CallCounts> {
+  const before = snapshot();
+  for (let i = 0; i < n; i++) await ccToken(c);
+  const per = since(before);
+  for (const k of Object.keys(per)) per[k]! /= n;
+  return per;
+}
+
+function ccReport(out: (line?: string) => void, cc: RunResult, perToken: CallCounts): void {
+  const rate = cc.times.length / cc.seconds;
+  const lat = cc.times.map((x) => x.flow);
+  out(
+    `client_credentials (RS256 JWT access token, client_secret_basic; ${cc.times.length} tokens at concurrency ${CONCURRENCY})`,
+  );
+  out(
+    `  ${pad('tokens per second', 44)}${lpad(rate.toFixed(1), 8)}   p50 ${ms(percentile(lat, 50))} / p95 ${ms(percentile(lat, 95))} / p99 ${ms(percentile(lat, 99))} ms`,
+  );
+  out(`  ${pad('Node CPU per token (ms, client + server)', 44)}${lpad(ms(cc.cpuMs / cc.times.length), 8)}`);
+  const dynamo = Object.entries(perToken)
+    .filter(([k]) => k.startsWith('dynamodb:'))
+    .map(([k, v]) => `${k.slice('dynamodb:'.length)} ${calls(v)}`);
+  out(
+    `  ${pad('calls per token', 44)}DynamoDB: ${dynamo.join(', ') || 'none'}; RRU ${calls(perToken[RRU] ?? 0)}, WRU ${calls(perToken[WRU] ?? 0)}; signatures ${calls(perToken['signer:signJwt'] ?? 0)}; kms:* ${calls(
+      Object.entries(perToken)
+        .filter(([k]) => k.startsWith('kms:'))
+        .reduce((a, [, v]) => a + v, 0),
+    )}`,
+  );
 }
 
 /** The tables: throughput, CPU, latency and calls per flow, product against floor. */
@@ -505,12 +588,6 @@ function report(
     `Calls per flow (per step: average of ${ACCOUNTING_FLOWS} flows run one at a time; last row: timed run total ÷ flows)`,
   );
   for (const line of stepCallsTable(perStep, timed, product.times.length + product.failures)) out(line);
-  out();
-  out(
-    oidcProviderInstalled()
-      ? 'Peer      oidc-provider is installed, but this bench has no oidc-provider flow yet: peer skipped'
-      : 'Peer      oidc-provider is not installed: peer comparison skipped (not installed on purpose)',
-  );
 }
 
 async function main(): Promise<number> {
@@ -541,6 +618,9 @@ async function main(): Promise<number> {
     // The product: gateway + handlers in this process, DynamoDB Local in memory. Tenant records are
     // cached 10 s, the Lambda default (TENANT_CACHE_SECONDS).
     server = await startLocal({ port: 0, dataDir, inMemory: true, tenantCacheSeconds: 10 });
+    // Request units of every DynamoDB call, counted from its shape and size (bench/cost.ts).
+    const { tenants } = await servicesFor('us');
+    meterCapacity((tenants as unknown as { store: { doc: DynamoDBClient } }).store.doc);
     const t = await benchTenant(server);
 
     const warm = await run(WARMUP, CONCURRENCY, (i) => productFlow(t, `warm-${i}`));
@@ -550,6 +630,12 @@ async function main(): Promise<number> {
     const product = await run(FLOWS, CONCURRENCY, (i) => productFlow(t, `user-${i}`));
     const timed = since(before);
     const perStep = await accountingPass(t, ACCOUNTING_FLOWS);
+
+    // client_credentials on the same server: warm-up, timed run, then calls per token.
+    const machine = await machineClient(t);
+    await run(WARMUP, CONCURRENCY, () => ccToken(machine));
+    const cc = await run(TOKENS, CONCURRENCY, () => ccToken(machine));
+    const perToken = await ccAccounting(machine, ACCOUNTING_FLOWS);
 
     // The floor, on the same DynamoDB Local, with its own table and a client without counters.
     floorClient = localClient(server.dynamodbEndpoint);
@@ -561,15 +647,38 @@ async function main(): Promise<number> {
     resetCounters();
 
     report(out, product, floorRun, perStep, timed);
+    out();
+    ccReport(out, cc, perToken);
+    out();
+    const perFlow: CallCounts = {};
+    for (const step of STEPS)
+      for (const [k, v] of Object.entries(perStep[step])) perFlow[k] = (perFlow[k] ?? 0) + v;
+    out(
+      `Cost in US dollars per million (${PRICES.region} list prices as of ${PRICES.asOf}; bench/prices.ts)`,
+    );
+    for (const line of costTable([
+      { label: 'federated flow', requests: 3, calls: perFlow, cpuMs: product.cpuMs / product.times.length },
+      { label: 'client_credentials token', requests: 1, calls: perToken, cpuMs: cc.cpuMs / cc.times.length },
+    ]))
+      out(line);
+    out(
+      '  Lambda ms: measured Node CPU (client side included) + 5 ms per DynamoDB call + 10 ms per KMS call (assumed); 512 MB arm64',
+    );
 
-    const failures = product.failures + floorRun.failures;
+    const failures = product.failures + floorRun.failures + cc.failures;
     if (failures) {
       out();
       out(
-        `FAILED    ${product.failures} product and ${floorRun.failures} floor flows failed; first: ${product.firstError ?? floorRun.firstError}`,
+        `FAILED    ${product.failures} product flows, ${cc.failures} tokens and ${floorRun.failures} floor flows failed; first: ${product.firstError ?? cc.firstError ?? floorRun.firstError}`,
       );
       return 1;
     }
+    // Stop this server first: the comparison starts its own, pinned to one core.
+    await server.stop();
+    server = undefined;
+    out();
+    if (PEER) for (const line of await throughputComparison()) out(line);
+    else out('Peer      BENCH_PEER=0: the pinned comparison with oidc-provider is skipped');
     return 0;
   } finally {
     await cleanup();

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { config as appConfig } from '../config.js';
 import { logger } from '../log.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import type { Outcome, Tenant } from '../tenants/tenant.js';
@@ -70,15 +71,33 @@ function storedRules(action: string, json: string | undefined): Rule[] {
   return [];
 }
 
+/**
+ * Action reads cached per container, like tenants and clients (`TENANT_CACHE_SECONDS`): a change
+ * made through another container is seen within that time (the same staleness as the tenant's
+ * own default outcome); this container's writes drop its copy at once. Absence is cached too.
+ */
+const actionCache = new Map<string, { stored: StoredAction | undefined; until: number }>();
+
 export class ActionRepository {
   constructor(
     private readonly store: TenantStore,
     private readonly tenant: Tenant,
+    /** How long a warm container reuses an action read; 0 turns it off. */
+    private readonly cacheMs = appConfig().tenantCacheSeconds * 1000,
   ) {}
+
+  private async read(action: string): Promise<StoredAction | undefined> {
+    const cacheKey = `${this.tenant.id}:${action}`;
+    const hit = this.cacheMs > 0 ? actionCache.get(cacheKey) : undefined;
+    if (hit && hit.until > Date.now()) return hit.stored;
+    const stored = await this.store.get<StoredAction & Record<string, unknown>>(key(action));
+    if (this.cacheMs > 0) actionCache.set(cacheKey, { stored, until: Date.now() + this.cacheMs });
+    return stored;
+  }
 
   /** The action's configuration, or the tenant default for an action never configured. */
   async get(action: string): Promise<ActionConfig & { configured: boolean }> {
-    const stored = await this.store.get<StoredAction & Record<string, unknown>>(key(action));
+    const stored = await this.read(action);
     if (stored) {
       return {
         action,
@@ -119,6 +138,7 @@ export class ActionRepository {
       updatedAt: config.updatedAt,
     };
     await this.store.put(key(action), { ...item });
+    actionCache.delete(`${this.tenant.id}:${action}`);
     return config;
   }
 }

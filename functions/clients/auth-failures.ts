@@ -1,3 +1,4 @@
+import { config } from '../config.js';
 import { ProtocolError, tooManyRequests } from '../errors.js';
 import { ConditionFailedError, nowSeconds, type Item, type Key } from '../store/store.js';
 import type { TenantStore } from '../store/tenant-store.js';
@@ -45,16 +46,51 @@ interface Recent {
   total: number;
 }
 
-/** The failures of the current and the previous window (one query: both windows share a partition). */
-async function recent(store: TenantStore, subject: string, window: number): Promise<Recent> {
-  const items = await store.query<Counter>(pkOf(subject));
-  let current = 0;
-  let previous = 0;
-  for (const item of items) {
-    if (item.sk === String(window)) current = item.count ?? 0;
-    else if (item.sk === String(window - 1)) previous = item.count ?? 0;
+/**
+ * The failures of the current and the previous window of each subject, read in one round trip
+ * (one item per subject and window, so the four counters are one `batchGet`).
+ */
+async function recent(store: TenantStore, subjects: readonly string[], window: number): Promise<Recent[]> {
+  const items = await store.batchGet<Counter>(
+    subjects.flatMap((s) => [failureKey(s, window), failureKey(s, window - 1)]),
+  );
+  return subjects.map((_, i) => {
+    const current = items[2 * i]?.count ?? 0;
+    return { current, total: current + (items[2 * i + 1]?.count ?? 0) };
+  });
+}
+
+/**
+ * Counters this container has read lately, so that sources that do not fail (B2C, a machine
+ * client) cost no read per request. Any failure counted here drops the copies it changed, so a
+ * failing source is judged on fresh counters every time; what this allows is failures counted by
+ * OTHER containers to be seen here up to this long late. Bounded, oldest first out.
+ */
+export const AUTH_FAILURE_CACHE_MS = 1_000;
+const MAX_CACHED = 10_000;
+const cached = new Map<string, { counts: Recent[]; until: number }>();
+
+async function recentCached(
+  store: TenantStore,
+  subjects: readonly string[],
+  window: number,
+  cacheMs: number,
+): Promise<Recent[]> {
+  const key = JSON.stringify([store.tenantId, window, ...subjects]);
+  const hit = cacheMs > 0 ? cached.get(key) : undefined;
+  if (hit && hit.until > Date.now()) return hit.counts;
+  const counts = await recent(store, subjects, window);
+  if (cacheMs > 0) {
+    cached.delete(key);
+    cached.set(key, { counts, until: Date.now() + cacheMs });
+    if (cached.size > MAX_CACHED) cached.delete(cached.keys().next().value!);
   }
-  return { current, total: current + previous };
+  return counts;
+}
+
+/** Drops this container's copies of a tenant's counters for a source (after it failed). */
+function forgetCounts(tenantId: string, window: number, subjects: readonly string[]): void {
+  cached.delete(JSON.stringify([tenantId, window, ...subjects]));
 }
 
 /** Whether an error means "these credentials did not authenticate" (and so counts as a failure). */
@@ -72,14 +108,14 @@ export async function limitAuthenticationFailures<T>(
   sourceIp: string,
   authenticate: () => T | Promise<T>,
   now = Date.now(),
+  // Off where the other caches are off (TENANT_CACHE_SECONDS=0, as in tests).
+  cacheMs = config().tenantCacheSeconds > 0 ? AUTH_FAILURE_CACHE_MS : 0,
 ): Promise<T> {
   const seconds = nowSeconds(now);
   const window = Math.floor(seconds / AUTH_FAILURE_WINDOW_SECONDS);
   const ip = ipSubject(sourceIp);
-  const [fromIp, tenant] = await Promise.all([
-    recent(store, ip, window),
-    recent(store, TENANT_SUBJECT, window),
-  ]);
+  const subjects = [ip, TENANT_SUBJECT];
+  const [fromIp, tenant] = (await recentCached(store, subjects, window, cacheMs)) as [Recent, Recent];
   const ipBlocked = fromIp.total >= MAX_AUTH_FAILURES_PER_IP;
   if (ipBlocked || (tenant.total >= MAX_AUTH_FAILURES_PER_TENANT && fromIp.total > 0)) {
     const [counts, max] = ipBlocked
@@ -93,7 +129,12 @@ export async function limitAuthenticationFailures<T>(
     return await authenticate();
   } catch (err) {
     if (isAuthenticationFailure(err)) {
-      await recordFailure(store, ip, window, tenant.total < MAX_AUTH_FAILURES_PER_TENANT);
+      try {
+        await recordFailure(store, ip, window, tenant.total < MAX_AUTH_FAILURES_PER_TENANT);
+      } finally {
+        // After the write: a read racing it may have kept the counts from before.
+        forgetCounts(store.tenantId, window, subjects);
+      }
     }
     throw err;
   }

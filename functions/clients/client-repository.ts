@@ -52,7 +52,11 @@ export function builtInClient(tenant: Tenant): Client {
 /** Whether the tenant has this client: the built-in one (client id = tenant id) or a registered one. */
 export async function clientExists(store: TenantStore, clientId: string): Promise<boolean> {
   if (!isClientId(clientId)) return false;
-  return clientId === store.tenantId || (await store.get(key(clientId))) !== undefined;
+  if (clientId === store.tenantId) return true;
+  // A client this container has read lately exists (the same staleness as ClientRepository.get).
+  const hit = clientCache.get(`${store.tenantId}:${clientId}`);
+  if (hit && hit.until > Date.now()) return true;
+  return (await store.get(key(clientId))) !== undefined;
 }
 
 /** A tenant's OIDC clients, one partition per tenant (`<tenantId>#clients`, sort key = client id). */

@@ -3,9 +3,9 @@ import { z } from 'zod';
 import { actionCodeSchema } from '../actions/action.js';
 import { isClientId } from '../clients/client.js';
 import { clientExists } from '../clients/client-repository.js';
-import { badRequest } from '../errors.js';
+import { BackendUnavailableError, badRequest } from '../errors.js';
 import { randomSecret, sha256 } from '../crypto/secrets.js';
-import { ConditionFailedError, nowSeconds } from '../store/store.js';
+import { ConditionFailedError, nowSeconds, type WriteOp } from '../store/store.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import { ATTEMPT_TTL_SECONDS, attemptKey, type Attempt } from './attempt.js';
 
@@ -83,29 +83,66 @@ export async function initAuth(
   const secret = randomSecret();
   const tokenHash = sha256(secret);
   const expiresAt = nowSeconds(now) + ATTEMPT_TTL_SECONDS;
+  const fresh = newAttempt(input, clientId, tokenHash, now);
+  const result = (idempotencyKey: string): InitAuthResult => ({
+    token: `${idempotencyKey}.${secret}`,
+    idempotencyKey,
+    expiresIn: ATTEMPT_TTL_SECONDS,
+  });
+  const window = { idempotencyKey: fresh.idempotencyKey, expiresAt: nowSeconds(now) + RETRY_WINDOW_SECONDS };
+  const attemptWrite: WriteOp = { put: { key: attemptKey(fresh.idempotencyKey), item: { ...fresh } } };
 
-  const previous = await store.get<{ idempotencyKey: string }>(retryKey(fingerprint));
-  if (previous) {
+  // Bounded: each round either finishes or has seen another request change the window.
+  for (let round = 0; round < 3; round++) {
+    let held: string | undefined;
+    try {
+      // The usual case, one round trip: claim the retry window (only if no live one exists) and
+      // write the attempt, in one transaction, so neither exists without the other.
+      await store.transact([
+        { put: { key: retryKey(fingerprint), item: window, ifAbsent: true } },
+        attemptWrite,
+      ]);
+      return result(fresh.idempotencyKey);
+    } catch (err) {
+      if (!(err instanceof ConditionFailedError)) throw err;
+      // A retry inside the window: the failed condition hands back the window and the attempt it
+      // names (a transaction conflict does not: then it is read).
+      held =
+        (err.current?.[0] as { idempotencyKey?: string } | undefined)?.idempotencyKey ??
+        (await store.get<{ idempotencyKey: string }>(retryKey(fingerprint)))?.idempotencyKey;
+    }
+    // The window's writer has not committed yet: try again.
+    if (!held) continue;
     try {
       // Re-arm the pending attempt with the new token, unless it has already been used.
-      await store.update(
-        attemptKey(previous.idempotencyKey),
-        { tokenHash, expiresAt, rearmedAt: now },
-        { unconsumed: true },
-      );
-      return {
-        token: `${previous.idempotencyKey}.${secret}`,
-        idempotencyKey: previous.idempotencyKey,
-        expiresIn: ATTEMPT_TTL_SECONDS,
-      };
+      await store.update(attemptKey(held), { tokenHash, expiresAt, rearmedAt: now }, { unconsumed: true });
+      return result(held);
+    } catch (err) {
+      if (!(err instanceof ConditionFailedError)) throw err;
+    }
+    try {
+      // The window's attempt has been used: a new flow, and the window names it from now on
+      // (only if it still names the used one; otherwise another request moved it first).
+      await store.transact([
+        { update: { key: retryKey(fingerprint), set: window, match: { idempotencyKey: held } } },
+        attemptWrite,
+      ]);
+      return result(fresh.idempotencyKey);
     } catch (err) {
       if (!(err instanceof ConditionFailedError)) throw err;
     }
   }
+  throw new BackendUnavailableError('init-auth: the retry window kept changing under concurrent calls');
+}
 
-  const idempotencyKey = randomUUID();
-  const attempt: Attempt = {
-    idempotencyKey,
+function newAttempt(
+  input: InitAuthInput,
+  clientId: string | undefined,
+  tokenHash: string,
+  now: number,
+): Attempt {
+  return {
+    idempotencyKey: randomUUID(),
     userId: input.userId,
     action: input.action,
     ...(input.appId ? { appId: input.appId } : {}),
@@ -116,14 +153,8 @@ export async function initAuth(
     redirectToSettings: input.redirectToSettings ?? false,
     tokenHash,
     createdAt: new Date(now).toISOString(),
-    expiresAt,
+    expiresAt: nowSeconds(now) + ATTEMPT_TTL_SECONDS,
   };
-  await store.put(attemptKey(idempotencyKey), { ...attempt });
-  await store.put(retryKey(fingerprint), {
-    idempotencyKey,
-    expiresAt: nowSeconds(now) + RETRY_WINDOW_SECONDS,
-  });
-  return { token: `${idempotencyKey}.${secret}`, idempotencyKey, expiresIn: ATTEMPT_TTL_SECONDS };
 }
 
 function sortKeys(o: Record<string, unknown>): [string, unknown][] {

@@ -8,7 +8,7 @@ import { ConditionFailedError, type WriteOp } from '../store/store.js';
 import { codeIssuedAt, readCode, redeemCodeWrite, type CodeItem } from './authorization-codes.js';
 import { pickClaims, requestedClaims } from './claims-request.js';
 import { newRefreshToken, OFFLINE_ACCESS, wantsRefreshToken } from './refresh.js';
-import { clientRevokedAt, revokeGrant, userRevokedAt } from './revocations.js';
+import { revokeGrant, userAndClientRevokedAt } from './revocations.js';
 import { resolveAudiences, scopeTokens, type TokenEndpointDeps, type TokenRequest } from './token-request.js';
 import { mintTokens, type TokenResponse } from './tokens.js';
 
@@ -95,10 +95,7 @@ function checkBinding(grant: CodeItem, form: Record<string, string>): void {
 
 /** A code issued before its user or its client was deleted gives nothing. */
 async function codeRevoked(store: TenantStore, item: CodeItem): Promise<boolean> {
-  const [userDeletedAt, clientDeletedAt] = await Promise.all([
-    userRevokedAt(store, item.userId),
-    clientRevokedAt(store, item.clientId),
-  ]);
+  const [userDeletedAt, clientDeletedAt] = await userAndClientRevokedAt(store, item.userId, item.clientId);
   const issuedAt = codeIssuedAt(item);
   return [userDeletedAt, clientDeletedAt].some((t) => t !== undefined && issuedAt <= t);
 }

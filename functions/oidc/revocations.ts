@@ -76,3 +76,19 @@ export async function userRevokedAt(store: TenantStore, userId: string): Promise
 export async function clientRevokedAt(store: TenantStore, clientId: string): Promise<number | undefined> {
   return (await store.get<{ revokedAt: number } & Item>(revokedClientKey(clientId)))?.revokedAt;
 }
+
+/**
+ * When the user and the client were deleted (epoch seconds), read in one round trip: what a code or
+ * refresh token redemption must check together.
+ */
+export async function userAndClientRevokedAt(
+  store: TenantStore,
+  userId: string,
+  clientId: string,
+): Promise<[user: number | undefined, client: number | undefined]> {
+  const [user, client] = await store.batchGet<{ revokedAt: number } & Item>([
+    revokedUserKey(userId),
+    revokedClientKey(clientId),
+  ]);
+  return [user?.revokedAt, client?.revokedAt];
+}

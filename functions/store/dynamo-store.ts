@@ -5,6 +5,7 @@ import {
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
@@ -17,6 +18,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { BackendUnavailableError } from '../errors.js';
+import { setExpression } from './expressions.js';
 import {
   ConditionFailedError,
   isExpired,
@@ -66,12 +68,13 @@ export class DynamoStore implements Store {
       if (err instanceof TransactionCanceledException) {
         // A failed condition, or a concurrent transaction on the same item (which won the race),
         // both mean this write lost: callers treat it like a failed condition.
-        if (
-          err.CancellationReasons?.some(
-            (r) => r.Code === 'ConditionalCheckFailed' || r.Code === 'TransactionConflict',
-          )
-        ) {
-          throw new ConditionFailedError('a condition in the transaction failed');
+        const reasons = err.CancellationReasons ?? [];
+        if (reasons.some((r) => r.Code === 'ConditionalCheckFailed' || r.Code === 'TransactionConflict')) {
+          // With ReturnValuesOnConditionCheckFailure, a failed condition carries the item as it was.
+          const current = reasons.map((r) =>
+            r.Item ? strip(unmarshall(r.Item as Record<string, AttributeValue>)) : undefined,
+          );
+          throw new ConditionFailedError('a condition in the transaction failed', current);
         }
         throw new BackendUnavailableError(`DynamoDB ${what}: transaction cancelled`, { cause: err });
       }
@@ -93,6 +96,34 @@ export class DynamoStore implements Store {
     );
     if (!out.Item || isExpired(out.Item)) return undefined;
     return strip<T>(out.Item);
+  }
+
+  async batchGet<T extends Item>(keys: readonly Key[]): Promise<(T | undefined)[]> {
+    const id = (k: Key) => JSON.stringify([k.pk, k.sk]);
+    const found = new Map<string, Record<string, unknown>>();
+    // BatchGetItem refuses duplicate keys and takes at most 100 keys a call.
+    const unique = [...new Map(keys.map((k) => [id(k), { pk: k.pk, sk: k.sk }])).values()];
+    for (let i = 0; i < unique.length; i += 100) {
+      let pending: Record<string, unknown>[] | undefined = unique.slice(i, i + 100);
+      // DynamoDB may hand back part of a batch unprocessed (throttling, 16 MB): ask again for it,
+      // a few times with a short backoff, then give up like a throttled call.
+      for (let round = 0; pending?.length; round++) {
+        if (round === 4) throw new BackendUnavailableError('DynamoDB batchGet: keys left unprocessed');
+        if (round > 0) await new Promise((r) => setTimeout(r, 20 * 2 ** round));
+        const Keys: Record<string, unknown>[] = pending;
+        const out = await this.send('batchGet', () =>
+          this.doc.send(
+            new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys, ConsistentRead: true } } }),
+          ),
+        );
+        for (const it of out.Responses?.[this.tableName] ?? []) found.set(id(it as Key), it);
+        pending = out.UnprocessedKeys?.[this.tableName]?.Keys;
+      }
+    }
+    return keys.map((k) => {
+      const it = found.get(id(k));
+      return it && !isExpired(it) ? strip<T>(it) : undefined;
+    });
   }
 
   async put(key: Key, item: Item, opts: { ifAbsent?: boolean } = {}): Promise<void> {
@@ -262,6 +293,7 @@ export class DynamoStore implements Store {
                     ? {
                         ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now',
                         ExpressionAttributeValues: { ':now': now },
+                        ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
                       }
                     : {}),
                 },
@@ -346,29 +378,4 @@ export class DynamoStore implements Store {
     } while (start);
     return items;
   }
-}
-
-/** `SET #a = :a, #b = :b` for the given attributes (undefined values become REMOVE). */
-function setExpression(set: Item) {
-  const names: Record<string, string> = {};
-  const values: Record<string, unknown> = {};
-  const sets: string[] = [];
-  const removes: string[] = [];
-  Object.entries(set).forEach(([name, value], i) => {
-    if (name === 'pk' || name === 'sk') return;
-    names[`#a${i}`] = name;
-    if (value === undefined) {
-      removes.push(`#a${i}`);
-    } else {
-      values[`:v${i}`] = value;
-      sets.push(`#a${i} = :v${i}`);
-    }
-  });
-  const expression = [
-    sets.length ? `SET ${sets.join(', ')}` : '',
-    removes.length ? `REMOVE ${removes.join(', ')}` : '',
-  ]
-    .filter(Boolean)
-    .join(' ');
-  return { names, values, expression };
 }

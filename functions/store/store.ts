@@ -44,6 +44,12 @@ export interface IncrementOptions {
 export interface Store {
   /** Strongly consistent read; expired items read as absent. */
   get<T extends Item>(key: Key): Promise<T | undefined>;
+  /**
+   * Strongly consistent reads of up to 100 items in one round trip (DynamoDB `BatchGetItem`), in
+   * the order of `keys`; missing or expired items read as `undefined`. Not a snapshot: each item
+   * is read consistently on its own, as separate `get`s would be.
+   */
+  batchGet<T extends Item>(keys: readonly Key[]): Promise<(T | undefined)[]>;
   /** Writes an item; with `ifAbsent` it fails with `ConditionFailedError` if a live item exists. */
   put(key: Key, item: Item, opts?: { ifAbsent?: boolean }): Promise<void>;
   /**
@@ -75,7 +81,15 @@ export interface Store {
 }
 
 export class ConditionFailedError extends Error {
-  constructor(message = 'conditional write failed') {
+  constructor(
+    message = 'conditional write failed',
+    /**
+     * For a transaction: per operation, in order, the item as it was when the condition of that
+     * operation failed (`undefined` where it held, or the item was missing). Lets a caller act on
+     * what won the race without reading it again.
+     */
+    readonly current?: readonly (Item | undefined)[],
+  ) {
     super(message);
     this.name = 'ConditionFailedError';
   }

@@ -30,6 +30,9 @@ export class TenantStore {
   get<T extends Item>(key: Key): Promise<T | undefined> {
     return this.store.get<T>(this.k(key));
   }
+  batchGet<T extends Item>(keys: readonly Key[]): Promise<(T | undefined)[]> {
+    return this.store.batchGet<T>(keys.map((key) => this.k(key)));
+  }
   put(key: Key, item: Item, opts?: { ifAbsent?: boolean }): Promise<void> {
     return this.store.put(this.k(key), item, opts);
   }

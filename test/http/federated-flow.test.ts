@@ -356,9 +356,29 @@ describe('B2C retries of /init-auth', () => {
     const { idempotencyKey } = await runFlow(t, payload);
     const again = await initAuth(t, payload);
     expect(again.idempotencyKey).not.toBe(idempotencyKey);
+    // The retry window now names the new flow: a retry of the call re-arms it.
+    const retried = await initAuth(t, payload);
+    expect(retried.idempotencyKey).toBe(again.idempotencyKey);
     const { params } = redirectParams(
-      await authorize(t, { client_id: t.id, token: again.token, redirect_uri: APP_REDIRECT }),
+      await authorize(t, { client_id: t.id, token: retried.token, redirect_uri: APP_REDIRECT }),
     );
     expect(params.code).toBeTruthy();
+  });
+
+  it('identical calls at the same moment share one idempotency key and record one outcome', async () => {
+    const userId = newUserId();
+    const payload = { userId, action: SIGN_IN, custom: { burst: true } };
+    const inits = await Promise.all(Array.from({ length: 8 }, () => initAuth(t, payload)));
+    expect(new Set(inits.map((i) => i.idempotencyKey)).size).toBe(1);
+    // Each call re-armed the attempt with its own token: exactly one of them still works.
+    const answers = [];
+    for (const init of inits) {
+      answers.push(
+        redirectParams(await authorize(t, { client_id: t.id, token: init.token, redirect_uri: APP_REDIRECT }))
+          .params,
+      );
+    }
+    expect(answers.filter((p) => p.code).length).toBe(1);
+    expect(await outcomeRecords(userId)).toHaveLength(1);
   });
 });

@@ -1,6 +1,8 @@
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DynamoStore } from '../../functions/store/dynamo-store.js';
 import { BackendUnavailableError } from '../../functions/errors.js';
@@ -338,6 +340,81 @@ describe('DynamoStore transact', () => {
   });
 });
 
+describe('DynamoStore batchGet', () => {
+  it('reads many items in one call, in the order asked, expired and missing ones as undefined', async () => {
+    const [a, b, gone, missing] = [key(), key(), key(), key()];
+    await store.put(a, { v: 'a' });
+    await store.put(b, { v: 'b', expiresAt: future() });
+    await store.put(gone, { v: 'gone', expiresAt: past() });
+    const items = await store.batchGet<{ v: string }>([b, missing, a, gone, a]);
+    expect(items).toEqual([
+      { v: 'b', expiresAt: expect.any(Number) },
+      undefined,
+      { v: 'a' },
+      undefined,
+      { v: 'a' },
+    ]);
+    expect(await store.batchGet([])).toEqual([]);
+  });
+
+  it('reads more than the 100 keys DynamoDB takes in one request', async () => {
+    const keys = Array.from({ length: 130 }, () => key());
+    for (const [i, k] of keys.entries()) if (i % 3 === 0) await store.put(k, { i });
+    const items = await store.batchGet<{ i: number }>(keys);
+    expect(items.map((it) => it?.i)).toEqual(keys.map((_, i) => (i % 3 === 0 ? i : undefined)));
+  });
+
+  it('sees a write made just before (strongly consistent)', async () => {
+    const k = key();
+    await store.put(k, { v: 1 });
+    await store.update(k, { v: 2 });
+    expect(await store.batchGet([k])).toEqual([{ v: 2 }]);
+  });
+});
+
+describe('DynamoStore batchGet, keys left unprocessed', () => {
+  it('asks again for the keys DynamoDB hands back unprocessed, then gives up like a throttled call', async () => {
+    const mocked = new DynamoStore('t', new DynamoDBClient({ region: 'local' }));
+    const doc = mockClient((mocked as unknown as { doc: DynamoDBDocumentClient }).doc);
+    const a = { pk: 'a', sk: 'x' };
+    const b = { pk: 'b', sk: 'x' };
+    doc
+      .on(BatchGetCommand)
+      .resolvesOnce({ Responses: { t: [{ ...a, v: 1 }] }, UnprocessedKeys: { t: { Keys: [b] } } })
+      .resolvesOnce({ Responses: { t: [{ ...b, v: 2 }] } });
+    expect(await mocked.batchGet([a, b])).toEqual([{ v: 1 }, { v: 2 }]);
+    expect(doc.commandCalls(BatchGetCommand)[1]!.args[0].input.RequestItems).toEqual({
+      t: { Keys: [b], ConsistentRead: true },
+    });
+
+    doc.reset();
+    doc.on(BatchGetCommand).resolves({ UnprocessedKeys: { t: { Keys: [a] } } });
+    await expect(mocked.batchGet([a])).rejects.toBeInstanceOf(BackendUnavailableError);
+  });
+});
+
+describe('DynamoStore transact, failed conditions', () => {
+  it('hands back the item that made a put-if-absent fail, and nothing for the others', async () => {
+    const [taken, fresh] = [key(), key()];
+    await store.put(taken, { owner: 'first', expiresAt: future() });
+    const failure = await store
+      .transact([
+        { put: { key: fresh, item: { v: 'new' } } },
+        { put: { key: taken, item: { owner: 'second' }, ifAbsent: true } },
+      ])
+      .then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+    expect(failure).toBeInstanceOf(ConditionFailedError);
+    expect((failure as ConditionFailedError).current).toEqual([
+      undefined,
+      { owner: 'first', expiresAt: expect.any(Number) },
+    ]);
+    expect(await raw(fresh)).toBeUndefined();
+  });
+});
+
 describe('DynamoStore scanPrefix', () => {
   it('finds every item whose partition key starts with the prefix, with its key', async () => {
     const prefix = `${key().pk}#`;
@@ -490,6 +567,8 @@ describe('TenantStore', () => {
     await a.transact([{ delete: { key: k2, ifPresent: true } }]);
     expect(await a.get(k2)).toBeUndefined();
     expect(await b.get(k2)).toEqual({ v: 'B' });
+    // A batch read sees only the tenant's own items.
+    expect(await b.batchGet([k1, k2])).toEqual([undefined, { v: 'B' }]);
     // A tenant that has no such item cannot satisfy ifPresent with another tenant's item.
     await expect(b.transact([{ delete: { key: k1, ifPresent: true } }])).rejects.toBeInstanceOf(
       ConditionFailedError,

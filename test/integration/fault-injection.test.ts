@@ -316,6 +316,32 @@ describe('DynamoDB faults at every call of every step', () => {
     }
   });
 
+  it('POST /init-auth retried inside the window: a fault at any call leaves one flow, and the retry after it keeps the key', async () => {
+    const probe = input();
+    await initAuth(t, probe);
+    // A retry: the window's conditional put fails for real (handing back the window), then the
+    // attempt is re-armed.
+    const ops = await traced(() => initAuth(t, probe));
+    expect(ops).toContain('TransactWriteItems?');
+    expect(ops).toContain('UpdateItem?');
+    for (const [i, op] of ops.entries()) {
+      for (const fault of faultsFor(op, i)) {
+        const label = `init-auth retry, call ${i + 1} (${op}): ${fault}`;
+        const payload = input();
+        const first = await initAuth(t, payload);
+        await expectCleanFailure(await withFault(i + 1, fault, () => postInitAuth(t, payload)), label);
+        const retried = await initAuth(t, payload);
+        // An injected "condition failed" on the re-arm claims the attempt was used (DynamoDB never
+        // says so of an unused one), so only then may a new flow start; otherwise the key stays.
+        if (!(fault === 'condition' && op === 'UpdateItem?'))
+          expect(retried.idempotencyKey, label).toBe(first.idempotencyKey);
+        const params = await authAnswer(await authorize(t, authParams(retried.token)), label);
+        expect(params?.code, `${label}: ${JSON.stringify(params)}`).toBeTruthy();
+        await tokens(await redeem(t, params!.code!, APP_REDIRECT), label);
+      }
+    }
+  });
+
   it('GET /oidc/auth: no init-auth token consumed without its code and outcome; the retry gets the code', async () => {
     const probe = await initAuth(t, input());
     const ops = await traced(() => authorize(t, authParams(probe.token)));
