@@ -122,10 +122,12 @@ export class ClientRepository {
   async patch(clientId: string, changes: z.output<typeof patchClientSchema>): Promise<Client | undefined> {
     const current = await this.get(clientId);
     if (!current) return undefined;
-    const { jwks, ...rest } = changes;
+    const { jwks, request_object_signing_alg: requestObjectAlg, ...rest } = changes;
     const updated: Client = { ...current, ...stripUndefined(rest), updated_at: new Date().toISOString() };
     if (jwks === null) delete updated.jwks;
     else if (jwks !== undefined) updated.jwks = jwks;
+    if (requestObjectAlg === null) delete updated.request_object_signing_alg;
+    else if (requestObjectAlg !== undefined) updated.request_object_signing_alg = requestObjectAlg;
     const violation = clientRuleViolation(updated);
     if (violation) throw new ClientRuleError(violation);
     const secretMethod = updated.token_endpoint_auth_method.startsWith('client_secret_');

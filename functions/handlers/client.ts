@@ -1,7 +1,7 @@
 import { isClientId, patchClientSchema, publicView } from '../clients/client.js';
 import { ClientRepository } from '../clients/client-repository.js';
 import { notFound } from '../errors.js';
-import { parseJson } from '../http/body.js';
+import { MAX_BODY_BYTES, parseJson } from '../http/body.js';
 import { json, tenantHandler } from '../http/handler.js';
 import { requireTenantSecret } from '../http/tenant-auth.js';
 
@@ -19,7 +19,10 @@ export const handler = tenantHandler(async (req, ctx) => {
   // unknown, at every method alike: 404, as GET answers for any other unknown id.
   if (!isClientId(clientId)) throw notFound('no such client');
   if (req.method === 'PATCH') {
-    const client = await clients.patch(clientId, parseJson(req, patchClientSchema));
+    const client = await clients.patch(
+      clientId,
+      parseJson(req, patchClientSchema, MAX_BODY_BYTES, 'invalid_client_metadata'),
+    );
     if (!client) throw notFound('no such client');
     return json(200, publicView(client));
   }

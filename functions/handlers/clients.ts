@@ -1,6 +1,6 @@
 import { createClientSchema, publicView } from '../clients/client.js';
 import { ClientRepository } from '../clients/client-repository.js';
-import { parseJson } from '../http/body.js';
+import { MAX_BODY_BYTES, parseJson } from '../http/body.js';
 import { json, tenantHandler } from '../http/handler.js';
 import { requireTenantSecret } from '../http/tenant-auth.js';
 
@@ -12,6 +12,8 @@ export const handler = tenantHandler(async (req, ctx) => {
   await requireTenantSecret(req, ctx);
   const clients = new ClientRepository(ctx.store, ctx.tenant);
   if (req.method === 'GET') return json(200, { clients: (await clients.list()).map(publicView) });
-  const { client, secret } = await clients.create(parseJson(req, createClientSchema));
+  const { client, secret } = await clients.create(
+    parseJson(req, createClientSchema, MAX_BODY_BYTES, 'invalid_client_metadata'),
+  );
   return json(201, { ...publicView(client), ...(secret ? { client_secret: secret } : {}) });
 });
