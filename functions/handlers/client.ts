@@ -8,8 +8,9 @@ import { requireTenantSecret } from '../http/tenant-auth.js';
 /**
  * GET, PATCH and DELETE /v1/clients/{clientId}; POST /v1/clients/{clientId}/secret rotates a
  * secret. The built-in client (client id = tenant id) is managed here too: e.g. PATCH its
- * `redirect_uris` to register a B2C tenant's `.../oauth2/authresp`. A broken client rule
- * (`ClientRuleError`) answers 400 `invalid_client_metadata` (functions/http/domain-errors.ts).
+ * `redirect_uris` to register a B2C tenant's `.../oauth2/authresp`. A field the schema refuses and
+ * a broken client rule (`ClientRuleError`) answer 400 `invalid_client_metadata` (RFC 7591 §3.2.2;
+ * functions/http/domain-errors.ts).
  */
 export const handler = tenantHandler(async (req, ctx) => {
   await requireTenantSecret(req, ctx);

@@ -6,7 +6,8 @@ import { requireTenantSecret } from '../http/tenant-auth.js';
 
 /**
  * POST /v1/clients registers a client (its secret is shown once); GET /v1/clients lists them. A
- * broken client rule answers 400 `invalid_client_metadata` (functions/http/domain-errors.ts).
+ * field the schema refuses and a broken client rule answer 400 `invalid_client_metadata` (RFC 7591
+ * §3.2.2; functions/http/domain-errors.ts).
  */
 export const handler = tenantHandler(async (req, ctx) => {
   await requireTenantSecret(req, ctx);
