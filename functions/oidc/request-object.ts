@@ -96,8 +96,9 @@ function checkHeader(jwt: string): void {
     throw new RequestObjectError('the request object is not a JWT');
   }
   if (header.alg === 'none') throw new RequestObjectError('unsigned request objects (alg none) are refused');
-  if (header.typ !== undefined && !ACCEPTED_TYPES.has(header.typ.toLowerCase()))
-    throw new RequestObjectError(`a request object is not a "${header.typ}" JWT`);
+  const typ: unknown = header.typ;
+  if (typ !== undefined && (typeof typ !== 'string' || !ACCEPTED_TYPES.has(typ.toLowerCase())))
+    throw new RequestObjectError('the request object has the typ of another kind of JWT');
 }
 
 async function verifySignature(

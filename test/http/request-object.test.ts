@@ -213,6 +213,8 @@ describe('refused with invalid_request_object on a page (nothing verified)', () 
     await expectPageRefusal(await auth(''));
     await expectPageRefusal(await auth('a.b.c.d.e'));
     await expectPageRefusal(await auth(await sign(claims(), 'RS256', keys.rsa, 'logout+jwt')));
+    const numericTyp = `${Buffer.from('{"alg":"RS256","typ":7}').toString('base64url')}.e30.AAAA`;
+    await expectPageRefusal(await auth(numericTyp));
   });
 
   it('an algorithm other than the client registered in request_object_signing_alg', async () => {
