@@ -7,7 +7,8 @@ import { z } from 'zod';
  */
 export interface Client {
   client_id: string;
-  client_name: string;
+  /** Optional (RFC 7591 §2); pages show the client id instead (`clientDisplayName`). */
+  client_name?: string;
   built_in: boolean;
   /** `confidential` clients authenticate at the token endpoint; `public` ones cannot keep a secret. */
   client_type: 'confidential' | 'public';
@@ -262,8 +263,9 @@ const grantTypes = z
 
 /** Body of `POST /v1/clients` (RFC 7591 names). */
 export const createClientSchema = z.object({
-  client_name: z.string().trim().min(1).max(200),
-  client_type: z.enum(['confidential', 'public']).default('confidential'),
+  client_name: z.string().trim().min(1).max(200).optional(),
+  // Absent: public when token_endpoint_auth_method is "none", else confidential (RFC 7591 §2).
+  client_type: z.enum(['confidential', 'public']).optional(),
   redirect_uris: uriList.default([]),
   post_logout_redirect_uris: uriList.default([]),
   grant_types: grantTypes.default(['authorization_code']),
@@ -373,6 +375,9 @@ export function mayUseGrant(client: Client, grantType: GrantType): boolean {
   if (!client.grant_types.includes(grantType)) return false;
   return client.client_type === 'confidential' || !CONFIDENTIAL_ONLY_GRANTS.includes(grantType);
 }
+
+/** The name the pages show: `client_name`, which RFC 7591 §2 makes optional, else the client id. */
+export const clientDisplayName = (client: Client): string => client.client_name ?? client.client_id;
 
 /** What the management API shows of a client: never the secret's hash. */
 export function publicView(client: Client): Omit<Client, 'secret_hash'> {
