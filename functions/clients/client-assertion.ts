@@ -26,6 +26,15 @@ export interface AssertionContext {
   now?: number;
 }
 
+/**
+ * The client's registered public keys (its inline `jwks`) as a jose key set: the one key lookup for
+ * everything a client signs, client assertions (RFC 7523) and request objects (RFC 9101). jose picks
+ * the key by `kid`, key type and `alg`, and tries each candidate when several fit.
+ */
+export function clientKeySet(client: Client): ReturnType<typeof createLocalJWKSet> {
+  return createLocalJWKSet((client.jwks ?? { keys: [] }) as unknown as JSONWebKeySet);
+}
+
 /** The client an assertion claims to come from (`iss` = `sub` = client_id), before any verification. */
 export function assertionClientId(assertion: string): string | undefined {
   try {
@@ -54,7 +63,7 @@ export async function verifyClientAssertion(
   const now = ctx.now ?? Date.now();
   let payload;
   try {
-    ({ payload } = await jwtVerify(assertion, createLocalJWKSet(client.jwks as unknown as JSONWebKeySet), {
+    ({ payload } = await jwtVerify(assertion, clientKeySet(client), {
       algorithms: [...CLIENT_ASSERTION_ALGS],
       issuer: client.client_id,
       subject: client.client_id,

@@ -102,17 +102,23 @@ export class ClientRepository {
 
   async create(input: z.output<typeof createClientSchema>): Promise<{ client: Client; secret?: string }> {
     const now = new Date().toISOString();
-    const isPublic = input.client_type === 'public';
+    // RFC 7591 §2: `token_endpoint_auth_method: none` alone makes a public client; a contradicting
+    // explicit `client_type: confidential` is refused by clientRuleViolation.
+    const clientType =
+      input.client_type ?? (input.token_endpoint_auth_method === 'none' ? 'public' : 'confidential');
+    const isPublic = clientType === 'public';
     const method = input.token_endpoint_auth_method ?? (isPublic ? 'none' : 'client_secret_basic');
     // A client that signs assertions with its own key has no secret (RFC 7523 §2.2).
     const secret = isPublic || method === 'private_key_jwt' ? undefined : randomSecret();
     const client: Client = {
       client_id: randomUUID(),
       ...input,
+      client_type: clientType,
       built_in: false,
       token_endpoint_auth_method: method,
-      // PKCE is required for public clients (OAuth 2.0 Security BCP §2.1.1) and optional for others.
-      require_pkce: isPublic ? true : (input.require_pkce ?? false),
+      // PKCE is required of every new client (RFC 9700 §2.1.1); only a confidential one may opt out
+      // with require_pkce: false. The built-in client keeps its own default (builtInClient).
+      require_pkce: input.require_pkce ?? true,
       created_at: now,
       updated_at: now,
       ...(secret ? { secret_hash: sha256(secret) } : {}),
@@ -126,10 +132,12 @@ export class ClientRepository {
   async patch(clientId: string, changes: z.output<typeof patchClientSchema>): Promise<Client | undefined> {
     const current = await this.get(clientId);
     if (!current) return undefined;
-    const { jwks, ...rest } = changes;
+    const { jwks, request_object_signing_alg: requestObjectAlg, ...rest } = changes;
     const updated: Client = { ...current, ...stripUndefined(rest), updated_at: new Date().toISOString() };
     if (jwks === null) delete updated.jwks;
     else if (jwks !== undefined) updated.jwks = jwks;
+    if (requestObjectAlg === null) delete updated.request_object_signing_alg;
+    else if (requestObjectAlg !== undefined) updated.request_object_signing_alg = requestObjectAlg;
     const violation = clientRuleViolation(updated);
     if (violation) throw new ClientRuleError(violation);
     const secretMethod = updated.token_endpoint_auth_method.startsWith('client_secret_');

@@ -7,7 +7,8 @@ import { z } from 'zod';
  */
 export interface Client {
   client_id: string;
-  client_name: string;
+  /** Optional (RFC 7591 §2); pages show the client id instead (`clientDisplayName`). */
+  client_name?: string;
   built_in: boolean;
   /** `confidential` clients authenticate at the token endpoint; `public` ones cannot keep a secret. */
   client_type: 'confidential' | 'public';
@@ -37,8 +38,18 @@ export interface Client {
   refresh_token_lifetime: number;
   /** Absolute lifetime of a refresh token family (seconds), counted from the authorization. */
   refresh_token_absolute_lifetime: number;
-  /** The client's public keys for `private_key_jwt` (RFC 7523 client assertions): an inline JWKS. */
+  /**
+   * The client's public keys for `private_key_jwt` (RFC 7523 client assertions) and for signed
+   * request objects (RFC 9101): an inline JWKS.
+   */
   jwks?: { keys: PublicClientJwk[] };
+  /**
+   * Request objects (RFC 9101 §10.5, OpenID Connect Dynamic Client Registration 1.0 §2): the one
+   * algorithm this client's request objects must be signed with (any supported one when absent),
+   * and whether every authorization request must come as a signed request object.
+   */
+  request_object_signing_alg?: RequestObjectAlg;
+  require_signed_request_object?: boolean;
   created_at: string;
   updated_at: string;
   /** SHA-256 of the secret; absent on public and built-in clients. */
@@ -80,6 +91,21 @@ export type GrantType = (typeof GRANT_TYPES)[number];
 
 /** Client assertion signature algorithms accepted for `private_key_jwt` (RFC 7523). */
 export const CLIENT_ASSERTION_ALGS = ['RS256', 'PS256', 'ES256'] as const;
+/**
+ * Request object signature algorithms (RFC 9101 §4): never `none`, see `oidc/request-object.ts`.
+ * `Ed25519` is RFC 9864's fully-specified name for EdDSA with Ed25519, which current relying-party
+ * libraries (openid-client) sign with.
+ */
+export const REQUEST_OBJECT_ALGS = ['RS256', 'PS256', 'ES256', 'EdDSA', 'Ed25519'] as const;
+export type RequestObjectAlg = (typeof REQUEST_OBJECT_ALGS)[number];
+/** The key type each request object algorithm needs (RFC 7518 §3, RFC 8037 §3.1). */
+const KEY_TYPE_OF: Record<RequestObjectAlg, PublicClientJwk['kty']> = {
+  RS256: 'RSA',
+  PS256: 'RSA',
+  ES256: 'EC',
+  EdDSA: 'OKP',
+  Ed25519: 'OKP',
+};
 
 export const DEFAULT_SCOPES = 'openid';
 export const DEFAULT_ACCESS_TOKEN_LIFETIME = 600;
@@ -89,15 +115,15 @@ export const DEFAULT_REFRESH_TOKEN_ABSOLUTE_LIFETIME = 90 * 86_400;
 /** The longest a refresh token family may live; revocation markers are kept this long. */
 export const MAX_REFRESH_TOKEN_LIFETIME = 365 * 86_400;
 
-/** A public JWK of a client: RSA or EC P-256, never private members. */
+/** A public JWK of a client: RSA, EC P-256 or Ed25519 (request objects only), never private members. */
 export interface PublicClientJwk {
-  kty: 'RSA' | 'EC';
+  kty: 'RSA' | 'EC' | 'OKP';
   kid?: string;
-  alg?: (typeof CLIENT_ASSERTION_ALGS)[number];
+  alg?: RequestObjectAlg;
   use?: 'sig';
   n?: string;
   e?: string;
-  crv?: 'P-256';
+  crv?: 'P-256' | 'Ed25519';
   x?: string;
   y?: string;
 }
@@ -167,16 +193,19 @@ const b64u = z
   .max(2048);
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 
-/** One public signing key (RFC 7517): RSA (n, e) or EC P-256 (x, y); private members are refused. */
+/**
+ * One public signing key (RFC 7517): RSA (n, e), EC P-256 (x, y) or, for request objects signed
+ * with EdDSA, OKP Ed25519 (x; RFC 8037 §2); private members are refused.
+ */
 const publicJwkSchema = z
   .looseObject({
-    kty: z.enum(['RSA', 'EC']),
+    kty: z.enum(['RSA', 'EC', 'OKP']),
     kid: z.string().min(1).max(200).optional(),
-    alg: z.enum(CLIENT_ASSERTION_ALGS).optional(),
+    alg: z.enum(REQUEST_OBJECT_ALGS).optional(),
     use: z.literal('sig').optional(),
     n: b64u.optional(),
     e: b64u.optional(),
-    crv: z.literal('P-256').optional(),
+    crv: z.enum(['P-256', 'Ed25519']).optional(),
     x: b64u.optional(),
     y: b64u.optional(),
   })
@@ -192,6 +221,9 @@ const publicJwkSchema = z
       ctx.addIssue({ code: 'custom', message: 'an RSA key needs n and e' });
     if (jwk.kty === 'EC' && (jwk.crv !== 'P-256' || !jwk.x || !jwk.y)) {
       ctx.addIssue({ code: 'custom', message: 'an EC key must be P-256 with x and y' });
+    }
+    if (jwk.kty === 'OKP' && (jwk.crv !== 'Ed25519' || !jwk.x || jwk.y)) {
+      ctx.addIssue({ code: 'custom', message: 'an OKP key must be Ed25519 with x' });
     }
   })
   .transform((jwk): PublicClientJwk => {
@@ -231,8 +263,9 @@ const grantTypes = z
 
 /** Body of `POST /v1/clients` (RFC 7591 names). */
 export const createClientSchema = z.object({
-  client_name: z.string().trim().min(1).max(200),
-  client_type: z.enum(['confidential', 'public']).default('confidential'),
+  client_name: z.string().trim().min(1).max(200).optional(),
+  // Absent: public when token_endpoint_auth_method is "none", else confidential (RFC 7591 §2).
+  client_type: z.enum(['confidential', 'public']).optional(),
   redirect_uris: uriList.default([]),
   post_logout_redirect_uris: uriList.default([]),
   grant_types: grantTypes.default(['authorization_code']),
@@ -248,6 +281,9 @@ export const createClientSchema = z.object({
   refresh_token_lifetime: refreshLifetime.default(DEFAULT_REFRESH_TOKEN_LIFETIME),
   refresh_token_absolute_lifetime: refreshLifetime.default(DEFAULT_REFRESH_TOKEN_ABSOLUTE_LIFETIME),
   jwks: jwksSchema.optional(),
+  // RFC 9101 §10.5; OpenID Connect Dynamic Client Registration 1.0 §2 (never "none" here).
+  request_object_signing_alg: z.enum(REQUEST_OBJECT_ALGS).optional(),
+  require_signed_request_object: z.boolean().default(false),
 });
 
 /** Body of `PATCH /v1/clients/{clientId}`: any subset; the type and built-in flag cannot change. */
@@ -270,6 +306,9 @@ export const patchClientSchema = createClientSchema
     refresh_token_absolute_lifetime: refreshLifetime.optional(),
     /** `null` removes the keys. */
     jwks: jwksSchema.nullable().optional(),
+    /** `null` lifts the restriction to one algorithm. */
+    request_object_signing_alg: z.enum(REQUEST_OBJECT_ALGS).nullable().optional(),
+    require_signed_request_object: z.boolean().optional(),
   })
   .strict();
 
@@ -285,6 +324,7 @@ export function withDefaults(client: Client): Client {
     refresh_token_lifetime: client.refresh_token_lifetime ?? DEFAULT_REFRESH_TOKEN_LIFETIME,
     refresh_token_absolute_lifetime:
       client.refresh_token_absolute_lifetime ?? DEFAULT_REFRESH_TOKEN_ABSOLUTE_LIFETIME,
+    require_signed_request_object: client.require_signed_request_object ?? false,
   };
 }
 
@@ -309,6 +349,17 @@ export function clientRuleViolation(client: Client): string | undefined {
   if (client.refresh_token_absolute_lifetime < client.refresh_token_lifetime) {
     return 'refresh_token_absolute_lifetime must not be shorter than refresh_token_lifetime';
   }
+  return requestObjectRuleViolation(client);
+}
+
+/** A client that signs request objects needs a registered key that can verify them. */
+function requestObjectRuleViolation(client: Client): string | undefined {
+  const alg = client.request_object_signing_alg;
+  const keys = client.jwks?.keys ?? [];
+  if (client.require_signed_request_object && !keys.length)
+    return 'require_signed_request_object needs the public keys in jwks';
+  if (alg && !keys.some((k) => k.kty === KEY_TYPE_OF[alg] && (!k.alg || k.alg === alg)))
+    return `request_object_signing_alg ${alg} needs a ${KEY_TYPE_OF[alg]} key for it in jwks`;
   return undefined;
 }
 
@@ -324,6 +375,9 @@ export function mayUseGrant(client: Client, grantType: GrantType): boolean {
   if (!client.grant_types.includes(grantType)) return false;
   return client.client_type === 'confidential' || !CONFIDENTIAL_ONLY_GRANTS.includes(grantType);
 }
+
+/** The name the pages show: `client_name`, which RFC 7591 §2 makes optional, else the client id. */
+export const clientDisplayName = (client: Client): string => client.client_name ?? client.client_id;
 
 /** What the management API shows of a client: never the secret's hash. */
 export function publicView(client: Client): Omit<Client, 'secret_hash'> {

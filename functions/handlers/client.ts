@@ -1,15 +1,16 @@
 import { isClientId, patchClientSchema, publicView } from '../clients/client.js';
 import { ClientRepository } from '../clients/client-repository.js';
 import { notFound } from '../errors.js';
-import { parseJson } from '../http/body.js';
+import { MAX_BODY_BYTES, parseJson } from '../http/body.js';
 import { json, tenantHandler } from '../http/handler.js';
 import { requireTenantSecret } from '../http/tenant-auth.js';
 
 /**
  * GET, PATCH and DELETE /v1/clients/{clientId}; POST /v1/clients/{clientId}/secret rotates a
  * secret. The built-in client (client id = tenant id) is managed here too: e.g. PATCH its
- * `redirect_uris` to register a B2C tenant's `.../oauth2/authresp`. A broken client rule
- * (`ClientRuleError`) answers 400 `invalid_client_metadata` (functions/http/domain-errors.ts).
+ * `redirect_uris` to register a B2C tenant's `.../oauth2/authresp`. A field the schema refuses and
+ * a broken client rule (`ClientRuleError`) answer 400 `invalid_client_metadata` (RFC 7591 §3.2.2;
+ * functions/http/domain-errors.ts).
  */
 export const handler = tenantHandler(async (req, ctx) => {
   await requireTenantSecret(req, ctx);
@@ -19,7 +20,10 @@ export const handler = tenantHandler(async (req, ctx) => {
   // unknown, at every method alike: 404, as GET answers for any other unknown id.
   if (!isClientId(clientId)) throw notFound('no such client');
   if (req.method === 'PATCH') {
-    const client = await clients.patch(clientId, parseJson(req, patchClientSchema));
+    const client = await clients.patch(
+      clientId,
+      parseJson(req, patchClientSchema, MAX_BODY_BYTES, 'invalid_client_metadata'),
+    );
     if (!client) throw notFound('no such client');
     return json(200, publicView(client));
   }

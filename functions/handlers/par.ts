@@ -13,7 +13,7 @@ export const handler = tenantHandler(
     // Parameters must not repeat, as at the authorization endpoint (RFC 6749 §3.1).
     const form = parseForm(req);
     const client = await authenticateClientAt(req, form, ctx, '/request');
-    return json(201, await pushAuthorizationRequest(form, client, ctx.store), {
+    return json(201, await pushAuthorizationRequest(form, client, { store: ctx.store, issuer: ctx.issuer }), {
       'cache-control': 'no-store',
       pragma: 'no-cache',
     });

@@ -1,7 +1,7 @@
 import { ClientRepository } from '../clients/client-repository.js';
 import { sha256 } from '../crypto/secrets.js';
 import { consentScope } from '../oidc/claims-request.js';
-import type { Client } from '../clients/client.js';
+import { clientDisplayName, type Client } from '../clients/client.js';
 import type { HttpResponse } from '../http/request.js';
 import type { Interaction, LoginState } from '../interaction/interaction.js';
 import { saveInteraction } from '../interaction/repository.js';
@@ -142,12 +142,12 @@ const LOGIN_SCREENS = {
     const scopes = await scopesNeedingConsent(env.ctx.store, client, env.ix.userId!, askedScope(env), force);
     const bindingMessage = env.ix.decoupled?.bindingMessage;
     const view = loginViews.consent(vctx(env), {
-      client: client.client_name,
+      client: clientDisplayName(client),
       user: await displayName(env, env.ix.userId!),
       scopes,
       ...(bindingMessage ? { bindingMessage } : {}),
     });
-    return show(env, env.t('consent_title', { client: client.client_name }), view, extra.status);
+    return show(env, env.t('consent_title', { client: clientDisplayName(client) }), view, extra.status);
   },
 } satisfies Record<Exclude<LoginState['stage'], 'challenge'>, LoginScreen>;
 

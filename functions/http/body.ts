@@ -16,6 +16,8 @@ export function parseJson<S extends z.ZodType>(
   req: HttpRequest,
   schema: S,
   limit = MAX_BODY_BYTES,
+  /** The `error` of a body the schema refuses (client metadata: `invalid_client_metadata`, RFC 7591 §3.2.2). */
+  code = 'invalid_request',
 ): z.output<S> {
   if (mediaType(req) !== 'application/json') throw unsupportedMediaType('application/json');
   if (req.bodyBytes > limit) throw payloadTooLarge(limit);
@@ -25,7 +27,7 @@ export function parseJson<S extends z.ZodType>(
   } catch {
     throw badRequest('the request body is not valid JSON');
   }
-  return validate(schema, value);
+  return validate(schema, value, code);
 }
 
 /**

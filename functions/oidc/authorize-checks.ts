@@ -93,14 +93,20 @@ export function checkPushed(client: Client, pushed: boolean): void {
     throw new RedirectError('invalid_request', 'this client must use pushed authorization requests (PAR)');
 }
 
+/** RFC 9101 §5: `request` and `request_uri` are never sent together (a pushed one is not re-sent either). */
+export function checkNotBothRequestAndUri(query: Record<string, string>): void {
+  if (query.request !== undefined && query.request_uri !== undefined)
+    throw new RedirectError('invalid_request', 'request and request_uri must not both be sent (RFC 9101 §5)');
+}
+
 /**
- * Request objects are not supported (discovery says `request_parameter_supported: false`): a
- * `request` parameter is refused with `request_not_supported` (OIDC Core §3.1.2.6, §6.1), never
- * ignored — otherwise the unprotected outer parameters would silently win over the signed ones the
- * client meant. Checked in the query as sent and in the pushed parameters (RFC 9126 §4 would
- * otherwise let it pass unseen beside a `request_uri`).
+ * RFC 9101 §10.5 `require_signed_request_object`: such a client's authorization requests count only
+ * when they come as a verified request object, sent directly or pushed (RFC 9126 §3).
  */
-export function checkNoRequestObject(query: Record<string, string>, p: Record<string, string>): void {
-  if (query.request !== undefined || p.request !== undefined)
-    throw new RedirectError('request_not_supported', 'request objects are not supported');
+export function checkSignedRequestObject(client: Client, signed: boolean): void {
+  if (client.require_signed_request_object && !signed)
+    throw new RedirectError(
+      'invalid_request',
+      'this client must send its requests as a signed request object',
+    );
 }

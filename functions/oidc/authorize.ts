@@ -2,18 +2,20 @@ import type { ClientRequest, ResponseMode } from '../records/authorization.js';
 import {
   checkClient,
   checkLengths,
-  checkNoRequestObject,
+  checkNotBothRequestAndUri,
   checkPkce,
   checkPushed,
   checkRedirectUri,
   checkResponseMode,
   checkResponseType,
   checkScope,
+  checkSignedRequestObject,
 } from './authorize-checks.js';
 import { optional, type AuthorizeContext, type AuthorizeOutcome } from './authorize-context.js';
 import { RedirectError } from './authorize-errors.js';
 import { federatedFlow } from './authorize-federated.js';
 import { loginFlow } from './authorize-login.js';
+import { readRequestObject } from './request-object.js';
 import { resolveRequestUri } from './request-uri.js';
 
 /**
@@ -28,9 +30,18 @@ export async function authorize(
   ctx: AuthorizeContext,
 ): Promise<AuthorizeOutcome> {
   // RFC 9126 §4: a request_uri from the PAR endpoint stands for the pushed parameters.
-  const { params: p, pushed } = await resolveRequestUri(query, ctx.store);
+  const resolved = await resolveRequestUri(query, ctx.store);
   const now = ctx.now ?? Date.now();
-  const client = await checkClient(p, ctx.clients);
+  const client = await checkClient(resolved.params, ctx.clients);
+  // RFC 9101 §5: a request object's parameters replace the outer ones (a pushed request's object
+  // was verified when it was pushed).
+  const {
+    params: p,
+    signed,
+    refusal,
+  } = resolved.pushed
+    ? { ...resolved, refusal: undefined }
+    : await readRequestObject(resolved.params, client, { store: ctx.store, issuer: ctx.issuer, now });
   const redirectUri = checkRedirectUri(p, client);
   // An unsupported response_mode is an error for the client like any other, sent back in the
   // default mode (query).
@@ -38,8 +49,10 @@ export async function authorize(
   try {
     // Refused with invalid_request, sent to the redirect URI since the client and its redirect URI
     // are valid (RFC 6749 §4.1.2.1); nothing else of the request is acted upon.
-    checkPushed(client, pushed);
-    checkNoRequestObject(query, p);
+    if (refusal) throw refusal;
+    checkPushed(client, resolved.pushed);
+    checkNotBothRequestAndUri(query);
+    checkSignedRequestObject(client, signed);
     mode = checkResponseMode(p);
     const federated = p.token !== undefined;
     checkLengths(p);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CIBA_GRANT, type Client } from '../clients/client.js';
+import { CIBA_GRANT, clientDisplayName, type Client } from '../clients/client.js';
 import { randomSecret, sha256 } from '../crypto/secrets.js';
 import { validate } from '../validate.js';
 import { takeRateLimit, type RateLimit } from '../authenticators/rate-limit.js';
@@ -265,7 +265,7 @@ export async function backchannelAuthentication(
       cibaMail({
         to: email!,
         link,
-        clientName: client.client_name,
+        clientName: clientDisplayName(client),
         minutes: Math.round(expiresIn / 60),
         ...(bindingMessage ? { bindingMessage } : {}),
         ...(context.custom_message ? { customMessage: context.custom_message } : {}),

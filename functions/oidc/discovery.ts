@@ -1,4 +1,9 @@
-import { CLIENT_ASSERTION_ALGS, GRANT_TYPES, TOKEN_ENDPOINT_AUTH_METHODS } from '../clients/client.js';
+import {
+  CLIENT_ASSERTION_ALGS,
+  GRANT_TYPES,
+  REQUEST_OBJECT_ALGS,
+  TOKEN_ENDPOINT_AUTH_METHODS,
+} from '../clients/client.js';
 import { PROFILE_CLAIMS } from '../users/profile.js';
 import { LOCALES } from '../i18n.js';
 import { SUPPORTED_ACR } from './login-request.js';
@@ -69,7 +74,10 @@ export function discoveryDocument(issuer: string): Record<string, unknown> {
     prompt_values_supported: ['none', 'login', 'consent', 'select_account'],
     acr_values_supported: [...SUPPORTED_ACR],
     ui_locales_supported: [...LOCALES],
-    request_parameter_supported: false,
+    // RFC 9101: signed request objects (never alg none); `require_signed_request_object` is per
+    // client. No remote request_uri is fetched (SSRF, RFC 9101 §10.4): only PAR's.
+    request_parameter_supported: true,
+    request_object_signing_alg_values_supported: [...REQUEST_OBJECT_ALGS],
     request_uri_parameter_supported: false,
     // Per client (require_pushed_authorization_requests), not for the whole tenant. A PAR
     // request_uri works whatever request_uri_parameter_supported says (RFC 9126 §5).

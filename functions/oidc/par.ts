@@ -13,6 +13,7 @@ import {
   checkScope,
 } from './authorize-checks.js';
 import { checkAcr, checkClaims, checkMaxAge, checkPrompt, checkResource } from './login-request.js';
+import { RequestObjectError, verifyRequestObject, type RequestObjectContext } from './request-object.js';
 import { PAR_TTL_SECONDS, REQUEST_URI_PREFIX, pushedRequestKey, type PushedRequest } from './request-uri.js';
 
 /** Parameters that authenticate the client at the PAR endpoint and are no part of the request (RFC 9126 §2.1). */
@@ -29,32 +30,50 @@ export interface PushedAuthorizationResponse {
  * need the user — and stored under the hash of a 256-bit random reference for 60 seconds. What is
  * not checked here (`id_token_hint`, the SSO session) is checked at `/oidc/auth`, which runs every
  * check again on the pushed parameters anyway (RFC 9126 §4, §7.4: the client's policy may change
- * in between).
+ * in between). A pushed `request` object is verified here and only its parameters are kept
+ * (RFC 9126 §3, RFC 9101 §5); the authorization endpoint then knows the request was signed.
  */
 export async function pushAuthorizationRequest(
   form: Record<string, string>,
   client: Client,
-  store: TenantStore,
-  now = Date.now(),
+  ctx: RequestObjectContext,
 ): Promise<PushedAuthorizationResponse> {
+  const now = ctx.now ?? Date.now();
   if (form.request_uri !== undefined)
     throw badRequest('request_uri must not be sent to the pushed authorization request endpoint');
-  if (form.request !== undefined)
-    throw badRequest('request objects are not supported: push the parameters', 'request_not_supported');
-  const params = Object.fromEntries(
-    Object.entries(form).filter(([name]) => !CLIENT_AUTHENTICATION.includes(name)),
-  );
+  const signed = form.request !== undefined;
+  const params = signed
+    ? await objectParams(form.request!, client, ctx)
+    : Object.fromEntries(Object.entries(form).filter(([name]) => !CLIENT_AUTHENTICATION.includes(name)));
   params.client_id = client.client_id;
-  await validate(params, client, store);
+  // RFC 9101 §10.5: such a client pushes signed request objects only.
+  if (client.require_signed_request_object && !signed)
+    throw badRequest('this client must push its requests as a signed request object');
+  await validate(params, client, ctx.store);
 
   const reference = randomSecret();
   const item: PushedRequest = {
     clientId: client.client_id,
     params: JSON.stringify(params),
+    ...(signed ? { signed: true } : {}),
     expiresAt: nowSeconds(now) + PAR_TTL_SECONDS,
   };
-  await store.put(pushedRequestKey(reference), { ...item }, { ifAbsent: true });
+  await ctx.store.put(pushedRequestKey(reference), { ...item }, { ifAbsent: true });
   return { request_uri: `${REQUEST_URI_PREFIX}${reference}`, expires_in: PAR_TTL_SECONDS };
+}
+
+/** The verified object's parameters; a refused object answers 400 `invalid_request_object` (RFC 9126 §2.3). */
+async function objectParams(
+  jwt: string,
+  client: Client,
+  ctx: RequestObjectContext,
+): Promise<Record<string, string>> {
+  try {
+    return await verifyRequestObject(jwt, client, ctx);
+  } catch (err) {
+    if (err instanceof RequestObjectError) throw badRequest(err.description, 'invalid_request_object');
+    throw err;
+  }
 }
 
 async function validate(p: Record<string, string>, client: Client, store: TenantStore): Promise<void> {

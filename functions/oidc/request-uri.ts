@@ -17,6 +17,8 @@ export interface PushedRequest {
   clientId: string;
   /** The pushed authorization request parameters, as JSON (client authentication removed). */
   params: string;
+  /** The parameters came from a verified request object (RFC 9101 §5, RFC 9126 §3). */
+  signed?: boolean;
   expiresAt: number;
   consumedAt?: number;
 }
@@ -34,14 +36,17 @@ const unusable = () =>
  * The parameters of an authorization request: with `request_uri`, those that were pushed (and the
  * `client_id`), every other query parameter ignored (RFC 9126 §4); without it, the request itself.
  * A `request_uri` that cannot be used is shown on a page, never redirected: the redirect URI it
- * would name is not known yet.
+ * would name is not known yet. Only such pushed references are accepted: a `request_uri` naming
+ * anything else is never fetched (RFC 9101 §10.4: fetching arbitrary URIs turns the provider into a
+ * request-forgery tool against its own network, SSRF), so discovery says
+ * `request_uri_parameter_supported: false` (RFC 9126 §5 lets PAR work regardless).
  */
 export async function resolveRequestUri(
   p: Record<string, string>,
   store: TenantStore,
-): Promise<{ params: Record<string, string>; pushed: boolean }> {
+): Promise<{ params: Record<string, string>; pushed: boolean; signed: boolean }> {
   const uri = p.request_uri;
-  if (uri === undefined) return { params: p, pushed: false };
+  if (uri === undefined) return { params: p, pushed: false, signed: false };
   if (!p.client_id) throw new PageError(400, 'invalid_request', 'The request has no client_id.');
   const reference = uri.startsWith(REQUEST_URI_PREFIX) ? uri.slice(REQUEST_URI_PREFIX.length) : '';
   if (!REFERENCE.test(reference)) throw unusable();
@@ -60,5 +65,9 @@ export async function resolveRequestUri(
   const used = await store.consume<PushedRequest & Record<string, unknown>>(key);
   if (used.status !== 'consumed') throw unusable();
   const params = JSON.parse(used.item.params) as Record<string, string>;
-  return { params: { ...params, client_id: used.item.clientId }, pushed: true };
+  return {
+    params: { ...params, client_id: used.item.clientId },
+    pushed: true,
+    signed: used.item.signed === true,
+  };
 }

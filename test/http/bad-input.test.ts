@@ -499,7 +499,7 @@ describe('PATCH /v1/clients/{clientId} and POST /v1/clients', () => {
 
   it.each([
     ['malformed JSON', '{"client_name":'],
-    ['no client_name', '{}'],
+    ['a client_name that is blank', '{"client_name":"  "}'],
     ['an unknown client_type', '{"client_name":"x","client_type":"trusted"}'],
     ['an unsupported grant type', '{"client_name":"x","grant_types":["password"]}'],
     [

@@ -68,7 +68,12 @@ describe('an init-auth token works only with the client it was started for', () 
       expect(params.error).toBe('invalid_request');
     }
     const ok = redirectParams(
-      await authorize(t, { client_id: confidentialApp.client_id, redirect_uri: APP_REDIRECT, token }),
+      await authorize(t, {
+        client_id: confidentialApp.client_id,
+        redirect_uri: APP_REDIRECT,
+        token,
+        ...PKCE,
+      }),
     );
     expect(ok.params.code).toBeTruthy();
   });

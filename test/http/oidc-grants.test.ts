@@ -118,13 +118,16 @@ describe('refresh_token grant', () => {
   });
 
   it('a replayed authorization code revokes the refresh tokens its first redemption issued', async () => {
-    const { callback } = await authorizationResponse(t, config, { scope: SCOPE });
+    // New clients require PKCE (issue 11 item 7).
+    const verifier = client.randomPKCECodeVerifier();
+    const codeChallenge = await client.calculatePKCECodeChallenge(verifier);
+    const { callback } = await authorizationResponse(t, config, { scope: SCOPE, codeChallenge });
     const code = callback.searchParams.get('code')!;
     const redeem = () =>
       postForm(
         t,
         '/token',
-        { grant_type: 'authorization_code', code, redirect_uri: APP_REDIRECT },
+        { grant_type: 'authorization_code', code, redirect_uri: APP_REDIRECT, code_verifier: verifier },
         auth(app),
       );
     const first = await redeem();
