@@ -79,7 +79,7 @@ export async function startLocal(opts: LocalOptions): Promise<LocalServer> {
     [ENV.regions]: REGION_CODES.join(','),
     [ENV.tableName]: tableName,
     [ENV.dynamodbEndpoint]: endpoint,
-    [ENV.signer]: 'local',
+    [ENV.signer]: process.env[ENV.signer] || 'tenant',
     [ENV.localKeysDir]: join(dataDir, 'signing-keys'),
     [ENV.publicScheme]: 'http',
     [ENV.publicPort]: String(port),

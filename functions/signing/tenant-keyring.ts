@@ -1,0 +1,119 @@
+import { importJWK, SignJWT, type JWK } from 'jose';
+import type { SecretBox } from '../crypto/secret-box.js';
+import { count } from '../metrics.js';
+import type { TenantStore } from '../store/tenant-store.js';
+import { Lru } from './lru.js';
+import {
+  DEFAULT_SIGNING_ALG,
+  UnsupportedAlgorithmError,
+  type PublicJwk,
+  type SignOptions,
+  type Signer,
+  type SigningAlg,
+} from './signer.js';
+import {
+  KEY_LIST_CACHE_MS,
+  keyContext,
+  loadOrCreateKeys,
+  publishedKeys,
+  signingKey,
+  type TenantKeyRecord,
+} from './tenant-keys.js';
+
+type PrivateKey = Awaited<ReturnType<typeof importJWK>>;
+
+/**
+ * One tenant's signer (`SIGNER=tenant`). The key list is read at most every `KEY_LIST_CACHE_MS`;
+ * each private key is opened (one secret-box open: a KMS Decrypt on AWS) the first time it signs
+ * in this container and kept, so a warm container signs with no KMS call at all.
+ */
+export class TenantKeyring implements Signer {
+  private list: { keys: TenantKeyRecord[]; until: number } | undefined;
+  private loading: Promise<TenantKeyRecord[]> | undefined;
+  private readonly opened = new Map<string, Promise<PrivateKey>>();
+
+  constructor(
+    private readonly store: TenantStore,
+    private readonly box: SecretBox,
+    /** Verification-only keys published next to the tenant's own (the region's KMS key during migration). */
+    private readonly extraKeys: () => Promise<PublicJwk[]> = async () => [],
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private async keys(): Promise<TenantKeyRecord[]> {
+    if (this.list && this.list.until > this.now()) return this.list.keys;
+    this.loading ??= loadOrCreateKeys(this.store, this.box, this.now())
+      .then((item) => {
+        this.list = { keys: item.keys, until: this.now() + KEY_LIST_CACHE_MS };
+        // A revoked key's opened private half is dropped with it.
+        const live = new Set(item.keys.map((k) => k.kid));
+        for (const kid of this.opened.keys()) if (!live.has(kid)) this.opened.delete(kid);
+        return item.keys;
+      })
+      .finally(() => (this.loading = undefined));
+    return this.loading;
+  }
+
+  private open(key: TenantKeyRecord): Promise<PrivateKey> {
+    let p = this.opened.get(key.kid);
+    if (!p) {
+      p = this.box
+        .open(key.sealed, keyContext(this.store.tenantId, key.kid))
+        .then((jwk) => importJWK(JSON.parse(jwk) as JWK, key.alg));
+      this.opened.set(key.kid, p);
+      // A failed open (KMS down) must not stick: the next token tries again.
+      p.catch(() => this.opened.delete(key.kid));
+    }
+    return p;
+  }
+
+  async algorithms(): Promise<SigningAlg[]> {
+    const keys = await this.keys();
+    const now = this.now();
+    return [...new Set(keys.filter((k) => signingKey(keys, k.alg, now)).map((k) => k.alg))];
+  }
+
+  async signJwt(payload: Record<string, unknown>, header: SignOptions = {}): Promise<string> {
+    const alg = header.alg ?? DEFAULT_SIGNING_ALG;
+    const key = signingKey(await this.keys(), alg, this.now());
+    if (!key) throw new UnsupportedAlgorithmError(alg);
+    const privateKey = await this.open(key);
+    count('signer:signJwt');
+    return new SignJWT(payload)
+      .setProtectedHeader({ alg, typ: header.typ ?? 'JWT', kid: key.kid })
+      .sign(privateKey);
+  }
+
+  async publicKeys(): Promise<PublicJwk[]> {
+    const [keys, extra] = await Promise.all([this.keys(), this.extraKeys()]);
+    return [...publishedKeys(keys, this.now()).map((k) => k.publicJwk), ...extra];
+  }
+}
+
+/** Default number of tenants whose keyrings a warm container keeps. */
+export const KEYRING_CACHE_TENANTS = 500;
+
+/** The keyrings of one region's tenants in this container, least recently used forgotten first. */
+export class TenantKeyrings {
+  private readonly cache: Lru<string, TenantKeyring>;
+
+  constructor(
+    private readonly box: SecretBox,
+    private readonly opts: {
+      capacity?: number;
+      extraKeys?: () => Promise<PublicJwk[]>;
+      now?: () => number;
+    } = {},
+  ) {
+    this.cache = new Lru(opts.capacity ?? KEYRING_CACHE_TENANTS);
+  }
+
+  for(store: TenantStore): TenantKeyring {
+    let ring = this.cache.get(store.tenantId);
+    if (!ring) {
+      ring = new TenantKeyring(store, this.box, this.opts.extraKeys, this.opts.now);
+      this.cache.set(store.tenantId, ring);
+    }
+    return ring;
+  }
+}
