@@ -169,8 +169,13 @@ const scopeSchema = z
   .regex(/^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/, 'space-separated scope tokens');
 
 const lifetime = z.number().int().min(60).max(MAX_TOKEN_LIFETIME_SECONDS);
-/** A token signing algorithm this provider has keys for; anything else is `invalid_client_metadata`. */
-const signingAlg = z.enum(SIGNING_ALGS);
+/**
+ * A token signing algorithm: any value is let through here and judged by `clientRuleViolation`,
+ * so an unsupported one answers `invalid_client_metadata` (RFC 7591 §3.2.2), not a generic
+ * `invalid_request`, at create and at PATCH alike.
+ */
+const signingAlg = z.custom<SigningAlg>(() => true);
+const isSigningAlg = (value: unknown): value is SigningAlg => SIGNING_ALGS.includes(value as SigningAlg);
 const refreshLifetime = z.number().int().min(60).max(MAX_REFRESH_TOKEN_LIFETIME);
 
 const b64u = z
@@ -327,6 +332,9 @@ export function clientRuleViolation(client: Client): string | undefined {
   }
   if (method === 'private_key_jwt' && !client.jwks?.keys.length)
     return 'private_key_jwt needs the public keys in jwks';
+  for (const field of ['id_token_signed_response_alg', 'access_token_signed_response_alg'] as const) {
+    if (!isSigningAlg(client[field])) return `${field} must be one of ${SIGNING_ALGS.join(', ')}`;
+  }
   if (
     client.built_in &&
     (client.id_token_signed_response_alg !== 'RS256' || client.access_token_signed_response_alg !== 'RS256')
