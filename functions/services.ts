@@ -12,7 +12,7 @@ import { KmsSigner } from './signing/kms-signer.js';
 import { LocalSigner } from './signing/local-signer.js';
 import type { PublicJwk, Signer } from './signing/signer.js';
 import { TenantKeyrings } from './signing/tenant-keyring.js';
-import { initialKeys, SIGNING_KEYS_KEY } from './signing/tenant-keys.js';
+import { initialKeys, KEY_LIST_CACHE_MS, SIGNING_KEYS_KEY } from './signing/tenant-keys.js';
 import { DynamoStore } from './store/dynamo-store.js';
 import type { TenantStore } from './store/tenant-store.js';
 import { logger } from './log.js';
@@ -107,7 +107,10 @@ async function buildSigners(
             return [];
           })
         : [];
-    const keyrings = new TenantKeyrings(secretBox, { extraKeys });
+    const keyrings = new TenantKeyrings(secretBox, {
+      extraKeys,
+      listCacheMs: Math.min(cfg.tenantCacheSeconds * 1000, KEY_LIST_CACHE_MS),
+    });
     return (store) => keyrings.for(store);
   }
   let signer: Signer;

@@ -23,7 +23,8 @@ import {
 type PrivateKey = Awaited<ReturnType<typeof importJWK>>;
 
 /**
- * One tenant's signer (`SIGNER=tenant`). The key list is read at most every `KEY_LIST_CACHE_MS`;
+ * One tenant's signer (`SIGNER=tenant`). The key list is read at most every `listCacheMs`
+ * (`TENANT_CACHE_SECONDS`, like the tenant record);
  * each private key is opened (one secret-box open: a KMS Decrypt on AWS) the first time it signs
  * in this container and kept, so a warm container signs with no KMS call at all.
  */
@@ -38,13 +39,14 @@ export class TenantKeyring implements Signer {
     /** Verification-only keys published next to the tenant's own (the region's KMS key during migration). */
     private readonly extraKeys: () => Promise<PublicJwk[]> = async () => [],
     private readonly now: () => number = Date.now,
+    private readonly listCacheMs = KEY_LIST_CACHE_MS,
   ) {}
 
   private async keys(): Promise<TenantKeyRecord[]> {
     if (this.list && this.list.until > this.now()) return this.list.keys;
     this.loading ??= loadOrCreateKeys(this.store, this.box, this.now())
       .then((item) => {
-        this.list = { keys: item.keys, until: this.now() + KEY_LIST_CACHE_MS };
+        this.list = { keys: item.keys, until: this.now() + this.listCacheMs };
         // A revoked key's opened private half is dropped with it.
         const live = new Set(item.keys.map((k) => k.kid));
         for (const kid of this.opened.keys()) if (!live.has(kid)) this.opened.delete(kid);
@@ -103,6 +105,8 @@ export class TenantKeyrings {
       capacity?: number;
       extraKeys?: () => Promise<PublicJwk[]>;
       now?: () => number;
+      /** How long a container trusts its copy of a tenant's key list (a revocation reaches it within this). */
+      listCacheMs?: number;
     } = {},
   ) {
     this.cache = new Lru(opts.capacity ?? KEYRING_CACHE_TENANTS);
@@ -111,7 +115,7 @@ export class TenantKeyrings {
   for(store: TenantStore): TenantKeyring {
     let ring = this.cache.get(store.tenantId);
     if (!ring) {
-      ring = new TenantKeyring(store, this.box, this.opts.extraKeys, this.opts.now);
+      ring = new TenantKeyring(store, this.box, this.opts.extraKeys, this.opts.now, this.opts.listCacheMs);
       this.cache.set(store.tenantId, ring);
     }
     return ring;

@@ -25,7 +25,10 @@ export const SIGNING_KEYS_KEY: Key = { pk: 'signing-keys', sk: 'keys' };
 /** JWKS `Cache-Control: max-age` and `stale-while-revalidate` (seconds), served by `handlers/jwks.ts`. */
 export const JWKS_MAX_AGE_SECONDS = 300;
 export const JWKS_STALE_SECONDS = 60;
-/** How long a warm container trusts its copy of a tenant's key list before reading it again. */
+/**
+ * How long a warm container trusts its copy of a tenant's key list before reading it again, at most
+ * (the services pass `TENANT_CACHE_SECONDS`, 10 s on AWS).
+ */
 export const KEY_LIST_CACHE_MS = 10_000;
 
 /**
