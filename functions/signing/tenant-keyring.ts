@@ -1,4 +1,4 @@
-import { importJWK, SignJWT, type JWK } from 'jose';
+import { constants, createPrivateKey, sign, type JsonWebKeyInput, type KeyObject } from 'node:crypto';
 import type { SecretBox } from '../crypto/secret-box.js';
 import { count } from '../metrics.js';
 import type { TenantStore } from '../store/tenant-store.js';
@@ -20,7 +20,29 @@ import {
   type TenantKeyRecord,
 } from './tenant-keys.js';
 
-type PrivateKey = Awaited<ReturnType<typeof importJWK>>;
+type PrivateKey = KeyObject;
+
+const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
+
+/**
+ * The JWS signature of `input` (RFC 7518 §3.3-3.5, RFC 8037 §3.1), with node:crypto directly:
+ * synchronous and several times faster than going through WebCrypto for ES256 and EdDSA. jose
+ * verifies every algorithm in the tests.
+ */
+function jwsSignature(alg: SigningAlg, input: Buffer, key: KeyObject): Buffer {
+  switch (alg) {
+    case 'RS256':
+      return sign('sha256', input, key);
+    case 'PS256':
+      // RFC 7518 §3.5: MGF1 with SHA-256 and a salt as long as the hash.
+      return sign('sha256', input, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 });
+    case 'ES256':
+      // RFC 7518 §3.4: R || S, 32 bytes each, not DER.
+      return sign('sha256', input, { key, dsaEncoding: 'ieee-p1363' });
+    case 'EdDSA':
+      return sign(null, input, key);
+  }
+}
 
 /**
  * One tenant's signer (`SIGNER=tenant`). The key list is read at most every `listCacheMs`
@@ -61,7 +83,7 @@ export class TenantKeyring implements Signer {
     if (!p) {
       p = this.box
         .open(key.sealed, keyContext(this.store.tenantId, key.kid))
-        .then((jwk) => importJWK(JSON.parse(jwk) as JWK, key.alg));
+        .then((jwk) => createPrivateKey({ key: JSON.parse(jwk) as JsonWebKeyInput['key'], format: 'jwk' }));
       this.opened.set(key.kid, p);
       // A failed open (KMS down) must not stick: the next token tries again.
       p.catch(() => this.opened.delete(key.kid));
@@ -81,9 +103,9 @@ export class TenantKeyring implements Signer {
     if (!key) throw new UnsupportedAlgorithmError(alg);
     const privateKey = await this.open(key);
     count('signer:signJwt');
-    return new SignJWT(payload)
-      .setProtectedHeader({ alg, typ: header.typ ?? 'JWT', kid: key.kid })
-      .sign(privateKey);
+    const signingInput = `${b64({ alg, typ: header.typ ?? 'JWT', kid: key.kid })}.${b64(payload)}`;
+    const signature = jwsSignature(alg, Buffer.from(signingInput, 'ascii'), privateKey);
+    return `${signingInput}.${signature.toString('base64url')}`;
   }
 
   async publicKeys(): Promise<PublicJwk[]> {
