@@ -5,6 +5,7 @@ import type { TenantStore } from '../store/tenant-store.js';
 import { Lru } from './lru.js';
 import {
   DEFAULT_SIGNING_ALG,
+  SIGNING_ALGS,
   UnsupportedAlgorithmError,
   type PublicJwk,
   type SignOptions,
@@ -14,10 +15,12 @@ import {
 import {
   KEY_LIST_CACHE_MS,
   keyContext,
+  SIGNING_KEYS_KEY,
   loadOrCreateKeys,
   publishedKeys,
   signingKey,
   type TenantKeyRecord,
+  type TenantKeysItem,
 } from './tenant-keys.js';
 
 type PrivateKey = KeyObject;
@@ -52,7 +55,8 @@ function jwsSignature(alg: SigningAlg, input: Buffer, key: KeyObject): Buffer {
  */
 export class TenantKeyring implements Signer {
   private list: { keys: TenantKeyRecord[]; until: number } | undefined;
-  private loading: Promise<TenantKeyRecord[]> | undefined;
+  private loading: Promise<TenantKeysItem> | undefined;
+  private creating: Promise<TenantKeysItem> | undefined;
   private readonly opened = new Map<string, Promise<PrivateKey>>();
 
   constructor(
@@ -64,18 +68,28 @@ export class TenantKeyring implements Signer {
     private readonly listCacheMs = KEY_LIST_CACHE_MS,
   ) {}
 
-  private async keys(): Promise<TenantKeyRecord[]> {
-    if (this.list && this.list.until > this.now()) return this.list.keys;
-    this.loading ??= loadOrCreateKeys(this.store, this.box, this.now())
-      .then((item) => {
-        this.list = { keys: item.keys, until: this.now() + this.listCacheMs };
-        // A revoked key's opened private half is dropped with it.
-        const live = new Set(item.keys.map((k) => k.kid));
-        for (const kid of this.opened.keys()) if (!live.has(kid)) this.opened.delete(kid);
-        return item.keys;
-      })
-      .finally(() => (this.loading = undefined));
-    return this.loading;
+  /**
+   * The tenant's key list. Only signing creates the keys of a tenant made before per-tenant keys
+   * (`create`): publishing and verifying only read, so read-only functions need no write or
+   * `kms:Encrypt` permission; until the first token such a tenant's JWKS has only the region keys.
+   */
+  private async keys(create = false): Promise<TenantKeyRecord[]> {
+    const cached = this.list;
+    if (cached && cached.until > this.now() && (cached.keys.length > 0 || !create)) return cached.keys;
+    const load = create
+      ? (this.creating ??= loadOrCreateKeys(this.store, this.box, this.now()).finally(
+          () => (this.creating = undefined),
+        ))
+      : (this.loading ??= this.store
+          .get<TenantKeysItem>(SIGNING_KEYS_KEY)
+          .then((item) => item ?? { keys: [], rev: '' })
+          .finally(() => (this.loading = undefined)));
+    const item = await load;
+    this.list = { keys: item.keys, until: this.now() + this.listCacheMs };
+    // A revoked key's opened private half is dropped with it.
+    const live = new Set(item.keys.map((k) => k.kid));
+    for (const kid of this.opened.keys()) if (!live.has(kid)) this.opened.delete(kid);
+    return item.keys;
   }
 
   private open(key: TenantKeyRecord): Promise<PrivateKey> {
@@ -94,12 +108,14 @@ export class TenantKeyring implements Signer {
   async algorithms(): Promise<SigningAlg[]> {
     const keys = await this.keys();
     const now = this.now();
-    return [...new Set(keys.filter((k) => signingKey(keys, k.alg, now)).map((k) => k.alg))];
+    const algs = [...new Set(keys.filter((k) => signingKey(keys, k.alg, now)).map((k) => k.alg))];
+    // A tenant whose keys are made at its first token signs with every algorithm from then on.
+    return algs.length ? algs : [...SIGNING_ALGS];
   }
 
   async signJwt(payload: Record<string, unknown>, header: SignOptions = {}): Promise<string> {
     const alg = header.alg ?? DEFAULT_SIGNING_ALG;
-    const key = signingKey(await this.keys(), alg, this.now());
+    const key = signingKey(await this.keys(true), alg, this.now());
     if (!key) throw new UnsupportedAlgorithmError(alg);
     const privateKey = await this.open(key);
     count('signer:signJwt');

@@ -80,6 +80,10 @@ describe('keys created with the tenant', () => {
     const { tenant } = await old.create({ slug: slug() });
     expect(await repo.scoped(tenant.id).get(SIGNING_KEYS_KEY)).toBeUndefined();
     const ring = new TenantKeyring(repo.scoped(tenant.id), box);
+    // Publishing only reads (read-only functions may not write): no keys until the first token.
+    expect(await ring.publicKeys()).toEqual([]);
+    expect(await ring.algorithms()).toEqual([...SIGNING_ALGS]);
+    expect(await repo.scoped(tenant.id).get(SIGNING_KEYS_KEY)).toBeUndefined();
     const jwt = await ring.signJwt({ sub: 'x' });
     await jwtVerify(jwt, await jwksOf(ring));
     expect((await itemOf(tenant.id)).keys).toHaveLength(SIGNING_ALGS.length);
