@@ -6,6 +6,8 @@
  *   update-tenant --slug acme --region us [--name "Acme"] [--color "#0f766e"] [--default-outcome CHALLENGE]
  *   list-tenants  [--region us]
  *   rotate-secret --slug acme --region us
+ *   rotate-keys   --slug acme --region us
+ *   revoke-key    --slug acme --region us --kid <kid>
  *   delete-tenant --slug acme --region us --yes
  *
  * Target: the local server's DynamoDB Local when one runs (or its data folder exists); else the
@@ -18,6 +20,17 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { KmsSecretBox } from '../functions/crypto/kms-secret-box.js';
+import { LocalSecretBox } from '../functions/crypto/local-secret-box.js';
+import type { SecretBox } from '../functions/crypto/secret-box.js';
+import {
+  initialKeys,
+  revokeKey,
+  rotateKeys,
+  SIGNING_KEYS_KEY,
+  UnknownKeyError,
+} from '../functions/signing/tenant-keys.js';
 import { REGIONS, REGION_CODES, isRegionCode, type RegionCode } from '../functions/regions.js';
 import { DynamoStore } from '../functions/store/dynamo-store.js';
 import {
@@ -43,12 +56,16 @@ const USAGE = `usage: npm run admin -- <verb> [options]
   update-tenant --slug <slug> --region <us|au|eu> [--name <display name>] [--color <#rrggbb>] [--default-outcome ALLOW|CHALLENGE|BLOCK]
   list-tenants  [--region <us|au|eu>]
   rotate-secret --slug <slug> --region <us|au|eu>
+  rotate-keys   --slug <slug> --region <us|au|eu>
+  revoke-key    --slug <slug> --region <us|au|eu> --kid <kid>
   delete-tenant --slug <slug> --region <us|au|eu> --yes
 options: --target local|aws   --data-dir .data   --base-domain <domain> (AWS; default $BASE_DOMAIN)`;
 
 interface Target {
   kind: 'local' | 'aws';
   repo(region: RegionCode): TenantRepository;
+  /** What seals tenant signing keys: the region's KMS secrets key on AWS, the local server's key locally. */
+  box(region: RegionCode): SecretBox;
   issuer(slug: string, region: RegionCode): string;
   close(): Promise<void>;
 }
@@ -71,12 +88,23 @@ async function openTarget(opts: { target?: string; dataDir: string; baseDomain?:
     if (!base)
       throw new UsageError('against AWS, give --base-domain (or set BASE_DOMAIN) so issuers can be printed');
     const clients = new Map<RegionCode, DynamoDBClient>();
+    const box = (region: RegionCode): SecretBox =>
+      new KmsSecretBox(
+        new KMSClient({ region: REGIONS[region].awsRegion }),
+        (process.env.SECRETS_KEY_ID ?? `alias/identity-secrets-{region}`).replaceAll('{region}', region),
+      );
     return {
       kind: 'aws',
+      box,
       repo: (region) => {
         let c = clients.get(region);
         if (!c) clients.set(region, (c = new DynamoDBClient({ region: REGIONS[region].awsRegion })));
-        return new TenantRepository(new DynamoStore(`identity-${region}`, c), region, 0);
+        return new TenantRepository(
+          new DynamoStore(`identity-${region}`, c),
+          region,
+          0,
+          starter(box(region)),
+        );
       },
       issuer: (slug, region) => `https://${slug}.${region}.${base}/oidc`,
       close: async () => clients.forEach((c) => c.destroy()),
@@ -93,10 +121,18 @@ async function openTarget(opts: { target?: string; dataDir: string; baseDomain?:
   const base = state?.baseDomain ?? process.env.BASE_DOMAIN ?? 'localhost';
   const client = localClient(endpoint);
   if (!state) for (const r of REGION_CODES) await ensureTable(client, tableName.replaceAll('{region}', r));
+  const keysDir = state?.keysDir ?? join(opts.dataDir, 'signing-keys');
+  const box = (region: RegionCode): SecretBox => LocalSecretBox.open(keysDir, region);
   return {
     kind: 'local',
+    box,
     repo: (region) =>
-      new TenantRepository(new DynamoStore(tableName.replaceAll('{region}', region), client), region, 0),
+      new TenantRepository(
+        new DynamoStore(tableName.replaceAll('{region}', region), client),
+        region,
+        0,
+        starter(box(region)),
+      ),
     issuer: (slug, region) => `http://${slug}.${region}.${base}:${port}/oidc`,
     close: async () => {
       client.destroy();
@@ -104,6 +140,12 @@ async function openTarget(opts: { target?: string; dataDir: string; baseDomain?:
     },
   };
 }
+
+/** A new tenant's signing keys, written with it (as the functions do). */
+const starter = (box: SecretBox) => async (tenantId: string) => ({
+  key: SIGNING_KEYS_KEY,
+  item: { ...(await initialKeys(box, tenantId)) },
+});
 
 function region(value: string | undefined, required = true): RegionCode | undefined {
   if (value === undefined) {
@@ -124,14 +166,29 @@ function describe(t: Tenant, issuer: string) {
   return { tenantId: t.id, slug: t.slug, region: t.region, name: t.name, issuer, createdAt: t.createdAt };
 }
 
-const VERBS = ['create-tenant', 'update-tenant', 'list-tenants', 'rotate-secret', 'delete-tenant'];
+const VERBS = [
+  'create-tenant',
+  'update-tenant',
+  'list-tenants',
+  'rotate-secret',
+  'rotate-keys',
+  'revoke-key',
+  'delete-tenant',
+];
 
 interface Command {
   verb: string;
   region: RegionCode | undefined;
   slug: string | undefined;
   outcome: string | undefined;
-  values: { name?: string; color?: string; target?: string; 'data-dir'?: string; 'base-domain'?: string };
+  values: {
+    name?: string;
+    color?: string;
+    kid?: string;
+    target?: string;
+    'data-dir'?: string;
+    'base-domain'?: string;
+  };
 }
 
 /** The command line, validated entirely before any database is touched. */
@@ -144,6 +201,7 @@ function parseCommand(argv: string[]): Command {
       region: { type: 'string' },
       name: { type: 'string' },
       color: { type: 'string' },
+      kid: { type: 'string' },
       'default-outcome': { type: 'string' },
       target: { type: 'string' },
       'data-dir': { type: 'string' },
@@ -167,6 +225,7 @@ function parseCommand(argv: string[]): Command {
   if (verb === 'update-tenant' && !values.name && !values.color && !outcome) {
     throw new UsageError('update-tenant needs --name, --color or --default-outcome');
   }
+  if (verb === 'revoke-key' && !values.kid) throw new UsageError('revoke-key needs --kid (from the JWKS)');
   if (verb === 'delete-tenant' && !values.yes)
     throw new UsageError("delete-tenant deletes all of the tenant's data: add --yes");
   return { verb, region: r, slug: s, outcome, values };
@@ -210,6 +269,9 @@ async function run(target: Target, { verb, region: r, slug: s, outcome, values }
         issuer: target.issuer(tenant.slug, r!),
       };
     }
+    case 'rotate-keys':
+    case 'revoke-key':
+      return keys(target, verb, r!, s!, values.kid);
     case 'delete-tenant': {
       const { tenant, itemsDeleted } = await target.repo(r!).delete(s!);
       return { deleted: true, tenantId: tenant.id, slug: tenant.slug, region: tenant.region, itemsDeleted };
@@ -224,6 +286,26 @@ async function run(target: Target, { verb, region: r, slug: s, outcome, values }
       return { tenants };
     }
   }
+}
+
+/** Key rotation and revocation (functions/signing/tenant-keys.ts); times as ISO strings. */
+async function keys(target: Target, verb: string, r: RegionCode, s: string, kid?: string): Promise<unknown> {
+  const repo = target.repo(r);
+  const tenant = await repo.require(s);
+  const store = repo.scoped(tenant.id);
+  const iso = (ms: number) => new Date(ms).toISOString();
+  if (verb === 'revoke-key') {
+    const out = await revokeKey(store, target.box(r), kid!);
+    return { tenantId: tenant.id, slug: tenant.slug, region: r, ...out };
+  }
+  const { added, retiring } = await rotateKeys(store, target.box(r));
+  return {
+    tenantId: tenant.id,
+    slug: tenant.slug,
+    region: r,
+    published: added.map((k) => ({ kid: k.kid, alg: k.alg, signsFrom: iso(k.activeFrom) })),
+    retiring: retiring.map((k) => ({ kid: k.kid, alg: k.alg, publishedUntil: iso(k.publishedUntil) })),
+  };
 }
 
 async function main(argv: string[]): Promise<unknown> {
@@ -252,6 +334,7 @@ try {
     err instanceof SlugTakenError ||
     err instanceof InvalidSlugError ||
     err instanceof UnknownTenantError ||
+    err instanceof UnknownKeyError ||
     err instanceof JavaMissingError
   ) {
     process.stderr.write(`error: ${err.message}\n`);

@@ -19,7 +19,7 @@ try {
   console.log(`
 Identity platform running locally on http://localhost:${server.port} (regions us, au, eu)
   DynamoDB Local: ${server.dynamodbEndpoint} (${inMemory ? 'in memory' : `data in ${dataDir}/dynamodb`})
-  Signing keys:   local development keys in ${dataDir}/signing-keys (NOT FOR PRODUCTION)
+  Signing keys:   SIGNER=${process.env.SIGNER}, sealed by SECRET_BOX=${process.env.SECRET_BOX || 'local'} (local key in ${dataDir}/signing-keys, NOT FOR PRODUCTION)
 
 Demo tenant (slug demo, region us)
   tenant id:  ${demo.tenant.id}

@@ -15,15 +15,23 @@ export interface Config {
   tableName: string;
   /** Set locally to the embedded DynamoDB Local endpoint. */
   dynamodbEndpoint: string | undefined;
-  /** `kms` on AWS, `local` for development. */
-  signer: 'kms' | 'local';
+  /**
+   * `tenant` (default): each tenant's own keys, sealed by the secret box and opened once per
+   * container; `kms`: the region's KMS key signs every token (one KMS Sign each); `local`: one
+   * development key file per region (kept for old data folders).
+   */
+  signer: 'tenant' | 'kms' | 'local';
   /** KMS key id/ARN/alias used to sign now (`{region}` replaced by the region code). */
   kmsKeyId: string | undefined;
-  /** KMS keys retired but still inside their verification window: still published in the JWKS. */
+  /**
+   * KMS keys retired but still inside their verification window: still published in the JWKS. With
+   * `SIGNER=tenant`, `KMS_KEY_ID` and these are published (never used to sign) while tokens they
+   * signed before the switch may still be alive.
+   */
   kmsPreviousKeyIds: string[];
   /** Where the local signer keeps its development keys (and the local secret box its key). */
   localKeysDir: string;
-  /** What seals secrets kept for reuse (TOTP secrets): `kms` on AWS, `local` for development; defaults to `signer`. */
+  /** What seals secrets kept for reuse (TOTP secrets, tenant signing keys): `kms` on AWS, `local` for development; defaults to `kms` with `SIGNER=kms`, else `local`. */
   secretBox: 'kms' | 'local';
   /** Symmetric KMS key id/ARN/alias of the secret box (`{region}` replaced by the region code). */
   secretsKeyId: string | undefined;
@@ -53,10 +61,10 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const served = named.filter(isRegionCode);
   const bad = named.filter((r) => !isRegionCode(r));
   if (bad.length > 0) throw new Error(`${ENV.regions} names unknown region code(s): ${bad.join(', ')}`);
-  const signer = env[ENV.signer] ?? 'local';
-  if (signer !== 'kms' && signer !== 'local')
-    throw new Error(`${ENV.signer} must be kms or local, not ${signer}`);
-  const secretBox = env[ENV.secretBox] ?? signer;
+  const signer = env[ENV.signer] || 'tenant';
+  if (signer !== 'tenant' && signer !== 'kms' && signer !== 'local')
+    throw new Error(`${ENV.signer} must be tenant, kms or local, not ${signer}`);
+  const secretBox = env[ENV.secretBox] || (signer === 'kms' ? 'kms' : 'local');
   if (secretBox !== 'kms' && secretBox !== 'local') {
     throw new Error(`${ENV.secretBox} must be kms or local, not ${secretBox}`);
   }

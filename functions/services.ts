@@ -10,8 +10,12 @@ import { count } from './metrics.js';
 import { REGIONS, type RegionCode } from './regions.js';
 import { KmsSigner } from './signing/kms-signer.js';
 import { LocalSigner } from './signing/local-signer.js';
-import type { Signer } from './signing/signer.js';
+import type { PublicJwk, Signer } from './signing/signer.js';
+import { TenantKeyrings } from './signing/tenant-keyring.js';
+import { initialKeys, KEY_LIST_CACHE_MS, SIGNING_KEYS_KEY } from './signing/tenant-keys.js';
 import { DynamoStore } from './store/dynamo-store.js';
+import type { TenantStore } from './store/tenant-store.js';
+import { logger } from './log.js';
 import { TenantRepository } from './tenants/tenant-repository.js';
 
 /**
@@ -23,7 +27,11 @@ import { TenantRepository } from './tenants/tenant-repository.js';
 export interface RegionServices {
   region: RegionCode;
   config: Config;
-  signer: Signer;
+  /**
+   * The signer of one tenant's tokens: the tenant's own keys (`SIGNER=tenant`), or the region's
+   * one key (`kms`, `local`).
+   */
+  signerFor(store: TenantStore): Signer;
   /** Seals the secrets that must be kept for reuse (TOTP secrets): KMS on AWS. */
   secretBox: SecretBox;
   tenants: TenantRepository;
@@ -60,32 +68,65 @@ export function dynamoClient(cfg: Config, region: RegionCode): DynamoDBClient {
 async function build(cfg: Config, region: RegionCode): Promise<RegionServices> {
   let kmsClient: KMSClient | undefined;
   const kms = () => (kmsClient ??= new KMSClient({ region: REGIONS[region].awsRegion, maxAttempts: 3 }));
+  const secretBox = countedSecretBox(buildSecretBox(cfg, region, kms));
+  const tenants = new TenantRepository(
+    new DynamoStore(tableNameFor(cfg, region), dynamoClient(cfg, region)),
+    region,
+    cfg.tenantCacheSeconds * 1000,
+    // Every new tenant gets its own signing keys, written with it (functions/signing/tenant-keys.ts).
+    async (tenantId) => ({ key: SIGNING_KEYS_KEY, item: { ...(await initialKeys(secretBox, tenantId)) } }),
+  );
+  return {
+    region,
+    config: cfg,
+    signerFor: await buildSigners(cfg, region, kms, secretBox),
+    secretBox,
+    tenants,
+    mailer: await buildMailer(cfg, region),
+  };
+}
+
+/** `SIGNER=tenant`: each tenant's keyring; `kms`/`local`: the region's one key for every tenant. */
+async function buildSigners(
+  cfg: Config,
+  region: RegionCode,
+  kms: () => KMSClient,
+  secretBox: SecretBox,
+): Promise<(store: TenantStore) => Signer> {
+  const kmsIds = [cfg.kmsKeyId, ...cfg.kmsPreviousKeyIds]
+    .filter((id): id is string => Boolean(id))
+    .map((id) => id.replaceAll('{region}', region));
+  if (cfg.signer === 'tenant') {
+    // Migration from SIGNER=kms: the region keys still configured stay in every JWKS
+    // (verification only) until the tokens they signed have expired and they are unset.
+    const regionKeys = kmsIds.length ? new KmsSigner(kms(), kmsIds[0]!, kmsIds.slice(1)) : undefined;
+    const extraKeys = async (): Promise<PublicJwk[]> =>
+      regionKeys
+        ? regionKeys.publicKeys().catch((err: unknown) => {
+            logger.warn('the region KMS key is unavailable for the JWKS', { reason: String(err) });
+            return [];
+          })
+        : [];
+    const keyrings = new TenantKeyrings(secretBox, {
+      extraKeys,
+      listCacheMs: Math.min(cfg.tenantCacheSeconds * 1000, KEY_LIST_CACHE_MS),
+    });
+    return (store) => keyrings.for(store);
+  }
   let signer: Signer;
   if (cfg.signer === 'kms') {
     if (!cfg.kmsKeyId) throw new Error('SIGNER=kms needs KMS_KEY_ID');
-    signer = new KmsSigner(kms(), cfg.kmsKeyId.replaceAll('{region}', region), cfg.kmsPreviousKeyIds);
+    signer = new KmsSigner(kms(), kmsIds[0]!, kmsIds.slice(1));
   } else {
     signer = await LocalSigner.open(cfg.localKeysDir, region);
   }
-  // Counts signatures the same way; the signer object itself is kept (the local one can rotate).
+  // Counts signatures (the keyrings count their own); the signer object itself is kept (the local one can rotate).
   const signJwt = signer.signJwt.bind(signer);
   signer.signJwt = (payload, header) => {
     count('signer:signJwt');
     return signJwt(payload, header);
   };
-  const tenants = new TenantRepository(
-    new DynamoStore(tableNameFor(cfg, region), dynamoClient(cfg, region)),
-    region,
-    cfg.tenantCacheSeconds * 1000,
-  );
-  return {
-    region,
-    config: cfg,
-    signer,
-    secretBox: countedSecretBox(buildSecretBox(cfg, region, kms)),
-    tenants,
-    mailer: await buildMailer(cfg, region),
-  };
+  return () => signer;
 }
 
 function buildSecretBox(cfg: Config, region: RegionCode, kms: () => KMSClient): SecretBox {

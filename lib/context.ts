@@ -14,6 +14,8 @@ import { REGIONS, type RegionCode } from '../functions/regions.js';
  * | `signingKeyGeneration` | number, or `{ "<code>": number }` | bump to replace a region's signing key |
  * | `previousSigningKeyArns` | `{ "<code>": [arn, ...] }` or `[arn, ...]` | retired keys still in the JWKS |
  * | `mailFrom` | string, or `{ "<code>": string }` | From address of every mail, an SES-verified identity |
+ * | `signer` | `tenant` (default) or `kms` | each tenant's own keys, or the region's KMS key signs every token |
+ * | `publishRegionKey` | boolean (default true) | with `signer=tenant`: keep the region's KMS keys in every JWKS (verification only) while tokens they signed live |
  *
  * On the command line, object and list values are given as JSON
  * (`-c 'hostedZones={"eu":{"id":"Z123","name":"eu.id.example.com"}}'`); a list may also be
@@ -31,6 +33,10 @@ export interface RegionSettings {
   previousSigningKeyArns: string[];
   /** From address of mail sent through SES in this region; absent: the stack refuses mail routes. */
   mailFrom: string | undefined;
+  /** `tenant`: each tenant's own keys (no KMS call per token); `kms`: the region's KMS key signs. */
+  signer: 'tenant' | 'kms';
+  /** With `signer=tenant`: the region's KMS keys stay in every JWKS (for tokens signed before the switch). */
+  publishRegionKey: boolean;
 }
 
 const KEY_ARN = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):key\/[A-Za-z0-9-]+$/;
@@ -163,6 +169,14 @@ function mailFromOf(node: Node, code: RegionCode): string | undefined {
   return mineMail?.trim() || undefined;
 }
 
+function signerOf(node: Node): { signer: 'tenant' | 'kms'; publishRegionKey: boolean } {
+  const signer = String(parsed(node.tryGetContext('signer')) ?? 'tenant');
+  if (signer !== 'tenant' && signer !== 'kms')
+    throw new Error(`Context signer must be tenant or kms, not ${signer}`);
+  const publish = parsed(node.tryGetContext('publishRegionKey'));
+  return { signer, publishRegionKey: !(publish === false || publish === 'false') };
+}
+
 /** Reads and validates the settings of one region from the app's (or a stack's) context. */
 export function regionSettings(node: Node, code: RegionCode): RegionSettings {
   const awsRegion = REGIONS[code].awsRegion;
@@ -175,5 +189,6 @@ export function regionSettings(node: Node, code: RegionCode): RegionSettings {
     previousSigningKeyArns: previousKeyArnsOf(node, code, awsRegion),
     signingKeyGeneration: keyGenerationOf(node, code),
     mailFrom: mailFromOf(node, code),
+    ...signerOf(node),
   };
 }

@@ -9,6 +9,7 @@ import { TenantDomain } from './custom-domain.js';
 import { MailSender } from './mail.js';
 import { SecretsKey } from './secrets-key.js';
 import { SigningKey } from './signing-key.js';
+import { KeyRotation } from './key-rotation.js';
 import { IdentityTable } from './table.js';
 
 export interface IdentityStackProps extends StackProps {
@@ -29,6 +30,7 @@ export class IdentityStack extends Stack {
   readonly secretsKey: SecretsKey;
   readonly api: IdentityApi;
   readonly domain: TenantDomain | undefined;
+  readonly keyRotation: KeyRotation;
 
   constructor(scope: Construct, id: string, props: IdentityStackProps) {
     super(scope, id, props);
@@ -57,6 +59,12 @@ export class IdentityStack extends Stack {
       signingKey: this.signingKey,
       secretsKey: this.secretsKey,
       mail,
+      environment,
+    });
+
+    this.keyRotation = new KeyRotation(this, 'KeyRotation', {
+      table: this.table,
+      secretsKey: this.secretsKey,
       environment,
     });
 
@@ -122,9 +130,14 @@ function functionEnvironment(
     [ENV.baseDomain]: settings.baseDomain,
     [ENV.regions]: settings.code,
     [ENV.tableName]: table.tableName,
-    [ENV.signer]: 'kms',
-    [ENV.kmsKeyId]: signingKey.keyArn,
-    [ENV.kmsPreviousKeyIds]: settings.previousSigningKeyArns.join(','),
+    [ENV.signer]: settings.signer,
+    // With SIGNER=tenant the region keys only stay published (never sign) while publishRegionKey is on.
+    ...(settings.signer === 'kms' || settings.publishRegionKey
+      ? {
+          [ENV.kmsKeyId]: signingKey.keyArn,
+          [ENV.kmsPreviousKeyIds]: settings.previousSigningKeyArns.join(','),
+        }
+      : {}),
     [ENV.secretBox]: 'kms',
     [ENV.secretsKeyId]: secretsKey.keyArn,
     [ENV.publicScheme]: 'https',

@@ -5,6 +5,7 @@ import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { ENV } from '../functions/env-names.js';
 import type { Permission, Route } from '../functions/routes.js';
 import type { MailSender } from './mail.js';
 import type { SecretsKey } from './secrets-key.js';
@@ -107,7 +108,9 @@ function grant(permission: Permission, role: Role, props: RouteFunctionProps): v
     case 'table:write':
       return props.table.grantWrite(role);
     case 'kms:sign':
-      return props.signingKey.grantSign(role);
+      // SIGNER=tenant: the tenant's own keys, sealed by the secrets key; SIGNER=kms: the region key.
+      if (props.environment[ENV.signer] === 'kms') return props.signingKey.grantSign(role);
+      return props.secretsKey.grantSigningKeys(role);
     case 'kms:publicKey':
       return props.signingKey.grantPublicKey(role);
     case 'kms:secrets':

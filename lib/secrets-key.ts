@@ -7,8 +7,9 @@ import type { RegionCode } from '../functions/regions.js';
 
 /**
  * The region's secret-box key: a symmetric (SYMMETRIC_DEFAULT) ENCRYPT_DECRYPT KMS key that seals
- * the secrets kept for reuse, such as TOTP secrets (functions/crypto/kms-secret-box.ts), each bound
- * to its tenant and user by the encryption context. KMS rotates its key material yearly; old
+ * the secrets kept for reuse, such as TOTP secrets and tenant signing keys
+ * (functions/crypto/kms-secret-box.ts), each bound to its tenant (and user or key) by the encryption
+ * context. KMS rotates its key material yearly; old
  * ciphertexts keep decrypting. Reachable as `alias/identity-secrets-<code>`, retained with the stack:
  * deleting it would make every sealed secret unreadable.
  */
@@ -46,16 +47,35 @@ export class SecretsKey extends Construct {
     this.grant(grantee, ['kms:Decrypt']);
   }
 
-  private grant(grantee: IGrantable, actions: string[]): void {
+  /**
+   * kms:Encrypt and kms:Decrypt of tenant signing keys only (purpose `signing-key:<kid>`,
+   * functions/signing/tenant-keys.ts): the token function opens them, and seals the first keys of a
+   * tenant made before per-tenant keys; it can never open a TOTP secret.
+   */
+  grantSigningKeys(grantee: IGrantable): void {
+    this.grant(grantee, ['kms:Encrypt', 'kms:Decrypt'], {
+      StringLike: { 'kms:EncryptionContext:purpose': `${SIGNING_KEY_PURPOSE_PREFIX}*` },
+    });
+  }
+
+  private grant(grantee: IGrantable, actions: string[], extra: Record<string, unknown> = {}): void {
     grantee.grantPrincipal.addToPrincipalPolicy(
-      new PolicyStatement({ actions, resources: [this.key.keyArn], conditions: secretContextConditions() }),
+      new PolicyStatement({
+        actions,
+        resources: [this.key.keyArn],
+        conditions: { ...secretContextConditions(), ...extra },
+      }),
     );
   }
 }
 
+/** The `purpose` of a sealed tenant signing key: `signing-key:<kid>` (functions/signing/tenant-keys.ts). */
+export const SIGNING_KEY_PURPOSE_PREFIX = 'signing-key:';
+
 /**
  * The encryption context keys the secret box binds every sealed value with (tenant, user,
- * purpose: functions/crypto/kms-secret-box.ts, functions/authenticators/authenticator-app.ts).
+ * purpose: functions/crypto/kms-secret-box.ts, functions/authenticators/authenticator-app.ts;
+ * tenant signing keys use tenant and purpose only).
  */
 export const SECRET_CONTEXT_KEYS = ['tenantId', 'userId', 'purpose'] as const;
 

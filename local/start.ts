@@ -27,6 +27,8 @@ export interface LocalServer {
   origin: (slug: string, region: RegionCode) => string;
   dynamodbEndpoint: string;
   tableName: string;
+  /** Where the local secret box key (and the development signing keys) live. */
+  keysDir: string;
   stop(): Promise<void>;
 }
 
@@ -37,6 +39,8 @@ export interface ServerState {
   dynamodbEndpoint: string;
   tableName: string;
   baseDomain: string;
+  /** The local secret box's folder: the CLI seals new tenant keys with the same key. */
+  keysDir?: string;
 }
 
 export const stateFile = (dataDir: string) => join(resolve(dataDir), 'server.json');
@@ -72,6 +76,7 @@ export async function startLocal(opts: LocalOptions): Promise<LocalServer> {
   for (const region of REGION_CODES) await ensureTable(client, tableName.replaceAll('{region}', region));
   client.destroy();
 
+  const keysDir = join(dataDir, 'signing-keys');
   const server: Server = createGateway();
   const port = await listen(server, opts.port, opts.host ?? '127.0.0.1');
   Object.assign(process.env, {
@@ -79,20 +84,30 @@ export async function startLocal(opts: LocalOptions): Promise<LocalServer> {
     [ENV.regions]: REGION_CODES.join(','),
     [ENV.tableName]: tableName,
     [ENV.dynamodbEndpoint]: endpoint,
-    [ENV.signer]: 'local',
-    [ENV.localKeysDir]: join(dataDir, 'signing-keys'),
+    // SIGNER, SECRET_BOX, KMS_KEY_ID and SECRETS_KEY_ID are taken from the environment when set, so
+    // the AWS adapters run locally against any KMS-compatible endpoint (AWS_ENDPOINT_URL_KMS).
+    [ENV.signer]: process.env[ENV.signer] || 'tenant',
+    [ENV.localKeysDir]: keysDir,
     [ENV.publicScheme]: 'http',
     [ENV.publicPort]: String(port),
     [ENV.tenantCacheSeconds]: String(opts.tenantCacheSeconds ?? 2),
   });
   const baseDomain = process.env[ENV.baseDomain]!;
-  const state: ServerState = { pid: process.pid, port, dynamodbEndpoint: endpoint, tableName, baseDomain };
+  const state: ServerState = {
+    pid: process.pid,
+    port,
+    dynamodbEndpoint: endpoint,
+    tableName,
+    baseDomain,
+    keysDir,
+  };
   if (!opts.dynamodbEndpoint) writeFileSync(stateFile(dataDir), JSON.stringify(state, null, 2));
 
   return {
     port,
     dynamodbEndpoint: endpoint,
     tableName,
+    keysDir,
     origin: (slug, region) => `http://${slug}.${region}.${baseDomain}:${port}`,
     stop: async () => {
       await new Promise<void>((done) => {

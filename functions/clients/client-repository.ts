@@ -41,6 +41,8 @@ export function builtInClient(tenant: Tenant): Client {
     first_party: true,
     access_token_lifetime: DEFAULT_ACCESS_TOKEN_LIFETIME,
     id_token_lifetime: DEFAULT_ID_TOKEN_LIFETIME,
+    id_token_signed_response_alg: 'RS256',
+    access_token_signed_response_alg: 'RS256',
     resources: [],
     refresh_token_lifetime: DEFAULT_REFRESH_TOKEN_LIFETIME,
     refresh_token_absolute_lifetime: DEFAULT_REFRESH_TOKEN_ABSOLUTE_LIFETIME,

@@ -1,4 +1,10 @@
 import { z } from 'zod';
+import {
+  DEFAULT_SIGNING_ALG,
+  MAX_TOKEN_LIFETIME_SECONDS,
+  SIGNING_ALGS,
+  type SigningAlg,
+} from '../signing/signer.js';
 
 /**
  * An OIDC client of a tenant, stored as its RFC 7591 metadata (snake_case, as the management API
@@ -29,6 +35,10 @@ export interface Client {
   first_party: boolean;
   access_token_lifetime: number;
   id_token_lifetime: number;
+  /** JWS algorithm of its ID tokens (OpenID Connect Dynamic Client Registration 1.0 §2); RS256 by default. */
+  id_token_signed_response_alg: SigningAlg;
+  /** JWS algorithm of its access tokens (RFC 9068 §2.1 allows any asymmetric one); RS256 by default. */
+  access_token_signed_response_alg: SigningAlg;
   /**
    * RFC 8707 resource indicators (absolute URIs) the client may ask access tokens for, with
    * `resource` (or `audience`): they become the access token's `aud`. Empty: the `aud` is the client id.
@@ -184,7 +194,14 @@ const scopeSchema = z
   .max(1000)
   .regex(/^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/, 'space-separated scope tokens');
 
-const lifetime = z.number().int().min(60).max(86_400);
+const lifetime = z.number().int().min(60).max(MAX_TOKEN_LIFETIME_SECONDS);
+/**
+ * A token signing algorithm: any value is let through here and judged by `clientRuleViolation`,
+ * so an unsupported one answers `invalid_client_metadata` (RFC 7591 §3.2.2), not a generic
+ * `invalid_request`, at create and at PATCH alike.
+ */
+const signingAlg = z.custom<SigningAlg>(() => true);
+const isSigningAlg = (value: unknown): value is SigningAlg => SIGNING_ALGS.includes(value as SigningAlg);
 const refreshLifetime = z.number().int().min(60).max(MAX_REFRESH_TOKEN_LIFETIME);
 
 const b64u = z
@@ -277,6 +294,8 @@ export const createClientSchema = z.object({
   first_party: z.boolean().default(false),
   access_token_lifetime: lifetime.default(DEFAULT_ACCESS_TOKEN_LIFETIME),
   id_token_lifetime: lifetime.default(DEFAULT_ID_TOKEN_LIFETIME),
+  id_token_signed_response_alg: signingAlg.default(DEFAULT_SIGNING_ALG),
+  access_token_signed_response_alg: signingAlg.default(DEFAULT_SIGNING_ALG),
   resources: resourceList.default([]),
   refresh_token_lifetime: refreshLifetime.default(DEFAULT_REFRESH_TOKEN_LIFETIME),
   refresh_token_absolute_lifetime: refreshLifetime.default(DEFAULT_REFRESH_TOKEN_ABSOLUTE_LIFETIME),
@@ -301,6 +320,8 @@ export const patchClientSchema = createClientSchema
     require_pushed_authorization_requests: z.boolean().optional(),
     access_token_lifetime: lifetime.optional(),
     id_token_lifetime: lifetime.optional(),
+    id_token_signed_response_alg: signingAlg.optional(),
+    access_token_signed_response_alg: signingAlg.optional(),
     resources: resourceList.optional(),
     refresh_token_lifetime: refreshLifetime.optional(),
     refresh_token_absolute_lifetime: refreshLifetime.optional(),
@@ -316,10 +337,15 @@ export const patchClientSchema = createClientSchema
  * A client as stored before refresh tokens, resources and client assertions existed reads with the
  * defaults of today, so every reader sees complete metadata.
  */
-export function withDefaults(client: Client): Client {
+type SigningAlgFields = 'id_token_signed_response_alg' | 'access_token_signed_response_alg';
+export function withDefaults(
+  client: Omit<Client, SigningAlgFields> & Partial<Pick<Client, SigningAlgFields>>,
+): Client {
   return {
     ...client,
     resources: client.resources ?? [],
+    id_token_signed_response_alg: client.id_token_signed_response_alg ?? DEFAULT_SIGNING_ALG,
+    access_token_signed_response_alg: client.access_token_signed_response_alg ?? DEFAULT_SIGNING_ALG,
     require_pushed_authorization_requests: client.require_pushed_authorization_requests ?? false,
     refresh_token_lifetime: client.refresh_token_lifetime ?? DEFAULT_REFRESH_TOKEN_LIFETIME,
     refresh_token_absolute_lifetime:
@@ -346,6 +372,15 @@ export function clientRuleViolation(client: Client): string | undefined {
   }
   if (method === 'private_key_jwt' && !client.jwks?.keys.length)
     return 'private_key_jwt needs the public keys in jwks';
+  for (const field of ['id_token_signed_response_alg', 'access_token_signed_response_alg'] as const) {
+    if (!isSigningAlg(client[field])) return `${field} must be one of ${SIGNING_ALGS.join(', ')}`;
+  }
+  if (
+    client.built_in &&
+    (client.id_token_signed_response_alg !== 'RS256' || client.access_token_signed_response_alg !== 'RS256')
+  ) {
+    return 'the built-in client signs with RS256 (what Azure AD B2C expects)';
+  }
   if (client.refresh_token_absolute_lifetime < client.refresh_token_lifetime) {
     return 'refresh_token_absolute_lifetime must not be shorter than refresh_token_lifetime';
   }

@@ -1,10 +1,13 @@
 import { BackendUnavailableError } from '../errors.js';
+import { count } from '../metrics.js';
 
 /**
- * Runs one KMS call; throttling, KMS being down and network failures become
+ * Runs one KMS call (counted); throttling, KMS being down and network failures become
  * `BackendUnavailableError` (503), anything else is rethrown as is.
  */
 export async function kmsCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  // Every KMS request, by operation (`kms:Sign`, `kms:Decrypt`...): `npm run bench` prices them.
+  count(`kms:${what}`);
   try {
     return await fn();
   } catch (err) {

@@ -24,7 +24,7 @@ export const handler = tenantHandler(
       userAgent: req.userAgent,
       acceptLanguage: req.headers['accept-language'],
       cookies: schemeCookies(req.cookies, ctx.origin.startsWith('https:')),
-      signer: ctx.services.signer,
+      signer: ctx.signer,
     });
     if (outcome.kind === 'interaction') {
       const secure = ctx.origin.startsWith('https:');

@@ -13,7 +13,7 @@ export const handler = tenantHandler(
     const outcome = await endSessionRequest(params, {
       store: ctx.store,
       clients: new ClientRepository(ctx.store, ctx.tenant),
-      signer: ctx.services.signer,
+      signer: ctx.signer,
       issuer: ctx.issuer,
       cookies: schemeCookies(req.cookies, ctx.origin.startsWith('https:')),
       secure: ctx.origin.startsWith('https:'),

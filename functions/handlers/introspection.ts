@@ -13,7 +13,7 @@ export const handler = tenantHandler(
     const client = await authenticateClientAt(req, form, ctx, '/token/introspection');
     const result = await introspect(form, client, {
       store: ctx.store,
-      signer: ctx.services.signer,
+      signer: ctx.signer,
       issuer: ctx.issuer,
     });
     return json(200, result, { 'cache-control': 'no-store', pragma: 'no-cache' });

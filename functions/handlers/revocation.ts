@@ -11,7 +11,7 @@ export const handler = tenantHandler(
   async (req, ctx) => {
     const { form } = parseTokenRequest(req);
     const client = await authenticateClientAt(req, form, ctx, '/token/revocation');
-    await revokeToken(form, client, { store: ctx.store, signer: ctx.services.signer, issuer: ctx.issuer });
+    await revokeToken(form, client, { store: ctx.store, signer: ctx.signer, issuer: ctx.issuer });
     return { status: 200, headers: { 'cache-control': 'no-store', pragma: 'no-cache' }, body: '' };
   },
   { errors: 'oauth' },

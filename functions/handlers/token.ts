@@ -47,7 +47,7 @@ export const handler = tenantHandler(
     const grant = GRANTS.find((g) => g.type === grantType);
     if (!grant) throw unsupportedGrantType(`grant_type "${grantType.slice(0, 100)}" is not supported`);
     if (!mayUseGrant(client, grant.type)) throw unauthorizedClient(`this client may not use ${grant.name}`);
-    const deps = { store: ctx.store, signer: ctx.services.signer, issuer: ctx.issuer };
+    const deps = { store: ctx.store, signer: ctx.signer, issuer: ctx.issuer };
     return json(200, await grant.issue(request, client, deps), NO_STORE);
   },
   { errors: 'oauth' },

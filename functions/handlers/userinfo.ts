@@ -11,7 +11,7 @@ export const handler = tenantHandler(
   async (req, ctx) => {
     const token = bearerToken(req, ctx.issuer);
     const claims = await userInfo(token, {
-      signer: ctx.services.signer,
+      signer: ctx.signer,
       issuer: ctx.issuer,
       store: ctx.store,
     });

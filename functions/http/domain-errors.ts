@@ -1,5 +1,6 @@
 import { ClientRuleError } from '../clients/client-repository.js';
 import { badRequest, conflict, notFound, type ProtocolError } from '../errors.js';
+import { UnsupportedAlgorithmError } from '../signing/signer.js';
 import { InvalidSlugError, SlugTakenError, UnknownTenantError } from '../tenants/tenant-repository.js';
 import { LoginTakenError, ProfileConflictError } from '../users/profile-repository.js';
 
@@ -23,6 +24,9 @@ const DOMAIN_ERRORS = [
   map(SlugTakenError, (err) => conflict(err.message, 'slug_taken')),
   map(InvalidSlugError, (err) => badRequest(err.message, 'invalid_slug')),
   map(UnknownTenantError, (err) => notFound(err.message, 'unknown_tenant')),
+  // A client registered for an algorithm this deployment cannot sign (SIGNER=kms signs RS256 only):
+  // refused, never silently signed with another algorithm (RFC 6749 §5.2).
+  map(UnsupportedAlgorithmError, (err) => badRequest(err.message, 'unauthorized_client')),
 ];
 
 /** The HTTP form of a domain error; `undefined` for anything the table does not know. */

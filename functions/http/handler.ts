@@ -4,6 +4,7 @@ import { config, issuerFor, tenantOrigin } from '../config.js';
 import type { RegionCode } from '../regions.js';
 import { servicesFor, type RegionServices } from '../services.js';
 import { BackendUnavailableError, notFound, ProtocolError } from '../errors.js';
+import type { Signer } from '../signing/signer.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import { resolveHost } from '../tenants/host.js';
 import type { Tenant } from '../tenants/tenant.js';
@@ -23,6 +24,8 @@ export interface TenantContext {
   services: RegionServices;
   /** The tenant's slice of the region's table. */
   store: TenantStore;
+  /** Signs and verifies this tenant's tokens: its own keys (`SIGNER=tenant`) or the region's. */
+  signer: Signer;
   /** `https://<tenant>.<region>.<base>` */
   origin: string;
   /** `<origin>/oidc` */
@@ -205,11 +208,13 @@ export async function resolveTenant(req: HttpRequest): Promise<TenantContext> {
   const tenant = await services.tenants.findBySlug(host.slug);
   // Same answer whether or not the slug exists in another region: no hint where a tenant lives.
   if (!tenant) throw notFound('no such tenant', 'unknown_tenant');
+  const store = services.tenants.scoped(tenant.id);
   return {
     tenant,
     region: host.region,
     services,
-    store: services.tenants.scoped(tenant.id),
+    store,
+    signer: services.signerFor(store),
     origin: tenantOrigin(cfg, tenant.slug, host.region),
     issuer: issuerFor(cfg, tenant.slug, host.region),
   };

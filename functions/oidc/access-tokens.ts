@@ -1,5 +1,5 @@
-import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
-import type { PublicJwk, Signer } from '../signing/signer.js';
+import { jwtVerify } from 'jose';
+import { verificationKeySet, type Signer } from '../signing/signer.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import { accessTokenRevoked, clientRevokedAt, grantRevoked, userRevokedAt } from './revocations.js';
 import type { AccessTokenClaims } from './tokens.js';
@@ -10,20 +10,12 @@ export type AccessTokenCheck =
 /** Longer than any JWT this provider signs; anything bigger is not ours. */
 const MAX_TOKEN_LENGTH = 8192;
 
-/** The key set of the signer's current public keys, rebuilt only when they change (key rotation). */
-let cached: { ids: string; keySet: ReturnType<typeof createLocalJWKSet> } | undefined;
-function keySetOf(keys: PublicJwk[]): ReturnType<typeof createLocalJWKSet> {
-  const ids = keys.map((k) => `${k.kid}:${k.n.slice(0, 16)}`).join(',');
-  if (cached?.ids !== ids) cached = { ids, keySet: createLocalJWKSet({ keys } as JSONWebKeySet) };
-  return cached.keySet;
-}
-
 export const looksLikeJwt = (token: string) => /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(token);
 
 /**
- * Checks an access token of this tenant (RFC 9068 §4): an RS256 JWT with `typ: at+jwt` signed by
- * one of the region's keys, `iss` the tenant's issuer (a token of another tenant fails here, since
- * tenants of a region share keys), not expired, and not revoked — neither by its `jti`, nor through
+ * Checks an access token of this tenant (RFC 9068 §4): a JWT with `typ: at+jwt` signed by one of
+ * this tenant's published keys with that key's own algorithm (another tenant's keys are not in the
+ * set), `iss` the tenant's issuer, not expired, and not revoked — neither by its `jti`, nor through
  * its grant (`gid`: code replay, refresh token reuse, revocation), nor by deleting its user or client.
  */
 export async function verifyAccessToken(
@@ -35,10 +27,11 @@ export async function verifyAccessToken(
   const now = deps.now ?? Date.now();
   let claims: AccessTokenClaims;
   try {
-    const { payload } = await jwtVerify(token, keySetOf(await deps.signer.publicKeys()), {
+    const { keySet, algorithms } = await verificationKeySet(deps.signer);
+    const { payload } = await jwtVerify(token, keySet, {
       issuer: deps.issuer,
       typ: 'at+jwt',
-      algorithms: ['RS256'],
+      algorithms,
       requiredClaims: ['exp', 'iat', 'jti', 'sub', 'client_id'],
       currentDate: new Date(now),
     });

@@ -16,7 +16,11 @@ export const SCOPES_SUPPORTED = ['openid', 'profile', 'email', 'phone', 'address
  * advertised: a client library trusts this document, so a listed feature that fails is worse than
  * a missing one.
  */
-export function discoveryDocument(issuer: string): Record<string, unknown> {
+export function discoveryDocument(
+  issuer: string,
+  /** What the tenant's keys can sign now (OpenID Connect Discovery 1.0 §3); RS256 is always first. */
+  signingAlgs: readonly string[] = ['RS256'],
+): Record<string, unknown> {
   // Revocation and introspection take the same client authentication as the token endpoint.
   const authMethods = [...TOKEN_ENDPOINT_AUTH_METHODS];
   const confidentialMethods = authMethods.filter((m) => m !== 'none');
@@ -40,7 +44,7 @@ export function discoveryDocument(issuer: string): Record<string, unknown> {
     response_modes_supported: ['query', 'form_post'],
     grant_types_supported: [...GRANT_TYPES],
     subject_types_supported: ['public'],
-    id_token_signing_alg_values_supported: ['RS256'],
+    id_token_signing_alg_values_supported: [...signingAlgs],
     token_endpoint_auth_methods_supported: authMethods,
     token_endpoint_auth_signing_alg_values_supported: [...CLIENT_ASSERTION_ALGS],
     revocation_endpoint_auth_methods_supported: authMethods,

@@ -1,5 +1,5 @@
-import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
-import type { Signer } from '../signing/signer.js';
+import { decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
+import { verificationKeySet, type Signer } from '../signing/signer.js';
 import { looksLikeJwt } from './access-tokens.js';
 
 /** Longer than any ID token this provider signs (its claims are bounded); anything bigger is not ours. */
@@ -22,7 +22,7 @@ export interface IdTokenHint {
 
 /**
  * An `id_token_hint` (OIDC Core §3.1.2.1, RP-Initiated Logout §2): only an ID token this tenant
- * issued, expired or not. Its signature is one of the region's keys as of its issue time, `iss` is
+ * issued, expired or not. Its signature is one of this tenant's published keys (with that key's algorithm), `iss` is
  * this tenant's issuer, the header's `typ` (when present) is `JWT` — an access token is `at+jwt`
  * (RFC 9068 §2.1) —, it has every ID token claim and none that only access tokens carry, and its
  * audience is one client. Whether that client belongs to the tenant is the caller's check (it loads
@@ -39,11 +39,11 @@ export async function verifyIdTokenHint(
     const typ = decodeProtectedHeader(hint).typ;
     if (typ !== undefined && typ.toUpperCase() !== 'JWT') return undefined;
     const unverified = decodeJwt(hint);
-    const jwks = createLocalJWKSet({ keys: await signer.publicKeys() });
+    const { keySet, algorithms } = await verificationKeySet(signer);
     // An expired ID token is still a fine hint: check the signature as of its issue time.
-    ({ payload } = await jwtVerify(hint, jwks, {
+    ({ payload } = await jwtVerify(hint, keySet, {
       issuer,
-      algorithms: ['RS256'],
+      algorithms,
       requiredClaims: [...ID_TOKEN_CLAIMS],
       currentDate: typeof unverified.iat === 'number' ? new Date(unverified.iat * 1000) : undefined,
     }));

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { Signer } from '../signing/signer.js';
+import type { Signer, SigningAlg } from '../signing/signer.js';
 import type { Client } from '../clients/client.js';
 import type { Grant } from './authorization-codes.js';
 import { namesWithin } from './claims-request.js';
@@ -52,9 +52,15 @@ export const ACTION_CLAIMS = [
   'idempotency_key',
 ] as const;
 
-/** OIDC Core §3.1.3.6: the left half of the SHA-256 of the access token, base64url. */
-function atHash(accessToken: string): string {
-  return createHash('sha256').update(accessToken, 'ascii').digest().subarray(0, 16).toString('base64url');
+/**
+ * OIDC Core §3.1.3.6: the left half of the hash of the access token, base64url, with the hash of
+ * the ID token's `alg`: SHA-256 for RS256, PS256 and ES256; SHA-512 for EdDSA with Ed25519 (as
+ * the OpenID Foundation's errata set it and certified providers do).
+ */
+function atHash(accessToken: string, alg: SigningAlg): string {
+  const hash = alg === 'EdDSA' ? 'sha512' : 'sha256';
+  const digest = createHash(hash).update(accessToken, 'ascii').digest();
+  return digest.subarray(0, digest.length / 2).toString('base64url');
 }
 
 /** The Authsignal-style federated challenge's claims; both tokens carry them. */
@@ -91,7 +97,9 @@ export interface MintOptions {
 
 /**
  * Mints the access token (an RFC 9068 JWT, `typ: at+jwt`) and, for `openid` requests, the ID token
- * (OIDC Core §2). Both are RS256 with the JWKS `kid`; B2C reads its claims from the ID token.
+ * (OIDC Core §2), each with the algorithm the client registered (RS256 unless it asked otherwise,
+ * OIDC Dynamic Client Registration §2) and the `kid` of the tenant's key; B2C reads its claims from
+ * the ID token.
  */
 export async function mintTokens(
   signer: Signer,
@@ -130,7 +138,7 @@ export async function mintTokens(
       ...(userinfoClaims.length ? { uic: userinfoClaims } : {}),
       ...actionClaims(grant),
     },
-    { typ: 'at+jwt' },
+    { typ: 'at+jwt', alg: client.access_token_signed_response_alg },
   );
   const response: TokenResponse = {
     access_token: access,
@@ -139,22 +147,25 @@ export async function mintTokens(
     scope,
   };
   if (scopes.includes('openid')) {
-    response.id_token = await signer.signJwt({
-      iss: issuer,
-      sub: grant.userId,
-      aud: client.client_id,
-      iat,
-      exp: iat + client.id_token_lifetime,
-      auth_time: grant.authTime,
-      ...(grant.nonce !== undefined && opts.withNonce !== false ? { nonce: grant.nonce } : {}),
-      ...(grant.acr ? { acr: grant.acr } : {}),
-      ...(grant.amr ? { amr: grant.amr } : {}),
-      // The login session, for RP-initiated and front-channel logout (id_token_hint).
-      ...(grant.sid ? { sid: grant.sid } : {}),
-      at_hash: atHash(access),
-      ...idTokenClaims,
-      ...actionClaims(grant),
-    });
+    response.id_token = await signer.signJwt(
+      {
+        iss: issuer,
+        sub: grant.userId,
+        aud: client.client_id,
+        iat,
+        exp: iat + client.id_token_lifetime,
+        auth_time: grant.authTime,
+        ...(grant.nonce !== undefined && opts.withNonce !== false ? { nonce: grant.nonce } : {}),
+        ...(grant.acr ? { acr: grant.acr } : {}),
+        ...(grant.amr ? { amr: grant.amr } : {}),
+        // The login session, for RP-initiated and front-channel logout (id_token_hint).
+        ...(grant.sid ? { sid: grant.sid } : {}),
+        at_hash: atHash(access, client.id_token_signed_response_alg),
+        ...idTokenClaims,
+        ...actionClaims(grant),
+      },
+      { alg: client.id_token_signed_response_alg },
+    );
   }
   if (opts.refreshToken) response.refresh_token = opts.refreshToken;
   return response;
@@ -185,7 +196,7 @@ export async function mintClientToken(
       exp: iat + ttl,
       jti: randomUUID(),
     },
-    { typ: 'at+jwt' },
+    { typ: 'at+jwt', alg: client.access_token_signed_response_alg },
   );
   return { access_token: access, token_type: 'Bearer', expires_in: ttl, ...(scope ? { scope } : {}) };
 }

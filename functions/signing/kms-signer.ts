@@ -3,7 +3,15 @@ import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { logger } from '../log.js';
 import { kmsCall } from '../crypto/kms-call.js';
-import { compactJws, publicJwk, type PublicJwk, type Signer } from './signer.js';
+import {
+  compactJws,
+  publicJwk,
+  UnsupportedAlgorithmError,
+  type PublicJwk,
+  type SignOptions,
+  type Signer,
+  type SigningAlg,
+} from './signer.js';
 
 interface KmsKey {
   keyId: string;
@@ -16,7 +24,6 @@ interface KmsKey {
  * per container and cached for the container's life (a key's public half never changes).
  */
 export class KmsSigner implements Signer {
-  readonly alg = 'RS256' as const;
   private readonly keys = new Map<string, Promise<KmsKey>>();
 
   constructor(
@@ -55,7 +62,13 @@ export class KmsSigner implements Signer {
     return kmsCall(what, fn);
   }
 
-  async signJwt(payload: Record<string, unknown>, header: { typ?: string } = {}): Promise<string> {
+  async algorithms(): Promise<SigningAlg[]> {
+    return ['RS256'];
+  }
+
+  async signJwt(payload: Record<string, unknown>, header: SignOptions = {}): Promise<string> {
+    // The region's KMS key is RSA with PKCS#1 v1.5 only: another algorithm is refused, never swapped.
+    if (header.alg && header.alg !== 'RS256') throw new UnsupportedAlgorithmError(header.alg);
     const key = await this.key(this.currentKeyId);
     return compactJws(key.jwk.kid, payload, header, async (digest) => {
       const out = await this.call('Sign', () =>

@@ -1,21 +1,49 @@
 import { createHash } from 'node:crypto';
-import type { JWK } from 'jose';
+import { createLocalJWKSet, type JSONWebKeySet, type JWK } from 'jose';
 
 /**
- * The signing port: token code signs through this interface and never sees key material; on AWS
- * the private key never leaves KMS. Tokens are RS256 JWTs whose `kid` names a key in the region's
- * JWKS. Adapters: KMS on AWS (`kms-signer.ts`), a file-backed key for development
- * (`local-signer.ts`).
+ * JWS algorithms this provider signs its tokens with (RFC 7518 §3, RFC 8037 §3.1). RS256 is the
+ * default and what Azure AD B2C needs; a client may ask for another one
+ * (`id_token_signed_response_alg`, `access_token_signed_response_alg`).
+ */
+export const SIGNING_ALGS = ['RS256', 'PS256', 'ES256', 'EdDSA'] as const;
+export type SigningAlg = (typeof SIGNING_ALGS)[number];
+export const DEFAULT_SIGNING_ALG: SigningAlg = 'RS256';
+
+/** The longest access or ID token lifetime a client may have (seconds): a retired key outlives it. */
+export const MAX_TOKEN_LIFETIME_SECONDS = 86_400;
+
+export interface SignOptions {
+  /** The JWS `typ` (`JWT` by default; `at+jwt` for access tokens, RFC 9068 §2.1). */
+  typ?: string;
+  /** Default RS256. */
+  alg?: SigningAlg;
+}
+
+/**
+ * The signing port: token code signs through this interface and never sees key material. Adapters:
+ * each tenant's own keys, sealed at rest and opened once per container (`tenant-keyring.ts`, the
+ * default); the region's KMS key, which never leaves KMS (`kms-signer.ts`); a file-backed
+ * development key (`local-signer.ts`).
  */
 export interface Signer {
-  readonly alg: 'RS256';
-  /** Signs the claims as a compact JWS with the current key. */
-  signJwt(payload: Record<string, unknown>, header?: { typ?: string }): Promise<string>;
-  /** Public keys to publish: the current key first, then retired keys still inside their verification window. */
+  /** The algorithms it can sign with now (discovery lists them). */
+  algorithms(): Promise<SigningAlg[]>;
+  /** Signs the claims as a compact JWS with the current key of the algorithm. */
+  signJwt(payload: Record<string, unknown>, header?: SignOptions): Promise<string>;
+  /** Public keys to publish: the current keys, the next ones, retired keys still inside their verification window. */
   publicKeys(): Promise<PublicJwk[]>;
 }
 
-export type PublicJwk = JWK & { kid: string; kty: 'RSA'; alg: 'RS256'; use: 'sig'; n: string; e: string };
+export type PublicJwk = JWK & { kid: string; kty: string; alg: SigningAlg; use: 'sig' };
+
+/** Raised when a client asks for an algorithm this signer has no key for. */
+export class UnsupportedAlgorithmError extends Error {
+  constructor(alg: string) {
+    super(`no signing key for ${alg}`);
+    this.name = 'UnsupportedAlgorithmError';
+  }
+}
 
 const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
 
@@ -37,8 +65,32 @@ export async function compactJws(
   return `${signingInput}.${Buffer.from(signature).toString('base64url')}`;
 }
 
-/** The JWKS entry for an RSA public key: only the public members, with `kid`, `alg` and `use`. */
-export function publicJwk(jwk: JWK, kid: string): PublicJwk {
-  if (jwk.kty !== 'RSA' || !jwk.n || !jwk.e) throw new Error('signing keys must be RSA');
-  return { kty: 'RSA', n: jwk.n, e: jwk.e, kid, alg: 'RS256', use: 'sig' };
+const PUBLIC_MEMBERS = ['kty', 'n', 'e', 'crv', 'x', 'y'] as const;
+
+/** The JWKS entry for a public key: only the public members, with `kid`, `alg` and `use`. */
+export function publicJwk(jwk: JWK, kid: string, alg: SigningAlg = 'RS256'): PublicJwk {
+  if (!jwk.kty) throw new Error('a JWK has a kty');
+  const out: Record<string, string> = {};
+  for (const m of PUBLIC_MEMBERS) if (typeof jwk[m] === 'string') out[m] = jwk[m];
+  return { ...out, kty: jwk.kty, kid, alg, use: 'sig' };
+}
+
+type KeySet = ReturnType<typeof createLocalJWKSet>;
+const keySets = new WeakMap<object, { ids: string; keySet: KeySet }>();
+
+/**
+ * The jose key set that verifies this signer's own tokens: its published keys, each bound to its
+ * one `alg` (so no algorithm confusion), rebuilt only when the keys change (rotation).
+ */
+export async function verificationKeySet(
+  signer: Signer,
+): Promise<{ keySet: KeySet; algorithms: SigningAlg[] }> {
+  const keys = await signer.publicKeys();
+  const ids = keys.map((k) => `${k.kid}:${k.alg}`).join(',');
+  let hit = keySets.get(signer);
+  if (hit?.ids !== ids) {
+    hit = { ids, keySet: createLocalJWKSet({ keys } as JSONWebKeySet) };
+    keySets.set(signer, hit);
+  }
+  return { keySet: hit.keySet, algorithms: [...new Set(keys.map((k) => k.alg))] };
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { randomSecret, sha256 } from '../crypto/secrets.js';
 import type { RegionCode } from '../regions.js';
-import { ConditionFailedError, type Key, type Store } from '../store/store.js';
+import { ConditionFailedError, type Item, type Key, type Store } from '../store/store.js';
 import { TenantStore, tenantKey, tenantPartitionPrefix } from '../store/tenant-store.js';
 import { slugSchema, type Outcome, type Tenant } from './tenant.js';
 
@@ -45,6 +45,9 @@ interface CacheEntry {
   until: number;
 }
 
+/** An item a new tenant starts with, in its own partition (its signing keys): key relative to the tenant. */
+export type TenantStarter = (tenantId: string) => Promise<{ key: Key; item: Item }>;
+
 /** Tenants of one region's table, with a short-lived cache of host lookups for warm containers. */
 export class TenantRepository {
   private readonly cache = new Map<string, CacheEntry>();
@@ -53,6 +56,8 @@ export class TenantRepository {
     private readonly store: Store,
     readonly region: RegionCode,
     private readonly cacheMs = 10_000,
+    /** Written in the same transaction as the tenant: its signing keys (functions/signing/tenant-keys.ts). */
+    private readonly starter?: TenantStarter,
   ) {}
 
   scoped(tenantId: string): TenantStore {
@@ -79,11 +84,13 @@ export class TenantRepository {
       ...(input.brandColor ? { brandColor: input.brandColor.toLowerCase() } : {}),
       createdAt: new Date().toISOString(),
     };
+    const starter = this.starter ? await this.starter(tenant.id) : undefined;
     try {
-      // One transaction: the slug is claimed and the tenant written together, or neither.
+      // One transaction: the slug is claimed and the tenant (with its keys) written together, or nothing.
       await this.store.transact([
         { put: { key: slugKey(slug), item: { tenantId: tenant.id }, ifAbsent: true } },
         { put: { key: tenantRecordKey(tenant.id), item: { ...tenant } } },
+        ...(starter ? [{ put: { key: tenantKey(tenant.id, starter.key), item: starter.item } }] : []),
       ]);
     } catch (err) {
       if (err instanceof ConditionFailedError) throw new SlugTakenError(slug);

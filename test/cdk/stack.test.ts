@@ -28,6 +28,12 @@ const CDK_JSON = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.u
 };
 const PREVIOUS_US = 'arn:aws:kms:us-west-2:123456789012:key/11111111-2222-3333-4444-555555555555';
 const PREVIOUS_EU = 'arn:aws:kms:eu-west-1:123456789012:key/66666666-7777-8888-9999-000000000000';
+/** The condition on the secrets key for tenant signing keys: a tenant context and a signing-key purpose. */
+const SIGNING_KEYS_ONLY = {
+  Null: { 'kms:EncryptionContext:tenantId': 'false' },
+  'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['tenantId', 'userId', 'purpose'] },
+  StringLike: { 'kms:EncryptionContext:purpose': 'signing-key:*' },
+};
 const ZONE = { hostedZoneId: 'Z0123456789ABCDEFGHIJ', hostedZoneName: 'id.example.com' };
 
 /** The real app's context (feature flags, baseDomain), without bundling: tests stay fast. */
@@ -250,6 +256,15 @@ describe('the app: functions', () => {
         } else if (opening.includes(route.id)) {
           expect(actions, route.id).not.toContain('kms:Encrypt');
           expect(resourcesFor(statements, 'kms:Decrypt'), route.id).toEqual([secretsArn]);
+        } else if (route.permissions.includes('kms:sign')) {
+          // SIGNER=tenant: the token function opens (and first seals) tenant signing keys, nothing else.
+          const keyStatements = statements.filter((st) => asList(st.Action).includes('kms:Decrypt'));
+          expect(
+            keyStatements.map((st) => st.Condition),
+            route.id,
+          ).toEqual([SIGNING_KEYS_ONLY]);
+          expect(resourcesFor(statements, 'kms:Decrypt'), route.id).toEqual([secretsArn]);
+          expect(actions, route.id).not.toContain('kms:Sign');
         } else {
           expect(actions, route.id).not.toContain('kms:Encrypt');
           expect(actions, route.id).not.toContain('kms:Decrypt');
@@ -261,8 +276,9 @@ describe('the app: functions', () => {
 
   it('has exactly one arm64 nodejs22.x function per route-table entry, with the shared environment', () => {
     for (const [code, t] of templates) {
-      // One per entry, plus the `$default` fallback (JSON 404/405, as the local server answers).
-      t.resourceCountIs('AWS::Lambda::Function', routes.length + 1);
+      // One per entry, plus the `$default` fallback (JSON 404/405, as the local server answers) and
+      // the scheduled key rotation.
+      t.resourceCountIs('AWS::Lambda::Function', routes.length + 2);
       t.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: '$default' });
       const tableId = Object.keys(t.findResources('AWS::DynamoDB::Table'))[0]!;
       const keyId = kmsKeyId(t, 'RSA_2048');
@@ -281,7 +297,7 @@ describe('the app: functions', () => {
               BASE_DOMAIN: 'id.example.com',
               REGIONS: code,
               TABLE_NAME: { Ref: tableId },
-              SIGNER: 'kms',
+              SIGNER: 'tenant',
               KMS_KEY_ID: { 'Fn::GetAtt': [keyId, 'Arn'] },
               KMS_PREVIOUS_KEY_IDS: '',
               SECRET_BOX: 'kms',
@@ -422,7 +438,11 @@ const iamFixture = (() => {
 })();
 
 function buildIamFixture() {
-  const stack = stackWithRoutes(EVERY_PERMISSION, { previousSigningKeyArns: { us: [PREVIOUS_US] } });
+  // SIGNER=kms, where kms:sign is the region key's Sign (SIGNER=tenant is tested on the app).
+  const stack = stackWithRoutes(EVERY_PERMISSION, {
+    previousSigningKeyArns: { us: [PREVIOUS_US] },
+    signer: 'kms',
+  });
   const t = templateOf(stack);
   const keyId = kmsKeyId(t, 'RSA_2048');
   const secretsArn = { 'Fn::GetAtt': [kmsKeyId(t, 'SYMMETRIC_DEFAULT'), 'Arn'] };
@@ -438,7 +458,8 @@ describe('least-privilege IAM: functions and their actions', () => {
   const { stack, t } = iamFixture();
 
   it('follows a larger route table: one function per entry, one route per method', () => {
-    t.resourceCountIs('AWS::Lambda::Function', EVERY_PERMISSION.length);
+    // Plus the scheduled key rotation, which is not a route.
+    t.resourceCountIs('AWS::Lambda::Function', EVERY_PERMISSION.length + 1);
     t.resourceCountIs(
       'AWS::ApiGatewayV2::Route',
       EVERY_PERMISSION.reduce((n, r) => n + r.methods.length, 0),
@@ -583,7 +604,7 @@ describe('least-privilege IAM: policies', () => {
   it('uses no wildcard action or resource, and no managed policy', () => {
     const policies = Object.values(t.findResources('AWS::IAM::Policy')) as Resource[];
     const roles = Object.values(t.findResources('AWS::IAM::Role')) as Resource[];
-    expect(policies.length).toBe(EVERY_PERMISSION.length);
+    expect(policies.length).toBe(EVERY_PERMISSION.length + 1);
     const statements = [
       ...policies.flatMap((p) => (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement),
       ...roles.flatMap((r) =>
@@ -725,5 +746,60 @@ describe('AWS Solutions checks can fail', () => {
     const ids = new Set(acks.map((a) => a.id.replace(/^annotation::/i, '')));
     expect([...ids].sort()).toEqual(['AwsSolutions-APIG4', 'AwsSolutions-KMS5', 'AwsSolutions-L1']);
     for (const a of acks) expect(a.reason.length, a.id).toBeGreaterThan(60);
+  });
+});
+
+describe('signing with per-tenant keys', () => {
+  it('runs a key rotation function daily: table read/write and tenant signing keys only, no KMS Sign', () => {
+    const { stacks, templates } = theApp();
+    for (const [code, t] of templates) {
+      const stack = stacks.get(code)!;
+      const fnId = stack.getLogicalId(stack.keyRotation.fn.node.defaultChild as CfnElement);
+      const roleId = stack.getLogicalId(stack.keyRotation.role.node.defaultChild as CfnElement);
+      t.hasResourceProperties('AWS::Events::Rule', {
+        ScheduleExpression: 'rate(1 day)',
+        State: 'ENABLED',
+        Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [fnId, 'Arn'] } })],
+      });
+      t.hasResourceProperties('AWS::Lambda::Permission', {
+        Action: 'lambda:InvokeFunction',
+        FunctionName: { 'Fn::GetAtt': [fnId, 'Arn'] },
+        Principal: 'events.amazonaws.com',
+      });
+      const fn = t.toJSON().Resources[fnId] as Resource;
+      expect(fn.Properties).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Environment: { Variables: { SIGNER: 'tenant' } },
+      });
+      const policies = (Object.values(t.findResources('AWS::IAM::Policy')) as Resource[]).filter((p) =>
+        (p.Properties.Roles as unknown[]).some((r) => JSON.stringify(r) === JSON.stringify({ Ref: roleId })),
+      );
+      const statements = policies.flatMap(
+        (p) => (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement,
+      );
+      const actions = actionsOf(statements);
+      for (const a of [...TABLE_READ_ACTIONS, ...TABLE_WRITE_ACTIONS, 'kms:Encrypt', 'kms:Decrypt'])
+        expect(actions, a).toContain(a);
+      expect(actions).not.toContain('kms:Sign');
+      const secretsArn = { 'Fn::GetAtt': [kmsKeyId(t, 'SYMMETRIC_DEFAULT'), 'Arn'] };
+      const kms = statements.filter((st) => asList(st.Action).some((a) => a.startsWith('kms:')));
+      expect(kms.map((st) => [st.Resource, st.Condition])).toEqual([[secretsArn, SIGNING_KEYS_ONLY]]);
+    }
+  });
+
+  it('SIGNER=kms signs with the region key; publishRegionKey=false drops it from a tenant-signer deployment', () => {
+    const kms = stackWithRoutes(routes, { signer: 'kms' });
+    const token = statementsOf(kms, 'Token');
+    expect(actionsOf(token)).toContain('kms:Sign');
+    expect(actionsOf(token)).not.toContain('kms:Decrypt');
+    const fn = templateOf(kms).toJSON().Resources[idOf(kms, 'Token', 'fn')] as Resource;
+    expect(fn.Properties).toMatchObject({ Environment: { Variables: { SIGNER: 'kms' } } });
+
+    const tenantOnly = stackWithRoutes(routes, { publishRegionKey: false });
+    const vars = (templateOf(tenantOnly).toJSON().Resources[idOf(tenantOnly, 'Token', 'fn')] as Resource)
+      .Properties.Environment as { Variables: Record<string, unknown> };
+    expect(vars.Variables.SIGNER).toBe('tenant');
+    expect(vars.Variables).not.toHaveProperty('KMS_KEY_ID');
+    expect(() => stackWithRoutes(routes, { signer: 'hsm' })).toThrow(/signer must be tenant or kms/);
   });
 });

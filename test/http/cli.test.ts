@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basic, http, startTestServer, type TestServer } from '../support/server.js';
 
@@ -24,6 +25,7 @@ beforeAll(async () => {
       dynamodbEndpoint: server.dynamodbEndpoint,
       tableName: server.tableName,
       baseDomain: 'localhost',
+      keysDir: server.keysDir,
     }),
   );
 });
@@ -120,5 +122,67 @@ describe('npm run admin', () => {
     expect(deleted.code, deleted.stderr).toBe(0);
     expect(JSON.parse(deleted.stdout)).toMatchObject({ deleted: true, slug: s });
     expect((await http(`${origin}/oidc/jwks`)).status).toBe(404);
+  });
+
+  it('rotate-keys publishes the next keys before they sign; revoke-key removes a key from the JWKS at once', async () => {
+    const s = slug();
+    const created = await admin('create-tenant', '--slug', s, '--region', 'us');
+    expect(created.code, created.stderr).toBe(0);
+    const { secret } = JSON.parse(created.stdout) as { secret: string };
+    const origin = server.origin(s, 'us');
+    const jwks = async () =>
+      ((await (await http(`${origin}/oidc/jwks`)).json()) as { keys: { kid: string; alg: string }[] }).keys;
+    // A client_credentials token of a fresh client, and the kid that signed it.
+    const app = (await (
+      await http(`${origin}/v1/clients`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: basic(secret) },
+        body: JSON.stringify({ client_name: 'cli', grant_types: ['client_credentials'] }),
+      })
+    ).json()) as { client_id: string; client_secret: string };
+    const signingKid = async () => {
+      const res = await http(`${origin}/oidc/token`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: basic(app.client_id, app.client_secret),
+        },
+        body: 'grant_type=client_credentials',
+      });
+      const { access_token } = (await res.json()) as { access_token: string };
+      return decodeProtectedHeader(access_token).kid;
+    };
+    const before = await jwks();
+    expect(before.map((k) => k.alg)).toEqual(['RS256', 'PS256', 'ES256', 'EdDSA']);
+    const current = await signingKid();
+
+    const rotated = await admin('rotate-keys', '--slug', s, '--region', 'us');
+    expect(rotated.code, rotated.stderr).toBe(0);
+    const out = JSON.parse(rotated.stdout) as {
+      published: { kid: string; alg: string; signsFrom: string }[];
+      retiring: { kid: string; publishedUntil: string }[];
+    };
+    expect(out.published.map((k) => k.alg)).toEqual(['RS256', 'PS256', 'ES256', 'EdDSA']);
+    for (const k of out.published) expect(Date.parse(k.signsFrom)).toBeGreaterThan(Date.now());
+    expect(out.retiring.map((k) => k.kid)).toContain(current);
+    const after = (await jwks()).map((k) => k.kid);
+    expect(after).toEqual(
+      expect.arrayContaining([...before.map((k) => k.kid), ...out.published.map((k) => k.kid)]),
+    );
+    // Published, but the current key still signs until the next one's time comes.
+    expect(await signingKid()).toBe(current);
+
+    const revoked = await admin('revoke-key', '--slug', s, '--region', 'us', '--kid', current!);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    const { replacement } = JSON.parse(revoked.stdout) as { replacement: string };
+    expect((await jwks()).map((k) => k.kid)).not.toContain(current);
+    expect(await signingKid()).toBe(replacement);
+    // In an emergency the waiting next key takes over at once.
+    expect(replacement).toBe(out.published.find((k) => k.alg === 'RS256')!.kid);
+
+    const unknown = await admin('revoke-key', '--slug', s, '--region', 'us', '--kid', 'nope');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/no signing key "nope"/);
+    expect((await admin('revoke-key', '--slug', s, '--region', 'us')).code).toBe(2);
   });
 });

@@ -1,5 +1,11 @@
 import { request } from 'node:http';
-import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
+import {
+  calculateJwkThumbprint,
+  createLocalJWKSet,
+  decodeProtectedHeader,
+  jwtVerify,
+  type JSONWebKeySet,
+} from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RegionCode } from '../../functions/regions.js';
 import { servicesFor } from '../../functions/services.js';
@@ -13,6 +19,12 @@ const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi'];
  * unknown tenant (404) — docs/api.md, "Hosts, tenants and regions".
  */
 const MALFORMED_HOST_STATUS = 400;
+
+/** The signer behind a tenant's tokens, as the handlers get it. */
+async function signerOf(region: RegionCode, tenantId: string) {
+  const services = await servicesFor(region);
+  return services.signerFor(services.tenants.scoped(tenantId));
+}
 
 let server: TestServer;
 const tenants = {} as Record<RegionCode, Awaited<ReturnType<TestServer['tenant']>>>;
@@ -82,14 +94,14 @@ describe('discovery and JWKS in every region', () => {
     expect(t.issuer).toBe(`http://${t.slug}.${region}.localhost:${server.port}/oidc`);
     expect(doc.issuer).toBe(t.issuer);
     expect(doc.jwks_uri).toBe(`${t.issuer}/jwks`);
-    expect(doc.id_token_signing_alg_values_supported).toEqual(['RS256']);
+    expect(doc.id_token_signing_alg_values_supported).toEqual(['RS256', 'PS256', 'ES256', 'EdDSA']);
     expect(res.headers.get('cache-control')).toMatch(/\bpublic\b/);
     expect(res.headers.get('cache-control')).toMatch(/max-age=\d+/);
     expect(res.headers.get('access-control-allow-origin')).toBe('*');
     expectSecurityHeaders(res.headers);
   });
 
-  it.each(REGIONS)('serves the JWKS for a tenant in %s: public RSA signing keys only', async (region) => {
+  it.each(REGIONS)('serves the JWKS for a tenant in %s: public signing keys only', async (region) => {
     const res = await http(`${tenants[region].origin}/oidc/jwks`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
@@ -98,14 +110,11 @@ describe('discovery and JWKS in every region', () => {
     expectSecurityHeaders(res.headers);
     const { keys } = (await res.json()) as JSONWebKeySet;
     expect(keys.length).toBeGreaterThanOrEqual(1);
+    expect(keys.map((k) => k.alg)).toEqual(['RS256', 'PS256', 'ES256', 'EdDSA']);
     for (const k of keys) {
-      expect(k).toMatchObject({
-        kty: 'RSA',
-        alg: 'RS256',
-        use: 'sig',
-        kid: expect.any(String),
-        n: expect.any(String),
-      });
+      expect(k).toMatchObject({ use: 'sig', kid: expect.any(String) });
+      const kty: Record<string, string> = { RS256: 'RSA', PS256: 'RSA', ES256: 'EC', EdDSA: 'OKP' };
+      expect(k.kty).toBe(kty[k.alg!]);
       for (const m of PRIVATE_MEMBERS) expect(k).not.toHaveProperty(m);
     }
   });
@@ -114,7 +123,7 @@ describe('discovery and JWKS in every region', () => {
     'a token signed by the %s signer verifies against the JWKS fetched over HTTP',
     async (region) => {
       const t = tenants[region];
-      const { signer } = await servicesFor(region);
+      const signer = await signerOf(region, t.id);
       const now = Math.floor(Date.now() / 1000);
       const jwt = await signer.signJwt(
         { iss: t.issuer, sub: 'user-1', aud: t.id, iat: now, exp: now + 60 },
@@ -137,13 +146,33 @@ describe('discovery and JWKS in every region', () => {
       REGIONS.map(async (r) => (await fetchJwks(tenants[r].origin)).keys.map((k) => k.kid)),
     );
     expect(new Set(kids.flat()).size).toBe(kids.flat().length);
-    const usJwt = await (await servicesFor('us')).signer.signJwt({ sub: 'x' });
+    const usJwt = await (await signerOf('us', tenants.us.id)).signJwt({ sub: 'x' });
     await expect(jwtVerify(usJwt, createLocalJWKSet(await fetchJwks(tenants.eu.origin)))).rejects.toThrow();
   });
 
-  it('serves the same region JWKS to every tenant of a region', async () => {
-    const other = await server.tenant(undefined, 'au');
-    expect(await fetchJwks(other.origin)).toEqual(await fetchJwks(tenants.au.origin));
+  // Issue 9 item 4: tenants of one region no longer share a key, so a token tenant A mints (with
+  // B's API as audience) does not verify against tenant B's JWKS.
+  it('gives every tenant of a region its own keys: no two JWKS share a key, and A’s token fails B’s JWKS', async () => {
+    const a = tenants.au;
+    const b = await server.tenant(undefined, 'au');
+    const c = await server.tenant(undefined, 'au');
+    const sets = await Promise.all([a, b, c].map(async (t) => (await fetchJwks(t.origin)).keys));
+    const thumbprints = await Promise.all(sets.flat().map((k) => calculateJwkThumbprint(k)));
+    expect(new Set(thumbprints).size).toBe(thumbprints.length);
+    expect(new Set(sets.flat().map((k) => k.kid)).size).toBe(sets.flat().length);
+    const now = Math.floor(Date.now() / 1000);
+    for (const alg of ['RS256', 'PS256', 'ES256', 'EdDSA'] as const) {
+      const fromA = await (
+        await signerOf('au', a.id)
+      ).signJwt(
+        { iss: a.issuer, sub: 'x', aud: 'https://api.b.example', iat: now, exp: now + 60 },
+        { typ: 'at+jwt', alg },
+      );
+      await jwtVerify(fromA, createLocalJWKSet(await fetchJwks(a.origin)));
+      await expect(jwtVerify(fromA, createLocalJWKSet(await fetchJwks(b.origin)))).rejects.toThrow(
+        /no applicable key found/,
+      );
+    }
   });
 
   it('accepts the tenant host in upper case', async () => {

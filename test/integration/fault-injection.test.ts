@@ -12,6 +12,9 @@
  * its tokens); and the same request retried afterwards succeeds.
  */
 import { constants, generateKeyPairSync, privateEncrypt } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   ConditionalCheckFailedException,
   ProvisionedThroughputExceededException,
@@ -24,6 +27,7 @@ import type { Response } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { servicesFor, type RegionServices } from '../../functions/services.js';
 import { KmsSigner } from '../../functions/signing/kms-signer.js';
+import { LocalSigner } from '../../functions/signing/local-signer.js';
 import type { Signer } from '../../functions/signing/signer.js';
 import {
   APP_REDIRECT,
@@ -196,6 +200,7 @@ function mockKms(): void {
 let server: TestServer;
 let services: RegionServices;
 let localSigner: Signer;
+let originalSigners: RegionServices['signerFor'];
 let t: TestTenant;
 
 beforeAll(async () => {
@@ -203,7 +208,11 @@ beforeAll(async () => {
   t = await federatedTenant(server);
   services = await servicesFor('us');
   installInjector(regionClient(services));
-  localSigner = services.signer;
+  // A signer that makes no DynamoDB call, so each step makes the same calls every time: a tenant
+  // keyring re-reads its key list every few seconds (its faults are covered in tenant-keys tests).
+  originalSigners = services.signerFor;
+  localSigner = await LocalSigner.open(mkdtempSync(join(tmpdir(), 'fault-keys-')), 'us');
+  services.signerFor = () => localSigner;
   // The built-in client may also rotate refresh tokens, so the refresh grant is on the same flow.
   const res = await http(`${t.origin}/v1/clients/${t.id}`, {
     method: 'PATCH',
@@ -216,7 +225,7 @@ beforeAll(async () => {
   expect(res.status, await res.clone().text()).toBe(200);
 });
 afterAll(async () => {
-  services.signer = localSigner;
+  services.signerFor = originalSigners;
   kmsMock.restore();
   await server.stop();
 });
@@ -405,10 +414,11 @@ describe('DynamoDB faults at every call of every step', () => {
 describe('KMS faults when signing', () => {
   beforeAll(() => {
     mockKms();
-    services.signer = new KmsSigner(new KMSClient({ region: 'us-west-2' }), KMS_KEY, []);
+    const kmsSigner = new KmsSigner(new KMSClient({ region: 'us-west-2' }), KMS_KEY, []);
+    services.signerFor = () => kmsSigner;
   });
   afterAll(() => {
-    services.signer = localSigner;
+    services.signerFor = () => localSigner;
   });
 
   it('code redemption: 503 while KMS fails, and the same code is redeemed afterwards', async () => {

@@ -113,8 +113,11 @@ const isAdapter = (path: string) =>
   /^functions\/crypto\/kms-[^/]+\.ts$/.test(path) ||
   path === 'functions/mail/ses-mailer.ts' ||
   path === 'functions/services.ts';
+/** Entry points: HTTP handlers, and the scheduled jobs (`functions/jobs/`) that are not HTTP routes. */
 const isEdge = (path: string) =>
-  under(path, 'functions/http', 'functions/handlers') || isPage(path) || path === 'functions/services.ts';
+  under(path, 'functions/http', 'functions/handlers', 'functions/jobs') ||
+  isPage(path) ||
+  path === 'functions/services.ts';
 const isDomain = (path: string) => path.startsWith('functions/') && !isEdge(path) && !isAdapter(path);
 
 /**

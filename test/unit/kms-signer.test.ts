@@ -11,7 +11,9 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { calculateJwkThumbprint, createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JWK } from 'jose';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { since, snapshot } from '../../functions/metrics.js';
 import { KmsSigner } from '../../functions/signing/kms-signer.js';
+import { UnsupportedAlgorithmError } from '../../functions/signing/signer.js';
 import { BackendUnavailableError } from '../../functions/errors.js';
 
 /** DER prefix of a PKCS#1 v1.5 DigestInfo for SHA-256 (RFC 8017 §9.2, note 1). */
@@ -247,5 +249,31 @@ describe('KmsSigner', () => {
   it('refuses to sign when KMS returns no signature', async () => {
     kmsMock.on(SignCommand).resolves({ $metadata: {} });
     await expect(newSigner().signJwt({ sub: 'x' })).rejects.toThrow(/no signature/);
+  });
+});
+
+describe('SIGNER=kms costs one KMS Sign per token (counted for the bench)', () => {
+  it('counts kms:Sign per token and kms:GetPublicKey once per container; refuses other algorithms', async () => {
+    kmsMock.reset();
+    kmsMock.on(GetPublicKeyCommand).resolves(publicKeyOutput(current));
+    kmsMock.on(SignCommand).callsFake((input: { Message?: Uint8Array }) => ({
+      KeyId: current.arn,
+      Signature: new Uint8Array(
+        privateEncrypt(
+          { key: current.privateKey, padding: constants.RSA_PKCS1_PADDING },
+          Buffer.concat([SHA256_DIGESTINFO_PREFIX, Buffer.from(input.Message ?? [])]),
+        ),
+      ),
+      SigningAlgorithm: 'RSASSA_PKCS1_V1_5_SHA_256',
+    }));
+    const signer = new KmsSigner(new KMSClient({ region: 'us-west-2' }), current.arn);
+    const before = snapshot();
+    const jwks = createLocalJWKSet({ keys: await signer.publicKeys() });
+    for (let i = 0; i < 3; i++) await jwtVerify(await signer.signJwt({ sub: `u${i}` }), jwks);
+    expect(since(before)).toMatchObject({ 'kms:Sign': 3, 'kms:GetPublicKey': 1 });
+    expect(await signer.algorithms()).toEqual(['RS256']);
+    await expect(signer.signJwt({ sub: 'x' }, { alg: 'ES256' })).rejects.toBeInstanceOf(
+      UnsupportedAlgorithmError,
+    );
   });
 });
