@@ -1,4 +1,5 @@
-import { resourceUriSchema, type Client } from '../clients/client.js';
+import type { Client } from '../clients/client.js';
+import { resourceUriSchema } from '../clients/client-uris.js';
 import { invalidTarget } from '../errors.js';
 import type { Signer } from '../signing/signer.js';
 import type { TenantStore } from '../store/tenant-store.js';

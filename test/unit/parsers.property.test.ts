@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
 import { checkCondition, MAX_CONDITION_DEPTH } from '../../functions/actions/condition.js';
 import { evaluateRules, ruleFacts, rulesSchema, type Rule } from '../../functions/actions/rules.js';
-import { redirectUriSchema } from '../../functions/clients/client.js';
+import { redirectUriSchema } from '../../functions/clients/client-uris.js';
 import { readConfig } from '../../functions/config.js';
 import { sha256 } from '../../functions/crypto/secrets.js';
 import { ProtocolError } from '../../functions/errors.js';
