@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import * as z from './zod.js';
 import { badRequest } from './errors.js';
 
 /**
@@ -7,7 +7,7 @@ import { badRequest } from './errors.js';
  */
 
 /** Turns zod issues into one readable sentence plus a machine-readable list. */
-export function describeIssues(error: z.ZodError): {
+export function describeIssues(error: z.core.$ZodError): {
   message: string;
   issues: { path: string; message: string }[];
 } {
@@ -15,12 +15,12 @@ export function describeIssues(error: z.ZodError): {
   return { message: issues.map((i) => `${i.path}: ${i.message}`).join('; '), issues };
 }
 
-export function validate<S extends z.ZodType>(
+export function validate<S extends z.core.$ZodType>(
   schema: S,
   value: unknown,
   code = 'invalid_request',
 ): z.output<S> {
-  const parsed = schema.safeParse(value);
+  const parsed = z.safeParse(schema, value);
   if (!parsed.success) {
     const { message, issues } = describeIssues(parsed.error);
     throw badRequest(message, code, { issues });

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zod.js';
 import { config as appConfig } from '../config.js';
 import { logger } from '../log.js';
 import type { TenantStore } from '../store/tenant-store.js';
@@ -9,7 +9,7 @@ import { evaluateRules, rulesSchema, type Rule, type RuleErrorHandler, type Rule
 export const ACTION_CODE = /^[a-zA-Z0-9_-]{1,64}$/;
 export const actionCodeSchema = z
   .string()
-  .regex(ACTION_CODE, 'an action code is 1 to 64 letters, digits, "_" or "-"');
+  .check(z.regex(ACTION_CODE, 'an action code is 1 to 64 letters, digits, "_" or "-"'));
 
 export const OUTCOMES = ['ALLOW', 'CHALLENGE', 'BLOCK'] as const satisfies readonly Outcome[];
 
@@ -34,14 +34,18 @@ export interface ActionConfig {
 /** Body of `PUT /v1/actions/{action}`: the whole configuration (omitted fields take their defaults). */
 export const putActionSchema = z.object({
   defaultOutcome: z.enum(OUTCOMES, { error: 'defaultOutcome is ALLOW, CHALLENGE or BLOCK' }),
-  rules: rulesSchema.default([]),
-  allowEnrollment: z.boolean().default(true),
-  maxAttempts: z
-    .number()
-    .int('maxAttempts is a whole number')
-    .min(1, 'maxAttempts is 1 to 10')
-    .max(10, 'maxAttempts is 1 to 10')
-    .default(DEFAULT_MAX_ATTEMPTS),
+  rules: z._default(rulesSchema, []),
+  allowEnrollment: z._default(z.boolean(), true),
+  maxAttempts: z._default(
+    z
+      .number()
+      .check(
+        z.int('maxAttempts is a whole number'),
+        z.gte(1, 'maxAttempts is 1 to 10'),
+        z.lte(10, 'maxAttempts is 1 to 10'),
+      ),
+    DEFAULT_MAX_ATTEMPTS,
+  ),
 });
 
 /** The largest `PUT /v1/actions/{action}` body: 50 rules of up to 4 KiB conditions, names and descriptions. */

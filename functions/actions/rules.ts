@@ -7,7 +7,7 @@
  * them again before running them, so a rule stored before a rule was tightened cannot run either.
  */
 import jsonLogic, { type RulesLogic } from 'json-logic-js';
-import { z } from 'zod';
+import * as z from '../zod.js';
 import type { Outcome } from '../tenants/tenant.js';
 import { checkCondition } from './condition.js';
 import { IP_IN_CIDR, ipInCidr } from './ip-in-cidr.js';
@@ -37,32 +37,42 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
 
 export const ruleSchema = z
   .strictObject({
-    id: z.string().regex(RULE_ID, 'a rule id is 1 to 64 letters, digits, "_" or "-"'),
-    name: z.string().max(MAX_RULE_NAME, `a rule name is at most ${MAX_RULE_NAME} characters`).optional(),
-    description: z
-      .string()
-      .max(MAX_RULE_DESCRIPTION, `a rule description is at most ${MAX_RULE_DESCRIPTION} characters`)
-      .optional(),
+    id: z.string().check(z.regex(RULE_ID, 'a rule id is 1 to 64 letters, digits, "_" or "-"')),
+    name: z.optional(
+      z.string().check(z.maxLength(MAX_RULE_NAME, `a rule name is at most ${MAX_RULE_NAME} characters`)),
+    ),
+    description: z.optional(
+      z
+        .string()
+        .check(
+          z.maxLength(
+            MAX_RULE_DESCRIPTION,
+            `a rule description is at most ${MAX_RULE_DESCRIPTION} characters`,
+          ),
+        ),
+    ),
     condition: z.custom<unknown>((v) => v !== undefined, {
       error: 'a rule needs a condition (a JSON Logic expression)',
     }),
     outcome: z.enum(RULE_OUTCOMES, { error: 'a rule outcome is ALLOW, CHALLENGE or BLOCK' }),
   })
-  .superRefine(
-    (rule, ctx) => {
-      // Runs even when other fields are wrong, so every problem is reported at once.
-      const raw: unknown = rule;
-      if (!isObject(raw) || raw.condition === undefined) return;
-      const name = typeof raw.id === 'string' ? `rule "${raw.id}"` : 'rule';
-      for (const issue of checkCondition(raw.condition)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['condition', ...issue.path],
-          message: `${name}: ${issue.message}`,
-        });
-      }
-    },
-    { when: (payload) => isObject(payload.value) },
+  .check(
+    z.superRefine(
+      (rule, ctx) => {
+        // Runs even when other fields are wrong, so every problem is reported at once.
+        const raw: unknown = rule;
+        if (!isObject(raw) || raw.condition === undefined) return;
+        const name = typeof raw.id === 'string' ? `rule "${raw.id}"` : 'rule';
+        for (const issue of checkCondition(raw.condition)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['condition', ...issue.path],
+            message: `${name}: ${issue.message}`,
+          });
+        }
+      },
+      { when: (payload) => isObject(payload.value) },
+    ),
   );
 
 export interface Rule {
@@ -75,10 +85,9 @@ export interface Rule {
 }
 
 /** Rules in priority order: at most 50, ids unique within the action. */
-export const rulesSchema = z
-  .array(ruleSchema)
-  .max(MAX_RULES, `an action has at most ${MAX_RULES} rules`)
-  .superRefine(
+export const rulesSchema = z.array(ruleSchema).check(
+  z.maxLength(MAX_RULES, `an action has at most ${MAX_RULES} rules`),
+  z.superRefine(
     (rules, ctx) => {
       const seen = new Set<string>();
       (rules as unknown[]).forEach((rule, i) => {
@@ -94,7 +103,8 @@ export const rulesSchema = z
       });
     },
     { when: (payload) => Array.isArray(payload.value) && payload.value.length <= MAX_RULES },
-  );
+  ),
+);
 
 // ---- evaluation -------------------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 import { config } from '../config.js';
 import { randomUUID } from 'node:crypto';
-import type { z } from 'zod';
+import type * as z from '../zod.js';
 import { randomSecret, sha256 } from '../crypto/secrets.js';
 import { revokeClient } from '../oidc/revocations.js';
 import type { TenantStore } from '../store/tenant-store.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zod.js';
 
 /*
  * The URIs a client registers: redirect URIs (exact match, RFC 6749 §3.1.2, RFC 8252) and RFC 8707
@@ -22,10 +22,9 @@ const UNSAFE_URI_CHARACTERS = /[\p{Cc}\p{Cf}\p{Z}\s]/u;
  * §3.1.2), https, or http only on loopback, or a private-use scheme with a dot for native apps. It
  * is matched exactly, never by prefix or wildcard.
  */
-export const redirectUriSchema = z
-  .string()
-  .max(2000, 'a redirect URI is at most 2000 characters')
-  .superRefine((value, ctx) => {
+export const redirectUriSchema = z.string().check(
+  z.maxLength(2000, 'a redirect URI is at most 2000 characters'),
+  z.superRefine((value: string, ctx) => {
     if (UNSAFE_URI_CHARACTERS.test(value)) {
       ctx.addIssue({ code: 'custom', message: 'a redirect URI has no whitespace or control characters' });
       return;
@@ -48,27 +47,28 @@ export const redirectUriSchema = z
     if (scheme === 'http' && isLoopback(url.hostname)) return;
     if (/^[a-z][a-z0-9+.-]*\.[a-z0-9+.-]+$/.test(scheme)) return; // RFC 8252 §7.1 private-use scheme
     ctx.addIssue({ code: 'custom', message: `"${value}" must use https (http only for localhost)` });
-  });
+  }),
+);
 
-export const uriList = z
-  .array(redirectUriSchema)
-  .max(50, 'at most 50 URIs')
-  .refine((l) => new Set(l).size === l.length, 'URIs must not repeat');
+export const uriList = z.array(redirectUriSchema).check(
+  z.maxLength(50, 'at most 50 URIs'),
+  z.refine((l) => new Set(l).size === l.length, 'URIs must not repeat'),
+);
 
 /** An RFC 8707 resource indicator: an absolute URI without a fragment. */
-export const resourceUriSchema = z
-  .string()
-  .max(2000)
-  .refine((value) => {
+export const resourceUriSchema = z.string().check(
+  z.maxLength(2000),
+  z.refine((value) => {
     try {
       const url = new URL(value);
       return !value.includes('#') && url.protocol.length > 1;
     } catch {
       return false;
     }
-  }, 'a resource is an absolute URI without a fragment (RFC 8707 §2)');
+  }, 'a resource is an absolute URI without a fragment (RFC 8707 §2)'),
+);
 
-export const resourceList = z
-  .array(resourceUriSchema)
-  .max(50, 'at most 50 resources')
-  .refine((l) => new Set(l).size === l.length, 'resources must not repeat');
+export const resourceList = z.array(resourceUriSchema).check(
+  z.maxLength(50, 'at most 50 resources'),
+  z.refine((l) => new Set(l).size === l.length, 'resources must not repeat'),
+);

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zod.js';
 import { resourceList, uriList } from './client-uris.js';
 import {
   DEFAULT_SIGNING_ALG,
@@ -142,10 +142,12 @@ export interface PublicClientJwk {
 /** Space-separated scope tokens (RFC 6749 §3.3: NQCHAR, one space between tokens): create and PATCH alike. */
 const scopeSchema = z
   .string()
-  .max(1000)
-  .regex(/^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/, 'space-separated scope tokens');
+  .check(
+    z.maxLength(1000),
+    z.regex(/^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/, 'space-separated scope tokens'),
+  );
 
-const lifetime = z.number().int().min(60).max(MAX_TOKEN_LIFETIME_SECONDS);
+const lifetime = z.number().check(z.int(), z.gte(60), z.lte(MAX_TOKEN_LIFETIME_SECONDS));
 /**
  * A token signing algorithm: any value is let through here and judged by `clientRuleViolation`,
  * so an unsupported one answers `invalid_client_metadata` (RFC 7591 §3.2.2), not a generic
@@ -153,118 +155,122 @@ const lifetime = z.number().int().min(60).max(MAX_TOKEN_LIFETIME_SECONDS);
  */
 const signingAlg = z.custom<SigningAlg>(() => true);
 const isSigningAlg = (value: unknown): value is SigningAlg => SIGNING_ALGS.includes(value as SigningAlg);
-const refreshLifetime = z.number().int().min(60).max(MAX_REFRESH_TOKEN_LIFETIME);
+const refreshLifetime = z.number().check(z.int(), z.gte(60), z.lte(MAX_REFRESH_TOKEN_LIFETIME));
 
-const b64u = z
-  .string()
-  .regex(/^[A-Za-z0-9_-]+$/, 'base64url')
-  .max(2048);
+const b64u = z.string().check(z.regex(/^[A-Za-z0-9_-]+$/, 'base64url'), z.maxLength(2048));
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 
 /**
  * One public signing key (RFC 7517): RSA (n, e), EC P-256 (x, y) or, for request objects signed
  * with EdDSA, OKP Ed25519 (x; RFC 8037 §2); private members are refused.
  */
-const publicJwkSchema = z
-  .looseObject({
-    kty: z.enum(['RSA', 'EC', 'OKP']),
-    kid: z.string().min(1).max(200).optional(),
-    alg: z.enum(REQUEST_OBJECT_ALGS).optional(),
-    use: z.literal('sig').optional(),
-    n: b64u.optional(),
-    e: b64u.optional(),
-    crv: z.enum(['P-256', 'Ed25519']).optional(),
-    x: b64u.optional(),
-    y: b64u.optional(),
-  })
-  .superRefine((jwk, ctx) => {
-    const privateMembers = PRIVATE_MEMBERS.filter((m) => m in jwk);
-    if (privateMembers.length) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `a client JWKS holds public keys only (remove ${privateMembers.join(', ')})`,
-      });
-    }
-    if (jwk.kty === 'RSA' && (!jwk.n || !jwk.e))
-      ctx.addIssue({ code: 'custom', message: 'an RSA key needs n and e' });
-    if (jwk.kty === 'EC' && (jwk.crv !== 'P-256' || !jwk.x || !jwk.y)) {
-      ctx.addIssue({ code: 'custom', message: 'an EC key must be P-256 with x and y' });
-    }
-    if (jwk.kty === 'OKP' && (jwk.crv !== 'Ed25519' || !jwk.x || jwk.y)) {
-      ctx.addIssue({ code: 'custom', message: 'an OKP key must be Ed25519 with x' });
-    }
-  })
-  .transform((jwk): PublicClientJwk => {
+const publicJwkSchema = z.pipe(
+  z
+    .looseObject({
+      kty: z.enum(['RSA', 'EC', 'OKP']),
+      kid: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
+      alg: z.optional(z.enum(REQUEST_OBJECT_ALGS)),
+      use: z.optional(z.literal('sig')),
+      n: z.optional(b64u),
+      e: z.optional(b64u),
+      crv: z.optional(z.enum(['P-256', 'Ed25519'])),
+      x: z.optional(b64u),
+      y: z.optional(b64u),
+    })
+    .check(
+      z.superRefine((jwk, ctx) => {
+        const privateMembers = PRIVATE_MEMBERS.filter((m) => m in jwk);
+        if (privateMembers.length) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `a client JWKS holds public keys only (remove ${privateMembers.join(', ')})`,
+          });
+        }
+        if (jwk.kty === 'RSA' && (!jwk.n || !jwk.e))
+          ctx.addIssue({ code: 'custom', message: 'an RSA key needs n and e' });
+        if (jwk.kty === 'EC' && (jwk.crv !== 'P-256' || !jwk.x || !jwk.y)) {
+          ctx.addIssue({ code: 'custom', message: 'an EC key must be P-256 with x and y' });
+        }
+        if (jwk.kty === 'OKP' && (jwk.crv !== 'Ed25519' || !jwk.x || jwk.y)) {
+          ctx.addIssue({ code: 'custom', message: 'an OKP key must be Ed25519 with x' });
+        }
+      }),
+    ),
+  z.transform((jwk): PublicClientJwk => {
     // Only the members that matter are kept (x5c, key_ops and the like are dropped).
     const { kty, kid, alg, use, n, e, crv, x, y } = jwk;
     return Object.fromEntries(
       Object.entries({ kty, kid, alg, use, n, e, crv, x, y }).filter(([, v]) => v !== undefined),
     ) as unknown as PublicClientJwk;
-  });
+  }),
+);
 
 const jwksSchema = z.object({
-  keys: z.array(publicJwkSchema).min(1, 'at least one key').max(10, 'at most 10 keys'),
+  keys: z
+    .array(publicJwkSchema)
+    .check(z.minLength(1, 'at least one key'), z.maxLength(10, 'at most 10 keys')),
 });
 
-const grantTypes = z
-  .array(z.enum(GRANT_TYPES))
-  .min(1)
-  .refine((l) => new Set(l).size === l.length, 'grant types must not repeat');
+const grantTypes = z.array(z.enum(GRANT_TYPES)).check(
+  z.minLength(1),
+  z.refine((l) => new Set(l).size === l.length, 'grant types must not repeat'),
+);
 
 /** Body of `POST /v1/clients` (RFC 7591 names). */
 export const createClientSchema = z.object({
-  client_name: z.string().trim().min(1).max(200).optional(),
+  client_name: z.optional(z.string().check(z.trim(), z.minLength(1), z.maxLength(200))),
   // Absent: public when token_endpoint_auth_method is "none", else confidential (RFC 7591 §2).
-  client_type: z.enum(['confidential', 'public']).optional(),
-  redirect_uris: uriList.default([]),
-  post_logout_redirect_uris: uriList.default([]),
-  grant_types: grantTypes.default(['authorization_code']),
-  response_types: z.array(z.literal('code')).default(['code']),
-  scope: scopeSchema.default(DEFAULT_SCOPES),
-  token_endpoint_auth_method: z.enum(TOKEN_ENDPOINT_AUTH_METHODS).optional(),
-  require_pkce: z.boolean().optional(),
-  require_pushed_authorization_requests: z.boolean().default(false),
-  first_party: z.boolean().default(false),
-  access_token_lifetime: lifetime.default(DEFAULT_ACCESS_TOKEN_LIFETIME),
-  id_token_lifetime: lifetime.default(DEFAULT_ID_TOKEN_LIFETIME),
-  id_token_signed_response_alg: signingAlg.default(DEFAULT_SIGNING_ALG),
-  access_token_signed_response_alg: signingAlg.default(DEFAULT_SIGNING_ALG),
-  resources: resourceList.default([]),
-  refresh_token_lifetime: refreshLifetime.default(DEFAULT_REFRESH_TOKEN_LIFETIME),
-  refresh_token_absolute_lifetime: refreshLifetime.default(DEFAULT_REFRESH_TOKEN_ABSOLUTE_LIFETIME),
-  jwks: jwksSchema.optional(),
+  client_type: z.optional(z.enum(['confidential', 'public'])),
+  redirect_uris: z._default(uriList, []),
+  post_logout_redirect_uris: z._default(uriList, []),
+  grant_types: z._default(grantTypes, ['authorization_code']),
+  response_types: z._default(z.array(z.literal('code')), ['code']),
+  scope: z._default(scopeSchema, DEFAULT_SCOPES),
+  token_endpoint_auth_method: z.optional(z.enum(TOKEN_ENDPOINT_AUTH_METHODS)),
+  require_pkce: z.optional(z.boolean()),
+  require_pushed_authorization_requests: z._default(z.boolean(), false),
+  first_party: z._default(z.boolean(), false),
+  access_token_lifetime: z._default(lifetime, DEFAULT_ACCESS_TOKEN_LIFETIME),
+  id_token_lifetime: z._default(lifetime, DEFAULT_ID_TOKEN_LIFETIME),
+  id_token_signed_response_alg: z._default(signingAlg, DEFAULT_SIGNING_ALG),
+  access_token_signed_response_alg: z._default(signingAlg, DEFAULT_SIGNING_ALG),
+  resources: z._default(resourceList, []),
+  refresh_token_lifetime: z._default(refreshLifetime, DEFAULT_REFRESH_TOKEN_LIFETIME),
+  refresh_token_absolute_lifetime: z._default(refreshLifetime, DEFAULT_REFRESH_TOKEN_ABSOLUTE_LIFETIME),
+  jwks: z.optional(jwksSchema),
   // RFC 9101 §10.5; OpenID Connect Dynamic Client Registration 1.0 §2 (never "none" here).
-  request_object_signing_alg: z.enum(REQUEST_OBJECT_ALGS).optional(),
-  require_signed_request_object: z.boolean().default(false),
+  request_object_signing_alg: z.optional(z.enum(REQUEST_OBJECT_ALGS)),
+  require_signed_request_object: z._default(z.boolean(), false),
 });
 
-/** Body of `PATCH /v1/clients/{clientId}`: any subset; the type and built-in flag cannot change. */
-export const patchClientSchema = createClientSchema
-  .omit({ client_type: true })
-  .partial()
-  .extend({
-    client_name: z.string().trim().min(1).max(200).optional(),
-    redirect_uris: uriList.optional(),
-    post_logout_redirect_uris: uriList.optional(),
-    grant_types: grantTypes.optional(),
-    response_types: z.array(z.literal('code')).optional(),
-    scope: scopeSchema.optional(),
-    first_party: z.boolean().optional(),
-    require_pushed_authorization_requests: z.boolean().optional(),
-    access_token_lifetime: lifetime.optional(),
-    id_token_lifetime: lifetime.optional(),
-    id_token_signed_response_alg: signingAlg.optional(),
-    access_token_signed_response_alg: signingAlg.optional(),
-    resources: resourceList.optional(),
-    refresh_token_lifetime: refreshLifetime.optional(),
-    refresh_token_absolute_lifetime: refreshLifetime.optional(),
-    /** `null` removes the keys. */
-    jwks: jwksSchema.nullable().optional(),
-    /** `null` lifts the restriction to one algorithm. */
-    request_object_signing_alg: z.enum(REQUEST_OBJECT_ALGS).nullable().optional(),
-    require_signed_request_object: z.boolean().optional(),
-  })
-  .strict();
+/**
+ * Body of `PATCH /v1/clients/{clientId}`: any subset, no defaults, unknown fields refused; the type
+ * and built-in flag cannot change.
+ */
+export const patchClientSchema = z.strictObject({
+  client_name: z.optional(z.string().check(z.trim(), z.minLength(1), z.maxLength(200))),
+  redirect_uris: z.optional(uriList),
+  post_logout_redirect_uris: z.optional(uriList),
+  grant_types: z.optional(grantTypes),
+  response_types: z.optional(z.array(z.literal('code'))),
+  scope: z.optional(scopeSchema),
+  token_endpoint_auth_method: z.optional(z.enum(TOKEN_ENDPOINT_AUTH_METHODS)),
+  require_pkce: z.optional(z.boolean()),
+  require_pushed_authorization_requests: z.optional(z.boolean()),
+  first_party: z.optional(z.boolean()),
+  access_token_lifetime: z.optional(lifetime),
+  id_token_lifetime: z.optional(lifetime),
+  id_token_signed_response_alg: z.optional(signingAlg),
+  access_token_signed_response_alg: z.optional(signingAlg),
+  resources: z.optional(resourceList),
+  refresh_token_lifetime: z.optional(refreshLifetime),
+  refresh_token_absolute_lifetime: z.optional(refreshLifetime),
+  /** `null` removes the keys. */
+  jwks: z.optional(z.nullable(jwksSchema)),
+  /** `null` lifts the restriction to one algorithm. */
+  request_object_signing_alg: z.optional(z.nullable(z.enum(REQUEST_OBJECT_ALGS))),
+  require_signed_request_object: z.optional(z.boolean()),
+});
 
 /**
  * A client as stored before refresh tokens, resources and client assertions existed reads with the

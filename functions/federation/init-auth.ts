@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from '../zod.js';
 import { actionCodeSchema } from '../actions/action.js';
 import { isClientId } from '../clients/client.js';
 import { clientExists } from '../clients/client-repository.js';
@@ -9,35 +9,42 @@ import { ConditionFailedError, nowSeconds, type WriteOp } from '../store/store.j
 import type { TenantStore } from '../store/tenant-store.js';
 import { ATTEMPT_TTL_SECONDS, attemptKey, type Attempt } from './attempt.js';
 
-const customValue = z.union([z.string().max(1024), z.number().finite(), z.boolean()]);
+// `number` refuses Infinity and NaN by itself (what `.finite()` asked of zod 3).
+const customValue = z.union([z.string().check(z.maxLength(1024)), z.number(), z.boolean()]);
 
 /** Body of `POST /init-auth`. Unknown fields are ignored, as B2C may send more claims. */
 export const initAuthSchema = z.object({
   userId: z
     .string()
-    .min(1, 'userId is required')
-    .max(256, 'userId is at most 256 characters')
-    .regex(/^[^\p{Cc}]+$/u, 'userId has no control characters'),
+    .check(
+      z.minLength(1, 'userId is required'),
+      z.maxLength(256, 'userId is at most 256 characters'),
+      z.regex(/^[^\p{Cc}]+$/u, 'userId has no control characters'),
+    ),
   action: actionCodeSchema,
-  appId: z.string().max(256).optional(),
+  appId: z.optional(z.string().check(z.maxLength(256))),
   /**
    * The client whose `/oidc/auth` request may use the token; without it, the built-in client. The
    * token is bound to it, so no other client of the tenant (a public app, say) can get the code.
    */
-  clientId: z.string().refine(isClientId, 'clientId is not a client id').optional(),
-  scope: z.string().max(1024).optional(),
-  custom: z
-    .record(z.string().min(1).max(64), customValue)
-    .refine((o) => Object.keys(o).length <= 50, 'custom has at most 50 data points')
-    .optional(),
-  redirectToSettings: z.boolean().optional(),
+  clientId: z.optional(z.string().check(z.refine(isClientId, 'clientId is not a client id'))),
+  scope: z.optional(z.string().check(z.maxLength(1024))),
+  custom: z.optional(
+    z
+      .record(z.string().check(z.minLength(1), z.maxLength(64)), customValue)
+      .check(z.refine((o) => Object.keys(o).length <= 50, 'custom has at most 50 data points')),
+  ),
+  redirectToSettings: z.optional(z.boolean()),
   // B2C's GenerateJson sends whatever the claim holds; an empty string means "no email".
-  email: z
-    .string()
-    .max(320)
-    .transform((s) => s.trim())
-    .pipe(z.union([z.literal(''), z.email('email is not a valid address')]))
-    .optional(),
+  email: z.optional(
+    z.pipe(
+      z.pipe(
+        z.string().check(z.maxLength(320)),
+        z.transform((s: string) => s.trim()),
+      ),
+      z.union([z.literal(''), z.email('email is not a valid address')]),
+    ),
+  ),
 });
 
 export type InitAuthInput = z.output<typeof initAuthSchema>;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zod.js';
 import { actionCodeSchema } from '../actions/action.js';
 import { initAuthSchema } from '../federation/init-auth.js';
 import { validate } from '../validate.js';
@@ -12,7 +12,9 @@ import { UserRecords } from '../users/user-records.js';
 const pathSchema = z.object({
   userId: initAuthSchema.shape.userId,
   action: actionCodeSchema,
-  idempotencyKey: z.string().regex(/^[0-9a-f-]{36}$/, 'idempotencyKey is the UUID /init-auth returned'),
+  idempotencyKey: z
+    .string()
+    .check(z.regex(/^[0-9a-f-]{36}$/, 'idempotencyKey is the UUID /init-auth returned')),
 });
 
 /** GET /v1/users/{userId}/actions/{action}/{idempotencyKey} — the recorded outcome of one action run. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zod.js';
 import { toView } from '../authenticators/display.js';
 import { authenticatorsFor } from '../authenticators/for-tenant.js';
 import { badRequest, notFound } from '../errors.js';
@@ -12,11 +12,11 @@ const enrollBody = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('EMAIL_OTP'),
     /** An address the tenant has already verified: no code is sent. */
-    email: z.email().max(254),
+    email: z.email().check(z.maxLength(254)),
   }),
   z.strictObject({
     type: z.literal('AUTHENTICATOR_APP'),
-    name: z.string().trim().min(1).max(64).optional(),
+    name: z.optional(z.string().check(z.trim(), z.minLength(1), z.maxLength(64))),
   }),
 ]);
 

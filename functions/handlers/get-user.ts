@@ -1,10 +1,12 @@
-import { z } from 'zod';
+import * as z from '../zod.js';
 import { parseJson } from '../http/body.js';
 import { json, tenantHandler } from '../http/handler.js';
 import { requireTenantSecret } from '../http/tenant-auth.js';
 import { UserRecords } from '../users/user-records.js';
 
-const body = z.object({ userId: z.string().min(1, 'userId is required').max(256) });
+const body = z.object({
+  userId: z.string().check(z.minLength(1, 'userId is required'), z.maxLength(256)),
+});
 
 /**
  * POST /get-user — the B2C proxy of GET /v1/users/{userId}: B2C RESTful technical profiles can send

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zod.js';
 import { authenticatorsFor } from '../authenticators/for-tenant.js';
 import { initAuthSchema } from '../federation/init-auth.js';
 import { parseJson } from '../http/body.js';

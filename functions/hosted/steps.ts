@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zod.js';
 import type { VerifyResult } from '../authenticators/types.js';
 import type { HttpResponse } from '../http/request.js';
 import { saveInteraction } from '../interaction/repository.js';
@@ -23,7 +23,7 @@ interface StepInput {
 
 type Step = (env: Env, input: StepInput) => Promise<HttpResponse>;
 
-const emailSchema = z.email().max(320);
+const emailSchema = z.email().check(z.maxLength(320));
 const SIX_DIGITS = /^\d{6}$/;
 const formatFailure: VerifyResult = { ok: false, reason: 'format' };
 

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from '../zod.js';
 import { badRequest } from '../errors.js';
 import { validate } from '../validate.js';
 import { payloadTooLarge, unsupportedMediaType } from './errors.js';
@@ -12,7 +12,7 @@ function mediaType(req: HttpRequest): string {
 }
 
 /** A JSON body validated with zod: 415 for another content type, 413 when too large, 400 when malformed. */
-export function parseJson<S extends z.ZodType>(
+export function parseJson<S extends z.core.$ZodType>(
   req: HttpRequest,
   schema: S,
   limit = MAX_BODY_BYTES,

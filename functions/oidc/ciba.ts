@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zod.js';
 import { CIBA_GRANT, clientDisplayName, type Client } from '../clients/client.js';
 import { randomSecret, sha256 } from '../crypto/secrets.js';
 import { validate } from '../validate.js';
@@ -55,14 +55,15 @@ export const CUSTOM_MESSAGE_MAX = 140;
 const LINK_LIKE = /[a-z][a-z0-9+.-]*:\/\/|www\./i;
 
 const requestContextSchema = z.object({
-  channel: z.enum(['sms', 'email', 'link']).optional(),
-  login_hint_type: z.enum(['phone', 'email', 'user_id']).optional(),
-  custom_message: z
-    .string()
-    .max(CUSTOM_MESSAGE_MAX, `custom_message is at most ${CUSTOM_MESSAGE_MAX} characters`)
-    .refine((m) => !/[\p{Cc}]/u.test(m), 'custom_message is one line of text')
-    .refine((m) => !LINK_LIKE.test(m), 'custom_message may not contain links')
-    .optional(),
+  channel: z.optional(z.enum(['sms', 'email', 'link'])),
+  login_hint_type: z.optional(z.enum(['phone', 'email', 'user_id'])),
+  custom_message: z.optional(
+    z.string().check(
+      z.maxLength(CUSTOM_MESSAGE_MAX, `custom_message is at most ${CUSTOM_MESSAGE_MAX} characters`),
+      z.refine((m) => !/[\p{Cc}]/u.test(m), 'custom_message is one line of text'),
+      z.refine((m) => !LINK_LIKE.test(m), 'custom_message may not contain links'),
+    ),
+  ),
 });
 type RequestContext = z.output<typeof requestContextSchema>;
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zod.js';
 import type { RegionCode } from '../regions.js';
 
 /** A slug is one DNS label: `[a-z0-9](-?[a-z0-9])*`, 2 to 63 characters. */
@@ -15,15 +15,15 @@ export const RESERVED_SLUGS = new Set([
   'cdn',
 ]);
 
-export const slugSchema = z
-  .string()
-  .min(2, 'a slug has at least 2 characters')
-  .max(63, 'a slug has at most 63 characters')
-  .regex(
+export const slugSchema = z.string().check(
+  z.minLength(2, 'a slug has at least 2 characters'),
+  z.maxLength(63, 'a slug has at most 63 characters'),
+  z.regex(
     SLUG_PATTERN,
     'a slug is lowercase letters, digits and single hyphens, starting and ending with a letter or digit',
-  )
-  .refine((s) => !RESERVED_SLUGS.has(s), 'this slug is reserved');
+  ),
+  z.refine((s) => !RESERVED_SLUGS.has(s), 'this slug is reserved'),
+);
 
 export type Outcome = 'ALLOW' | 'CHALLENGE' | 'BLOCK';
 
@@ -42,4 +42,4 @@ export interface Tenant {
   secretRotatedAt?: string;
 }
 
-export const brandColorSchema = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour is #rrggbb');
+export const brandColorSchema = z.string().check(z.regex(/^#[0-9a-fA-F]{6}$/, 'a colour is #rrggbb'));

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zod.js';
 
 /**
  * A user's profile: the OpenID Connect standard claims (OIDC Core §5.1) the userinfo endpoint
@@ -7,111 +7,118 @@ import { z } from 'zod';
  * (`user#<userId>`, sort key `profile`); see `profile-repository.ts`.
  */
 
-const text = (max: number) => z.string().trim().min(1).max(max);
+const text = (max: number) => z.string().check(z.trim(), z.minLength(1), z.maxLength(max));
 
-const httpUrl = z
-  .string()
-  .max(2000)
-  .refine((value) => {
+const httpUrl = z.string().check(
+  z.maxLength(2000),
+  z.refine((value) => {
     try {
       const url = new URL(value);
       return url.protocol === 'https:' || url.protocol === 'http:';
     } catch {
       return false;
     }
-  }, 'must be an absolute http(s) URL');
+  }, 'must be an absolute http(s) URL'),
+);
 
 /** OIDC Core §5.1: `YYYY-MM-DD` (a real date; year `0000` when it is withheld) or just `YYYY`. */
-const birthdate = z.string().refine((value) => {
-  if (/^\d{4}$/.test(value)) return true;
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
-  if (!m) return false;
-  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const date = new Date(Date.UTC(y === 0 ? 2000 : y, mo - 1, d));
-  return date.getUTCMonth() === mo - 1 && date.getUTCDate() === d;
-}, 'must be an ISO 8601 date, YYYY-MM-DD (or YYYY)');
+const birthdate = z.string().check(
+  z.refine((value) => {
+    if (/^\d{4}$/.test(value)) return true;
+    const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+    if (!m) return false;
+    const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+    const date = new Date(Date.UTC(y === 0 ? 2000 : y, mo - 1, d));
+    return date.getUTCMonth() === mo - 1 && date.getUTCDate() === d;
+  }, 'must be an ISO 8601 date, YYYY-MM-DD (or YYYY)'),
+);
 
-const zoneinfo = z
-  .string()
-  .max(64)
-  .refine((tz) => {
+const zoneinfo = z.string().check(
+  z.maxLength(64),
+  z.refine((tz) => {
     try {
       new Intl.DateTimeFormat('en', { timeZone: tz });
       return true;
     } catch {
       return false;
     }
-  }, 'must be an IANA time zone, e.g. Europe/Paris');
+  }, 'must be an IANA time zone, e.g. Europe/Paris'),
+);
 
-const locale = z
-  .string()
-  .max(35)
-  .refine((tag) => {
+const locale = z.string().check(
+  z.maxLength(35),
+  z.refine((tag) => {
     try {
       return Intl.getCanonicalLocales(tag.replace('_', '-')).length === 1;
     } catch {
       return false;
     }
-  }, 'must be a BCP 47 language tag, e.g. en-US');
+  }, 'must be a BCP 47 language tag, e.g. en-US'),
+);
 
 /** E.164 (a plus, the country code, at most 15 digits); spaces, dots, dashes and brackets are dropped. */
 const phoneNumber = z
-  .string()
-  .max(32)
-  .transform((v) => v.replace(/[\s().-]/g, ''))
-  .refine((v) => /^\+[1-9]\d{6,14}$/.test(v), 'must be an E.164 phone number, e.g. +14155550123');
+  .pipe(
+    z.string().check(z.maxLength(32)),
+    z.transform((v: string) => v.replace(/[\s().-]/g, '')),
+  )
+  .check(z.refine((v) => /^\+[1-9]\d{6,14}$/.test(v), 'must be an E.164 phone number, e.g. +14155550123'));
 
 /** A login name: letters, digits, `.`, `_`, `-`; no `@`, so it can never be mistaken for an email. */
 export const usernameSchema = z
   .string()
-  .trim()
-  .regex(
-    /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
-    'must be 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit',
+  .check(
+    z.trim(),
+    z.regex(
+      /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
+      'must be 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit',
+    ),
   );
 
 export const addressSchema = z.strictObject({
-  formatted: text(500).optional(),
-  street_address: text(300).optional(),
-  locality: text(100).optional(),
-  region: text(100).optional(),
-  postal_code: text(20).optional(),
-  country: text(100).optional(),
+  formatted: z.optional(text(500)),
+  street_address: z.optional(text(300)),
+  locality: z.optional(text(100)),
+  region: z.optional(text(100)),
+  postal_code: z.optional(text(20)),
+  country: z.optional(text(100)),
 });
 
 const customAttributes = z
   .record(
     z
       .string()
-      .regex(
-        /^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$/,
-        'a custom attribute name is 1 to 64 letters, digits, _ . : -',
+      .check(
+        z.regex(
+          /^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$/,
+          'a custom attribute name is 1 to 64 letters, digits, _ . : -',
+        ),
       ),
-    z.union([z.string().max(2048), z.number(), z.boolean()]),
+    z.union([z.string().check(z.maxLength(2048)), z.number(), z.boolean()]),
   )
-  .refine((o) => Object.keys(o).length <= 50, 'at most 50 custom attributes');
+  .check(z.refine((o) => Object.keys(o).length <= 50, 'at most 50 custom attributes'));
 
 /** The body of `PUT /v1/users/{userId}`: every field optional, unknown fields refused. */
 export const profileSchema = z.strictObject({
-  username: usernameSchema.optional(),
-  email: z.email('must be an email address').max(254).optional(),
-  email_verified: z.boolean().optional(),
-  phone_number: phoneNumber.optional(),
-  phone_number_verified: z.boolean().optional(),
-  name: text(200).optional(),
-  given_name: text(200).optional(),
-  family_name: text(200).optional(),
-  middle_name: text(200).optional(),
-  nickname: text(200).optional(),
-  preferred_username: text(100).optional(),
-  picture: httpUrl.optional(),
-  website: httpUrl.optional(),
-  gender: text(50).optional(),
-  birthdate: birthdate.optional(),
-  zoneinfo: zoneinfo.optional(),
-  locale: locale.optional(),
-  address: addressSchema.optional(),
-  custom_attributes: customAttributes.optional(),
+  username: z.optional(usernameSchema),
+  email: z.optional(z.email('must be an email address').check(z.maxLength(254))),
+  email_verified: z.optional(z.boolean()),
+  phone_number: z.optional(phoneNumber),
+  phone_number_verified: z.optional(z.boolean()),
+  name: z.optional(text(200)),
+  given_name: z.optional(text(200)),
+  family_name: z.optional(text(200)),
+  middle_name: z.optional(text(200)),
+  nickname: z.optional(text(200)),
+  preferred_username: z.optional(text(100)),
+  picture: z.optional(httpUrl),
+  website: z.optional(httpUrl),
+  gender: z.optional(text(50)),
+  birthdate: z.optional(birthdate),
+  zoneinfo: z.optional(zoneinfo),
+  locale: z.optional(locale),
+  address: z.optional(addressSchema),
+  custom_attributes: z.optional(customAttributes),
 });
 
 export type ProfileInput = z.output<typeof profileSchema>;
