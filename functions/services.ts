@@ -2,14 +2,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { config, tableNameFor, type Config } from './config.js';
 import { KmsSecretBox } from './crypto/kms-secret-box.js';
-import { LocalSecretBox } from './crypto/local-secret-box.js';
 import type { SecretBox } from './crypto/secret-box.js';
-import { sharedOutbox } from './mail/local-outbox.js';
 import type { Mailer } from './mail/mailer.js';
 import { count } from './metrics.js';
 import { REGIONS, type RegionCode } from './regions.js';
 import { KmsSigner } from './signing/kms-signer.js';
-import { LocalSigner } from './signing/local-signer.js';
 import type { PublicJwk, Signer } from './signing/signer.js';
 import { TenantKeyrings } from './signing/tenant-keyring.js';
 import { initialKeys, KEY_LIST_CACHE_MS, SIGNING_KEYS_KEY } from './signing/tenant-keys.js';
@@ -23,6 +20,12 @@ import { TenantRepository } from './tenants/tenant-repository.js';
  * in the local server) and reused by every request. The only module, with the adapters themselves,
  * that knows about the AWS SDK. The region's whole table is not among the services: only the tenant
  * registry holds it, and everything else gets one tenant's slice (`tenants.scoped`).
+ *
+ * The adapters every route of a tenant needs (DynamoDB, KMS) are built here. The others are
+ * registered by the entry point that needs them (`registerAdapters`), so a Lambda bundle carries
+ * only what its route uses: the handlers of the routes that send mail import
+ * `adapters/ses.ts`; the local server imports `adapters/local.ts` (local signer, secret box and
+ * outbox), which no Lambda bundle contains.
  */
 export interface RegionServices {
   region: RegionCode;
@@ -36,6 +39,30 @@ export interface RegionServices {
   secretBox: SecretBox;
   tenants: TenantRepository;
   mailer: Mailer;
+}
+
+/** Builders of the adapters an entry point registers (see above). */
+export interface AdapterFactories {
+  /** `MAILER=ses`: SES in the region (`adapters/ses.ts`). */
+  sesMailer?: (cfg: Config, region: RegionCode) => Mailer;
+  /** `MAILER=local`: the outbox folder (`adapters/local.ts`). */
+  localMailer?: (cfg: Config) => Mailer;
+  /** `SIGNER=local`: the development keys on disk (`adapters/local.ts`). */
+  localSigner?: (cfg: Config, region: RegionCode) => Promise<Signer>;
+  /** `SECRET_BOX=local`: AES-256-GCM with a key on disk (`adapters/local.ts`). */
+  localSecretBox?: (cfg: Config, region: RegionCode) => SecretBox;
+}
+
+const factories: AdapterFactories = {};
+
+/** Called by an entry point before its first request, at module load. */
+export function registerAdapters(more: AdapterFactories): void {
+  Object.assign(factories, more);
+}
+
+/** A configuration that needs an adapter this bundle was built without is a deployment error. */
+function missing(what: string, module: string): Error {
+  return new Error(`${what} is not available in this function: its entry point does not import ${module}`);
 }
 
 const services = new Map<RegionCode, Promise<RegionServices>>();
@@ -82,7 +109,7 @@ async function build(cfg: Config, region: RegionCode): Promise<RegionServices> {
     signerFor: await buildSigners(cfg, region, kms, secretBox),
     secretBox,
     tenants,
-    mailer: await buildMailer(cfg, region),
+    mailer: buildMailer(cfg, region),
   };
 }
 
@@ -118,7 +145,8 @@ async function buildSigners(
     if (!cfg.kmsKeyId) throw new Error('SIGNER=kms needs KMS_KEY_ID');
     signer = new KmsSigner(kms(), kmsIds[0]!, kmsIds.slice(1));
   } else {
-    signer = await LocalSigner.open(cfg.localKeysDir, region);
+    if (!factories.localSigner) throw missing('SIGNER=local', 'functions/adapters/local.ts');
+    signer = await factories.localSigner(cfg, region);
   }
   // Counts signatures (the keyrings count their own); the signer object itself is kept (the local one can rotate).
   const signJwt = signer.signJwt.bind(signer);
@@ -130,7 +158,10 @@ async function buildSigners(
 }
 
 function buildSecretBox(cfg: Config, region: RegionCode, kms: () => KMSClient): SecretBox {
-  if (cfg.secretBox === 'local') return LocalSecretBox.open(cfg.localKeysDir, region);
+  if (cfg.secretBox === 'local') {
+    if (!factories.localSecretBox) throw missing('SECRET_BOX=local', 'functions/adapters/local.ts');
+    return factories.localSecretBox(cfg, region);
+  }
   if (!cfg.secretsKeyId) throw new Error('SECRET_BOX=kms needs SECRETS_KEY_ID');
   return new KmsSecretBox(kms(), cfg.secretsKeyId.replaceAll('{region}', region));
 }
@@ -149,25 +180,26 @@ function countedSecretBox(box: SecretBox): SecretBox {
   };
 }
 
-async function buildMailer(cfg: Config, region: RegionCode): Promise<Mailer> {
-  if (cfg.mailer === 'local') return sharedOutbox(cfg.localOutboxDir);
-  const from = cfg.mailFrom;
-  if (!from) throw new Error('MAILER=ses needs MAIL_FROM');
-  // The SES client is loaded on the first mail, so the many functions that never send one (and
-  // every cold start) do not pay for it.
-  let ses: Promise<Mailer> | undefined;
-  const load = async (): Promise<Mailer> => {
-    const [{ SESv2Client }, { SesMailer }] = await Promise.all([
-      import('@aws-sdk/client-sesv2'),
-      import('./mail/ses-mailer.js'),
-    ]);
-    return new SesMailer(new SESv2Client({ region: REGIONS[region].awsRegion, maxAttempts: 3 }), from);
-  };
+/**
+ * The mailer of the kind the entry point registered (the outbox itself locally: tests read it). A
+ * route that never sends mail is built without one: its mailer refuses to send, and the route
+ * table gives such a route no `ses:send` either. Registered later (the local server loads handler
+ * modules, and their registrations, as requests arrive), it is looked up on the first mail.
+ */
+function buildMailer(cfg: Config, region: RegionCode): Mailer {
+  const create = (): Mailer | undefined =>
+    cfg.mailer === 'local' ? factories.localMailer?.(cfg) : factories.sesMailer?.(cfg, region);
+  const now = create();
+  if (now) return now;
+  let later: Mailer | undefined;
   return {
     send: async (mail) => {
-      ses ??= load();
-      ses.catch(() => (ses = undefined));
-      return (await ses).send(mail);
+      later ??= create();
+      if (!later) {
+        const module = cfg.mailer === 'local' ? 'local.ts' : 'ses.ts';
+        throw missing(`MAILER=${cfg.mailer}`, `functions/adapters/${module}`);
+      }
+      return later.send(mail);
     },
   };
 }

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import '../functions/adapters/local.js';
 import { servicesFor } from '../functions/services.js';
 import type { Tenant } from '../functions/tenants/tenant.js';
 

@@ -3,6 +3,8 @@ import { join, resolve } from 'node:path';
 import type { Server } from 'node:http';
 import { ensureTable, localClient, startDynamoLocal, type DynamoLocal } from './dynamodb-local.js';
 import { createGateway, listen } from './server.js';
+// The local signer, secret box and outbox: the local server's adapters, in no Lambda bundle.
+import '../functions/adapters/local.js';
 import { ENV } from '../functions/env-names.js';
 import { REGION_CODES, type RegionCode } from '../functions/regions.js';
 

@@ -1,3 +1,5 @@
+// This route sends mail (emailed codes, CIBA links): the SES mailer is in its bundle.
+import '../adapters/ses.js';
 import { authenticateClientAt } from '../http/client-auth.js';
 import { parseForm } from '../http/body.js';
 import { json, tenantHandler } from '../http/handler.js';

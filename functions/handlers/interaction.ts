@@ -1,3 +1,5 @@
+// This route sends mail (emailed codes, CIBA links): the SES mailer is in its bundle.
+import '../adapters/ses.js';
 import { tenantHandler } from '../http/handler.js';
 import { interactionStep, renderInteraction } from '../hosted/interaction-page.js';
 

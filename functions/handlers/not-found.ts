@@ -1,6 +1,6 @@
 import { ProtocolError } from '../errors.js';
 import { methodNotAllowed } from '../http/errors.js';
-import { publicHandler } from '../http/handler.js';
+import { publicHandler } from '../http/lambda.js';
 import { findRoute } from '../routes.js';
 
 /**

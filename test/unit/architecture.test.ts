@@ -12,6 +12,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, posix, relative, resolve } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
+import { routes } from '../../functions/routes.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const MAX_FILE_LINES = 400;
@@ -112,11 +113,13 @@ const isAdapter = (path: string) =>
   path === 'functions/signing/kms-signer.ts' ||
   /^functions\/crypto\/kms-[^/]+\.ts$/.test(path) ||
   path === 'functions/mail/ses-mailer.ts' ||
+  under(path, 'functions/adapters') ||
   path === 'functions/services.ts';
 /** Entry points: HTTP handlers, and the scheduled jobs (`functions/jobs/`) that are not HTTP routes. */
 const isEdge = (path: string) =>
   under(path, 'functions/http', 'functions/handlers', 'functions/jobs') ||
   isPage(path) ||
+  under(path, 'functions/adapters') ||
   path === 'functions/services.ts';
 const isDomain = (path: string) => path.startsWith('functions/') && !isEdge(path) && !isAdapter(path);
 
@@ -131,6 +134,36 @@ const LIB_MAY_IMPORT = new Set([
   'functions/env-names.ts',
   'functions/store/table-schema.ts',
 ]);
+
+/** Everything a module loads when it runs: its imports followed transitively, types left out. */
+function loadedBy(entry: string): Set<string> {
+  const loaded = new Set<string>([entry]);
+  const pending = [entry];
+  while (pending.length) {
+    const from = pending.pop()!;
+    for (const i of IMPORTS) {
+      if (i.from !== from || i.typeOnly || loaded.has(i.to)) continue;
+      loaded.add(i.to);
+      if (i.to.startsWith('functions/')) pending.push(i.to);
+    }
+  }
+  return loaded;
+}
+
+/** The local server's adapters: development keys and an outbox on disk, never in a Lambda bundle. */
+const LOCAL_ADAPTERS = [
+  'functions/adapters/local.ts',
+  'functions/signing/local-signer.ts',
+  'functions/crypto/local-secret-box.ts',
+  'functions/mail/local-outbox.ts',
+];
+/** The Lambda entry points: one per handler of the route table, and the scheduled jobs. */
+const ENTRIES = [
+  ...new Set([
+    ...routes.map((r) => `functions/handlers/${r.handler}.ts`),
+    ...FILES.filter((f) => under(f, 'functions/jobs')),
+  ]),
+].sort();
 
 function lineCount(file: string): number {
   const text = readFileSync(join(ROOT, file), 'utf8');
@@ -247,6 +280,31 @@ describe('architecture', () => {
 
   it('(f) no import cycles among functions/ modules', () => {
     expect(importCycles(), 'each cycle as the imports inside it').toEqual([]);
+  });
+
+  it('(h) no Lambda entry point loads a local adapter', () => {
+    expect(ENTRIES.length).toBeGreaterThan(20);
+    const offending = ENTRIES.flatMap((entry) =>
+      LOCAL_ADAPTERS.filter((a) => loadedBy(entry).has(a)).map((a) => `${entry} -> ${a}`),
+    );
+    expect(offending, 'local adapters a Lambda bundle would carry').toEqual([]);
+  });
+
+  it('(h) only the handlers of routes that send mail load the SES client', () => {
+    const sending = new Set(
+      routes
+        .filter((r) => r.permissions.includes('ses:send'))
+        .map((r) => `functions/handlers/${r.handler}.ts`),
+    );
+    expect(sending.size).toBeGreaterThan(0);
+    const loadsSes = ENTRIES.filter((entry) => loadedBy(entry).has('@aws-sdk/client-sesv2'));
+    expect(loadsSes).toEqual([...sending].sort());
+  });
+
+  it('(h) /health loads no AWS SDK client and no adapter', () => {
+    const loaded = [...loadedBy('functions/handlers/health.ts')];
+    expect(loaded).toContain('functions/http/lambda.ts');
+    expect(loaded.filter((m) => m.startsWith('@aws-sdk/') || isAdapter(m))).toEqual([]);
   });
 
   it(`(g) no file under functions/ is over ${MAX_FILE_LINES} lines`, () => {

@@ -12,6 +12,7 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { emailCodeMail, mailLocale } from '../../functions/authenticators/email-message.js';
 import { LocalOutbox, sharedOutbox } from '../../functions/mail/local-outbox.js';
 import { SesMailer } from '../../functions/mail/ses-mailer.js';
+import { readConfig } from '../../functions/config.js';
 import { BackendUnavailableError } from '../../functions/errors.js';
 
 const ses = mockClient(SESv2Client);
@@ -132,5 +133,36 @@ describe('code mail', () => {
     expect(mail.subject).not.toMatch(/[\r\n]/);
     expect(mail.html).toContain('&lt;Evil&gt;');
     expect(mail.html).not.toContain('<Evil>');
+  });
+});
+
+describe('the mailer of a Lambda function (functions/services.ts, functions/adapters/ses.ts)', () => {
+  const awsConfig = () =>
+    readConfig({
+      SIGNER: 'tenant',
+      SECRET_BOX: 'kms',
+      SECRETS_KEY_ID: 'alias/secrets',
+      MAILER: 'ses',
+      MAIL_FROM: FROM,
+    });
+  const mail = { to: 'jane@example.com', subject: 'Code', text: '123456', html: '<p>123456</p>' };
+
+  it('refuses to send from a function whose entry point did not import the SES adapter', async () => {
+    const { servicesFor } = await import('../../functions/services.js');
+    const services = await servicesFor('eu', awsConfig());
+    await expect(services.mailer.send(mail)).rejects.toThrow(/does not import functions\/adapters\/ses\.ts/);
+    expect(ses.commandCalls(SendEmailCommand)).toHaveLength(0);
+  });
+
+  it('sends through SES once the entry point imports the adapter, from the configured address', async () => {
+    ses.on(SendEmailCommand).resolves({ MessageId: 'm-2' });
+    await import('../../functions/adapters/ses.js');
+    const { servicesFor } = await import('../../functions/services.js');
+    const services = await servicesFor('au', awsConfig());
+    await services.mailer.send(mail);
+    const calls = ses.commandCalls(SendEmailCommand);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.args[0].input.FromEmailAddress).toBe(FROM);
+    expect(calls[0]!.args[0].input.Destination).toEqual({ ToAddresses: ['jane@example.com'] });
   });
 });
