@@ -16,6 +16,7 @@ import { REGIONS, type RegionCode } from '../functions/regions.js';
  * | `mailFrom` | string, or `{ "<code>": string }` | From address of every mail, an SES-verified identity |
  * | `signer` | `tenant` (default) or `kms` | each tenant's own keys, or the region's KMS key signs every token |
  * | `publishRegionKey` | boolean (default true) | with `signer=tenant`: keep the region's KMS keys in every JWKS (verification only) while tokens they signed live |
+ * | `sourceMaps` | boolean (default false) | bundle source maps and run every function with `--enable-source-maps` (stack traces name the TypeScript source; slower cold starts) |
  *
  * On the command line, object and list values are given as JSON
  * (`-c 'hostedZones={"eu":{"id":"Z123","name":"eu.id.example.com"}}'`); a list may also be
@@ -175,6 +176,17 @@ function signerOf(node: Node): { signer: 'tenant' | 'kms'; publishRegionKey: boo
     throw new Error(`Context signer must be tenant or kms, not ${signer}`);
   const publish = parsed(node.tryGetContext('publishRegionKey'));
   return { signer, publishRegionKey: !(publish === false || publish === 'false') };
+}
+
+/**
+ * `sourceMaps`: off by default, because `--enable-source-maps` makes every cold start slower (Node
+ * parses the map at load) and the map makes every bundle larger; turn it on to debug a deployment.
+ */
+export function sourceMapsOf(node: Node): boolean {
+  const value = parsed(node.tryGetContext('sourceMaps'));
+  if (value === undefined || value === false || value === 'false') return false;
+  if (value === true || value === 'true') return true;
+  throw new Error(`Context sourceMaps must be true or false, not ${String(value)}`);
 }
 
 /** Reads and validates the settings of one region from the app's (or a stack's) context. */

@@ -2,11 +2,13 @@ import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ENV } from '../functions/env-names.js';
 import type { Permission, Route } from '../functions/routes.js';
+import { BUNDLE } from './bundling.js';
+import { sourceMapsOf } from './context.js';
 import type { MailSender } from './mail.js';
 import type { SecretsKey } from './secrets-key.js';
 import type { SigningKey } from './signing-key.js';
@@ -16,12 +18,25 @@ import type { IdentityTable } from './table.js';
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /**
- * ESM bundles may still contain CommonJS dependencies that call `require`; ESM has none, so the
- * bundle gets one. Single quotes only: the banner passes through a shell command line.
+ * How a route is bundled: `lib/bundling.ts`'s settings (what `npm run bundle-report` measures),
+ * with source maps only when asked for (context `sourceMaps`).
  */
-const REQUIRE_BANNER =
-  "import { createRequire as __identityCreateRequire } from 'node:module'; " +
-  'const require = __identityCreateRequire(import.meta.url);';
+export function routeBundling(sourceMaps: boolean): BundlingOptions {
+  return {
+    // OutputFormat's values are esbuild's format names.
+    format: BUNDLE.format as OutputFormat,
+    target: BUNDLE.target,
+    mainFields: [...BUNDLE.mainFields],
+    banner: BUNDLE.banner,
+    minify: BUNDLE.minify,
+    sourceMap: sourceMaps,
+    ...(sourceMaps ? { sourcesContent: false } : {}),
+    // The SDK version the tests ran against, not whatever the runtime ships.
+    bundleAwsSDK: true,
+    tsconfig: `${PROJECT_ROOT}tsconfig.json`,
+    forceDockerBundling: false,
+  };
+}
 
 export interface RouteFunctionProps {
   route: Route;
@@ -36,9 +51,9 @@ export interface RouteFunctionProps {
 
 /**
  * One Lambda function for one entry of the route table: `functions/handlers/<handler>.ts`, bundled
- * locally by the project's esbuild (no Docker) into a minified ESM file with source maps, on arm64
- * Node.js 22. Its role holds exactly what the entry's `permissions` name, plus writing to its own
- * log group.
+ * locally by the project's esbuild (no Docker) into a minified ESM file (`lib/bundling.ts`; source
+ * maps only with context `sourceMaps`), on arm64 Node.js 22. Its role holds exactly what the
+ * entry's `permissions` name, plus writing to its own log group.
  */
 export class RouteFunction extends Construct {
   readonly fn: NodejsFunction;
@@ -48,6 +63,7 @@ export class RouteFunction extends Construct {
   constructor(scope: Construct, id: string, props: RouteFunctionProps) {
     super(scope, id);
     const { route } = props;
+    const sourceMaps = sourceMapsOf(this.node);
 
     this.logGroup = new LogGroup(this, 'Logs', {
       retention: RetentionDays.ONE_MONTH,
@@ -74,20 +90,12 @@ export class RouteFunction extends Construct {
       timeout: Duration.seconds(10),
       role: this.role,
       logGroup: this.logGroup,
-      environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: 'node22',
-        mainFields: ['module', 'main'],
-        banner: REQUIRE_BANNER,
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        // The SDK version the tests ran against, not whatever the runtime ships.
-        bundleAwsSDK: true,
-        tsconfig: `${PROJECT_ROOT}tsconfig.json`,
-        forceDockerBundling: false,
+      environment: {
+        ...props.environment,
+        // Source-mapped stack traces cost every cold start: only with context sourceMaps=true.
+        ...(sourceMaps ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
       },
+      bundling: routeBundling(sourceMaps),
     });
 
     Validations.of(this.fn).acknowledge({

@@ -11,8 +11,10 @@ import { REGION_CODES, REGIONS, type RegionCode } from '../../functions/regions.
 import { fallbackRoute, routes, type Route } from '../../functions/routes.js';
 import { ACCESS_LOG_FIELDS } from '../../lib/api.js';
 import { addRegionStacks } from '../../lib/app.js';
+import { BUNDLE } from '../../lib/bundling.js';
 import { regionSettings } from '../../lib/context.js';
 import { IdentityStack } from '../../lib/identity-stack.js';
+import { routeBundling } from '../../lib/route-function.js';
 import { TABLE_READ_ACTIONS, TABLE_WRITE_ACTIONS } from '../../lib/table.js';
 import { SECRET_CONTEXT_KEYS } from '../../lib/secrets-key.js';
 import { createAuthenticatorService } from '../../functions/authenticators/service.js';
@@ -305,7 +307,6 @@ describe('the app: functions', () => {
               PUBLIC_SCHEME: 'https',
               LOG_LEVEL: 'INFO',
               POWERTOOLS_SERVICE_NAME: 'identity',
-              NODE_OPTIONS: '--enable-source-maps',
               MAILER: 'ses',
               MAIL_FROM: CDK_JSON.context.mailFrom,
             },
@@ -324,6 +325,34 @@ describe('the app: functions', () => {
         expect((t.toJSON().Resources[logsId] as Resource).Properties.RetentionInDays).toBeGreaterThan(0);
       }
     }
+  });
+
+  it('runs no function with source maps unless context sourceMaps is true', () => {
+    const nodeOptions = (stack: IdentityStack) =>
+      new Set(
+        routes.map((route) => {
+          const fn = templateOf(stack).toJSON().Resources[idOf(stack, route.id, 'fn')] as Resource;
+          return (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables.NODE_OPTIONS;
+        }),
+      );
+    for (const stack of stacks.values()) expect(nodeOptions(stack)).toEqual(new Set([undefined]));
+    const withMaps = synth({ sourceMaps: 'true' });
+    expect(nodeOptions(withMaps.get('us')!)).toEqual(new Set(['--enable-source-maps']));
+    expect(() => synth({ sourceMaps: 'yes' })).toThrow(/sourceMaps must be true or false/);
+  });
+
+  it('bundles every route with lib/bundling.ts settings (what npm run bundle-report measures)', () => {
+    const off = routeBundling(false);
+    expect(off).toMatchObject({
+      format: BUNDLE.format,
+      target: BUNDLE.target,
+      mainFields: [...BUNDLE.mainFields],
+      banner: BUNDLE.banner,
+      minify: BUNDLE.minify,
+      sourceMap: false,
+      bundleAwsSDK: true,
+    });
+    expect(routeBundling(true)).toMatchObject({ ...off, sourceMap: true, sourcesContent: false });
   });
 });
 
