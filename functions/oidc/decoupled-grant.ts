@@ -13,6 +13,7 @@ import { ConditionFailedError, nowSeconds, type Item, type Key, type WriteOp } f
 import type { TenantStore } from '../store/tenant-store.js';
 import type { Grant } from './authorization-codes.js';
 import { newRefreshToken, OFFLINE_ACCESS, wantsRefreshToken } from './refresh.js';
+import { userAndClientRevokedAt } from './revocations.js';
 import { resolveAudiences, scopeTokens, type TokenEndpointDeps } from './token-request.js';
 import { mintTokens, type TokenResponse } from './tokens.js';
 
@@ -203,6 +204,11 @@ async function issue(
   }
   // Checked before the grant is consumed, so a wrong `resource` does not burn it.
   const audiences = resolveAudiences(resources, client, [client.client_id]);
+  // An approval given before the user (or the client) was deleted gives nothing, as for codes.
+  const deletedAt = await userAndClientRevokedAt(deps.store, grant.userId, client.client_id);
+  if (deletedAt.some((t) => t !== undefined && grant.authTime! <= t)) {
+    throw invalidGrant('the grant is no longer valid');
+  }
   const grantId = randomUUID();
   const subject: Grant = {
     clientId: client.client_id,
@@ -218,6 +224,18 @@ async function issue(
   const refresh = wantsRefreshToken(client, grant.scope)
     ? newRefreshToken(client, subject, grantId, now)
     : undefined;
+  const scope = refresh
+    ? grant.scope
+    : scopeTokens(grant.scope)
+        .filter((s) => s !== OFFLINE_ACCESS)
+        .join(' ');
+  // Signed first, then stored: a signing failure (KMS down) answers 503 and leaves the approved
+  // grant redeemable by the next poll, where consuming first would burn it.
+  const tokens = await mintTokens(deps.signer, deps.issuer, client, { ...subject, scope }, grantId, {
+    audiences,
+    ...(refresh ? { refreshToken: refresh.token } : {}),
+    now,
+  });
   const ops: WriteOp[] = [
     { consume: { key, match: { status: 'approved', clientId: client.client_id }, set: { grantId } } },
   ];
@@ -228,14 +246,5 @@ async function issue(
     if (err instanceof ConditionFailedError) throw invalidGrant('the grant has already been used');
     throw err;
   }
-  const scope = refresh
-    ? grant.scope
-    : scopeTokens(grant.scope)
-        .filter((s) => s !== OFFLINE_ACCESS)
-        .join(' ');
-  return mintTokens(deps.signer, deps.issuer, client, { ...subject, scope }, grantId, {
-    audiences,
-    ...(refresh ? { refreshToken: refresh.token } : {}),
-    now,
-  });
+  return tokens;
 }

@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DEVICE_CODE_GRANT, type Client } from '../../functions/clients/client.js';
 import { DEFAULT_INTERVAL, SLOW_DOWN_STEP } from '../../functions/oidc/decoupled-grant.js';
 import { deviceAuthorization, deviceCodeGrant, findByUserCode } from '../../functions/oidc/device.js';
+import { revokeUser } from '../../functions/oidc/revocations.js';
 import { expectProtocolError, grantFixture, type GrantFixture } from '../support/grants.js';
 
 let f: GrantFixture;
@@ -30,6 +31,7 @@ async function approve(userCode: string, userId: string) {
   const found = await findByUserCode(f.store, userCode);
   expect(found).toBeDefined();
   await f.store.update(found!.key, { status: 'approved', userId, authTime: Math.floor(Date.now() / 1000) });
+  return found!.key;
 }
 
 describe('device code grant (RFC 8628 §3.4, §3.5)', () => {
@@ -55,6 +57,16 @@ describe('device code grant (RFC 8628 §3.4, §3.5)', () => {
       client_id: tv.client_id,
     });
     await expectProtocolError(poll(auth.device_code, Date.now()), 'invalid_grant', /already been used/);
+  });
+
+  it('gives nothing for an approval made before the user was deleted; the grant itself stays unused', async () => {
+    const auth = await authorize('openid offline_access');
+    const key = await approve(auth.user_code, 'user-deleted-after-approval');
+    await revokeUser(f.store, 'user-deleted-after-approval');
+    await expectProtocolError(poll(auth.device_code, Date.now()), 'invalid_grant', /no longer valid/);
+    const stored = await f.store.get<{ status: string; consumedAt?: number }>(key);
+    expect(stored).toMatchObject({ status: 'approved' });
+    expect(stored?.consumedAt).toBeUndefined();
   });
 
   it("refuses another client's device code", async () => {
