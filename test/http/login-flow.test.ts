@@ -4,7 +4,6 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import * as OTPAuth from 'otpauth';
-import type { Response } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthenticatorService } from '../../functions/authenticators/service.js';
 import { servicesFor } from '../../functions/services.js';
@@ -18,6 +17,7 @@ import {
   verify,
   type TestTenant,
 } from '../support/flow.js';
+import { csrfOf, go } from '../support/hosted-login.js';
 import { basic, http, startTestServer, type TestServer } from '../support/server.js';
 
 let server: TestServer;
@@ -84,25 +84,6 @@ function pkce() {
   const verifier = randomBytes(32).toString('base64url');
   return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
 }
-
-async function go(
-  jar: CookieJar,
-  url: string,
-  init: { method?: string; form?: Record<string, string> } = {},
-): Promise<Response> {
-  const res = await http(url, {
-    method: init.method ?? (init.form ? 'POST' : 'GET'),
-    headers: {
-      ...jar.header(),
-      ...(init.form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
-    },
-    ...(init.form ? { body: new URLSearchParams(init.form).toString() } : {}),
-  });
-  jar.take(res);
-  return res;
-}
-
-const csrfOf = (html: string) => decodeEntities(/name="csrf" value="([^"]+)"/.exec(html)![1]!);
 
 function authUrl(client: RegisteredClient, extra: Record<string, string> = {}) {
   const { verifier, challenge } = pkce();

@@ -16,7 +16,6 @@ import {
   JSON_TYPE,
   SIGN_IN,
   body,
-  decodeEntities,
   docAuth,
   federatedTenant,
   initAuth,
@@ -28,6 +27,7 @@ import {
   type TestTenant,
   type TokenResponse,
 } from '../support/flow.js';
+import { csrfOf, go } from '../support/hosted-login.js';
 import { basic, http, startTestServer, type TestServer } from '../support/server.js';
 import {
   client,
@@ -95,21 +95,6 @@ function pkce() {
   return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
 }
 
-async function go(jar: CookieJar, url: string, form?: Record<string, string>): Promise<Response> {
-  const res = await http(url, {
-    method: form ? 'POST' : 'GET',
-    headers: {
-      ...jar.header(),
-      ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
-    },
-    ...(form ? { body: new URLSearchParams(form).toString() } : {}),
-  });
-  jar.take(res);
-  return res;
-}
-
-const csrfOf = (html: string) => decodeEntities(/name="csrf" value="([^"]+)"/.exec(html)![1]!);
-
 /** From `/oidc/auth` through identify and TOTP to the redirect to the client; returns that Location. */
 async function hostedLogin(jar: CookieJar, start: string, user: User): Promise<URL> {
   let res = await go(jar, start);
@@ -117,7 +102,7 @@ async function hostedLogin(jar: CookieJar, start: string, user: User): Promise<U
   const page = `${t.origin}${res.headers.get('location')}`;
   let html = await (await go(jar, page)).text();
   if (html.includes('name="identifier"')) {
-    res = await go(jar, `${page}/identify`, { csrf: csrfOf(html), identifier: user.email });
+    res = await go(jar, `${page}/identify`, { form: { csrf: csrfOf(html), identifier: user.email } });
     expect(res.status).toBe(303);
     html = await (await go(jar, page)).text();
   }
@@ -125,7 +110,7 @@ async function hostedLogin(jar: CookieJar, start: string, user: User): Promise<U
   if (!html.includes('autocomplete="one-time-code"'))
     html = await (await go(jar, `${page}?view=totp`)).text();
   expect(html).toContain('autocomplete="one-time-code"');
-  res = await go(jar, `${page}/totp`, { csrf: csrfOf(html), code: user.totp() });
+  res = await go(jar, `${page}/totp`, { form: { csrf: csrfOf(html), code: user.totp() } });
   expect(res.status).toBe(302);
   return new URL(res.headers.get('location')!);
 }

@@ -12,7 +12,10 @@ import type { LocalOutbox } from '../../functions/mail/local-outbox.js';
 import { servicesFor } from '../../functions/services.js';
 import { CookieJar } from './cookie-jar.js';
 import { body, decodeEntities, docAuth, FORM_TYPE, JSON_TYPE, type TestTenant } from './flow.js';
+import { csrfOf, go } from './hosted-login.js';
 import { basic, http } from './server.js';
+
+export { csrfOf, go };
 
 export { CookieJar };
 
@@ -100,26 +103,6 @@ export async function oauthError(
   const json = await body<{ error: string }>(res);
   return { status: res.status, error: json.error, cacheControl: res.headers.get('cache-control') };
 }
-
-/** One step of a browser: cookies in and out, redirects not followed. */
-export async function go(
-  jar: CookieJar,
-  url: string,
-  init: { method?: string; form?: Record<string, string> } = {},
-): Promise<Response> {
-  const res = await http(url, {
-    method: init.method ?? (init.form ? 'POST' : 'GET'),
-    headers: {
-      ...jar.header(),
-      ...(init.form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
-    },
-    ...(init.form ? { body: new URLSearchParams(init.form).toString() } : {}),
-  });
-  jar.take(res);
-  return res;
-}
-
-export const csrfOf = (html: string) => decodeEntities(/name="csrf" value="([^"]+)"/.exec(html)![1]!);
 
 /** The page text with tags stripped and entities decoded, for readable assertions. */
 export const textOf = (html: string) =>
