@@ -125,7 +125,7 @@ export const routes: Route[] = [
     tenant: true,
     permissions: ['table:read', 'table:write', 'kms:sign', 'kms:publicKey'],
     purpose:
-      'Token endpoint (RFC 6749 §3.2): authorization_code, refresh_token and client_credentials grants',
+      'Token endpoint (RFC 6749 §3.2): authorization_code, refresh_token, client_credentials, device code and CIBA grants',
   },
   {
     id: 'Clients',
@@ -143,7 +143,8 @@ export const routes: Route[] = [
     handler: 'client',
     tenant: true,
     permissions: ['table:read', 'table:write'],
-    purpose: 'Management: read, update (e.g. redirect_uris) and delete one client, the built-in one included',
+    purpose:
+      'Management: read, update (e.g. redirect_uris) and delete one client (the built-in one can be read and updated, not deleted)',
   },
   {
     id: 'ClientSecret',
