@@ -2,6 +2,7 @@ import { config } from '../config.js';
 import { ProtocolError, tooManyRequests } from '../errors.js';
 import { ConditionFailedError, nowSeconds, type Item, type Key } from '../store/store.js';
 import type { TenantStore } from '../store/tenant-store.js';
+import { ReadCache } from '../read-cache.js';
 
 /**
  * Limits on FAILED authentication against one tenant: the tenant secret (Basic on `/init-auth`,
@@ -67,30 +68,25 @@ async function recent(store: TenantStore, subjects: readonly string[], window: n
  * OTHER containers to be seen here up to this long late. Bounded, oldest first out.
  */
 export const AUTH_FAILURE_CACHE_MS = 1_000;
-const MAX_CACHED = 10_000;
-const cached = new Map<string, { counts: Recent[]; until: number }>();
+const cached = new ReadCache<Recent[]>();
 
-async function recentCached(
+const cacheKey = (tenantId: string, window: number, subjects: readonly string[]) =>
+  JSON.stringify([tenantId, window, ...subjects]);
+
+function recentCached(
   store: TenantStore,
   subjects: readonly string[],
   window: number,
   cacheMs: number,
 ): Promise<Recent[]> {
-  const key = JSON.stringify([store.tenantId, window, ...subjects]);
-  const hit = cacheMs > 0 ? cached.get(key) : undefined;
-  if (hit && hit.until > Date.now()) return hit.counts;
-  const counts = await recent(store, subjects, window);
-  if (cacheMs > 0) {
-    cached.delete(key);
-    cached.set(key, { counts, until: Date.now() + cacheMs });
-    if (cached.size > MAX_CACHED) cached.delete(cached.keys().next().value!);
-  }
-  return counts;
+  return cached.get(cacheKey(store.tenantId, window, subjects), cacheMs, () =>
+    recent(store, subjects, window),
+  );
 }
 
 /** Drops this container's copies of a tenant's counters for a source (after it failed). */
 function forgetCounts(tenantId: string, window: number, subjects: readonly string[]): void {
-  cached.delete(JSON.stringify([tenantId, window, ...subjects]));
+  cached.forget(cacheKey(tenantId, window, subjects));
 }
 
 /** Whether an error means "these credentials did not authenticate" (and so counts as a failure). */

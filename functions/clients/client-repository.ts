@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type * as z from '../zod.js';
 import { randomSecret, sha256 } from '../crypto/secrets.js';
 import { revokeClient } from '../oidc/revocations.js';
+import { ReadCache } from '../read-cache.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import type { Tenant } from '../tenants/tenant.js';
 import {
@@ -19,7 +20,7 @@ import {
 } from './client.js';
 
 /** Client reads cached per container; other containers see a change within `TENANT_CACHE_SECONDS`. */
-const clientCache = new Map<string, { client: Client; until: number }>();
+const clientCache = new ReadCache<Client>();
 
 const key = (clientId: string) => ({ pk: 'clients', sk: clientId });
 
@@ -56,8 +57,7 @@ export async function clientExists(store: TenantStore, clientId: string): Promis
   if (!isClientId(clientId)) return false;
   if (clientId === store.tenantId) return true;
   // A client this container has read lately exists (the same staleness as ClientRepository.get).
-  const hit = clientCache.get(`${store.tenantId}:${clientId}`);
-  if (hit && hit.until > Date.now()) return true;
+  if (clientCache.has(`${store.tenantId}:${clientId}`)) return true;
   return (await store.get(key(clientId))) !== undefined;
 }
 
@@ -76,17 +76,12 @@ export class ClientRepository {
 
   /** Every write goes through here, so this container never serves its own stale copy. */
   private forget(clientId: string): void {
-    clientCache.delete(this.cacheKey(clientId));
+    clientCache.forget(this.cacheKey(clientId));
   }
 
   async get(clientId: string): Promise<Client | undefined> {
     if (!isClientId(clientId)) return undefined;
-    const hit = clientCache.get(this.cacheKey(clientId));
-    if (hit && hit.until > Date.now()) return hit.client;
-    const client = await this.read(clientId);
-    if (client && this.cacheMs > 0)
-      clientCache.set(this.cacheKey(clientId), { client, until: Date.now() + this.cacheMs });
-    return client;
+    return clientCache.get(this.cacheKey(clientId), this.cacheMs, () => this.read(clientId));
   }
 
   private async read(clientId: string): Promise<Client | undefined> {

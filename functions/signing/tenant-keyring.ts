@@ -2,7 +2,7 @@ import { constants, createPrivateKey, sign, type JsonWebKeyInput, type KeyObject
 import type { SecretBox } from '../crypto/secret-box.js';
 import { count } from '../metrics.js';
 import type { TenantStore } from '../store/tenant-store.js';
-import { Lru } from './lru.js';
+import { Lru } from '../lru.js';
 import {
   DEFAULT_SIGNING_ALG,
   SIGNING_ALGS,

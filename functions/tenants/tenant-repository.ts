@@ -4,6 +4,7 @@ import type { RegionCode } from '../regions.js';
 import { ConditionFailedError, type Item, type Key, type Store } from '../store/store.js';
 import { TenantStore, tenantKey, tenantPartitionPrefix } from '../store/tenant-store.js';
 import { slugSchema, type Outcome, type Tenant } from './tenant.js';
+import { ReadCache } from '../read-cache.js';
 
 /**
  * Keys: the tenant record lives at `tenant` in the tenant's own partitions (`<tenantId>#tenant`);
@@ -40,17 +41,12 @@ export interface CreatedTenant {
   secret: string;
 }
 
-interface CacheEntry {
-  tenant: Tenant;
-  until: number;
-}
-
 /** An item a new tenant starts with, in its own partition (its signing keys): key relative to the tenant. */
 export type TenantStarter = (tenantId: string) => Promise<{ key: Key; item: Item }>;
 
 /** Tenants of one region's table, with a short-lived cache of host lookups for warm containers. */
 export class TenantRepository {
-  private readonly cache = new Map<string, CacheEntry>();
+  private readonly cache = new ReadCache<Tenant>();
 
   constructor(
     private readonly store: Store,
@@ -108,13 +104,10 @@ export class TenantRepository {
    * request. Misses are not cached: a new tenant works at once.
    */
   async findBySlug(slug: string): Promise<Tenant | undefined> {
-    const hit = this.cache.get(slug);
-    if (hit && hit.until > Date.now()) return hit.tenant;
-    const entry = await this.store.get<{ tenantId: string }>(slugKey(slug));
-    const tenant = entry ? await this.findById(entry.tenantId) : undefined;
-    if (tenant && this.cacheMs > 0) this.cache.set(slug, { tenant, until: Date.now() + this.cacheMs });
-    else this.cache.delete(slug);
-    return tenant;
+    return this.cache.get(slug, this.cacheMs, async () => {
+      const entry = await this.store.get<{ tenantId: string }>(slugKey(slug));
+      return entry ? this.findById(entry.tenantId) : undefined;
+    });
   }
 
   async list(): Promise<Tenant[]> {
@@ -124,7 +117,7 @@ export class TenantRepository {
   }
 
   async require(slug: string): Promise<Tenant> {
-    this.cache.delete(slug);
+    this.cache.forget(slug);
     const tenant = await this.findBySlug(slug);
     if (!tenant) throw new UnknownTenantError(slug);
     return tenant;
@@ -138,7 +131,7 @@ export class TenantRepository {
       secretHash: sha256(secret),
       secretRotatedAt: new Date().toISOString(),
     });
-    this.cache.delete(slug);
+    this.cache.forget(slug);
     return { tenant: updated, secret };
   }
 
@@ -148,7 +141,7 @@ export class TenantRepository {
     set: Partial<Pick<Tenant, 'name' | 'defaultOutcome' | 'brandColor'>>,
   ): Promise<Tenant> {
     const updated = await this.scoped(tenantId).update<Tenant & Record<string, unknown>>(TENANT_KEY, set);
-    this.cache.delete(updated.slug);
+    this.cache.forget(updated.slug);
     return updated;
   }
 
@@ -162,7 +155,7 @@ export class TenantRepository {
       { delete: { key: slugKey(slug) } },
       { delete: { key: tenantRecordKey(tenant.id) } },
     ]);
-    this.cache.delete(slug);
+    this.cache.forget(slug);
     const rest = await this.store.scanPrefix<{ pk: string; sk: string }>(tenantPartitionPrefix(tenant.id));
     for (const item of rest) await this.store.delete({ pk: item.pk, sk: item.sk });
     return { tenant, itemsDeleted: rest.length + 2 };

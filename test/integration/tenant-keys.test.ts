@@ -15,7 +15,7 @@ import { KmsSecretBox } from '../../functions/crypto/kms-secret-box.js';
 import { LocalSecretBox } from '../../functions/crypto/local-secret-box.js';
 import { canonicalContext, SecretBoxError, type SecretBox } from '../../functions/crypto/secret-box.js';
 import { since, snapshot } from '../../functions/metrics.js';
-import { Lru } from '../../functions/signing/lru.js';
+import { Lru } from '../../functions/lru.js';
 import { SIGNING_ALGS } from '../../functions/signing/signer.js';
 import { TenantKeyring, TenantKeyrings } from '../../functions/signing/tenant-keyring.js';
 import {
