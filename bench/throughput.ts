@@ -5,9 +5,8 @@
  * (autocannon, 16 connections) runs in this process pinned to the other core, and the raw RS256
  * signing rate of node:crypto in a process pinned to the server core is the floor. Loopback only.
  *
- * ES256: once clients can choose their algorithm (id_token_signed_response_alg /
- * access_token_signed_response_alg), add a client registered with ES256 to bench/servers/product.ts
- * and a row to ALGS below; the floor then needs the ES256 rate too (`signingRate('ES256')`).
+ * The product also serves a client registered with `access_token_signed_response_alg: ES256`
+ * (bench/servers/product.ts), loaded in the same turns: the ES256 row, against its own floor.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
@@ -21,13 +20,13 @@ const WARMUP_SECONDS = 3;
 const SECONDS = Number(process.env.BENCH_PEER_SECONDS ?? 8);
 /** Turns each server gets; the best is reported. */
 const ROUNDS = 2;
-/** The algorithms measured; ES256 joins when clients can choose it (see above). */
-const ALGS = ['RS256'] as const;
 const BODY = 'grant_type=client_credentials&scope=api%3Aread';
 
 interface Target {
   url: string;
   headers: Record<string, string>;
+  /** The product's ES256 client (bench/servers/product.ts). */
+  es256?: Target;
 }
 
 interface Load {
@@ -97,22 +96,33 @@ async function load(target: Target, seconds: number): Promise<Load> {
 }
 
 /** Signatures per second of node:crypto in a fresh process pinned to `core`, signing a token-sized input. */
-function signingRate(core: number, alg: 'RS256' = 'RS256'): number {
+function signingRate(core: number, alg: 'RS256' | 'ES256'): number {
+  const keyPair =
+    alg === 'RS256'
+      ? `generateKeyPairSync('rsa', { modulusLength: 2048 })`
+      : `generateKeyPairSync('ec', { namedCurve: 'P-256' })`;
+  // JWS ES256 signatures are raw r||s (RFC 7518 §3.4), hence ieee-p1363.
+  const signOnce =
+    alg === 'RS256'
+      ? `sign('sha256', input, privateKey)`
+      : `sign('sha256', input, { key: privateKey, dsaEncoding: 'ieee-p1363' })`;
   const script = `
     const { generateKeyPairSync, sign } = require('node:crypto');
-    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const { privateKey } = ${keyPair};
     const input = Buffer.alloc(420, 'a');
-    for (let i = 0; i < 200; i++) sign('sha256', input, privateKey);
+    for (let i = 0; i < 200; i++) ${signOnce};
     const t0 = process.hrtime.bigint(); let n = 0;
-    while (process.hrtime.bigint() - t0 < 3_000_000_000n) { sign('sha256', input, privateKey); n++; }
+    while (process.hrtime.bigint() - t0 < 3_000_000_000n) { ${signOnce}; n++; }
     process.stdout.write(String(n / 3));`;
-  void alg;
   const out = spawnSync('taskset', ['-c', String(core), process.execPath, '-e', script], {
     encoding: 'utf8',
   });
   if (out.status !== 0) throw new Error(`signing floor failed: ${out.stderr}`);
   return Number(out.stdout);
 }
+
+const row = (label: string, l: Load) =>
+  `  ${label.padEnd(28)}${l.rps.toFixed(0).padStart(8)}${String(l.p50).padStart(8)}${String(l.p99).padStart(8)}${String(l.bad).padStart(9)}`;
 
 /** Runs the comparison and returns the lines of its table. */
 export async function throughputComparison(): Promise<string[]> {
@@ -127,42 +137,41 @@ export async function throughputComparison(): Promise<string[]> {
 
   // Both servers up at once (the idle one waits on its socket), loaded in turns, ROUNDS times, so a
   // machine whose load changes during the run tilts neither side; each side's best round is shown.
-  const floors = [signingRate(serverCore)];
-  const rows: { label: string; load: Load }[] = [];
-  for (const alg of ALGS) {
-    const servers = [
-      { label: `this product, ${alg}`, ...(await startServer(serverCore, 'product.ts')) },
-      { label: `oidc-provider, ${alg}`, ...(await startServer(serverCore, 'peer.ts')) },
-    ];
-    try {
-      const best = new Map<string, Load>();
-      for (let round = 0; round < ROUNDS; round++) {
-        for (const s of servers) {
-          if (round === 0) await load(s.target, WARMUP_SECONDS);
-          const l = await load(s.target, SECONDS);
-          const prev = best.get(s.label);
-          if (!prev || l.rps > prev.rps) best.set(s.label, l);
-        }
+  const floors = { RS256: [signingRate(serverCore, 'RS256')], ES256: [signingRate(serverCore, 'ES256')] };
+  const product = await startServer(serverCore, 'product.ts');
+  const peer = await startServer(serverCore, 'peer.ts');
+  const turns = [
+    { label: 'this product, RS256', target: product.target },
+    { label: 'this product, ES256', target: product.target.es256! },
+    { label: 'oidc-provider, RS256', target: peer.target },
+  ];
+  const best = new Map<string, Load>();
+  try {
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const t of turns) {
+        if (round === 0) await load(t.target, WARMUP_SECONDS);
+        const l = await load(t.target, SECONDS);
+        const prev = best.get(t.label);
+        if (!prev || l.rps > prev.rps) best.set(t.label, l);
       }
-      for (const s of servers) rows.push({ label: s.label, load: best.get(s.label)! });
-    } finally {
-      for (const s of servers) await stopServer(s.child);
     }
+  } finally {
+    await stopServer(product.child);
+    await stopServer(peer.child);
   }
-  floors.push(signingRate(serverCore));
-  const floor = Math.max(...floors);
-  const product = rows[0]!.load;
-  const peer = rows[1]!.load;
+  floors.RS256.push(signingRate(serverCore, 'RS256'));
+  floors.ES256.push(signingRate(serverCore, 'ES256'));
+  const floor = { RS256: Math.max(...floors.RS256), ES256: Math.max(...floors.ES256) };
+  const [rs, es, ref] = turns.map((t) => best.get(t.label)!) as [Load, Load, Load];
   const lines = [
     `Throughput, client_credentials (servers pinned to core ${serverCore}, autocannon with ${CONNECTIONS} connections pinned to core ${loadCore};`,
     `  ${ROUNDS} alternating turns of ${SECONDS} s per server after ${WARMUP_SECONDS} s warm-up, best turn shown; signing floor: best of before and after)`,
     `  ${'server'.padEnd(28)}${'req/s'.padStart(8)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'non-2xx'.padStart(9)}`,
-    ...rows.map(
-      (r) =>
-        `  ${r.label.padEnd(28)}${r.load.rps.toFixed(0).padStart(8)}${String(r.load.p50).padStart(8)}${String(r.load.p99).padStart(8)}${String(r.load.bad).padStart(9)}`,
-    ),
-    `  ${'raw RS256 signing, 1 core'.padEnd(28)}${floor.toFixed(0).padStart(8)}   (node:crypto, RSA 2048, no HTTP)`,
-    `  product / oidc-provider ${(product.rps / peer.rps).toFixed(2)} ×; product / signing floor ${(product.rps / floor).toFixed(2)} ×; p99 ${product.p99} ms vs ${peer.p99} ms`,
+    ...turns.map((t) => row(t.label, best.get(t.label)!)),
+    `  ${'raw RS256 signing, 1 core'.padEnd(28)}${floor.RS256.toFixed(0).padStart(8)}   (node:crypto, RSA 2048, no HTTP)`,
+    `  ${'raw ES256 signing, 1 core'.padEnd(28)}${floor.ES256.toFixed(0).padStart(8)}   (node:crypto, P-256, no HTTP)`,
+    `  RS256: product / oidc-provider ${(rs.rps / ref.rps).toFixed(2)} ×; product / signing floor ${(rs.rps / floor.RS256).toFixed(2)} ×; p99 ${rs.p99} ms vs ${ref.p99} ms`,
+    `  ES256 client / RS256 client ${(es.rps / rs.rps).toFixed(2)} ×; ES256 / its signing floor ${(es.rps / floor.ES256).toFixed(2)} ×`,
     '  The peer keeps everything in memory (its default adapter). The product runs DynamoDB Local on the same core and, warm,',
     '  reads it about once a second (the auth-failure counters; tenant and client are cached per container).',
   ];

@@ -19,36 +19,44 @@ const { tenant, secret } = await tenants.create({ slug: 'bench', name: 'Benchmar
 const origin = new URL(server.origin('bench', 'us'));
 const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
 // node:http, not fetch: fetch does not let a request name its Host, which picks the tenant.
-const created = await new Promise<string>((resolve, reject) => {
-  const req = request(
-    {
-      host: '127.0.0.1',
-      port: origin.port,
-      path: '/v1/clients',
-      method: 'POST',
-      headers: { host: origin.host, authorization: basic(secret, ''), 'content-type': 'application/json' },
-    },
-    (res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => (text += d.toString()));
-      res.on('end', () =>
-        res.statusCode === 201 || res.statusCode === 200
-          ? resolve(text)
-          : reject(new Error(`POST /v1/clients answered ${res.statusCode}: ${text}`)),
-      );
-    },
-  );
-  req.on('error', reject);
-  req.end(
-    JSON.stringify({
-      client_name: 'bench machine client',
-      grant_types: ['client_credentials'],
-      token_endpoint_auth_method: 'client_secret_basic',
-      scope: 'api:read',
-    }),
-  );
-});
-const client = JSON.parse(created) as { client_id: string; client_secret: string };
+function register(metadata: Record<string, unknown>): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: origin.port,
+        path: '/v1/clients',
+        method: 'POST',
+        headers: { host: origin.host, authorization: basic(secret, ''), 'content-type': 'application/json' },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () =>
+          res.statusCode === 201 || res.statusCode === 200
+            ? resolve(text)
+            : reject(new Error(`POST /v1/clients answered ${res.statusCode}: ${text}`)),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(
+      JSON.stringify({
+        client_name: 'bench machine client',
+        grant_types: ['client_credentials'],
+        token_endpoint_auth_method: 'client_secret_basic',
+        scope: 'api:read',
+        ...metadata,
+      }),
+    );
+  });
+}
+const created = await register({});
+// The same client with ES256 access tokens (P-256 signs far faster than RSA 2048).
+const createdEs256 = await register({ access_token_signed_response_alg: 'ES256' });
+type Registered = { client_id: string; client_secret: string };
+const client = JSON.parse(created) as Registered;
+const clientEs256 = JSON.parse(createdEs256) as Registered;
 void tenant;
 
 const stop = () => {
@@ -59,13 +67,13 @@ const stop = () => {
 };
 process.once('SIGTERM', stop);
 process.once('SIGINT', stop);
-process.stdout.write(
-  `${JSON.stringify({
-    url: `http://127.0.0.1:${origin.port}/oidc/token`,
-    headers: {
-      host: origin.host,
-      authorization: basic(client.client_id, client.client_secret),
-      'content-type': 'application/x-www-form-urlencoded',
-    },
-  })}\n`,
-);
+const target = (c: Registered) => ({
+  url: `http://127.0.0.1:${origin.port}/oidc/token`,
+  headers: {
+    host: origin.host,
+    authorization: basic(c.client_id, c.client_secret),
+    'content-type': 'application/x-www-form-urlencoded',
+  },
+});
+// The RS256 client's target, with the ES256 client's beside it.
+process.stdout.write(`${JSON.stringify({ ...target(client), es256: target(clientEs256) })}\n`);
