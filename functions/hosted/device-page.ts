@@ -5,6 +5,7 @@ import type { TenantContext } from '../http/handler.js';
 import type { HttpRequest, HttpResponse } from '../http/request.js';
 import { pickLocale } from '../i18n.js';
 import { findByUserCode } from '../oidc/device.js';
+import { schemeCookies, setCookie } from '../sessions/cookies.js';
 import { startDecoupledLogin } from './decoupled.js';
 import { countWrongGuess, guessesLeft } from './device-guesses.js';
 import { pageResponse } from './respond.js';
@@ -16,15 +17,14 @@ import { pageContext } from './views/layout.js';
  * user types the code their device shows (pre-filled from `verification_uri_complete`, but always
  * confirmed, §5.4). POST /oidc/device checks it and starts the hosted sign-in for that grant.
  *
- * CSRF: a double-submit token, in an HttpOnly SameSite=Lax cookie scoped to this path and in the
- * form. Wrong guesses are limited per IP address (RFC 8628 §5.1): user codes are short.
+ * CSRF: a double-submit token, in the form and in an HttpOnly SameSite=Lax cookie — on https a
+ * `__Host-` one like the provider's other cookies (sessions/cookies.ts), so a sibling subdomain
+ * cannot plant a token of its choosing beside a form it forged; locally scoped to this path. Wrong
+ * guesses are limited per IP address (RFC 8628 §5.1): user codes are short.
  */
 const COOKIE = 'idp_device_csrf';
 const COOKIE_VALUE = /^[A-Za-z0-9_-]{32}$/;
-
-function csrfCookie(value: string, secure: boolean): string {
-  return `${COOKIE}=${value}; Path=/oidc/device; HttpOnly; SameSite=Lax; Max-Age=1800${secure ? '; Secure' : ''}`;
-}
+const COOKIE_MAX_AGE = 1800;
 
 export async function devicePage(req: HttpRequest, ctx: TenantContext): Promise<HttpResponse> {
   const form = req.method === 'POST' ? parseForm(req) : {};
@@ -34,9 +34,10 @@ export async function devicePage(req: HttpRequest, ctx: TenantContext): Promise<
   );
   const page = pageContext(ctx.tenant, locale);
   const { t } = page;
-  const existing = req.cookies[COOKIE];
+  const secure = ctx.origin.startsWith('https:');
+  const existing = schemeCookies(req.cookies, secure)[COOKIE];
   const csrf = existing && COOKIE_VALUE.test(existing) ? existing : randomSecret(24);
-  const cookies = [csrfCookie(csrf, ctx.origin.startsWith('https:'))];
+  const cookies = [setCookie(COOKIE, csrf, { secure, path: '/oidc/device', maxAge: COOKIE_MAX_AGE })];
   const typed = (form.user_code ?? req.query.get('user_code') ?? '').slice(0, 40);
   const render = (opts: { error?: string; status?: number } = {}) =>
     pageResponse(page, t('device_title'), deviceForm(t, { csrf, locale, userCode: typed, ...opts }), {

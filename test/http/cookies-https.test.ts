@@ -96,6 +96,32 @@ describe('cookies on https', () => {
   });
 });
 
+describe('device verification page on https', () => {
+  it('its CSRF cookie is a __Host- cookie, and a token planted without the prefix does not pass', async () => {
+    const page = await http(`${t.origin}/oidc/device`);
+    expect(page.status).toBe(200);
+    const [set] = page.headers.getSetCookie();
+    expect(set).toMatch(HOST_COOKIE);
+    expect(set).toMatch(/^__Host-idp_device_csrf=/);
+    const csrf = csrfOf(await page.text());
+    const post = (cookie: string) =>
+      http(`${t.origin}/oidc/device`, {
+        method: 'POST',
+        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ csrf, user_code: 'BCDF-GHJK' }).toString(),
+      });
+    // A sibling subdomain can set a bare-named cookie, not a __Host- one: the bare one is ignored.
+    const tossed = await post(`idp_device_csrf=${csrf}`);
+    expect(tossed.status).toBe(400);
+    expect(await tossed.text()).toContain('The form expired');
+    // With the real cookie the form passes the CSRF check and the (unknown) code is judged.
+    const real = await post(`__Host-idp_device_csrf=${csrf}`);
+    expect(real.status).toBe(400);
+    expect(await real.text()).toContain('That code is not valid');
+    expect(real.headers.getSetCookie()[0]).toMatch(/^__Host-idp_device_csrf=/);
+  });
+});
+
 describe('no GET changes state', () => {
   async function enrollment(): Promise<{ id: string; url: string; cookie: string; html: string }> {
     const init = await initAuth(t, { userId: newUserId(), action: 'challenge' });
