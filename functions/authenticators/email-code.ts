@@ -73,8 +73,11 @@ export class EmailCodes implements EmailMethods {
     });
   }
 
-  /** The IP first: a user's allowance is not spent by requests the IP limit refuses anyway. */
-  private async retryAfter(userId: string, ip: string): Promise<number | undefined> {
+  /**
+   * Spends one send of the IP's and the subject's allowance; the seconds to wait when either is
+   * used up. The IP first: a user's allowance is not spent by requests the IP limit refuses anyway.
+   */
+  async takeSendAllowance(userId: string, ip: string): Promise<number | undefined> {
     const now = this.clock.seconds();
     return (
       (await takeRateLimit(this.store, 'email-ip', ip || 'unknown', EMAIL_SEND_LIMITS.perIp, now)) ??
@@ -93,7 +96,7 @@ export class EmailCodes implements EmailMethods {
         : (await this.repo.ofType(userId, 'EMAIL_OTP'))[0]?.email?.address;
     if (!to) return { sent: false, to: '', reason: 'no_address' };
     const masked = maskEmail(to);
-    const retryAfter = await this.retryAfter(userId, o.ip);
+    const retryAfter = await this.takeSendAllowance(userId, o.ip);
     if (retryAfter !== undefined) return { sent: false, to: masked, retryAfter, reason: 'rate_limited' };
 
     const code = randomInt(0, 1_000_000).toString().padStart(6, '0');

@@ -31,6 +31,7 @@ export function createAuthenticatorService(
     refuseGuess: (subject, o) => refusedGuess(guesses, subject, o?.ip, 'invalid_code'),
     enrollEmail: (userId, address) => email.enrollEmail(userId, address),
     sendEmailCode: (userId, o) => email.sendEmailCode(userId, o),
+    takeEmailSendAllowance: (subject, ip) => email.takeSendAllowance(subject, ip),
     verifyEmailCode: (userId, o) => email.verifyEmailCode(userId, o),
     passkeyRegistrationOptions: (userId, o) => passkeys.passkeyRegistrationOptions(userId, o),
     verifyPasskeyRegistration: (userId, o) => passkeys.verifyPasskeyRegistration(userId, o),

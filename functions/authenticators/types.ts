@@ -138,6 +138,12 @@ export interface AuthenticatorService {
     opts: { key: string; ip: string; to?: string; locale?: string; tenantName: string },
   ): Promise<SendResult>;
   /**
+   * Spends one email send of `subject`'s and `ip`'s allowance without sending anything: what a
+   * sign-in that sends no mail (an identifier without an address) does, so that the send limit
+   * comes after as many sends as for a real account. Seconds to wait when used up.
+   */
+  takeEmailSendAllowance(subject: string, ip: string): Promise<number | undefined>;
+  /**
    * Checks an emailed code: single-use, attempt-limited, constant-time, and counted in the same
    * per-user and per-address guess limits as TOTP. When `enroll` is set, a new EMAIL_OTP
    * authenticator is saved on success.

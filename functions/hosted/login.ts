@@ -51,6 +51,13 @@ const askedScope = (env: Env) => consentScope(env.ix.request.scope, env.ix.login
 
 /** A user id no account has: its (empty) method list is read for unknown identifiers, for equal work. */
 const NOBODY = '~nobody';
+/**
+ * The least time the uniform "send me a code" step takes, mail or no mail: above a mail service's
+ * usual SendEmail latency (tens of milliseconds in region), so the answer's timing is the floor's.
+ */
+export const EMAIL_SEND_MIN_MS = 400;
+const sleep = (ms: number) =>
+  ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
 const UNIFORM_VIEWS = ['totp', 'email', 'passkey'] as const;
 const EVERY_METHOD: AuthenticatorType[] = ['PASSKEY', 'AUTHENTICATOR_APP', 'EMAIL_OTP'];
 
@@ -92,18 +99,26 @@ function uniformScreen(env: Env, login: LoginState, requested: string | undefine
 /** Steps whose answer would otherwise depend on the account, answered alike while `uniform`. */
 export const UNIFORM_STEPS: Record<string, (env: Env, login: LoginState) => Promise<HttpResponse>> = {
   async 'email-send'(env, login) {
+    const started = Date.now();
     const userId = env.ix.userId;
     const methods = await env.auth.list(userId ?? NOBODY);
-    if (userId && !login.ghost && methods.some((m) => m.type === 'EMAIL_OTP')) {
-      const r = await env.auth.sendEmailCode(userId, {
-        key: env.ix.id,
-        ip: env.req.sourceIp,
-        locale: env.ix.locale,
-        tenantName: env.ctx.tenant.name,
-      });
-      if (!r.sent && r.retryAfter !== undefined)
-        return uniformScreen(env, login, 'email', { rateLimited: r.retryAfter, status: 429 });
-    }
+    const sends = userId && !login.ghost && methods.some((m) => m.type === 'EMAIL_OTP');
+    const retryAfter = sends
+      ? (
+          await env.auth.sendEmailCode(userId, {
+            key: env.ix.id,
+            ip: env.req.sourceIp,
+            locale: env.ix.locale,
+            tenantName: env.ctx.tenant.name,
+          })
+        ).retryAfter
+      : // No mail, but the same allowance spent: the limit comes after as many sends for anyone.
+        await env.auth.takeEmailSendAllowance(login.guessSubject ?? userId ?? NOBODY, env.req.sourceIp);
+    // Sending takes a mail service round trip that not sending does not: both answer no sooner
+    // than this, so the time to answer does not say whether an account got a mail.
+    await sleep(EMAIL_SEND_MIN_MS - (Date.now() - started));
+    if (retryAfter !== undefined)
+      return uniformScreen(env, login, 'email', { rateLimited: retryAfter, status: 429 });
     // "Sent to" what the user typed, masked, whatever the account's address looks like.
     env.ix = await saveInteraction(env.ctx.store, env.ix.id, { emailSentTo: login.shownAs });
     return seeOther(screenUrl(env, '?view=email'));

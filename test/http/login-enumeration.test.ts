@@ -160,6 +160,40 @@ describe('account enumeration on the hosted login', () => {
     for (const [kind, statuses] of Object.entries(seen)) expect(statuses, kind).toEqual(expected);
   });
 
+  it('the email send limit comes alike for every kind of identifier, across sign-ins', async () => {
+    // A tenant of its own, and one source address per kind: only the per-identifier limit
+    // (EMAIL_SEND_LIMITS.perUser, 5 per 15 minutes) is in play.
+    const own = await federatedTenant(server);
+    const ownApp = await registerClient(own, { redirect_uris: [CB], scope: 'openid', first_party: true });
+    async function sends(identifier: string, from: string, n: number): Promise<number[]> {
+      const statuses: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const jar = new CookieJar();
+        const start = await go(jar, authUrl(own, ownApp.client_id, CB).url, { from });
+        const page = `${own.origin}${start.headers.get('location')}`;
+        const html = await (await go(jar, page, { from })).text();
+        await go(jar, `${page}/identify`, { form: { csrf: csrfOf(html), identifier }, from });
+        const chooser = await (await go(jar, page, { from })).text();
+        const res = await go(jar, `${page}/email-send`, { form: { csrf: csrfOf(chooser) }, from });
+        statuses.push(res.status);
+      }
+      return statuses;
+    }
+    const fresh = {
+      'authenticator app user': (await pageUser(own, { totp: true })).email,
+      'emailed code user': (await pageUser(own, { email: true })).email,
+      'unknown identifier': `u-${randomBytes(4).toString('hex')}@example.com`,
+      'user without methods': (await pageUser(own, {})).email,
+    };
+    const seen = Object.fromEntries(
+      await Promise.all(
+        Object.entries(fresh).map(async ([k, id], i) => [k, await sends(id, `127.0.8.${i + 1}`, 6)] as const),
+      ),
+    );
+    for (const [kind, statuses] of Object.entries(seen))
+      expect(statuses, kind).toEqual([303, 303, 303, 303, 303, 429]);
+  });
+
   it('real users still sign in: authenticator app after the uniform chooser, and by emailed code', async () => {
     const viaApp = await pageLogin(t, new CookieJar(), authUrl(t, app.client_id, CB).url, totpUser);
     expect(viaApp.location.searchParams.get('code')).toBeTruthy();

@@ -11,7 +11,7 @@ import { createAuthenticatorService } from '../../functions/authenticators/servi
 import { servicesFor } from '../../functions/services.js';
 import type { CookieJar } from './cookie-jar.js';
 import { body, decodeEntities, docAuth, JSON_TYPE, postToken, type TestTenant } from './flow.js';
-import { basic, http } from './server.js';
+import { basic, http, httpFrom } from './server.js';
 
 export interface PageUser {
   userId: string;
@@ -69,9 +69,10 @@ export const seenSetCookies: string[] = [];
 export async function go(
   jar: CookieJar,
   url: string,
-  init: { method?: string; form?: Record<string, string> } = {},
+  init: { method?: string; form?: Record<string, string>; from?: string } = {},
 ): Promise<Response> {
-  const res = await http(url, {
+  const send = init.from ? httpFrom.bind(null, init.from) : http;
+  const res = await send(url, {
     method: init.method ?? (init.form ? 'POST' : 'GET'),
     headers: {
       ...jar.header(),
