@@ -158,7 +158,7 @@ function responses(op: Operation): Json {
   const statuses = new Set<number>([...Object.keys(op.errors).map(Number), ...ALWAYS]);
   for (const status of [...statuses].sort((a, b) => a - b)) {
     const { name } = ERROR_RESPONSES[status as keyof typeof ERROR_RESPONSES];
-    const reasons = [op.errors[status as ErrorStatus], SHARED[status]].filter(Boolean);
+    const reasons = [op.errors[status as ErrorStatus], SHARED[status]].filter((r) => typeof r === 'string');
     out[status] = {
       $ref: `#/components/responses/${op.b2c ? 'B2C' : ''}${name}`,
       ...(reasons.length ? { description: reasons.join('; or ') } : {}),

@@ -11,6 +11,7 @@ import {
   MAX_AUTHENTICATOR_PATH_ID,
 } from '../../functions/authenticators/enroll-schema.js';
 import {
+  CLIENT_ID_PATTERN,
   createClientSchema,
   MAX_CLIENT_ID_LENGTH,
   patchClientSchema,
@@ -86,8 +87,8 @@ export interface Operation {
   path?: { schema: z.core.$ZodObject; example: Record<string, string> };
   body?: Body & { maxBytes?: number };
   responses: Record<number, Success>;
-  /** Why this operation answers each error, in a few words. */
-  errors: Partial<Record<ErrorStatus, string>>;
+  /** Why this operation answers each error, in a few words (`true`: for the usual reason only). */
+  errors: Partial<Record<ErrorStatus, string | true>>;
 }
 
 const BODY_400 = 'the body is not JSON or fails validation (`issues` names each problem)';
@@ -97,7 +98,7 @@ const AUTH_401 = 'no or a wrong tenant secret';
 const clientPath = z.object({
   clientId: z
     .string()
-    .check(z.maxLength(MAX_CLIENT_ID_LENGTH), z.regex(/^[A-Za-z0-9._~-]+$/, 'a client id (unknown: 404)')),
+    .check(z.maxLength(MAX_CLIENT_ID_LENGTH), z.regex(CLIENT_ID_PATTERN, 'a client id (anything else: 404)')),
 });
 const authenticatorId = z.string().check(z.minLength(1), z.maxLength(MAX_AUTHENTICATOR_PATH_ID));
 
@@ -119,8 +120,8 @@ export const OPERATIONS: Record<string, Operation> = {
     errors: {
       400: `${BODY_400}, or \`clientId\` is not a client of the tenant`,
       401: AUTH_401,
-      413: '',
-      415: '',
+      413: true,
+      415: true,
     },
   },
   'POST /get-user': {
@@ -132,7 +133,7 @@ export const OPERATIONS: Record<string, Operation> = {
     b2c: true,
     body: { schema: 'GetUserRequest', example: { userId: examples.USER_ID } },
     responses: { 200: { description: 'The user', body: { schema: 'User', example: examples.user } } },
-    errors: { 400: BODY_400, 401: AUTH_401, 413: '', 415: '' },
+    errors: { 400: BODY_400, 401: AUTH_401, 413: true, 415: true },
   },
   'GET /v1/clients': {
     operationId: 'listClients',
@@ -165,8 +166,8 @@ export const OPERATIONS: Record<string, Operation> = {
     errors: {
       400: '`invalid_client_metadata`: a field or a rule across fields is refused',
       401: AUTH_401,
-      413: '',
-      415: '',
+      413: true,
+      415: true,
     },
   },
   'GET /v1/clients/{clientId}': {
@@ -198,8 +199,8 @@ export const OPERATIONS: Record<string, Operation> = {
       400: '`invalid_client_metadata`: a field or a rule across fields is refused',
       401: AUTH_401,
       404: 'no such client',
-      413: '',
-      415: '',
+      413: true,
+      415: true,
     },
   },
   'DELETE /v1/clients/{clientId}': {
@@ -264,7 +265,7 @@ export const OPERATIONS: Record<string, Operation> = {
         body: { schema: 'Action', example: examples.action },
       },
     },
-    errors: { 400: `${BODY_400}, or a bad action code`, 401: AUTH_401, 413: '', 415: '' },
+    errors: { 400: `${BODY_400}, or a bad action code`, 401: AUTH_401, 413: true, 415: true },
   },
   'GET /v1/users/{userId}': {
     operationId: 'getUser',
@@ -290,8 +291,8 @@ export const OPERATIONS: Record<string, Operation> = {
       400: `${BODY_400}, or a bad user id`,
       401: AUTH_401,
       409: '`login_taken` (`field` says which) or `conflict` (a concurrent change)',
-      413: '',
-      415: '',
+      413: true,
+      415: true,
     },
   },
   'PATCH /v1/users/{userId}': {
@@ -310,8 +311,8 @@ export const OPERATIONS: Record<string, Operation> = {
       401: AUTH_401,
       404: 'the user has no profile: create it with PUT',
       409: '`login_taken` (`field` says which) or `conflict` (a concurrent change)',
-      413: '',
-      415: '',
+      413: true,
+      415: true,
     },
   },
   'DELETE /v1/users/{userId}': {
@@ -360,8 +361,8 @@ export const OPERATIONS: Record<string, Operation> = {
     errors: {
       400: `${BODY_400}, or a user id over ${MAX_AUTHENTICATOR_PATH_ID} characters`,
       401: AUTH_401,
-      413: '',
-      415: '',
+      413: true,
+      415: true,
     },
   },
   'DELETE /v1/users/{userId}/authenticators/{authenticatorId}': {
