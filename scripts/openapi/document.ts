@@ -57,12 +57,24 @@ const JSON_SCHEMA_OPTIONS = {
   override,
 } as const;
 
+/** What a reader of the error schemas needs to know that the fields do not say. */
+const DESCRIPTIONS: Partial<Record<keyof typeof SCHEMAS, string>> = {
+  OAuthError:
+    'The JSON error of the management API (RFC 6749 §5.2 form): `issues` lists validation problems by path, `field` names a taken login identifier.',
+  B2CError:
+    "The JSON error of `/init-auth` and `/get-user`, with Azure AD B2C's RESTful error contract fields: `status` is always 409 in the body (B2C shows `userMessage` only then) while the HTTP status is the real one; `code` and `developerMessage` repeat `error` and `error_description`.",
+};
+
 function componentSchemas(): Json {
-  const registry = z.registry<{ id: string }>();
-  for (const [id, schema] of Object.entries(SCHEMAS)) registry.add(schema, { id });
+  const registry = z.registry<{ id: string; description?: string }>();
+  for (const [id, schema] of Object.entries(SCHEMAS)) {
+    const description = DESCRIPTIONS[id as keyof typeof SCHEMAS];
+    registry.add(schema, { id, ...(description ? { description } : {}) });
+  }
   const { schemas } = z.toJSONSchema(registry, {
     ...JSON_SCHEMA_OPTIONS,
     uri: (id) => `#/components/schemas/${id}`,
+    metadata: registry,
   }) as { schemas: Record<string, Json> };
   return Object.fromEntries(Object.keys(SCHEMAS).map((id) => [id, embedded(schemas[id]!)]));
 }
