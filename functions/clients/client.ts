@@ -74,7 +74,7 @@ export interface Client {
  */
 export const MAX_CLIENT_ID_LENGTH = 200;
 /** RFC 3986 unreserved characters only: what a client id may contain. */
-const CLIENT_ID_PATTERN = /^[A-Za-z0-9._~-]+$/;
+export const CLIENT_ID_PATTERN = /^[A-Za-z0-9._~-]+$/;
 export const isClientId = (value: string | undefined): value is string =>
   typeof value === 'string' && value.length <= MAX_CLIENT_ID_LENGTH && CLIENT_ID_PATTERN.test(value);
 

@@ -1,5 +1,8 @@
-import * as z from '../zod.js';
 import { toView } from '../authenticators/display.js';
+import {
+  enrollAuthenticatorSchema,
+  MAX_AUTHENTICATOR_PATH_ID as MAX_ID,
+} from '../authenticators/enroll-schema.js';
 import { authenticatorsFor } from '../authenticators/for-tenant.js';
 import { badRequest, notFound } from '../errors.js';
 import { methodNotAllowed } from '../http/errors.js';
@@ -7,20 +10,6 @@ import { json, tenantHandler } from '../http/handler.js';
 import { parseJson } from '../http/body.js';
 import { requireTenantSecret } from '../http/tenant-auth.js';
 import type { HttpRequest } from '../http/request.js';
-
-const enrollBody = z.discriminatedUnion('type', [
-  z.strictObject({
-    type: z.literal('EMAIL_OTP'),
-    /** An address the tenant has already verified: no code is sent. */
-    email: z.email().check(z.maxLength(254)),
-  }),
-  z.strictObject({
-    type: z.literal('AUTHENTICATOR_APP'),
-    name: z.optional(z.string().check(z.trim(), z.minLength(1), z.maxLength(64))),
-  }),
-]);
-
-const MAX_ID = 256;
 
 function pathParam(req: HttpRequest, name: string): string {
   const value = req.pathParams[name];
@@ -47,7 +36,7 @@ export const handler = tenantHandler(async (req, ctx) => {
   }
 
   if (req.method === 'POST' && req.pathParams.authenticatorId === undefined) {
-    const body = parseJson(req, enrollBody);
+    const body = parseJson(req, enrollAuthenticatorSchema);
     const authenticators = authenticatorsFor(ctx.store, ctx.services, ctx.tenant, ctx.origin);
     if (body.type === 'EMAIL_OTP') {
       const authenticator = await authenticators.enrollEmail(userId, body.email);

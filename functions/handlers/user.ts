@@ -1,6 +1,4 @@
-import * as z from '../zod.js';
 import { authenticatorsFor } from '../authenticators/for-tenant.js';
-import { initAuthSchema } from '../federation/init-auth.js';
 import { parseJson } from '../http/body.js';
 import { validate } from '../validate.js';
 import { notFound } from '../errors.js';
@@ -9,9 +7,7 @@ import { requireTenantSecret } from '../http/tenant-auth.js';
 import { mergeProfile, profileSchema } from '../users/profile.js';
 import { deleteUser, ProfileRepository } from '../users/profile-repository.js';
 import { UserRecords } from '../users/user-records.js';
-
-/** A merge patch: any object; each field is checked when the merged profile is validated. */
-const patchBody = z.record(z.string(), z.unknown());
+import { userIdSchema, userPatchSchema } from '../users/user-schemas.js';
 
 /**
  * /v1/users/{userId}:
@@ -26,7 +22,7 @@ const patchBody = z.record(z.string(), z.unknown());
 export const handler = tenantHandler(async (req, ctx) => {
   await requireTenantSecret(req, ctx);
   // A userId no /init-auth call can create (e.g. 3000 characters) is a 400, never a key DynamoDB rejects.
-  const userId = validate(initAuthSchema.shape.userId, req.pathParams.userId);
+  const userId = validate(userIdSchema, req.pathParams.userId);
   const records = new UserRecords(ctx.store);
   const profiles = new ProfileRepository(ctx.store);
   if (req.method === 'PUT') {
@@ -35,7 +31,7 @@ export const handler = tenantHandler(async (req, ctx) => {
     return json(created ? 201 : 200, await records.view(userId));
   }
   if (req.method === 'PATCH') {
-    const patch = parseJson(req, patchBody);
+    const patch = parseJson(req, userPatchSchema);
     const current = await profiles.read(userId);
     if (!current) throw notFound('the user has no profile: create it with PUT');
     const { created_at: _c, updated_at: _u, ...fields } = current.profile;
