@@ -46,7 +46,7 @@ export async function authorizationCodeGrant(
   // A refresh token only with offline_access, and only for a client allowed the grant (OIDC Core
   // §11); otherwise offline_access is not granted and not reported back.
   const refresh = wantsRefreshToken(client, stored.scope)
-    ? newRefreshToken(client, stored, grantId)
+    ? newRefreshToken(client, stored, grantId, Date.now(), deps.dpopJkt)
     : undefined;
   const scope = refresh
     ? stored.scope
@@ -57,6 +57,7 @@ export async function authorizationCodeGrant(
     audiences,
     ...(refresh ? { refreshToken: refresh.token } : {}),
     ...requested,
+    ...(deps.dpopJkt ? { dpopJkt: deps.dpopJkt } : {}),
   });
   // The code is used up and its refresh token written in one transaction: all or nothing.
   const writes: WriteOp[] = [redeemCodeWrite(code, grantId)];
