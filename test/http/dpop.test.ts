@@ -21,8 +21,11 @@ import {
   APP_REDIRECT,
   FORM_TYPE,
   JSON_TYPE,
+  SIGN_IN,
   docAuth,
   federatedTenant,
+  initAuth,
+  newUserId,
   type TestTenant,
 } from '../support/flow.js';
 import { basic, http, startTestServer, type TestServer } from '../support/server.js';
@@ -363,6 +366,89 @@ describe('token endpoint', () => {
     const ok = await token(t, CC, { dpop: await proof(key, 'POST', tokenUrl(t), { nonce }) }, strict);
     expect(ok.status, await ok.clone().text()).toBe(200);
     expect(ok.headers.get('dpop-nonce')).toBeTruthy();
+  });
+});
+
+/**
+ * A code for the full client through `/init-auth`, with `extra` authorization parameters sent to
+ * /oidc/auth directly or pushed first (with `pushHeaders`, e.g. a DPoP proof); and its verifier.
+ */
+async function codeWith(
+  extra: Record<string, string>,
+  push?: Record<string, string>,
+): Promise<{ status: number; code?: string; verifier: string; error?: string }> {
+  const verifier = client.randomPKCECodeVerifier();
+  const init = await initAuth(t, { userId: newUserId(), action: SIGN_IN, clientId: app.client_id });
+  const params: Record<string, string> = {
+    client_id: app.client_id,
+    response_type: 'code',
+    redirect_uri: APP_REDIRECT,
+    scope: 'openid',
+    token: init.token,
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    ...extra,
+  };
+  let query = params;
+  if (push) {
+    const res = await http(`${t.issuer}/request`, {
+      method: 'POST',
+      headers: { ...FORM_TYPE, authorization: basic(app.client_id, app.client_secret!), ...push },
+      body: new URLSearchParams(params).toString(),
+    });
+    const json = (await res.json()) as { request_uri?: string; error?: string };
+    if (res.status !== 201)
+      return { status: res.status, verifier, ...(json.error ? { error: json.error } : {}) };
+    query = { client_id: app.client_id, request_uri: json.request_uri! };
+  }
+  const res = await http(`${t.issuer}/auth?${new URLSearchParams(query)}`);
+  const location = new URL(res.headers.get('location') ?? 'about:blank');
+  const code = location.searchParams.get('code') ?? undefined;
+  const error = location.searchParams.get('error') ?? undefined;
+  return { status: res.status, verifier, ...(code ? { code } : {}), ...(error ? { error } : {}) };
+}
+
+const redeem = (code: string, verifier: string, headers: Record<string, string> = {}) =>
+  token(
+    t,
+    { grant_type: 'authorization_code', code, redirect_uri: APP_REDIRECT, code_verifier: verifier },
+    headers,
+  );
+
+describe('codes bound to a DPoP key (RFC 9449 §10)', () => {
+  it('redeems a code sent with dpop_jkt only with a proof by that key', async () => {
+    const key = await newKey();
+    const thief = await newKey();
+    const { code, verifier } = await codeWith({ dpop_jkt: key.jkt });
+    expect(code).toBeDefined();
+    expect(await errorOf(await redeem(code!, verifier))).toEqual({
+      status: 400,
+      error: 'invalid_dpop_proof',
+    });
+    const stolen = await redeem(code!, verifier, { dpop: await proof(thief, 'POST', tokenUrl(t)) });
+    expect(await errorOf(stolen)).toEqual({ status: 400, error: 'invalid_grant' });
+    const ok = await redeem(code!, verifier, { dpop: await proof(key, 'POST', tokenUrl(t)) });
+    const json = (await ok.json()) as { access_token: string; token_type: string };
+    expect(ok.status, JSON.stringify(json)).toBe(200);
+    expect(decodeJwt(json.access_token).cnf).toEqual({ jkt: key.jkt });
+    // A malformed dpop_jkt goes back to the client as invalid_request.
+    expect((await codeWith({ dpop_jkt: 'not-a-thumbprint' })).error).toBe('invalid_request');
+  });
+
+  it('binds a pushed request to the key of the proof sent with it (RFC 9449 §10.1)', async () => {
+    const key = await newKey();
+    const thief = await newKey();
+    const par = `${t.issuer}/request`;
+    const { code, verifier } = await codeWith({}, { dpop: await proof(key, 'POST', par) });
+    expect(code).toBeDefined();
+    const stolen = await redeem(code!, verifier, { dpop: await proof(thief, 'POST', tokenUrl(t)) });
+    expect(await errorOf(stolen)).toEqual({ status: 400, error: 'invalid_grant' });
+    expect((await redeem(code!, verifier, { dpop: await proof(key, 'POST', tokenUrl(t)) })).status).toBe(200);
+    // A dpop_jkt of another key than the proof's, or a bad proof, refuses the push.
+    const mismatch = await codeWith({ dpop_jkt: thief.jkt }, { dpop: await proof(key, 'POST', par) });
+    expect(mismatch).toMatchObject({ status: 400, error: 'invalid_dpop_proof' });
+    const wrongUrl = await codeWith({}, { dpop: await proof(key, 'POST', tokenUrl(t)) });
+    expect(wrongUrl).toMatchObject({ status: 400, error: 'invalid_dpop_proof' });
   });
 });
 
