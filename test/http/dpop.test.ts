@@ -37,6 +37,16 @@ import {
   rp,
   type RegisteredClient,
 } from '../support/relying-party.js';
+import {
+  CookieJar,
+  DEVICE_GRANT,
+  csrfOf,
+  go,
+  newUser,
+  postAs,
+  registerApp,
+  signInAndDecide,
+} from '../support/decoupled-grants.js';
 
 let server: TestServer;
 let t: TestTenant;
@@ -415,6 +425,44 @@ const redeem = (code: string, verifier: string, headers: Record<string, string> 
     headers,
   );
 
+describe('the device code grant with DPoP', () => {
+  it("binds the device's tokens and its public refresh token to the key", async () => {
+    const plain = await server.tenant();
+    const tv = await registerApp(plain, {
+      token_endpoint_auth_method: 'none',
+      grant_types: [DEVICE_GRANT, 'refresh_token'],
+      scope: 'openid offline_access',
+    });
+    const started = await postAs(plain, tv, '/device/auth', { scope: 'openid offline_access' });
+    const d = (await started.json()) as { device_code: string; user_code: string };
+    const jar = new CookieJar();
+    const html = await (await go(jar, `${plain.issuer}/device`)).text();
+    const start = await go(jar, `${plain.issuer}/device`, {
+      form: { csrf: csrfOf(html), user_code: d.user_code },
+    });
+    await signInAndDecide(plain, jar, start, await newUser(plain), { identify: true });
+
+    const key = await newKey('EdDSA');
+    const form = new URLSearchParams({
+      client_id: tv.client_id,
+      grant_type: DEVICE_GRANT,
+      device_code: d.device_code,
+    });
+    const res = await http(tokenUrl(plain), {
+      method: 'POST',
+      headers: { ...FORM_TYPE, dpop: await proof(key, 'POST', tokenUrl(plain)) },
+      body: form.toString(),
+    });
+    const tokens = (await res.json()) as { access_token: string; refresh_token: string; token_type: string };
+    expect(res.status, JSON.stringify(tokens)).toBe(200);
+    expect(tokens.token_type).toBe('DPoP');
+    expect(decodeJwt(tokens.access_token).cnf).toEqual({ jkt: key.jkt });
+    const refresh = { grant_type: 'refresh_token', refresh_token: tokens.refresh_token };
+    const without = await postAs(plain, tv, '/token', refresh);
+    expect(await errorOf(without)).toEqual({ status: 400, error: 'invalid_dpop_proof' });
+  });
+});
+
 describe('codes bound to a DPoP key (RFC 9449 §10)', () => {
   it('redeems a code sent with dpop_jkt only with a proof by that key', async () => {
     const key = await newKey();
@@ -534,6 +582,42 @@ describe('UserInfo with DPoP (RFC 9449 §7)', () => {
       await proof(key, 'GET', url, { ath: ath(access), nonce: fresh }),
     );
     expect(withNonce.status).toBe(403);
+  });
+});
+
+describe('openid-client as the relying party', () => {
+  it('logs in, refreshes and reads UserInfo with its own DPoP handle, nonces included', async () => {
+    const strict = await fullClient(t, { require_dpop_nonce: true, dpop_bound_access_tokens: true });
+    const config = await rp(t, strict.client_id, client.ClientSecretBasic(strict.client_secret!));
+    const DPoP = client.getDPoPHandle(config, await client.randomDPoPKeyPair('ES256'));
+    const verifier = client.randomPKCECodeVerifier();
+    const state = client.randomState();
+    const { callback, userId } = await authorizationResponse(t, config, {
+      scope: 'openid offline_access',
+      state,
+      codeChallenge: await client.calculatePKCECodeChallenge(verifier),
+    });
+    const grant = () =>
+      client.authorizationCodeGrant(
+        config,
+        callback,
+        { pkceCodeVerifier: verifier, expectedState: state },
+        undefined,
+        { DPoP },
+      );
+    // openid-client answers use_dpop_nonce itself: it retries once with the DPoP-Nonce it was given
+    // (the client requires nonces, so no token comes without one).
+    const tokens = await grant();
+    expect(tokens.token_type).toBe('dpop');
+    const jkt = (decodeJwt(tokens.access_token).cnf as { jkt: string }).jkt;
+    expect(jkt).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const info = await client.fetchUserInfo(config, tokens.access_token, userId, { DPoP });
+    expect(info.sub).toBe(userId);
+    const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token!, undefined, { DPoP });
+    expect(refreshed.token_type).toBe('dpop');
+    expect(decodeJwt(refreshed.access_token).cnf).toEqual({ jkt });
+    const viaCc = await client.clientCredentialsGrant(config, { scope: 'api:read' }, { DPoP });
+    expect(decodeJwt(viaCc.access_token).cnf).toEqual({ jkt });
   });
 });
 
