@@ -61,6 +61,10 @@ export interface Client {
    */
   request_object_signing_alg?: RequestObjectAlg;
   require_signed_request_object?: boolean;
+  /** RFC 9449 §5.2: every token request must carry a DPoP proof, so its access tokens are key-bound. */
+  dpop_bound_access_tokens?: boolean;
+  /** RFC 9449 §8: DPoP proofs of this client must carry a server nonce (`use_dpop_nonce` until they do). */
+  require_dpop_nonce?: boolean;
   created_at: string;
   updated_at: string;
   /** SHA-256 of the secret; absent on public and built-in clients. */
@@ -241,6 +245,8 @@ export const createClientSchema = z.object({
   // RFC 9101 §10.5; OpenID Connect Dynamic Client Registration 1.0 §2 (never "none" here).
   request_object_signing_alg: z.optional(z.enum(REQUEST_OBJECT_ALGS)),
   require_signed_request_object: z._default(z.boolean(), false),
+  dpop_bound_access_tokens: z._default(z.boolean(), false),
+  require_dpop_nonce: z._default(z.boolean(), false),
 });
 
 /**
@@ -270,6 +276,8 @@ export const patchClientSchema = z.strictObject({
   /** `null` lifts the restriction to one algorithm. */
   request_object_signing_alg: z.optional(z.nullable(z.enum(REQUEST_OBJECT_ALGS))),
   require_signed_request_object: z.optional(z.boolean()),
+  dpop_bound_access_tokens: z.optional(z.boolean()),
+  require_dpop_nonce: z.optional(z.boolean()),
 });
 
 /**
@@ -290,6 +298,8 @@ export function withDefaults(
     refresh_token_absolute_lifetime:
       client.refresh_token_absolute_lifetime ?? DEFAULT_REFRESH_TOKEN_ABSOLUTE_LIFETIME,
     require_signed_request_object: client.require_signed_request_object ?? false,
+    dpop_bound_access_tokens: client.dpop_bound_access_tokens ?? false,
+    require_dpop_nonce: client.require_dpop_nonce ?? false,
   };
 }
 

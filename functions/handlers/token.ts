@@ -13,6 +13,7 @@ import { authorizationCodeGrant } from '../oidc/authorization-code.js';
 import { cibaGrant } from '../oidc/ciba.js';
 import { clientCredentialsGrant } from '../oidc/client-credentials.js';
 import { deviceCodeGrant } from '../oidc/device.js';
+import { tokenRequestProof } from '../oidc/dpop.js';
 import { refreshTokenGrant } from '../oidc/refresh.js';
 import type { TokenEndpointDeps, TokenRequest } from '../oidc/token-request.js';
 import type { TokenResponse } from '../oidc/tokens.js';
@@ -36,7 +37,8 @@ const GRANTS: {
  * POST /oidc/token — the token endpoint (RFC 6749 §3.2): client authentication (a secret, a
  * `private_key_jwt` assertion or none), whether this client may use the grant it names (once, for
  * every grant), then the grant: authorization_code, refresh_token, client_credentials, the device
- * code (RFC 8628) or CIBA (poll mode).
+ * code (RFC 8628) or CIBA (poll mode). A `DPoP` proof (RFC 9449 §5) binds the access token to
+ * its key; the client's own metadata may require one.
  */
 export const handler = tenantHandler(
   async (req, ctx) => {
@@ -47,8 +49,19 @@ export const handler = tenantHandler(
     const grant = GRANTS.find((g) => g.type === grantType);
     if (!grant) throw unsupportedGrantType(`grant_type "${grantType.slice(0, 100)}" is not supported`);
     if (!mayUseGrant(client, grant.type)) throw unauthorizedClient(`this client may not use ${grant.name}`);
-    const deps = { store: ctx.store, signer: ctx.signer, issuer: ctx.issuer };
-    return json(200, await grant.issue(request, client, deps), NO_STORE);
+    const proof = await tokenRequestProof(
+      ctx.store,
+      {
+        proof: req.headers.dpop,
+        method: req.method,
+        url: `${ctx.issuer}/token`,
+        nonceKey: ctx.tenant.secretHash,
+      },
+      client,
+    );
+    const deps = { store: ctx.store, signer: ctx.signer, issuer: ctx.issuer, dpopJkt: proof?.jkt };
+    const nonce: Record<string, string> = proof?.nonce ? { 'dpop-nonce': proof.nonce } : {};
+    return json(200, await grant.issue(request, client, deps), { ...NO_STORE, ...nonce });
   },
   { errors: 'oauth' },
 );

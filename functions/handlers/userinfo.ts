@@ -1,21 +1,33 @@
-import { bearerToken } from '../http/bearer.js';
+import { ClientRepository } from '../clients/client-repository.js';
+import { presentedToken } from '../http/bearer.js';
 import { json, tenantHandler } from '../http/handler.js';
 import { userInfo } from '../oidc/userinfo.js';
 
 /**
  * GET and POST /oidc/userinfo — the UserInfo endpoint (OIDC Core §5.3): `Authorization: Bearer`, or
- * an `access_token` form parameter on POST (RFC 6750 §2.2); 401 with `WWW-Authenticate: Bearer`
- * for a missing, invalid, expired or revoked token.
+ * an `access_token` form parameter on POST (RFC 6750 §2.2); a DPoP-bound token with
+ * `Authorization: DPoP` and a `DPoP` proof (RFC 9449 §7). 401 with `WWW-Authenticate` for a
+ * missing, invalid, expired or revoked token or proof.
  */
 export const handler = tenantHandler(
   async (req, ctx) => {
-    const token = bearerToken(req, ctx.issuer);
-    const claims = await userInfo(token, {
-      signer: ctx.signer,
-      issuer: ctx.issuer,
-      store: ctx.store,
-    });
-    return json(200, claims, { 'cache-control': 'no-store', pragma: 'no-cache' });
+    const presented = presentedToken(req, ctx.issuer);
+    const clients = new ClientRepository(ctx.store, ctx.tenant);
+    const { claims, dpopNonce } = await userInfo(
+      presented,
+      { signer: ctx.signer, issuer: ctx.issuer, store: ctx.store },
+      {
+        proof: {
+          proof: req.headers.dpop,
+          method: req.method,
+          url: `${ctx.issuer}/userinfo`,
+          nonceKey: ctx.tenant.secretHash,
+        },
+        nonceRequired: async (clientId) => (await clients.get(clientId))?.require_dpop_nonce === true,
+      },
+    );
+    const nonce: Record<string, string> = dpopNonce ? { 'dpop-nonce': dpopNonce } : {};
+    return json(200, claims, { 'cache-control': 'no-store', pragma: 'no-cache', ...nonce });
   },
   { errors: 'oauth' },
 );

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Client } from '../clients/client.js';
 import { constantTimeEqual } from '../crypto/secrets.js';
-import { invalidGrant, invalidRequest } from '../errors.js';
+import { invalidGrant, invalidRequest, ProtocolError } from '../errors.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import { ProfileRepository } from '../users/profile-repository.js';
 import { ConditionFailedError, type WriteOp } from '../store/store.js';
@@ -34,7 +34,7 @@ export async function authorizationCodeGrant(
   // Another client's code is refused without touching it, used or not (RFC 6749 §4.1.3).
   if (stored.clientId !== client.client_id) throw invalidGrant('the code was issued to another client');
   if (stored.consumedAt !== undefined) throw await replayed(deps.store, stored.grantId);
-  checkBinding(stored, form);
+  checkBinding(stored, form, deps.dpopJkt);
   const fallback = stored.resources?.length ? stored.resources : [client.client_id];
   const audiences = resolveAudiences(resources, client, fallback, stored.resources);
   if (await codeRevoked(deps.store, stored)) throw dead();
@@ -46,7 +46,7 @@ export async function authorizationCodeGrant(
   // A refresh token only with offline_access, and only for a client allowed the grant (OIDC Core
   // §11); otherwise offline_access is not granted and not reported back.
   const refresh = wantsRefreshToken(client, stored.scope)
-    ? newRefreshToken(client, stored, grantId)
+    ? newRefreshToken(client, stored, grantId, Date.now(), deps.dpopJkt)
     : undefined;
   const scope = refresh
     ? stored.scope
@@ -57,6 +57,7 @@ export async function authorizationCodeGrant(
     audiences,
     ...(refresh ? { refreshToken: refresh.token } : {}),
     ...requested,
+    ...(deps.dpopJkt ? { dpopJkt: deps.dpopJkt } : {}),
   });
   // The code is used up and its refresh token written in one transaction: all or nothing.
   const writes: WriteOp[] = [redeemCodeWrite(code, grantId)];
@@ -85,12 +86,28 @@ async function replayed(store: TenantStore, grantId: string | undefined) {
  * Authsignal-style federated flow documents a token request without it (grant_type, code,
  * client_id, client_secret), so for `/init-auth` grants it may be left out; sent, it must match.
  */
-function checkBinding(grant: CodeItem, form: Record<string, string>): void {
+function checkBinding(grant: CodeItem, form: Record<string, string>, dpopJkt?: string): void {
   const redirectUriOptional = grant.action !== undefined && form.redirect_uri === undefined;
   if (!redirectUriOptional && form.redirect_uri !== grant.redirectUri) {
     throw invalidGrant('redirect_uri does not match the authorization request');
   }
   checkPkce(grant.codeChallenge, form.code_verifier);
+  checkDpopBinding(grant.dpopJkt, dpopJkt);
+}
+
+/**
+ * RFC 9449 §10: a code bound with `dpop_jkt` is redeemed only with a proof by that key; checked
+ * before the code is used, so a request without the key cannot burn it.
+ */
+function checkDpopBinding(bound: string | undefined, proved: string | undefined): void {
+  if (bound === undefined) return;
+  if (proved === undefined)
+    throw new ProtocolError(
+      400,
+      'invalid_dpop_proof',
+      'this code is bound to a DPoP key: send a proof by it',
+    );
+  if (!constantTimeEqual(bound, proved)) throw invalidGrant('the code is bound to another DPoP key');
 }
 
 /** A code issued before its user or its client was deleted gives nothing. */

@@ -80,6 +80,17 @@ export function checkPkce(
   return { codeChallenge: challenge, codeChallengeMethod: 'S256' };
 }
 
+/**
+ * RFC 9449 §10: `dpop_jkt` binds the authorization code to a DPoP key, whose proof the token
+ * request must then carry. A JWK SHA-256 thumbprint is 43 base64url characters (RFC 7638).
+ */
+export function checkDpopJkt(p: Record<string, string>): { dpopJkt?: string } {
+  if (p.dpop_jkt === undefined) return {};
+  if (!/^[A-Za-z0-9_-]{43}$/.test(p.dpop_jkt))
+    throw new RedirectError('invalid_request', 'dpop_jkt is not a JWK SHA-256 thumbprint (RFC 9449 §10)');
+  return { dpopJkt: p.dpop_jkt };
+}
+
 export function checkLengths(p: Record<string, string>): void {
   if ((p.state?.length ?? 0) > MAX.state)
     throw new RedirectError('invalid_request', `state is longer than ${MAX.state} characters`);

@@ -1,6 +1,7 @@
 import type { ClientRequest, ResponseMode } from '../records/authorization.js';
 import {
   checkClient,
+  checkDpopJkt,
   checkLengths,
   checkNotBothRequestAndUri,
   checkPkce,
@@ -65,6 +66,7 @@ export async function authorize(
       ...optional('state', p.state),
       ...optional('nonce', p.nonce),
       ...checkPkce(p, client),
+      ...checkDpopJkt(p),
     };
     if (federated) return await federatedFlow(p, ctx, request, now);
     return await loginFlow(p, ctx, client, request, now);

@@ -21,7 +21,7 @@ export function clientCredentialScopes(client: Client): string[] {
 export async function clientCredentialsGrant(
   { form, resources }: TokenRequest,
   client: Client,
-  deps: Pick<TokenEndpointDeps, 'signer' | 'issuer'>,
+  deps: Pick<TokenEndpointDeps, 'signer' | 'issuer' | 'dpopJkt'>,
 ): Promise<TokenResponse> {
   const allowed = clientCredentialScopes(client);
   let scopes = allowed;
@@ -32,5 +32,5 @@ export async function clientCredentialsGrant(
     scopes = requested;
   }
   const audiences = resolveAudiences(resources, client, [client.client_id]);
-  return mintClientToken(deps.signer, deps.issuer, client, scopes.join(' '), audiences);
+  return mintClientToken(deps.signer, deps.issuer, client, scopes.join(' '), audiences, deps.dpopJkt);
 }

@@ -28,6 +28,7 @@ export function completion(
       ...(request.codeChallenge
         ? { codeChallenge: request.codeChallenge, codeChallengeMethod: 'S256' as const }
         : {}),
+      ...(request.dpopJkt ? { dpopJkt: request.dpopJkt } : {}),
       authTime,
       ...(result.amr ? { amr: result.amr } : {}),
       action: {
@@ -80,6 +81,7 @@ export function loginCompletion(
       ...(request.codeChallenge
         ? { codeChallenge: request.codeChallenge, codeChallengeMethod: 'S256' as const }
         : {}),
+      ...(request.dpopJkt ? { dpopJkt: request.dpopJkt } : {}),
       authTime: result.authTime,
       amr: result.amr,
       acr: result.acr,

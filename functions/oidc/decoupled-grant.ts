@@ -222,7 +222,7 @@ async function issue(
   };
   // A refresh token only with offline_access, for a client allowed the grant (OIDC Core §11).
   const refresh = wantsRefreshToken(client, grant.scope)
-    ? newRefreshToken(client, subject, grantId, now)
+    ? newRefreshToken(client, subject, grantId, now, deps.dpopJkt)
     : undefined;
   const scope = refresh
     ? grant.scope
@@ -234,6 +234,7 @@ async function issue(
   const tokens = await mintTokens(deps.signer, deps.issuer, client, { ...subject, scope }, grantId, {
     audiences,
     ...(refresh ? { refreshToken: refresh.token } : {}),
+    ...(deps.dpopJkt ? { dpopJkt: deps.dpopJkt } : {}),
     now,
   });
   const ops: WriteOp[] = [

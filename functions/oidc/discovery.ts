@@ -6,6 +6,7 @@ import {
 } from '../clients/client.js';
 import { PROFILE_CLAIMS } from '../users/profile.js';
 import { LOCALES } from '../i18n.js';
+import { DPOP_ALGS } from './dpop.js';
 import { SUPPORTED_ACR } from './login-request.js';
 
 /** The scopes this provider understands (OIDC Core §5.4, §11). */
@@ -88,5 +89,7 @@ export function discoveryDocument(
     require_pushed_authorization_requests: false,
     // RFC 9207: authorization responses carry `iss`.
     authorization_response_iss_parameter_supported: true,
+    // RFC 9449 §5.1: DPoP at the token endpoint, UserInfo and introspection (asymmetric only).
+    dpop_signing_alg_values_supported: [...DPOP_ALGS],
   };
 }

@@ -69,7 +69,9 @@ export async function introspect(
       sub: c.sub,
       exp: c.exp,
       iat: c.iat,
-      token_type: 'Bearer',
+      // RFC 9449 §6.2: a DPoP-bound token is reported with its key's thumbprint.
+      token_type: c.cnf?.jkt ? 'DPoP' : 'Bearer',
+      ...(c.cnf?.jkt ? { cnf: { jkt: c.cnf.jkt } } : {}),
       aud: c.aud,
       iss: c.iss,
       jti: c.jti,

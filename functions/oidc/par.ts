@@ -6,6 +6,7 @@ import { nowSeconds } from '../store/store.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import { RedirectError } from './authorize-errors.js';
 import {
+  checkDpopJkt,
   checkLengths,
   checkPkce,
   checkResponseMode,
@@ -37,6 +38,8 @@ export async function pushAuthorizationRequest(
   form: Record<string, string>,
   client: Client,
   ctx: RequestObjectContext,
+  /** The key of a valid DPoP proof sent with the push (RFC 9449 §10.1). */
+  dpopJkt?: string,
 ): Promise<PushedAuthorizationResponse> {
   const now = ctx.now ?? Date.now();
   if (form.request_uri !== undefined)
@@ -46,6 +49,7 @@ export async function pushAuthorizationRequest(
     ? await objectParams(form.request!, client, ctx)
     : Object.fromEntries(Object.entries(form).filter(([name]) => !CLIENT_AUTHENTICATION.includes(name)));
   params.client_id = client.client_id;
+  bindToProofKey(params, dpopJkt);
   // RFC 9101 §10.5: such a client pushes signed request objects only.
   if (client.require_signed_request_object && !signed)
     throw badRequest('this client must push its requests as a signed request object');
@@ -60,6 +64,17 @@ export async function pushAuthorizationRequest(
   };
   await ctx.store.put(pushedRequestKey(reference), { ...item }, { ifAbsent: true });
   return { request_uri: `${REQUEST_URI_PREFIX}${reference}`, expires_in: PAR_TTL_SECONDS };
+}
+
+/**
+ * RFC 9449 §10.1: a DPoP proof sent with the push binds the code to its key, as `dpop_jkt` does;
+ * both sent, they must name the same key.
+ */
+function bindToProofKey(params: Record<string, string>, dpopJkt: string | undefined): void {
+  if (dpopJkt === undefined) return;
+  if (params.dpop_jkt !== undefined && params.dpop_jkt !== dpopJkt)
+    throw badRequest('dpop_jkt is not the key of the DPoP proof', 'invalid_dpop_proof');
+  params.dpop_jkt = dpopJkt;
 }
 
 /** The verified object's parameters; a refused object answers 400 `invalid_request_object` (RFC 9126 §2.3). */
@@ -88,6 +103,7 @@ async function validate(p: Record<string, string>, client: Client, store: Tenant
     checkResponseType(p, federated);
     checkScope(p, client, federated);
     checkPkce(p, client);
+    checkDpopJkt(p);
     if (federated) {
       await checkToken(p.token!, store);
     } else {

@@ -1,6 +1,6 @@
 import type { Client } from '../clients/client.js';
-import { randomSecret, sha256 } from '../crypto/secrets.js';
-import { invalidGrant, invalidRequest, invalidScope } from '../errors.js';
+import { constantTimeEqual, randomSecret, sha256 } from '../crypto/secrets.js';
+import { invalidGrant, invalidRequest, invalidScope, ProtocolError } from '../errors.js';
 import { ConditionFailedError, nowSeconds, type Key } from '../store/store.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import type { Grant } from './authorization-codes.js';
@@ -30,6 +30,11 @@ export interface RefreshItem extends TokenSubject {
   expiresAt: number;
   /** Set when this token was rotated (or revoked). */
   consumedAt?: number;
+  /**
+   * The DPoP key (JWK thumbprint) a public client's refresh token is bound to (RFC 9449 §5): every
+   * use needs a proof by it. Confidential clients' are not: their authentication binds them.
+   */
+  dpopJkt?: string;
 }
 
 type Stored = RefreshItem & Record<string, unknown>;
@@ -48,6 +53,7 @@ export function newRefreshToken(
   grant: Grant,
   grantId: string,
   now = Date.now(),
+  dpopJkt?: string,
 ): { token: string; key: Key; item: RefreshItem } {
   const issuedAt = nowSeconds(now);
   const absoluteExpiresAt = issuedAt + client.refresh_token_absolute_lifetime;
@@ -63,6 +69,7 @@ export function newRefreshToken(
     ...(grant.sid ? { sid: grant.sid } : {}),
     ...(grant.action ? { action: grant.action } : {}),
     ...(grant.resources?.length ? { resources: grant.resources } : {}),
+    ...(dpopJkt && client.client_type === 'public' ? { dpopJkt } : {}),
     familyIssuedAt: issuedAt,
     issuedAt,
     absoluteExpiresAt,
@@ -103,6 +110,18 @@ export async function refreshTokenActive(
 }
 
 /**
+ * A key-bound refresh token is used only with a proof by its key (RFC 9449 §5), checked before the
+ * token is touched, so a thief without the key cannot burn it or revoke its family.
+ */
+function checkKeyBinding(item: RefreshItem, dpopJkt: string | undefined): void {
+  if (item.dpopJkt === undefined) return;
+  if (dpopJkt === undefined)
+    throw new ProtocolError(400, 'invalid_dpop_proof', 'this refresh token needs a DPoP proof by its key');
+  if (!constantTimeEqual(dpopJkt, item.dpopJkt))
+    throw invalidGrant('the refresh token is bound to another DPoP key');
+}
+
+/**
  * The refresh_token grant (RFC 6749 §6), for a client the token endpoint has already allowed the
  * grant. In order: the token exists, is this client's and has not been used (a used one is a
  * replay: the family is revoked); the family is not revoked; the scope only narrows; then one
@@ -127,6 +146,7 @@ export async function refreshTokenGrant(
     await revokeGrant(deps.store, item.grantId, 'refresh token reused', now);
     throw invalidGrant('the refresh token has already been used; its whole family is revoked');
   }
+  checkKeyBinding(item, deps.dpopJkt);
   if (item.absoluteExpiresAt <= nowSeconds(now)) throw dead();
   if (await familyRevoked(deps.store, item)) throw dead();
 
@@ -160,6 +180,7 @@ export async function refreshTokenGrant(
     audiences,
     refreshToken: next,
     withNonce: false,
+    ...(deps.dpopJkt ? { dpopJkt: deps.dpopJkt } : {}),
     now,
   });
   try {

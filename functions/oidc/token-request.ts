@@ -17,6 +17,11 @@ export interface TokenEndpointDeps {
   signer: Signer;
   /** The tenant's issuer (`iss` of what is minted, and the only one accepted). */
   issuer: string;
+  /**
+   * The JWK thumbprint of the key a valid DPoP proof of this request was signed with (RFC 9449
+   * §5); absent for a request without a proof. Access tokens minted for it are bound to that key.
+   */
+  dpopJkt?: string;
   now?: number;
 }
 

@@ -8,7 +8,7 @@ export interface TokenResponse {
   access_token: string;
   id_token?: string;
   refresh_token?: string;
-  token_type: 'Bearer';
+  token_type: 'Bearer' | 'DPoP';
   expires_in: number;
   scope?: string;
 }
@@ -41,6 +41,8 @@ export interface AccessTokenClaims {
   action_state?: string;
   is_enrolled?: boolean;
   idempotency_key?: string;
+  /** RFC 9449 §6.1: the JWK SHA-256 thumbprint of the key the token is bound to (DPoP). */
+  cnf?: { jkt: string };
 }
 
 /** The federated action claims that access tokens (and introspection) may carry. */
@@ -75,6 +77,17 @@ function actionClaims(grant: TokenSubject): Record<string, unknown> {
   };
 }
 
+/**
+ * The one place a verified DPoP proof becomes a key-bound token: `cnf.jkt` in the access token
+ * (RFC 9449 §6.1) and `token_type: DPoP` in the response (§5); no proof, a bearer token.
+ */
+function binding(jkt: string | undefined): {
+  claims: { cnf?: { jkt: string } };
+  tokenType: TokenResponse['token_type'];
+} {
+  return jkt ? { claims: { cnf: { jkt } }, tokenType: 'DPoP' } : { claims: {}, tokenType: 'Bearer' };
+}
+
 /** One audience is a string, several an array (RFC 7519 §4.1.3). */
 export const audienceClaim = (audiences: string[]): string | string[] =>
   audiences.length === 1 ? audiences[0]! : audiences;
@@ -92,6 +105,8 @@ export interface MintOptions {
   idTokenClaims?: Record<string, unknown>;
   /** Claim names the `claims` parameter asked for at UserInfo, carried in the access token. */
   userinfoClaims?: string[];
+  /** The DPoP key (JWK thumbprint) the token request proved possession of (RFC 9449). */
+  dpopJkt?: string;
   now?: number;
 }
 
@@ -121,6 +136,7 @@ export async function mintTokens(
     namesWithin(Object.keys(idClaims), client.scope).map((n) => [n, idClaims[n]]),
   );
   const userinfoClaims = namesWithin(opts.userinfoClaims ?? [], client.scope);
+  const bound = binding(opts.dpopJkt);
   const access = await signer.signJwt(
     {
       iss: issuer,
@@ -137,12 +153,13 @@ export async function mintTokens(
       gid: grantId,
       ...(userinfoClaims.length ? { uic: userinfoClaims } : {}),
       ...actionClaims(grant),
+      ...bound.claims,
     },
     { typ: 'at+jwt', alg: client.access_token_signed_response_alg },
   );
   const response: TokenResponse = {
     access_token: access,
-    token_type: 'Bearer',
+    token_type: bound.tokenType,
     expires_in: accessTtl,
     scope,
   };
@@ -181,10 +198,12 @@ export async function mintClientToken(
   client: Client,
   scope: string,
   audiences: string[],
+  dpopJkt?: string,
   now = Date.now(),
 ): Promise<TokenResponse> {
   const iat = Math.floor(now / 1000);
   const ttl = client.access_token_lifetime;
+  const bound = binding(dpopJkt);
   const access = await signer.signJwt(
     {
       iss: issuer,
@@ -195,8 +214,14 @@ export async function mintClientToken(
       iat,
       exp: iat + ttl,
       jti: randomUUID(),
+      ...bound.claims,
     },
     { typ: 'at+jwt', alg: client.access_token_signed_response_alg },
   );
-  return { access_token: access, token_type: 'Bearer', expires_in: ttl, ...(scope ? { scope } : {}) };
+  return {
+    access_token: access,
+    token_type: bound.tokenType,
+    expires_in: ttl,
+    ...(scope ? { scope } : {}),
+  };
 }

@@ -21,6 +21,8 @@ export interface ClientRequest {
   nonce?: string;
   codeChallenge?: string;
   codeChallengeMethod?: 'S256';
+  /** RFC 9449 §10: the DPoP key (JWK thumbprint) the code is bound to. */
+  dpopJkt?: string;
 }
 
 /** The federated action being run for a user (from the /init-auth attempt). */
