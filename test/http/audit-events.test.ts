@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../../functions/audit/events.js';
 import { userGuessKey } from '../../functions/authenticators/guess-limits.js';
 import { servicesFor } from '../../functions/services.js';
+import { followAuditEvents } from '../../bin/admin-audit.js';
+import { adminFor } from '../support/admin-cli.js';
 import { CookieJar } from '../support/cookie-jar.js';
 import {
   APP_REDIRECT,
@@ -288,5 +290,47 @@ describe('GET /v1/audit-events', () => {
     );
     expect(res.status).toBe(400);
     expect(await body(res)).toMatchObject({ error: 'invalid_cursor' });
+  });
+});
+
+describe('npm run admin -- audit-events', () => {
+  it('lists the operator’s changes (create-tenant, rotate-secret) and refuses a bad filter', async () => {
+    const admin = adminFor(server);
+    const slug = `audit-cli-${randomUUID().slice(0, 8)}`;
+    expect((await admin('create-tenant', '--slug', slug, '--region', 'us')).code).toBe(0);
+    expect((await admin('rotate-secret', '--slug', slug, '--region', 'us')).code).toBe(0);
+    const listed = await admin('audit-events', '--slug', slug, '--region', 'us');
+    expect(listed.code, listed.stderr).toBe(0);
+    const { events } = JSON.parse(listed.stdout) as Page;
+    expect(events.map((e) => [e.type, e.actor.kind])).toEqual([
+      ['tenant.secret_rotated', 'operator'],
+      ['tenant.created', 'operator'],
+    ]);
+    const bad = await admin('audit-events', '--slug', slug, '--region', 'us', '--type', 'nope');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--type');
+  });
+
+  it('--follow prints each event once, oldest first, as JSON lines, new ones as they come', async () => {
+    const tenant = await server.tenant();
+    const repo = (await servicesFor('us')).tenants;
+    const create = async (name: string) => {
+      const res = await http(`${tenant.origin}/v1/clients`, {
+        method: 'POST',
+        headers: { ...JSON_TYPE, authorization: docAuth(tenant) },
+        body: JSON.stringify({ client_name: name, redirect_uris: [APP_REDIRECT] }),
+      });
+      return (await body<{ client_id: string }>(res)).client_id;
+    };
+    const first = await create('first');
+    const second = await create('second');
+    const lines: string[] = [];
+    const following = followAuditEvents(repo, tenant.slug, {}, (line) => lines.push(line), 3);
+    while (!lines.length) await new Promise((resolve) => setTimeout(resolve, 50));
+    const third = await create('third');
+    await following;
+    const printed = lines.map((l) => detail(JSON.parse(l) as AuditEvent).clientId);
+    expect(printed).toEqual([first, second, third]);
+    expect(lines.every((l) => l.endsWith('\n') && !l.slice(0, -1).includes('\n'))).toBe(true);
   });
 });
