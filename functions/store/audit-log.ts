@@ -108,10 +108,10 @@ export class AuditLog implements AuditRecorder {
 
   async record(body: AuditEventBody, source: AuditSource, outcome?: Outcome): Promise<void> {
     try {
-      const ops = this.writes(body, source, outcome);
-      // Both copies or neither: the user's view never shows an event the tenant's does not.
-      if (ops.length === 1 && 'put' in ops[0]!) await this.store.put(ops[0].put.key, ops[0].put.item);
-      else await this.store.transact(ops);
+      // Both copies or neither, and one transaction even for one item: an event about a known
+      // user costs the same round trip as one about an identifier that matches nobody, so the
+      // sign-in pages' timing does not tell which accounts exist (functions/hosted/login.ts).
+      await this.store.transact(this.writes(body, source, outcome));
     } catch (err) {
       // The change itself succeeded; the event's content (user ids, addresses) stays out of the log.
       logger.error('audit event not recorded', {
