@@ -9,6 +9,7 @@
  *   rotate-keys   --slug acme --region us
  *   revoke-key    --slug acme --region us --kid <kid>
  *   delete-tenant --slug acme --region us --yes
+ *   audit-events  --slug acme --region us [--type client.created] [--user u1] [--since <ISO time>] [--follow]
  *
  * Target: the local server's DynamoDB Local when one runs (or its data folder exists); else the
  * deployed table of the region when AWS credentials are configured (AWS_PROFILE, AWS_ACCESS_KEY_ID,
@@ -48,6 +49,12 @@ import {
   type DynamoLocal,
 } from '../local/dynamodb-local.js';
 import { readServerState } from '../local/start.js';
+import { recordAudit } from '../functions/audit/record.js';
+import type { AuditQuery } from '../functions/audit/query.js';
+import { auditEvents, auditFilters, followAuditEvents } from './admin-audit.js';
+
+/** The operator CLI acts as the operator in audit events; it has no address or user agent. */
+const OPERATOR = { actor: { kind: 'operator' as const } };
 
 class UsageError extends Error {}
 
@@ -59,6 +66,7 @@ const USAGE = `usage: npm run admin -- <verb> [options]
   rotate-keys   --slug <slug> --region <us|au|eu>
   revoke-key    --slug <slug> --region <us|au|eu> --kid <kid>
   delete-tenant --slug <slug> --region <us|au|eu> --yes
+  audit-events  --slug <slug> --region <us|au|eu> [--type <event type>] [--user <userId>] [--since <ISO time>] [--follow]
 options: --target local|aws   --data-dir .data   --base-domain <domain> (AWS; default $BASE_DOMAIN)`;
 
 interface Target {
@@ -174,6 +182,7 @@ const VERBS = [
   'rotate-keys',
   'revoke-key',
   'delete-tenant',
+  'audit-events',
 ];
 
 interface Command {
@@ -188,7 +197,12 @@ interface Command {
     target?: string;
     'data-dir'?: string;
     'base-domain'?: string;
+    type?: string;
+    user?: string;
+    since?: string;
+    follow?: boolean;
   };
+  audit?: AuditQuery;
 }
 
 /** The command line, validated entirely before any database is touched. */
@@ -207,6 +221,10 @@ function parseCommand(argv: string[]): Command {
       'data-dir': { type: 'string' },
       'base-domain': { type: 'string' },
       yes: { type: 'boolean' },
+      type: { type: 'string' },
+      user: { type: 'string' },
+      since: { type: 'string' },
+      follow: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -228,15 +246,23 @@ function parseCommand(argv: string[]): Command {
   if (verb === 'revoke-key' && !values.kid) throw new UsageError('revoke-key needs --kid (from the JWKS)');
   if (verb === 'delete-tenant' && !values.yes)
     throw new UsageError("delete-tenant deletes all of the tenant's data: add --yes");
-  return { verb, region: r, slug: s, outcome, values };
+  const audit = verb === 'audit-events' ? auditFilters(values) : undefined;
+  if (typeof audit === 'string') throw new UsageError(audit);
+  return { verb, region: r, slug: s, outcome, values, ...(audit ? { audit } : {}) };
 }
 
-async function run(target: Target, { verb, region: r, slug: s, outcome, values }: Command): Promise<unknown> {
+async function run(target: Target, command: Command): Promise<unknown> {
+  const { verb, region: r, slug: s, outcome, values } = command;
   switch (verb) {
     case 'create-tenant': {
       const { tenant, secret } = await target
         .repo(r!)
         .create({ slug: s!, name: values.name, ...(values.color ? { brandColor: values.color } : {}) });
+      await recordAudit(
+        target.repo(r!).scoped(tenant.id),
+        { type: 'tenant.created', detail: { slug: tenant.slug, region: r! } },
+        OPERATOR,
+      );
       return {
         tenantId: tenant.id,
         slug: tenant.slug,
@@ -253,6 +279,12 @@ async function run(target: Target, { verb, region: r, slug: s, outcome, values }
         ...(values.color ? { brandColor: values.color.toLowerCase() } : {}),
         ...(outcome ? { defaultOutcome: outcome as Outcome } : {}),
       });
+      const fields = [values.name && 'name', values.color && 'brandColor', outcome && 'defaultOutcome'];
+      await recordAudit(
+        repo.scoped(tenant.id),
+        { type: 'tenant.updated', detail: { fields: fields.filter((f): f is string => !!f) } },
+        OPERATOR,
+      );
       return {
         ...describe(tenant, target.issuer(tenant.slug, r!)),
         defaultOutcome: tenant.defaultOutcome,
@@ -261,6 +293,11 @@ async function run(target: Target, { verb, region: r, slug: s, outcome, values }
     }
     case 'rotate-secret': {
       const { tenant, secret } = await target.repo(r!).rotateSecret(s!);
+      await recordAudit(
+        target.repo(r!).scoped(tenant.id),
+        { type: 'tenant.secret_rotated', detail: {} },
+        OPERATOR,
+      );
       return {
         tenantId: tenant.id,
         slug: tenant.slug,
@@ -272,6 +309,10 @@ async function run(target: Target, { verb, region: r, slug: s, outcome, values }
     case 'rotate-keys':
     case 'revoke-key':
       return keys(target, verb, r!, s!, values.kid);
+    case 'audit-events':
+      if (!values.follow) return auditEvents(target.repo(r!), s!, command.audit!);
+      await followAuditEvents(target.repo(r!), s!, command.audit!);
+      return undefined;
     case 'delete-tenant': {
       const { tenant, itemsDeleted } = await target.repo(r!).delete(s!);
       return { deleted: true, tenantId: tenant.id, slug: tenant.slug, region: tenant.region, itemsDeleted };
@@ -299,6 +340,11 @@ async function keys(target: Target, verb: string, r: RegionCode, s: string, kid?
     return { tenantId: tenant.id, slug: tenant.slug, region: r, ...out };
   }
   const { added, retiring } = await rotateKeys(store, target.box(r));
+  await recordAudit(
+    store,
+    { type: 'keys.rotated', detail: { kids: added.map((k) => k.kid), trigger: 'cli' } },
+    OPERATOR,
+  );
   return {
     tenantId: tenant.id,
     slug: tenant.slug,
@@ -324,7 +370,7 @@ async function main(argv: string[]): Promise<unknown> {
 
 try {
   const out = await main(process.argv.slice(2));
-  process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+  if (out !== undefined) process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
 } catch (err) {
   if (err instanceof UsageError) {
     process.stderr.write(`${err.message}\n`);

@@ -203,6 +203,15 @@ export const routes: Route[] = [
     purpose: "Management: remove one of a user's authenticators",
   },
   {
+    id: 'AuditEvents',
+    methods: ['GET'],
+    path: '/v1/audit-events',
+    handler: 'audit-events',
+    tenant: true,
+    permissions: ['table:read'],
+    purpose: "Management: the tenant's audit events, newest first, filtered by time, type and user",
+  },
+  {
     id: 'UserInfo',
     methods: ['GET', 'POST'],
     path: '/oidc/userinfo',

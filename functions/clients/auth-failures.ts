@@ -1,3 +1,5 @@
+import { firstTime } from '../audit/once.js';
+import { recordAudit } from '../audit/record.js';
 import { config } from '../config.js';
 import { ProtocolError, tooManyRequests } from '../errors.js';
 import { ConditionFailedError, nowSeconds, type Item, type Key } from '../store/store.js';
@@ -119,6 +121,12 @@ export async function limitAuthenticationFailures<T>(
       : [tenant, MAX_AUTH_FAILURES_PER_TENANT];
     // While the current window alone holds the limit, the next window still sees it as "previous".
     const until = (counts.current >= max ? window + 2 : window + 1) * AUTH_FAILURE_WINDOW_SECONDS;
+    if (firstTime(`${store.tenantId}#auth#${ipBlocked ? ip : TENANT_SUBJECT}#${until}`, until * 1000))
+      await recordAudit(
+        store,
+        { type: 'lockout.client_auth', detail: { retryAfter: until - seconds } },
+        { actor: { kind: 'client' }, sourceIp },
+      );
     throw tooManyRequests(until - seconds, 'too many failed authentications: try again later');
   }
   try {

@@ -7,6 +7,7 @@ import {
 import { parseJson } from '../http/body.js';
 import { validate } from '../validate.js';
 import { json, tenantHandler } from '../http/handler.js';
+import { audit } from '../http/audit.js';
 import { requireTenantSecret } from '../http/tenant-auth.js';
 
 /**
@@ -17,7 +18,11 @@ export const handler = tenantHandler(async (req, ctx) => {
   await requireTenantSecret(req, ctx);
   const action = validate(actionCodeSchema, req.pathParams.action);
   const actions = new ActionRepository(ctx.store, ctx.tenant);
-  if (req.method === 'PUT')
-    return json(200, await actions.put(action, parseJson(req, putActionSchema, PUT_ACTION_MAX_BYTES)));
+  if (req.method === 'PUT') {
+    const saved = await actions.put(action, parseJson(req, putActionSchema, PUT_ACTION_MAX_BYTES));
+    const detail = { action, defaultOutcome: saved.defaultOutcome, rules: saved.rules.length };
+    await audit(req, ctx).record({ type: 'action.updated', detail });
+    return json(200, saved);
+  }
   return json(200, await actions.get(action));
 });

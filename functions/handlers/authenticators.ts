@@ -8,6 +8,7 @@ import { badRequest, notFound } from '../errors.js';
 import { methodNotAllowed } from '../http/errors.js';
 import { json, tenantHandler } from '../http/handler.js';
 import { parseJson } from '../http/body.js';
+import { audit } from '../http/audit.js';
 import { requireTenantSecret } from '../http/tenant-auth.js';
 import type { HttpRequest } from '../http/request.js';
 
@@ -32,6 +33,8 @@ export const handler = tenantHandler(async (req, ctx) => {
       pathParam(req, 'authenticatorId'),
     );
     if (!removed) throw notFound('the user has no such authenticator');
+    const detail = { userId, authenticatorId: pathParam(req, 'authenticatorId') };
+    await audit(req, ctx).record({ type: 'authenticator.removed', detail });
     return { status: 204 };
   }
 
@@ -40,12 +43,16 @@ export const handler = tenantHandler(async (req, ctx) => {
     const authenticators = authenticatorsFor(ctx.store, ctx.services, ctx.tenant, ctx.origin);
     if (body.type === 'EMAIL_OTP') {
       const authenticator = await authenticators.enrollEmail(userId, body.email);
+      const detail = { userId, method: 'EMAIL_OTP' as const, authenticatorId: authenticator.id };
+      await audit(req, ctx).record({ type: 'authenticator.added', detail });
       return json(201, { authenticator: toView(authenticator) });
     }
     // The account label the app shows next to the tenant's name; the secret is shown this once.
     const { authenticator, secret, uri } = await authenticators.createTotp(userId, userId, {
       name: body.name,
     });
+    const detail = { userId, method: 'AUTHENTICATOR_APP' as const, authenticatorId: authenticator.id };
+    await audit(req, ctx).record({ type: 'authenticator.added', detail });
     return json(201, { authenticator: toView(authenticator), secret, uri }, { 'cache-control': 'no-store' });
   }
 

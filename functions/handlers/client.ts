@@ -3,6 +3,7 @@ import { ClientRepository } from '../clients/client-repository.js';
 import { notFound } from '../errors.js';
 import { MAX_BODY_BYTES, parseJson } from '../http/body.js';
 import { json, tenantHandler } from '../http/handler.js';
+import { audit } from '../http/audit.js';
 import { requireTenantSecret } from '../http/tenant-auth.js';
 
 /**
@@ -20,20 +21,24 @@ export const handler = tenantHandler(async (req, ctx) => {
   // unknown, at every method alike: 404, as GET answers for any other unknown id.
   if (!isClientId(clientId)) throw notFound('no such client');
   if (req.method === 'PATCH') {
-    const client = await clients.patch(
-      clientId,
-      parseJson(req, patchClientSchema, MAX_BODY_BYTES, 'invalid_client_metadata'),
-    );
+    const patch = parseJson(req, patchClientSchema, MAX_BODY_BYTES, 'invalid_client_metadata');
+    const client = await clients.patch(clientId, patch);
     if (!client) throw notFound('no such client');
+    await audit(req, ctx).record({
+      type: 'client.updated',
+      detail: { clientId, fields: Object.keys(patch) },
+    });
     return json(200, publicView(client));
   }
   if (req.method === 'DELETE') {
     if (!(await clients.delete(clientId))) throw notFound('no such client');
+    await audit(req, ctx).record({ type: 'client.deleted', detail: { clientId } });
     return { status: 204 };
   }
   if (req.method === 'POST') {
     const rotated = await clients.rotateSecret(clientId);
     if (!rotated) throw notFound('no such client');
+    await audit(req, ctx).record({ type: 'client.secret_rotated', detail: { clientId } });
     return json(200, { ...publicView(rotated.client), client_secret: rotated.secret });
   }
   const client = await clients.get(clientId);

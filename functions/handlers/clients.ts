@@ -2,6 +2,7 @@ import { createClientSchema, publicView } from '../clients/client.js';
 import { ClientRepository } from '../clients/client-repository.js';
 import { MAX_BODY_BYTES, parseJson } from '../http/body.js';
 import { json, tenantHandler } from '../http/handler.js';
+import { audit } from '../http/audit.js';
 import { requireTenantSecret } from '../http/tenant-auth.js';
 
 /**
@@ -16,5 +17,6 @@ export const handler = tenantHandler(async (req, ctx) => {
   const { client, secret } = await clients.create(
     parseJson(req, createClientSchema, MAX_BODY_BYTES, 'invalid_client_metadata'),
   );
+  await audit(req, ctx).record({ type: 'client.created', detail: { clientId: client.client_id } });
   return json(201, { ...publicView(client), ...(secret ? { client_secret: secret } : {}) });
 });

@@ -18,6 +18,7 @@ export const handler = tenantHandler(
       cookies: schemeCookies(req.cookies, ctx.origin.startsWith('https:')),
       secure: ctx.origin.startsWith('https:'),
       confirmed: req.method === 'POST',
+      from: { sourceIp: req.sourceIp, userAgent: req.userAgent },
     });
     return logoutPage(outcome, ctx.tenant, pickLocale(params.ui_locales, req.headers['accept-language']));
   },

@@ -3,6 +3,7 @@ import { parseJson } from '../http/body.js';
 import { validate } from '../validate.js';
 import { notFound } from '../errors.js';
 import { json, tenantHandler } from '../http/handler.js';
+import { audit } from '../http/audit.js';
 import { requireTenantSecret } from '../http/tenant-auth.js';
 import { mergeProfile, profileSchema } from '../users/profile.js';
 import { deleteUser, ProfileRepository } from '../users/profile-repository.js';
@@ -28,6 +29,8 @@ export const handler = tenantHandler(async (req, ctx) => {
   if (req.method === 'PUT') {
     const input = parseJson(req, profileSchema);
     const { created } = await profiles.put(userId, input);
+    const type = created ? 'user.created' : 'user.updated';
+    await audit(req, ctx).record({ type, detail: { userId, fields: Object.keys(input) } });
     return json(created ? 201 : 200, await records.view(userId));
   }
   if (req.method === 'PATCH') {
@@ -37,11 +40,14 @@ export const handler = tenantHandler(async (req, ctx) => {
     const { created_at: _c, updated_at: _u, ...fields } = current.profile;
     const input = validate(profileSchema, mergeProfile(fields, patch));
     await profiles.put(userId, input, { ifVersion: current.version });
+    await audit(req, ctx).record({ type: 'user.updated', detail: { userId, fields: Object.keys(patch) } });
     return json(200, await records.view(userId));
   }
   if (req.method === 'DELETE') {
     const service = authenticatorsFor(ctx.store, ctx.services, ctx.tenant, ctx.origin);
     await deleteUser(ctx.store, userId, (id) => service.remove(userId, id));
+    await audit(req, ctx).record({ type: 'user.deleted', detail: { userId } });
+    await audit(req, ctx).record({ type: 'session.ended', detail: { userId, reason: 'user_deleted' } });
     return { status: 204 };
   }
   return json(200, await records.view(userId));

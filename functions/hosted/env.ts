@@ -1,4 +1,5 @@
 import type { AuthenticatorService } from '../authenticators/types.js';
+import { audit, type RequestAudit } from '../http/audit.js';
 import type { TenantContext } from '../http/handler.js';
 import type { HttpRequest, HttpResponse } from '../http/request.js';
 import type { T } from '../i18n.js';
@@ -36,6 +37,18 @@ export interface ViewExtra {
   rateLimited?: number;
   status?: number;
 }
+
+/** Audit events of the hosted pages: the user in the browser is the actor (no id while unknown). */
+export const auditOf = (env: Env): RequestAudit =>
+  audit(env.req, env.ctx, { kind: 'user', ...(env.ix.userId ? { id: env.ix.userId } : {}) });
+
+/** The detail of a failed sign-in or challenge attempt: who (if known), which client, which method. */
+export const failureDetail = (env: Env, final: boolean, method?: string) => ({
+  ...(env.ix.userId && !env.ix.login?.ghost ? { userId: env.ix.userId } : {}),
+  clientId: env.ix.request.clientId,
+  ...(method ? { method } : {}),
+  final,
+});
 
 /** Where the hosted pages send the browser next (one of this interaction's screens). */
 export const screenUrl = (env: Env, query = '') => `/interaction/${env.ix.id}${query}`;

@@ -1,3 +1,4 @@
+import { federatedOutcomeWrites } from '../audit/record.js';
 import { ProtocolError } from '../errors.js';
 import type { HttpResponse } from '../http/request.js';
 import type { DecoupledTarget, Interaction } from '../interaction/interaction.js';
@@ -73,7 +74,8 @@ async function endDecoupled(
 /** Ends a federated challenge: the outcome recorded, a code for the client. */
 export function finishAction(env: Env, result: ActionResult): Promise<HttpResponse> {
   const { writes, params } = completion(env.ix.request, env.ix.run!, result, env.ctx.issuer);
-  return end(env, env.ix, writes, params);
+  const audit = federatedOutcomeWrites(env.ctx.store, env.ix.run!, result, env.req);
+  return end(env, env.ix, [...writes, ...audit], params);
 }
 
 /** Ends a hosted sign-in with a code (and the session cookie set when the user proved themselves). */

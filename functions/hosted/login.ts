@@ -10,7 +10,7 @@ import { consentWrite, grantedScopes, scopesNeedingConsent } from '../sessions/c
 import { addClient, loadSession, newSession, sessionCookie, type Session } from '../sessions/session.js';
 import { findUserByLogin, ProfileRepository } from '../users/profile-repository.js';
 import type { AuthenticatorType } from '../users/user-records.js';
-import { screenUrl, show, vctx, type Env, type ViewExtra } from './env.js';
+import { auditOf, screenUrl, show, vctx, type Env, type ViewExtra } from './env.js';
 import { finishError, finishLogin } from './finish.js';
 import { jsonOk, seeOther } from './respond.js';
 import * as views from './views/challenge.js';
@@ -243,6 +243,10 @@ export async function loginPassed(env: Env, method: AuthenticatorType, json: boo
     clients: [client.client_id],
   });
   await env.ctx.store.transact(writes);
+  await auditOf(env).record({
+    type: 'signin.succeeded',
+    detail: { userId: session.userId, clientId: client.client_id, methods: used },
+  });
   const cookies = [sessionCookie(cookieValue, env.secure)];
   env.ix = await saveInteraction(env.ctx.store, env.ix.id, {
     login: { ...login, methodsUsed: used, sid: session.sid },

@@ -1,13 +1,18 @@
+import { firstTime } from '../audit/once.js';
 import type { HttpResponse } from '../http/request.js';
 import type { VerifyResult } from '../authenticators/types.js';
 import { recordFailure, releaseAttempt, reserveAttempt, saveInteraction } from '../interaction/repository.js';
 import { AMR } from '../sessions/auth-context.js';
 import type { AuthenticatorType } from '../users/user-records.js';
-import { screenUrl, type Env, type ViewExtra } from './env.js';
+import { auditOf, failureDetail, screenUrl, type Env, type ViewExtra } from './env.js';
 import { finishAction, finishError, InteractionOverError } from './finish.js';
 import { loginPassed } from './login.js';
 import { jsonOk, seeOther } from './respond.js';
 import { renderView } from './screens.js';
+
+/** A method the user added on the hosted pages. */
+export const enrolled = (env: Env, method: AuthenticatorType): Promise<void> =>
+  auditOf(env).record({ type: 'authenticator.enrolled', detail: { userId: env.ix.userId!, method } });
 
 /** The user proved themselves (or enrolled a first method): settings next, or the code goes back. */
 export async function passed(env: Env, method: AuthenticatorType, json = false): Promise<HttpResponse> {
@@ -21,12 +26,13 @@ export async function passed(env: Env, method: AuthenticatorType, json = false):
 }
 
 /** Ends the interaction with an outcome for the federated action (or an error for a hosted login). */
-export function complete(
+export async function complete(
   env: Env,
   state: 'CHALLENGE_SUCCEEDED' | 'CHALLENGE_FAILED' | 'ALLOW',
   method?: AuthenticatorType,
 ): Promise<HttpResponse> {
   if (env.ix.login) {
+    await auditOf(env).record({ type: 'signin.failed', detail: failureDetail(env, true) });
     // A hosted sign-in that did not succeed ends with an error for the client (RFC 6749 §4.1.2.1).
     return finishError(env, 'access_denied', 'the user did not complete the sign-in');
   }
@@ -43,6 +49,7 @@ export function complete(
 /** A wrong answer: count it; at the limit the flow ends CHALLENGE_FAILED (still with a code). */
 export async function failed(env: Env, view: string, message: string, json = false): Promise<HttpResponse> {
   env.ix = await recordFailure(env.ctx.store, env.ix);
+  await auditOf(env).record({ type: 'signin.failed', detail: failureDetail(env, false, 'PASSKEY') });
   const left = env.ix.maxAttempts - env.ix.failures;
   if (left <= 0) return json ? jsonOk({ next: true }) : complete(env, 'CHALLENGE_FAILED');
   if (json) return jsonOk({ next: false, attemptsLeft: left });
@@ -53,11 +60,17 @@ export async function failed(env: Env, view: string, message: string, json = fal
  * The user is locked out of code guesses (guess-limits.ts): 429 with Retry-After (RFC 6585 §4),
  * and the page says for how long, in the user's language.
  */
-export function lockedOut(
+export async function lockedOut(
   env: Env,
   retryAfter: number,
   show: (extra: ViewExtra) => Promise<HttpResponse>,
 ): Promise<HttpResponse> {
+  const known = env.ix.userId && !env.ix.login?.ghost;
+  const detail = { ...(known ? { userId: env.ix.userId } : {}), retryAfter };
+  const until = Math.floor(Date.now() / 1000) + Math.ceil(retryAfter);
+  const subject = env.ix.login?.guessSubject ?? env.ix.userId;
+  if (firstTime(`${env.ctx.tenant.id}#guesses#${subject}#${until}`, until * 1000))
+    await auditOf(env).record({ type: 'lockout.guesses', detail });
   const error = env.t('guesses_locked', { m: Math.max(1, Math.ceil(retryAfter / 60)) });
   return show({ error, status: 429 }).then((r) => ({
     ...r,
@@ -89,6 +102,7 @@ export async function guessed(
   }
   if (r.ok) return passed(env, method);
   if (r.reason === 'locked') return lockedOut(env, r.retryAfter ?? 60, show);
+  await auditOf(env).record({ type: 'signin.failed', detail: failureDetail(env, false, method) });
   const left = env.ix.maxAttempts - env.ix.failures;
   if (left <= 0) return complete(env, 'CHALLENGE_FAILED');
   return show({ error: env.t('wrong_code'), attemptsLeft: left, status: 400 });

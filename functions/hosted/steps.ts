@@ -4,7 +4,7 @@ import type { HttpResponse } from '../http/request.js';
 import { saveInteraction } from '../interaction/repository.js';
 import { screenUrl, show, vctx, type Env, type ViewExtra } from './env.js';
 import { LOGIN_STEPS, loginNext, uniform, UNIFORM_STEPS } from './login.js';
-import { complete, failed, guessed, lockedOut, passed } from './outcome.js';
+import { complete, enrolled, failed, guessed, lockedOut, passed } from './outcome.js';
 import { jsonOk, seeOther } from './respond.js';
 import { mayEnroll, renderView } from './screens.js';
 import * as views from './views/challenge.js';
@@ -123,6 +123,7 @@ const ENROLL_STEPS: Record<string, Step> = {
       secret && SIX_DIGITS.test(code) ? await env.auth.confirmTotp(env.ix.userId!, secret, code) : undefined;
     if (!record) return renderView(env, 'enroll-totp', { error: env.t('wrong_code'), status: 400 });
     env.ix = await saveInteraction(env.ctx.store, env.ix.id, { pendingTotpSecret: undefined });
+    await enrolled(env, 'AUTHENTICATOR_APP');
     return passed(env, 'AUTHENTICATOR_APP');
   },
 
@@ -147,7 +148,7 @@ const ENROLL_STEPS: Record<string, Step> = {
     const r = SIX_DIGITS.test(code)
       ? await env.auth.verifyEmailCode(ix.userId!, { key: ix.id, code, enroll: true, ip: env.req.sourceIp })
       : formatFailure;
-    if (r.ok) return passed(env, 'EMAIL_OTP');
+    if (r.ok) return enrolled(env, 'EMAIL_OTP').then(() => passed(env, 'EMAIL_OTP'));
     const page = async (extra: ViewExtra) =>
       show(
         env,
@@ -176,7 +177,9 @@ const ENROLL_STEPS: Record<string, Step> = {
       key: env.ix.id,
       response: json?.response as never,
     });
-    return record ? passed(env, 'PASSKEY', true) : jsonOk({ next: false });
+    if (!record) return jsonOk({ next: false });
+    await enrolled(env, 'PASSKEY');
+    return passed(env, 'PASSKEY', true);
   },
 };
 

@@ -1,3 +1,4 @@
+import { recordAudit } from '../audit/record.js';
 import { config } from '../config.js';
 import { logger } from '../log.js';
 import { servicesFor } from '../services.js';
@@ -26,6 +27,12 @@ export async function handler(): Promise<{ tenants: number; rotated: number; fai
         if (added.length) {
           rotated++;
           logger.info('signing keys rotated', { tenant: tenant.slug, region, kids: added.map((k) => k.kid) });
+          const detail = { kids: added.map((k) => k.kid), trigger: 'schedule' as const };
+          await recordAudit(
+            services.tenants.scoped(tenant.id),
+            { type: 'keys.rotated', detail },
+            { actor: { kind: 'operator' } },
+          );
         }
       } catch (err) {
         failed++;

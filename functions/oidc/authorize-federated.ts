@@ -1,3 +1,4 @@
+import { federatedOutcomeWrites } from '../audit/record.js';
 import {
   arrive,
   commitArrival,
@@ -31,7 +32,8 @@ export async function federatedFlow(
       return await startChallenge(p, ctx, request, arrival, arrival.decision.interaction, now);
     const { writes, params } = completion(request, arrival.run, arrival.decision, ctx.issuer, now);
     // One transaction: the token is used up, the outcome recorded and the code stored, or none of it.
-    await commitArrival(ctx.store, [arrival.consumeToken, ...writes]);
+    const audit = federatedOutcomeWrites(ctx.store, arrival.run, arrival.decision, ctx);
+    await commitArrival(ctx.store, [arrival.consumeToken, ...writes, ...audit]);
     return { kind: 'response', redirectUri: request.redirectUri, mode: request.responseMode, params };
   } catch (err) {
     if (err instanceof UnusableTokenError) throw new RedirectError('invalid_request', err.message);

@@ -1,3 +1,4 @@
+import { recordAudit } from '../audit/record.js';
 import type { Client } from '../clients/client.js';
 import type { ClientRepository } from '../clients/client-repository.js';
 import { constantTimeEqual, sha256 } from '../crypto/secrets.js';
@@ -39,6 +40,8 @@ export async function endSessionRequest(
     cookies: Record<string, string>;
     secure: boolean;
     confirmed: boolean;
+    /** The request's address and user agent, for the audit event. */
+    from?: { sourceIp: string; userAgent: string };
   },
 ): Promise<EndSessionOutcome> {
   const hint = p.id_token_hint ? await hintClaims(p.id_token_hint, deps.signer, deps.issuer) : undefined;
@@ -84,6 +87,11 @@ export async function endSessionRequest(
   const confirmed = deps.confirmed && constantTimeEqual(p.logout_csrf ?? '', logoutCsrf(cookieValue));
   if (hintMatches || confirmed) {
     await endSession(deps.store, deps.cookies);
+    await recordAudit(
+      deps.store,
+      { type: 'session.ended', detail: { userId: session.userId, reason: 'logout' } },
+      { actor: { kind: 'user', id: session.userId }, ...deps.from },
+    );
     return done();
   }
   const { logout_csrf: _csrf, ...params } = p;
