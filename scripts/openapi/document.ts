@@ -144,13 +144,22 @@ function parameters(route: Route, op: Operation): Json[] {
       `openapi: ${route.path} has the path parameters {${names.join('}, {')}} but its registry entry describes ${documented.join(', ') || 'none'}`,
     );
   }
-  return names.map((name) => ({
+  const inPath = names.map((name) => ({
     name,
     in: 'path',
     required: true,
     schema: embedded(z.toJSONSchema(shape[name]!, JSON_SCHEMA_OPTIONS) as Json),
     example: op.path!.example[name],
   }));
+  const query = Object.entries((op.query?.schema._zod.def.shape ?? {}) as Record<string, z.core.$ZodType>);
+  const inQuery = query.map(([name, schema]) => ({
+    name,
+    in: 'query',
+    required: schema._zod.optin !== 'optional',
+    schema: embedded(z.toJSONSchema(schema, JSON_SCHEMA_OPTIONS) as Json),
+    ...(op.query!.example[name] !== undefined ? { example: op.query!.example[name] } : {}),
+  }));
+  return [...inPath, ...inQuery];
 }
 
 function responses(op: Operation): Json {
@@ -186,7 +195,7 @@ function operation(route: Route, op: Operation): Json {
     tags: [op.tag],
     summary: op.summary,
     ...(op.description ? { description: op.description } : {}),
-    ...(route.path.includes('{') ? { parameters: parameters(route, op) } : {}),
+    ...(route.path.includes('{') || op.query ? { parameters: parameters(route, op) } : {}),
     ...(op.body
       ? {
           requestBody: {

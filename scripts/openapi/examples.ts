@@ -170,3 +170,20 @@ export const ERRORS = {
     },
   ),
 } satisfies Record<number, ProtocolError>;
+
+/** A page of audit events: a failed sign-in, then the management change before it. */
+export const auditPage = {
+  events: [
+    {
+      id: '01JDX3W8V7Q2K5M9N4P6R8T0AB',
+      time: '2026-11-29T10:15:02.123Z',
+      type: 'signin.failed',
+      outcome: 'failure',
+      actor: { kind: 'user', id: USER_ID },
+      sourceIp: '203.0.113.7',
+      userAgent: 'Mozilla/5.0',
+      detail: { userId: USER_ID, clientId: CLIENT_ID, method: 'AUTHENTICATOR_APP', final: false },
+    },
+  ],
+  next_cursor: 'eyJ0IjoiLi4uIn0.c2lnbmF0dXJl',
+};

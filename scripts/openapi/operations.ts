@@ -5,6 +5,7 @@
  * in `functions/routes.ts`: a route in scope without an entry here stops `npm run openapi`.
  */
 import * as z from '../../functions/zod.js';
+import { auditQuerySchema } from '../../functions/audit/query.js';
 import { actionCodeSchema, PUT_ACTION_MAX_BYTES, putActionSchema } from '../../functions/actions/action.js';
 import {
   enrollAuthenticatorSchema,
@@ -23,6 +24,7 @@ import { outcomePathSchema, userIdSchema, userPatchSchema } from '../../function
 import * as examples from './examples.js';
 import {
   actionReadSchema,
+  auditPageSchema,
   actionSchema,
   b2cErrorSchema,
   clientListSchema,
@@ -56,6 +58,7 @@ export const SCHEMAS = {
   OutcomeRecord: outcomeRecordSchema,
   AuthenticatorEnroll: enrollAuthenticatorSchema,
   AuthenticatorEnrolled: enrolledAuthenticatorSchema,
+  AuditEventPage: auditPageSchema,
   OAuthError: oauthErrorSchema,
   B2CError: b2cErrorSchema,
 } satisfies Record<string, z.core.$ZodType>;
@@ -85,6 +88,8 @@ export interface Operation {
   b2c?: boolean;
   /** One schema per `{name}` of the route's path, and an example of each. */
   path?: { schema: z.core.$ZodObject; example: Record<string, string> };
+  /** The query parameters the handler validates, and an example of some. */
+  query?: { schema: z.core.$ZodObject; example: Record<string, string> };
   body?: Body & { maxBytes?: number };
   responses: Record<number, Success>;
   /** Why this operation answers each error, in a few words (`true`: for the usual reason only). */
@@ -103,6 +108,27 @@ const clientPath = z.object({
 const authenticatorId = z.string().check(z.minLength(1), z.maxLength(MAX_AUTHENTICATOR_PATH_ID));
 
 export const OPERATIONS: Record<string, Operation> = {
+  'GET /v1/audit-events': {
+    operationId: 'listAuditEvents',
+    tag: 'Audit events',
+    summary: "The tenant's audit events, newest first",
+    description:
+      'Management changes, sign-in results, enrollments, lockouts and session ends of the last 90 days. `next_cursor` (opaque, bound to this tenant and these filters) fetches the next page; a page may be short or empty and still carry one.',
+    query: {
+      schema: auditQuerySchema,
+      example: { type: 'signin.failed', userId: examples.USER_ID, limit: '50' },
+    },
+    responses: {
+      200: {
+        description: 'A page of events',
+        body: { schema: 'AuditEventPage', example: examples.auditPage },
+      },
+    },
+    errors: {
+      400: "a query parameter is unknown or invalid, or `invalid_cursor` (another tenant's, edited, or made for other filters)",
+      401: AUTH_401,
+    },
+  },
   'POST /init-auth': {
     operationId: 'initAuth',
     tag: 'Federated flow',

@@ -6,6 +6,7 @@
  * here fails `npm run typecheck`.
  */
 import * as z from '../../functions/zod.js';
+import { AUDIT_TYPES, type AuditType } from '../../functions/audit/events.js';
 import type { ActionConfig } from '../../functions/actions/action.js';
 import { OUTCOMES } from '../../functions/actions/action.js';
 import type { Rule } from '../../functions/actions/rules.js';
@@ -126,12 +127,41 @@ export const clientSchema = shaped<Omit<Client, 'secret_hash'>>()(
     jwks: z.optional(z.object({ keys: z.array(publicJwkSchema) })),
     request_object_signing_alg: z.optional(z.enum(REQUEST_OBJECT_ALGS)),
     require_signed_request_object: z.optional(z.boolean()),
+    dpop_bound_access_tokens: z.optional(z.boolean()),
+    require_dpop_nonce: z.optional(z.boolean()),
     created_at: timestamp,
     updated_at: timestamp,
   }),
 );
 
 export const clientListSchema = z.object({ clients: z.array(clientSchema) });
+
+/**
+ * One audit event. `detail` depends on `type` (ids, names and counts only; docs/api.md lists them),
+ * so it is an open object here rather than one schema per type.
+ */
+const auditEventSchema = z.object({
+  id: z.string(),
+  time: timestamp,
+  type: z.enum(AUDIT_TYPES as [AuditType, ...AuditType[]]),
+  outcome: z.enum(['success', 'failure']),
+  actor: z.object({
+    kind: z.enum(['tenant-secret', 'client', 'user', 'operator']),
+    id: z.optional(z.string()),
+  }),
+  sourceIp: z.optional(z.string()),
+  userAgent: z.optional(z.string()),
+  detail: z.record(z.string(), z.unknown()),
+});
+
+/**
+ * A page of `GET /v1/audit-events`. Not `shaped`: the events are a union by `type`, which the open
+ * `detail` above deliberately flattens; test/http/openapi-conformance.test.ts checks real pages.
+ */
+export const auditPageSchema = z.object({
+  events: z.array(auditEventSchema),
+  next_cursor: z.optional(z.string()),
+});
 
 /** A client with the secret shown this once: at registration (not for public or key clients) and rotation. */
 export const clientWithSecretSchema = z.extend(clientSchema, { client_secret: z.optional(z.string()) });
