@@ -15,6 +15,7 @@ export async function kmsCall<T>(kms: AwsApi, operation: string, input: object):
   try {
     return await kms.call<T>(operation, input);
   } catch (err) {
+    if (err instanceof BackendUnavailableError) throw err;
     const name = (err as { name?: string }).name ?? 'Error';
     if (/Throttl|Unavailable|InternalException|KMSInternal|DependencyTimeout|TimeoutError/i.test(name)) {
       throw new BackendUnavailableError(`KMS ${operation} unavailable: ${name}`, { cause: err });
