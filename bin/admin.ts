@@ -325,7 +325,9 @@ async function main(argv: string[]): Promise<unknown> {
 
 try {
   const out = await main(process.argv.slice(2));
-  process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+  // Exit once written: fetch's idle keep-alive connections to DynamoDB or KMS would otherwise hold
+  // the process open until they time out.
+  process.stdout.write(`${JSON.stringify(out, null, 2)}\n`, () => process.exit(0));
 } catch (err) {
   if (err instanceof UsageError) {
     process.stderr.write(`${err.message}\n`);
