@@ -2,14 +2,15 @@
  * The bench's cost model: what one federated flow and one client_credentials token cost on AWS,
  * from the calls the bench counted (functions/metrics.ts) and the prices in bench/prices.ts.
  *
- * DynamoDB request units are counted here, by a middleware on the region's own DynamoDB client,
+ * DynamoDB request units are counted here, by an observer on the region's own DynamoDB client,
  * from the shape and size of each call (on-demand rules): a strongly consistent read is 1 RRU per
  * 4 KB of item (a missing item or an empty Query still 1), a write 1 WRU per 1 KB, both twice in a
  * transaction. Item sizes are estimated from the attribute names and values, as DynamoDB sizes
  * them. DynamoDB Local's own ConsumedCapacity is not used: it reports 0 for empty reads and 1× for
  * transactions, which DynamoDB bills.
  */
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { AwsApi } from '../functions/aws/json-api.js';
 import { count, type CallCounts } from '../functions/metrics.js';
 import { ASSUMED_LATENCY_MS, PRICES, STACK } from './prices.js';
 
@@ -96,34 +97,48 @@ export function requestUnits(command: string, input: Input, output: Output): { r
   }
 }
 
+/** Attribute-value maps on the wire (`{ S: ... }`) as plain items, so they are sized like items. */
+function plainItems(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(plainItems);
+  if (!value || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (k === 'Responses' && !Array.isArray(v)) {
+      // BatchGetItem: items by table.
+      out[k] = Object.fromEntries(
+        Object.entries(v as Record<string, Parameters<typeof unmarshall>[0][]>).map(([t, items]) => [
+          t,
+          items.map((it) => unmarshall(it)),
+        ]),
+      );
+      continue;
+    }
+    out[k] = ['Item', 'Attributes'].includes(k)
+      ? unmarshall(v as Parameters<typeof unmarshall>[0])
+      : k === 'Items'
+        ? (v as Parameters<typeof unmarshall>[0][]).map((it) => unmarshall(it))
+        : plainItems(v);
+  }
+  return out;
+}
+
 /**
- * Counts request units of every call made through this client (the region's document client), into
+ * Counts request units of every call made through this client (the region's DynamoDB client), into
  * the bench counters `capacity:RRU` and `capacity:WRU`. A failed conditional write is billed too (1
  * WRU per item); a call that failed otherwise is not counted.
  */
-export function meterCapacity(client: Pick<DynamoDBClient, 'middlewareStack'>): void {
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const command = context.commandName ?? '';
-      const input = args.input as Input;
-      const add = (units: { rru: number; wru: number }) => {
-        for (let i = 0; i < units.rru; i++) count(RRU);
-        for (let i = 0; i < units.wru; i++) count(WRU);
-      };
-      try {
-        const out = await next(args);
-        add(requestUnits(command, input, out.output as unknown as Output));
-        return out;
-      } catch (err) {
-        const name = (err as { name?: string }).name ?? '';
-        if (name === 'ConditionalCheckFailedException') add({ rru: 0, wru: 1 });
-        if (name === 'TransactionCanceledException')
-          add({ rru: 0, wru: 2 * (input.TransactItems?.length ?? 1) });
-        throw err;
-      }
-    },
-    { step: 'initialize', name: 'benchCapacity' },
-  );
+export function meterCapacity(client: Pick<AwsApi, 'observe'>): void {
+  client.observe((call) => {
+    const input = plainItems(call.input) as Input;
+    const add = (units: { rru: number; wru: number }) => {
+      for (let i = 0; i < units.rru; i++) count(RRU);
+      for (let i = 0; i < units.wru; i++) count(WRU);
+    };
+    if (!call.error) return add(requestUnits(call.operation, input, plainItems(call.output) as Output));
+    const name = (call.error as { name?: string }).name ?? '';
+    if (name === 'ConditionalCheckFailedException') add({ rru: 0, wru: 1 });
+    if (name === 'TransactionCanceledException') add({ rru: 0, wru: 2 * (input.TransactItems?.length ?? 1) });
+  });
 }
 
 /** What one unit of work (a federated flow, a token) costs, by item, in US dollars. */

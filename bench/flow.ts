@@ -17,19 +17,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import {
-  DeleteItemCommand,
-  GetItemCommand,
-  PutItemCommand,
-  QueryCommand,
-  TransactWriteItemsCommand,
-  UpdateItemCommand,
-  type AttributeValue,
-  type DynamoDBClient,
-} from '@aws-sdk/client-dynamodb';
 import { Agent, request } from 'undici';
+import type { AwsApi } from '../functions/aws/json-api.js';
 import { resetCounters, since, snapshot, type CallCounts } from '../functions/metrics.js';
 import { servicesFor } from '../functions/services.js';
+import type { DynamoStore } from '../functions/store/dynamo-store.js';
 import { ensureTable, localClient } from '../local/dynamodb-local.js';
 import { startLocal, type LocalServer } from '../local/start.js';
 import { costTable, meterCapacity, RRU, WRU } from './cost.js';
@@ -197,6 +189,7 @@ async function productFlow(t: Tenant, userId: string, after?: (step: Step) => vo
 
 type StepCalls = Record<Step, CallCounts>;
 
+type AttributeValue = { S: string } | { N: string };
 const S = (s: string): AttributeValue => ({ S: s });
 const N = (n: number): AttributeValue => ({ N: String(n) });
 
@@ -206,7 +199,7 @@ class Floor {
   private readonly signingInput: Buffer;
 
   constructor(
-    private readonly client: DynamoDBClient,
+    private readonly client: AwsApi,
     private readonly table: string,
   ) {
     this.key = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
@@ -242,9 +235,9 @@ class Floor {
   }
 
   async setup(): Promise<void> {
-    await this.client.send(new PutItemCommand({ TableName: this.table, Item: this.item('static') }));
+    await this.client.call('PutItem', { TableName: this.table, Item: this.item('static') });
     for (let i = 0; i < 64; i++) {
-      await this.client.send(new PutItemCommand({ TableName: this.table, Item: this.item(`upd#${i}`) }));
+      await this.client.call('PutItem', { TableName: this.table, Item: this.item(`upd#${i}`) });
     }
   }
 
@@ -254,45 +247,41 @@ class Floor {
     const n = this.seq++;
     switch (command) {
       case 'GetItem':
-        await this.client.send(
-          new GetItemCommand({ TableName, Key: { pk: S('static'), sk: S('x') }, ConsistentRead: true }),
-        );
+        await this.client.call('GetItem', {
+          TableName,
+          Key: { pk: S('static'), sk: S('x') },
+          ConsistentRead: true,
+        });
         return;
       case 'Query':
-        await this.client.send(
-          new QueryCommand({
-            TableName,
-            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :sk)',
-            ExpressionAttributeValues: { ':pk': S('empty'), ':sk': S('authn#') },
-            ConsistentRead: true,
-          }),
-        );
+        await this.client.call('Query', {
+          TableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :sk)',
+          ExpressionAttributeValues: { ':pk': S('empty'), ':sk': S('authn#') },
+          ConsistentRead: true,
+        });
         return;
       case 'PutItem':
-        await this.client.send(new PutItemCommand({ TableName, Item: this.item(`put#${n}`) }));
+        await this.client.call('PutItem', { TableName, Item: this.item(`put#${n}`) });
         return;
       case 'UpdateItem':
-        await this.client.send(
-          new UpdateItemCommand({
-            TableName,
-            Key: { pk: S(`upd#${n % 64}`), sk: S('x') },
-            UpdateExpression: 'SET #c = :c',
-            ConditionExpression: 'attribute_exists(pk)',
-            ExpressionAttributeNames: { '#c': 'consumedAt' },
-            ExpressionAttributeValues: { ':c': N(n) },
-          }),
-        );
+        await this.client.call('UpdateItem', {
+          TableName,
+          Key: { pk: S(`upd#${n % 64}`), sk: S('x') },
+          UpdateExpression: 'SET #c = :c',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#c': 'consumedAt' },
+          ExpressionAttributeValues: { ':c': N(n) },
+        });
         return;
       case 'TransactWriteItems':
         // Three items, as /oidc/auth writes (token consumed, outcome recorded, code stored).
-        await this.client.send(
-          new TransactWriteItemsCommand({
-            TransactItems: [0, 1, 2].map((k) => ({ Put: { TableName, Item: this.item(`tx#${n}#${k}`) } })),
-          }),
-        );
+        await this.client.call('TransactWriteItems', {
+          TransactItems: [0, 1, 2].map((k) => ({ Put: { TableName, Item: this.item(`tx#${n}#${k}`) } })),
+        });
         return;
       case 'DeleteItem':
-        await this.client.send(new DeleteItemCommand({ TableName, Key: { pk: S(`none#${n}`), sk: S('x') } }));
+        await this.client.call('DeleteItem', { TableName, Key: { pk: S(`none#${n}`), sk: S('x') } });
         return;
       default:
         throw new Error(`the floor has no stand-in for DynamoDB ${command}`);
@@ -601,7 +590,7 @@ async function main(): Promise<number> {
 
   const dataDir = mkdtempSync(join(os.tmpdir(), 'idp-bench-'));
   let server: LocalServer | undefined;
-  let floorClient: DynamoDBClient | undefined;
+  let floorClient: AwsApi | undefined;
   const cleanup = async () => {
     floorClient?.destroy();
     await server?.stop().catch(() => undefined);
@@ -620,7 +609,7 @@ async function main(): Promise<number> {
     server = await startLocal({ port: 0, dataDir, inMemory: true, tenantCacheSeconds: 10 });
     // Request units of every DynamoDB call, counted from its shape and size (bench/cost.ts).
     const { tenants } = await servicesFor('us');
-    meterCapacity((tenants as unknown as { store: { doc: DynamoDBClient } }).store.doc);
+    meterCapacity((tenants as unknown as { store: DynamoStore }).store.api);
     const t = await benchTenant(server);
 
     const warm = await run(WARMUP, CONCURRENCY, (i) => productFlow(t, `warm-${i}`));

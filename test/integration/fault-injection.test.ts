@@ -1,30 +1,22 @@
 /**
- * Fault injection on the real local server and the real DynamoDB Local: throttling
- * (ProvisionedThroughputExceededException, ThrottlingException), timeouts and conditional-check
- * failures are thrown by a middleware on the SDK middleware stack of the region's own DynamoDB
- * client, at every DynamoDB call of each step of the federated flow (POST /init-auth, GET
- * /oidc/auth, POST /oidc/token), of the code redemption and of the refresh rotation; KMS errors
- * are thrown by a mocked KMS (aws-sdk-client-mock) whose Sign really signs with a local key.
+ * Fault injection on the real local server and the real DynamoDB Local: the server talks to
+ * DynamoDB Local through a fault-injecting HTTP proxy (test/support/fault-proxy.ts) that answers
+ * throttling (ProvisionedThroughputExceededException, ThrottlingException), a 500, a dropped
+ * connection or a failed condition at every DynamoDB call of each step of the federated flow
+ * (POST /init-auth, GET /oidc/auth, POST /oidc/token), of the code redemption and of the refresh
+ * rotation, to every retry of that call; KMS errors come from a local KMS endpoint over HTTP
+ * (test/support/kms-endpoint.ts) whose Sign really signs with a local key.
  *
  * Every case must answer 503 `temporarily_unavailable` with Retry-After, or the protocol error
  * of the endpoint, never another 5xx; nothing may be half-written (an init-auth token consumed
  * without its code, a code without its outcome record, a code or refresh token consumed without
  * its tokens); and the same request retried afterwards succeeds.
  */
-import { constants, generateKeyPairSync, privateEncrypt } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  ConditionalCheckFailedException,
-  ProvisionedThroughputExceededException,
-  TransactionCanceledException,
-  type DynamoDBClient,
-} from '@aws-sdk/client-dynamodb';
-import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
-import { mockClient } from 'aws-sdk-client-mock';
 import type { Response } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { servicesFor, type RegionServices } from '../../functions/services.js';
 import { KmsSigner } from '../../functions/signing/kms-signer.js';
 import { LocalSigner } from '../../functions/signing/local-signer.js';
@@ -46,154 +38,58 @@ import {
   type TestTenant,
   type TokenResponse as FlowTokens,
 } from '../support/flow.js';
+import { AwsFault } from '../support/aws-endpoint.js';
+import { startFaultProxy, type DynamoFault, type FaultProxy } from '../support/fault-proxy.js';
+import { startKmsEndpoint, type KmsEndpoint } from '../support/kms-endpoint.js';
 import { http, startTestServer, type TestServer } from '../support/server.js';
 
 // ---- the DynamoDB fault injector ----------------------------------------------------------------
 
-type DynamoFault =
-  'ProvisionedThroughputExceededException' | 'ThrottlingException' | 'TimeoutError' | 'condition';
-
-/** lib-dynamodb's command names, as the low-level operations they send. */
-const OPERATION: Record<string, string> = {
-  Get: 'GetItem',
-  Put: 'PutItem',
-  Update: 'UpdateItem',
-  Delete: 'DeleteItem',
-  TransactWrite: 'TransactWriteItems',
-  TransactGet: 'TransactGetItems',
-  BatchGet: 'BatchGetItem',
-  BatchWrite: 'BatchWriteItem',
-};
-const operation = (commandName: string | undefined) => {
-  const name = (commandName ?? 'unknown').replace(/Command$/, '');
-  return OPERATION[name] ?? name;
-};
-
-let trace: string[] | undefined;
-let armed: { nth: number; fault: DynamoFault; seen: number; fired?: string } | undefined;
-
-function dynamoError(fault: DynamoFault, op: string): Error {
-  const $metadata = { httpStatusCode: 400 };
-  switch (fault) {
-    case 'ProvisionedThroughputExceededException':
-      return new ProvisionedThroughputExceededException({ message: 'injected', $metadata });
-    case 'ThrottlingException':
-      return Object.assign(new Error('injected: rate of requests exceeds the allowed throughput'), {
-        name: 'ThrottlingException',
-        $metadata,
-      });
-    case 'TimeoutError':
-      // What the SDK's request handler throws when the connection or the request times out.
-      return Object.assign(new Error('injected: connection timed out'), { name: 'TimeoutError' });
-    case 'condition':
-      return op === 'TransactWriteItems'
-        ? new TransactionCanceledException({
-            message: 'injected',
-            $metadata,
-            CancellationReasons: [{ Code: 'ConditionalCheckFailed' }],
-          })
-        : new ConditionalCheckFailedException({ message: 'injected', $metadata });
-  }
-}
-
-/** The region's own DynamoDB client, the one the server's handlers use (reached through the composition root's objects). */
-function regionClient(services: RegionServices): DynamoDBClient {
-  const store = (services.tenants as unknown as { store: { doc: DynamoDBClient } }).store;
-  return store.doc;
-}
-
-/** Whether a write has a condition: only those can fail one (marked `?` in a trace). */
-function conditional(input: unknown): boolean {
-  const i = input as {
-    ConditionExpression?: string;
-    TransactItems?: Record<string, { ConditionExpression?: string }>[];
-  };
-  if (i.ConditionExpression) return true;
-  return (i.TransactItems ?? []).some((item) => Object.values(item).some((op) => op.ConditionExpression));
-}
-
-function installInjector(client: DynamoDBClient): void {
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const op = operation(context.commandName);
-      trace?.push(conditional(args.input) ? `${op}?` : op);
-      if (armed && !armed.fired) {
-        armed.seen += 1;
-        if (armed.seen === armed.nth) {
-          armed.fired = op;
-          throw dynamoError(armed.fault, op.replace(/\?$/, ''));
-        }
-      }
-      return next(args);
-    },
-    // Before the SDK's retries: one injected failure is one failed call, as the caller sees it.
-    { step: 'initialize', name: 'faultInjection', priority: 'high' },
-  );
-}
+/** The proxy between the server and DynamoDB Local. */
+let proxy: FaultProxy;
 
 /** The DynamoDB operations one step makes, in order. */
 async function traced(step: () => Promise<unknown>): Promise<string[]> {
-  trace = [];
+  const trace: string[] = [];
+  proxy.trace = trace;
   try {
     await step();
     return trace;
   } finally {
-    trace = undefined;
+    proxy.trace = undefined;
   }
 }
 
-/** Runs `step` with the `nth` DynamoDB call failing with `fault`. */
+const faultName = (fault: DynamoFault) => (typeof fault === 'string' ? fault : `delay ${fault.delayMs} ms`);
+
+/** Runs `step` with the `nth` DynamoDB call failing with `fault` (each of its retries too). */
 async function withFault<T>(nth: number, fault: DynamoFault, step: () => Promise<T>): Promise<T> {
-  const plan: NonNullable<typeof armed> = { nth, fault, seen: 0 };
-  armed = plan;
+  const plan = proxy.arm(nth, fault);
   try {
     return await step();
   } finally {
-    armed = undefined;
+    proxy.disarm();
     // The same request makes the same calls: the nth one was reached and failed.
-    expect(plan.fired, `call ${nth} was made and failed with ${fault}`).toBeTruthy();
+    expect(plan.fired, `call ${nth} was made and failed with ${faultName(fault)}`).toBeTruthy();
   }
 }
 
-/** The faults worth throwing at one call: throttling and timeouts anywhere, failed conditions on conditional writes. */
+/**
+ * The faults worth injecting at one call: throttling (either code, in turn), a 500 and a dropped
+ * connection (what a timeout looks like to the caller) anywhere, failed conditions on conditional
+ * writes.
+ */
 function faultsFor(op: string, i: number): DynamoFault[] {
   const throttle: DynamoFault = i % 2 ? 'ThrottlingException' : 'ProvisionedThroughputExceededException';
-  return op.endsWith('?') ? [throttle, 'TimeoutError', 'condition'] : [throttle, 'TimeoutError'];
+  const down: DynamoFault = i % 2 ? 'drop' : 'InternalServerError';
+  return op.endsWith('?') ? [throttle, down, 'condition'] : [throttle, down];
 }
 
 // ---- KMS that really signs ----------------------------------------------------------------------
 
 const KMS_KEY = 'alias/identity-signing';
-const kmsKey = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const SHA256_DIGESTINFO_PREFIX = Buffer.from('3031300d060960864801650304020105000420', 'hex');
-const kmsMock = mockClient(KMSClient);
+let kms: KmsEndpoint;
 let kmsFailures = 0;
-
-function mockKms(): void {
-  kmsMock.reset();
-  kmsMock.on(GetPublicKeyCommand).resolves({
-    KeyId: 'arn:aws:kms:us-west-2:111122223333:key/test',
-    PublicKey: new Uint8Array(kmsKey.publicKey.export({ format: 'der', type: 'spki' })),
-    KeySpec: 'RSA_2048',
-    KeyUsage: 'SIGN_VERIFY',
-    SigningAlgorithms: ['RSASSA_PKCS1_V1_5_SHA_256'],
-  });
-  kmsMock.on(SignCommand).callsFake((input: { KeyId?: string; Message?: Uint8Array }) => {
-    if (kmsFailures > 0) {
-      kmsFailures -= 1;
-      throw Object.assign(new Error('injected: KMS is throttling'), { name: 'ThrottlingException' });
-    }
-    const signature = privateEncrypt(
-      { key: kmsKey.privateKey, padding: constants.RSA_PKCS1_PADDING },
-      Buffer.concat([SHA256_DIGESTINFO_PREFIX, Buffer.from(input.Message ?? [])]),
-    );
-    return {
-      KeyId: input.KeyId,
-      Signature: new Uint8Array(signature),
-      SigningAlgorithm: 'RSASSA_PKCS1_V1_5_SHA_256',
-    };
-  });
-}
 
 // ---- the server -------------------------------------------------------------------------------
 
@@ -204,10 +100,10 @@ let originalSigners: RegionServices['signerFor'];
 let t: TestTenant;
 
 beforeAll(async () => {
-  server = await startTestServer();
+  proxy = await startFaultProxy(inject('dynamodbEndpoint'));
+  server = await startTestServer({ dynamodbEndpoint: proxy.url });
   t = await federatedTenant(server);
   services = await servicesFor('us');
-  installInjector(regionClient(services));
   // A signer that makes no DynamoDB call, so each step makes the same calls every time: a tenant
   // keyring re-reads its key list every few seconds (its faults are covered in tenant-keys tests).
   originalSigners = services.signerFor;
@@ -226,8 +122,8 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   services.signerFor = originalSigners;
-  kmsMock.restore();
   await server.stop();
+  await proxy.close();
 });
 
 type TokenResponse = FlowTokens & { refresh_token?: string };
@@ -313,7 +209,7 @@ describe('DynamoDB faults at every call of every step', () => {
     expect(ops.length).toBeGreaterThan(0);
     for (const [i, op] of ops.entries()) {
       for (const fault of faultsFor(op, i)) {
-        const label = `init-auth, call ${i + 1} (${op}): ${fault}`;
+        const label = `init-auth, call ${i + 1} (${op}): ${faultName(fault)}`;
         const payload = input();
         await expectCleanFailure(await withFault(i + 1, fault, () => postInitAuth(t, payload)), label);
         // The same call again (as B2C retries) succeeds, and its token completes the flow.
@@ -335,7 +231,7 @@ describe('DynamoDB faults at every call of every step', () => {
     expect(ops).toContain('UpdateItem?');
     for (const [i, op] of ops.entries()) {
       for (const fault of faultsFor(op, i)) {
-        const label = `init-auth retry, call ${i + 1} (${op}): ${fault}`;
+        const label = `init-auth retry, call ${i + 1} (${op}): ${faultName(fault)}`;
         const payload = input();
         const first = await initAuth(t, payload);
         await expectCleanFailure(await withFault(i + 1, fault, () => postInitAuth(t, payload)), label);
@@ -357,7 +253,7 @@ describe('DynamoDB faults at every call of every step', () => {
     expect(ops).toContain('TransactWriteItems?');
     for (const [i, op] of ops.entries()) {
       for (const fault of faultsFor(op, i)) {
-        const label = `oidc/auth, call ${i + 1} (${op}): ${fault}`;
+        const label = `oidc/auth, call ${i + 1} (${op}): ${faultName(fault)}`;
         const payload = input();
         const init = await initAuth(t, payload);
         const failed = await authAnswer(
@@ -383,7 +279,7 @@ describe('DynamoDB faults at every call of every step', () => {
     expect(ops.at(-1)).toBe('TransactWriteItems?');
     for (const [i, op] of ops.entries()) {
       for (const fault of faultsFor(op, i)) {
-        const label = `token (code), call ${i + 1} (${op}): ${fault}`;
+        const label = `token (code), call ${i + 1} (${op}): ${faultName(fault)}`;
         const { code } = await freshCode();
         await expectCleanFailure(await withFault(i + 1, fault, () => redeem(t, code, APP_REDIRECT)), label);
         const issued = await tokens(await redeem(t, code, APP_REDIRECT), label);
@@ -400,7 +296,7 @@ describe('DynamoDB faults at every call of every step', () => {
     expect(ops).toContain('TransactWriteItems?');
     for (const [i, op] of ops.entries()) {
       for (const fault of faultsFor(op, i)) {
-        const label = `token (refresh), call ${i + 1} (${op}): ${fault}`;
+        const label = `token (refresh), call ${i + 1} (${op}): ${faultName(fault)}`;
         const issued = await tokens(await redeem(t, (await freshCode()).code, APP_REDIRECT), label);
         await expectCleanFailure(await withFault(i + 1, fault, () => refresh(issued.refresh_token!)), label);
         const rotated = await tokens(await refresh(issued.refresh_token!), label);
@@ -412,13 +308,23 @@ describe('DynamoDB faults at every call of every step', () => {
 });
 
 describe('KMS faults when signing', () => {
-  beforeAll(() => {
-    mockKms();
-    const kmsSigner = new KmsSigner(new KMSClient({ region: 'us-west-2' }), KMS_KEY, []);
+  beforeAll(async () => {
+    kms = await startKmsEndpoint();
+    kms.addSigningKey('arn:aws:kms:us-west-2:111122223333:key/test', [KMS_KEY]);
+    // KMS throttles every request (each retry too) while `kmsFailures` lasts.
+    kms.answer = (operation, _input, real) => {
+      if (operation === 'Sign' && kmsFailures > 0) {
+        kmsFailures -= 1;
+        throw new AwsFault('ThrottlingException');
+      }
+      return real();
+    };
+    const kmsSigner = new KmsSigner(kms.client(), KMS_KEY, []);
     services.signerFor = () => kmsSigner;
   });
-  afterAll(() => {
+  afterAll(async () => {
     services.signerFor = () => localSigner;
+    await kms.close();
   });
 
   it('code redemption: 503 while KMS fails, and the same code is redeemed afterwards', async () => {
@@ -431,7 +337,7 @@ describe('KMS faults when signing', () => {
     // Signing comes before the code is used up, so the same code redeems once KMS is back.
     const retried = await redeem(t, code, APP_REDIRECT);
     const issued = await tokens(retried, 'kms code retry');
-    expect(kmsMock.commandCalls(SignCommand).length).toBeGreaterThan(0);
+    expect(kms.inputsOf('Sign').length).toBeGreaterThan(0);
     await tokens(await refresh(issued.refresh_token!), 'kms code refresh');
   });
 

@@ -1,20 +1,20 @@
 /**
  * Per-tenant signing keys on DynamoDB Local: created with the tenant, sealed at rest and bound to
  * it, rotated with overlap (on a moving clock), revoked at once, and opened once per container —
- * with KMS (mocked by aws-sdk-client-mock doing real AES-256-GCM) called once, not per token.
+ * with KMS (a local KMS endpoint over HTTP doing real AES-256-GCM, test/support/kms-endpoint.ts)
+ * called once, not per token.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
-import { mockClient } from 'aws-sdk-client-mock';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KmsSecretBox } from '../../functions/crypto/kms-secret-box.js';
 import { LocalSecretBox } from '../../functions/crypto/local-secret-box.js';
-import { canonicalContext, SecretBoxError, type SecretBox } from '../../functions/crypto/secret-box.js';
+import { SecretBoxError, type SecretBox } from '../../functions/crypto/secret-box.js';
 import { since, snapshot } from '../../functions/metrics.js';
+import { startKmsEndpoint, type KmsEndpoint } from '../support/kms-endpoint.js';
 import { Lru } from '../../functions/lru.js';
 import { SIGNING_ALGS } from '../../functions/signing/signer.js';
 import { TenantKeyring, TenantKeyrings } from '../../functions/signing/tenant-keyring.js';
@@ -210,61 +210,36 @@ describe('a warm container', () => {
   });
 });
 
-describe('SIGNER=tenant with KMS sealing (aws-sdk-client-mock doing real AES-256-GCM)', () => {
-  const kmsMock = mockClient(KMSClient);
-  const kmsKey = randomBytes(32);
-  afterAll(() => kmsMock.restore());
-
-  beforeAll(() => {
-    // Encrypt and Decrypt as KMS does them: AES-256-GCM with the encryption context authenticated.
-    kmsMock
-      .on(EncryptCommand)
-      .callsFake((input: { Plaintext: Uint8Array; EncryptionContext: Record<string, string> }) => {
-        const iv = randomBytes(12);
-        const c = createCipheriv('aes-256-gcm', kmsKey, iv);
-        c.setAAD(Buffer.from(canonicalContext(input.EncryptionContext)));
-        const ct = Buffer.concat([c.update(input.Plaintext), c.final()]);
-        return { CiphertextBlob: new Uint8Array(Buffer.concat([iv, c.getAuthTag(), ct])) };
-      });
-    kmsMock
-      .on(DecryptCommand)
-      .callsFake((input: { CiphertextBlob: Uint8Array; EncryptionContext: Record<string, string> }) => {
-        const blob = Buffer.from(input.CiphertextBlob);
-        const d = createDecipheriv('aes-256-gcm', kmsKey, blob.subarray(0, 12));
-        d.setAAD(Buffer.from(canonicalContext(input.EncryptionContext)));
-        d.setAuthTag(blob.subarray(12, 28));
-        try {
-          return { Plaintext: new Uint8Array(Buffer.concat([d.update(blob.subarray(28)), d.final()])) };
-        } catch {
-          throw Object.assign(new Error('InvalidCiphertextException'), {
-            name: 'InvalidCiphertextException',
-          });
-        }
-      });
+describe('SIGNER=tenant with KMS sealing (a local KMS endpoint doing real AES-256-GCM)', () => {
+  let kms: KmsEndpoint;
+  beforeAll(async () => {
+    kms = await startKmsEndpoint();
+    kms.addSymmetricKey('arn:aws:kms:us-west-2:111122223333:key/secrets-us', ['alias/identity-secrets-us']);
   });
+  afterAll(() => kms.close());
 
   it('the first token opens the key (one KMS Decrypt); the next tokens make no KMS call', async () => {
-    const kmsBox = new KmsSecretBox(new KMSClient({ region: 'us-west-2' }), 'alias/identity-secrets-us');
+    const kmsBox = new KmsSecretBox(kms.client(), 'alias/identity-secrets-us');
     const kmsRepo = new TenantRepository(raw, 'us', 0, async (tenantId) => ({
       key: SIGNING_KEYS_KEY,
       item: { ...(await initialKeys(kmsBox, tenantId)) },
     }));
     const { tenant } = await kmsRepo.create({ slug: slug() });
-    expect(kmsMock.commandCalls(EncryptCommand)).toHaveLength(SIGNING_ALGS.length);
+    expect(kms.inputsOf('Encrypt')).toHaveLength(SIGNING_ALGS.length);
     const rings = new TenantKeyrings(kmsBox);
     const ring = () => rings.for(kmsRepo.scoped(tenant.id));
-    kmsMock.resetHistory();
+    kms.calls.length = 0;
 
     const first = snapshot();
     const jwt = await ring().signJwt({ sub: 'x' });
     await jwtVerify(jwt, await jwksOf(ring()));
-    expect(kmsMock.commandCalls(DecryptCommand)).toHaveLength(1);
+    expect(kms.inputsOf('Decrypt')).toHaveLength(1);
     expect(since(first)).toMatchObject({ 'kms:Decrypt': 1, 'signer:signJwt': 1 });
 
     const warm = snapshot();
     for (let i = 0; i < 20; i++)
       await jwtVerify(await ring().signJwt({ sub: `u${i}` }), await jwksOf(ring()));
-    expect(kmsMock.commandCalls(DecryptCommand)).toHaveLength(1);
+    expect(kms.inputsOf('Decrypt')).toHaveLength(1);
     const counted = since(warm);
     expect(counted['signer:signJwt']).toBe(20);
     expect(Object.keys(counted).filter((k) => k.startsWith('kms:'))).toEqual([]);

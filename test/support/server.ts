@@ -82,13 +82,16 @@ export interface TestServer extends LocalServer {
   }>;
 }
 
-/** The local server on a free port, on the run's DynamoDB Local, with tables of its own. */
-export async function startTestServer(): Promise<TestServer> {
+/**
+ * The local server on a free port, on the run's DynamoDB Local (or another endpoint in front of
+ * it, such as test/support/fault-proxy.ts), with tables of its own.
+ */
+export async function startTestServer(opts: { dynamodbEndpoint?: string } = {}): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'idp-test-'));
   const server = await startLocal({
     port: 0,
     dataDir,
-    dynamodbEndpoint: inject('dynamodbEndpoint'),
+    dynamodbEndpoint: opts.dynamodbEndpoint ?? inject('dynamodbEndpoint'),
     tableName: `t${randomBytes(5).toString('hex')}-{region}`,
     tenantCacheSeconds: 0,
   });

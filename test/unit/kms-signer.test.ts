@@ -1,106 +1,45 @@
-import { constants, generateKeyPairSync, privateEncrypt, type KeyObject } from 'node:crypto';
-import {
-  DependencyTimeoutException,
-  GetPublicKeyCommand,
-  KMSClient,
-  KMSInternalException,
-  NotFoundException,
-  SignCommand,
-  type GetPublicKeyCommandOutput,
-} from '@aws-sdk/client-kms';
-import { mockClient } from 'aws-sdk-client-mock';
-import { calculateJwkThumbprint, createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JWK } from 'jose';
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { generateKeyPairSync } from 'node:crypto';
+import { calculateJwkThumbprint, createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { AwsApiError } from '../../functions/aws/json-api.js';
 import { since, snapshot } from '../../functions/metrics.js';
 import { KmsSigner } from '../../functions/signing/kms-signer.js';
 import { UnsupportedAlgorithmError } from '../../functions/signing/signer.js';
 import { BackendUnavailableError } from '../../functions/errors.js';
+import { freePort } from '../../local/dynamodb-local.js';
+import { AwsFault, DROP } from '../support/aws-endpoint.js';
+import { startKmsEndpoint, type KmsEndpoint, type RsaTestKey } from '../support/kms-endpoint.js';
 
-/** DER prefix of a PKCS#1 v1.5 DigestInfo for SHA-256 (RFC 8017 §9.2, note 1). */
-const SHA256_DIGESTINFO_PREFIX = Buffer.from('3031300d060960864801650304020105000420', 'hex');
-
-interface TestKey {
-  arn: string;
-  privateKey: KeyObject;
-  spki: Buffer;
-  jwk: JWK;
-}
-
-function rsaKey(arn: string): TestKey {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  return {
-    arn,
-    privateKey,
-    spki: publicKey.export({ format: 'der', type: 'spki' }),
-    jwk: publicKey.export({ format: 'jwk' }) as JWK,
-  };
-}
-
-const current = rsaKey('arn:aws:kms:us-west-2:111122223333:key/current');
-const previous = rsaKey('arn:aws:kms:us-west-2:111122223333:key/previous');
-const keysByArn = new Map([current, previous].map((k) => [k.arn, k]));
+/**
+ * KmsSigner against a local KMS endpoint (test/support/kms-endpoint.ts) that speaks KMS's JSON API
+ * over HTTP, checks the SigV4 signature and really signs with local RSA keys.
+ */
+let kms: KmsEndpoint;
+let current: RsaTestKey;
+let previous: RsaTestKey;
 const ALIAS = 'alias/identity-signing';
 
-const kmsMock = mockClient(KMSClient);
-afterAll(() => kmsMock.restore());
-
-function publicKeyOutput(
-  key: TestKey,
-  overrides: Partial<GetPublicKeyCommandOutput> = {},
-): GetPublicKeyCommandOutput {
-  return {
-    $metadata: {},
-    KeyId: key.arn,
-    PublicKey: new Uint8Array(key.spki),
-    KeySpec: 'RSA_2048',
-    KeyUsage: 'SIGN_VERIFY',
-    SigningAlgorithms: ['RSASSA_PKCS1_V1_5_SHA_256', 'RSASSA_PSS_SHA_256'],
-    ...overrides,
-  };
-}
-
-/** Resolves key ids the way KMS does: the alias and the ARN name the current key. */
-function keyFor(keyId: string | undefined): TestKey {
-  if (keyId === ALIAS) return current;
-  const key = keysByArn.get(keyId ?? '');
-  if (!key) throw new NotFoundException({ message: `key ${keyId} not found`, $metadata: {} });
-  return key;
-}
-
-/** A KMS Sign that really signs: RSASSA-PKCS1-v1_5 over a SHA-256 digest it is given. */
-function kmsSign(input: {
-  KeyId?: string;
-  Message?: Uint8Array;
-  MessageType?: string;
-  SigningAlgorithm?: string;
-}) {
-  if (input.MessageType !== 'DIGEST' || input.SigningAlgorithm !== 'RSASSA_PKCS1_V1_5_SHA_256') {
-    throw new Error('unexpected Sign parameters');
-  }
-  const digest = Buffer.from(input.Message ?? []);
-  if (digest.length !== 32) throw new Error('a SHA-256 digest is 32 bytes');
-  const signature = privateEncrypt(
-    { key: keyFor(input.KeyId).privateKey, padding: constants.RSA_PKCS1_PADDING },
-    Buffer.concat([SHA256_DIGESTINFO_PREFIX, digest]),
-  );
-  return {
-    $metadata: {},
-    KeyId: input.KeyId,
-    Signature: new Uint8Array(signature),
-    SigningAlgorithm: input.SigningAlgorithm,
-  };
-}
+beforeAll(async () => {
+  kms = await startKmsEndpoint();
+  current = kms.addSigningKey('arn:aws:kms:us-west-2:111122223333:key/current', [ALIAS]);
+  previous = kms.addSigningKey('arn:aws:kms:us-west-2:111122223333:key/previous');
+});
+afterAll(() => kms.close());
 
 beforeEach(() => {
-  kmsMock.reset();
-  kmsMock
-    .on(GetPublicKeyCommand)
-    .callsFake((input: { KeyId?: string }) => publicKeyOutput(keyFor(input.KeyId)));
-  kmsMock.on(SignCommand).callsFake(kmsSign);
+  kms.calls.length = 0;
+  kms.answer = undefined;
 });
 
-const newSigner = (previousKeyIds: string[] = []) =>
-  new KmsSigner(new KMSClient({ region: 'us-west-2' }), ALIAS, previousKeyIds);
+const signCalls = () => kms.inputsOf('Sign');
+const publicKeyCalls = () => kms.inputsOf('GetPublicKey');
+
+/** The real GetPublicKey answer with some fields changed. */
+const publicKeyWith =
+  (overrides: Record<string, unknown>) => (operation: string, _input: unknown, real: () => unknown) =>
+    operation === 'GetPublicKey' ? { ...(real() as object), ...overrides } : real();
+
+const newSigner = (previousKeyIds: string[] = []) => new KmsSigner(kms.client(), ALIAS, previousKeyIds);
 
 async function verify(signer: KmsSigner, jwt: string, typ?: string) {
   return jwtVerify(jwt, createLocalJWKSet({ keys: await signer.publicKeys() }), {
@@ -134,15 +73,15 @@ describe('KmsSigner', () => {
   it('calls Sign with the resolved key, PKCS#1 v1.5 SHA-256 and a 32-byte digest', async () => {
     const signer = newSigner();
     await signer.signJwt({ sub: 'x' });
-    const calls = kmsMock.commandCalls(SignCommand);
+    const calls = signCalls();
     expect(calls).toHaveLength(1);
-    const input = calls[0]!.args[0].input;
+    const input = calls[0]!;
     expect(input).toMatchObject({
       KeyId: current.arn,
       MessageType: 'DIGEST',
       SigningAlgorithm: 'RSASSA_PKCS1_V1_5_SHA_256',
     });
-    expect(input.Message).toHaveLength(32);
+    expect(Buffer.from(input.Message as string, 'base64')).toHaveLength(32);
   });
 
   it('fetches the public key once, however many tokens it signs', async () => {
@@ -151,25 +90,28 @@ describe('KmsSigner', () => {
     for (let i = 0; i < 3; i++) jwts.push(await signer.signJwt({ n: 10 + i }));
     await signer.publicKeys();
     await signer.publicKeys();
-    expect(kmsMock.commandCalls(GetPublicKeyCommand)).toHaveLength(1);
-    expect(kmsMock.commandCalls(SignCommand)).toHaveLength(13);
+    expect(publicKeyCalls()).toHaveLength(1);
+    expect(signCalls()).toHaveLength(13);
     for (const jwt of jwts) await expect(verify(signer, jwt)).resolves.toBeTruthy();
   });
 
   it('does not cache a failed GetPublicKey: the next call tries again', async () => {
-    kmsMock
-      .on(GetPublicKeyCommand)
-      .rejectsOnce(new KMSInternalException({ message: 'internal', $metadata: {} }))
-      .callsFake((input: { KeyId?: string }) => publicKeyOutput(keyFor(input.KeyId)));
-    const signer = newSigner();
+    // KMS fails (500, retried by the client up to its attempts) for the first GetPublicKey call.
+    let failing = true;
+    kms.answer = (operation, _input, real) => {
+      if (operation === 'GetPublicKey' && failing) throw new AwsFault('KMSInternalException', 500);
+      return real();
+    };
+    const signer = new KmsSigner(kms.client({ maxAttempts: 1 }), ALIAS);
     await expect(signer.signJwt({ sub: 'x' })).rejects.toBeInstanceOf(BackendUnavailableError);
+    failing = false;
     const jwt = await signer.signJwt({ sub: 'x' });
     await expect(verify(signer, jwt)).resolves.toBeTruthy();
-    expect(kmsMock.commandCalls(GetPublicKeyCommand)).toHaveLength(2);
+    expect(publicKeyCalls()).toHaveLength(2);
   });
 
   it('publishes previous keys after the current one, so tokens they signed still verify', async () => {
-    const before = new KmsSigner(new KMSClient({ region: 'us-west-2' }), previous.arn);
+    const before = new KmsSigner(kms.client(), previous.arn);
     const oldJwt = await before.signJwt({ sub: 'old' });
 
     const signer = newSigner([previous.arn]);
@@ -192,81 +134,86 @@ describe('KmsSigner', () => {
       await calculateJwkThumbprint(current.jwk, 'sha256'),
       await calculateJwkThumbprint(previous.jwk, 'sha256'),
     ]);
-    const broken = new KmsSigner(new KMSClient({ region: 'us-west-2' }), gone, [previous.arn]);
+    const broken = new KmsSigner(kms.client(), gone, [previous.arn]);
     await expect(broken.publicKeys()).rejects.toBeTruthy();
   });
 
-  it.each([
-    ['ThrottlingException', Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' })],
-    ['KMSInternalException', new KMSInternalException({ message: 'internal', $metadata: {} })],
-    ['DependencyTimeoutException', new DependencyTimeoutException({ message: 'timed out', $metadata: {} })],
-    ['a refused connection', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })],
-    ['a reset connection', Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })],
-  ])('turns %s from Sign into BackendUnavailableError', async (_name, error) => {
-    kmsMock.on(SignCommand).rejects(error);
+  it.each<[string, (op: string, input: unknown, real: () => unknown) => unknown]>([
+    [
+      'ThrottlingException',
+      () => {
+        throw new AwsFault('ThrottlingException');
+      },
+    ],
+    [
+      'KMSInternalException',
+      () => {
+        throw new AwsFault('KMSInternalException', 500);
+      },
+    ],
+    [
+      'DependencyTimeoutException',
+      () => {
+        throw new AwsFault('DependencyTimeoutException', 503);
+      },
+    ],
+    ['a reset connection', () => DROP],
+  ])('turns %s from Sign into BackendUnavailableError, after the retries', async (_name, fault) => {
+    kms.answer = (operation, input, real) => (operation === 'Sign' ? fault(operation, input, real) : real());
     const signer = newSigner();
     const err: unknown = await signer.signJwt({ sub: 'x' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BackendUnavailableError);
     expect((err as Error).message).not.toMatch(/sub/);
+    // The client's three attempts, one invocation.
+    expect(signCalls()).toHaveLength(3);
+  });
+
+  it('turns a refused connection into BackendUnavailableError', async () => {
+    const port = await freePort(); // nothing listens there
+    const signer = new KmsSigner(kms.client({ endpoint: `http://127.0.0.1:${port}` }), ALIAS);
+    await expect(signer.signJwt({ sub: 'x' })).rejects.toBeInstanceOf(BackendUnavailableError);
   });
 
   it('lets a non-transient error (unknown key) through unchanged', async () => {
-    const signer = new KmsSigner(
-      new KMSClient({ region: 'us-west-2' }),
-      'arn:aws:kms:us-west-2:1:key/missing',
-    );
+    const signer = new KmsSigner(kms.client(), 'arn:aws:kms:us-west-2:1:key/missing');
     const err: unknown = await signer.signJwt({}).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(NotFoundException);
+    expect(err).toBeInstanceOf(AwsApiError);
+    expect((err as Error).name).toBe('NotFoundException');
     expect(err).not.toBeInstanceOf(BackendUnavailableError);
   });
 
-  it.each<[string, Partial<GetPublicKeyCommandOutput>]>([
+  it.each<[string, Record<string, unknown>]>([
     ['an ECC key', { KeySpec: 'ECC_NIST_P256' }],
     ['a 4096-bit RSA key', { KeySpec: 'RSA_4096' }],
     ['an encryption key', { KeyUsage: 'ENCRYPT_DECRYPT' }],
     ['no public key', { PublicKey: undefined }],
   ])('refuses %s', async (_name, overrides) => {
-    kmsMock.on(GetPublicKeyCommand).resolves(publicKeyOutput(current, overrides));
+    kms.answer = publicKeyWith(overrides);
     const signer = newSigner();
     await expect(signer.signJwt({ sub: 'x' })).rejects.toThrow(/RSA_2048 SIGN_VERIFY/);
     await expect(signer.publicKeys()).rejects.toThrow(/RSA_2048 SIGN_VERIFY/);
-    expect(kmsMock.commandCalls(SignCommand)).toHaveLength(0);
+    expect(signCalls()).toHaveLength(0);
   });
 
   it('refuses a real ECC public key reported as ECC_NIST_P256', async () => {
     const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    kmsMock.on(GetPublicKeyCommand).resolves({
-      $metadata: {},
-      KeyId: current.arn,
-      PublicKey: new Uint8Array(publicKey.export({ format: 'der', type: 'spki' })),
+    kms.answer = publicKeyWith({
+      PublicKey: publicKey.export({ format: 'der', type: 'spki' }).toString('base64'),
       KeySpec: 'ECC_NIST_P256',
-      KeyUsage: 'SIGN_VERIFY',
     });
     await expect(newSigner().signJwt({ sub: 'x' })).rejects.toThrow();
-    expect(kmsMock.commandCalls(SignCommand)).toHaveLength(0);
+    expect(signCalls()).toHaveLength(0);
   });
 
   it('refuses to sign when KMS returns no signature', async () => {
-    kmsMock.on(SignCommand).resolves({ $metadata: {} });
+    kms.answer = (operation, _input, real) => (operation === 'Sign' ? { KeyId: current.arn } : real());
     await expect(newSigner().signJwt({ sub: 'x' })).rejects.toThrow(/no signature/);
   });
 });
 
 describe('SIGNER=kms costs one KMS Sign per token (counted for the bench)', () => {
   it('counts kms:Sign per token and kms:GetPublicKey once per container; refuses other algorithms', async () => {
-    kmsMock.reset();
-    kmsMock.on(GetPublicKeyCommand).resolves(publicKeyOutput(current));
-    kmsMock.on(SignCommand).callsFake((input: { Message?: Uint8Array }) => ({
-      KeyId: current.arn,
-      Signature: new Uint8Array(
-        privateEncrypt(
-          { key: current.privateKey, padding: constants.RSA_PKCS1_PADDING },
-          Buffer.concat([SHA256_DIGESTINFO_PREFIX, Buffer.from(input.Message ?? [])]),
-        ),
-      ),
-      SigningAlgorithm: 'RSASSA_PKCS1_V1_5_SHA_256',
-    }));
-    const signer = new KmsSigner(new KMSClient({ region: 'us-west-2' }), current.arn);
+    const signer = new KmsSigner(kms.client(), current.arn);
     const before = snapshot();
     const jwks = createLocalJWKSet({ keys: await signer.publicKeys() });
     for (let i = 0; i < 3; i++) await jwtVerify(await signer.signJwt({ sub: `u${i}` }), jwks);

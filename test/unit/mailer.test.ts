@@ -1,34 +1,38 @@
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  SendEmailCommand,
-  SESv2Client,
-  TooManyRequestsException,
-  BadRequestException,
-} from '@aws-sdk/client-sesv2';
-import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { AwsApiError } from '../../functions/aws/json-api.js';
 import { emailCodeMail, mailLocale } from '../../functions/authenticators/email-message.js';
 import { LocalOutbox, sharedOutbox } from '../../functions/mail/local-outbox.js';
 import { SesMailer } from '../../functions/mail/ses-mailer.js';
 import { readConfig } from '../../functions/config.js';
 import { BackendUnavailableError } from '../../functions/errors.js';
+import { REGIONS } from '../../functions/regions.js';
+import { AwsFault, TEST_CREDENTIALS, type AwsEndpoint } from '../support/aws-endpoint.js';
+import { startSesEndpoint } from '../support/ses-endpoint.js';
 
-const ses = mockClient(SESv2Client);
-afterAll(() => ses.restore());
-beforeEach(() => ses.reset());
+/** A local SES v2 endpoint over HTTP (SigV4 checked), recording what it is sent. */
+let ses: AwsEndpoint;
+beforeAll(async () => {
+  ses = await startSesEndpoint();
+});
+afterAll(() => ses.close());
+beforeEach(() => {
+  ses.calls.length = 0;
+  ses.answer = undefined;
+});
+const sent = () => ses.calls.filter((c) => c.operation === 'SendEmail').map((c) => c.input);
 
 const FROM = 'Acme <no-reply@id.example.com>';
 
 describe('SesMailer', () => {
   it('sends one SendEmail with the From address, the recipient, UTF-8 subject, text and HTML', async () => {
-    ses.on(SendEmailCommand).resolves({ MessageId: 'm-1' });
-    const mailer = new SesMailer(new SESv2Client({ region: 'us-west-2' }), FROM);
+    const mailer = new SesMailer(ses.client(), FROM);
     await mailer.send({ to: 'jane@example.com', subject: 'Código', text: 'hola', html: '<p>hola</p>' });
-    const calls = ses.commandCalls(SendEmailCommand);
+    const calls = sent();
     expect(calls).toHaveLength(1);
-    expect(calls[0]!.args[0].input).toEqual({
+    expect(calls[0]).toEqual({
       FromEmailAddress: FROM,
       Destination: { ToAddresses: ['jane@example.com'] },
       Content: {
@@ -41,26 +45,31 @@ describe('SesMailer', () => {
   });
 
   it('leaves out the HTML part when there is none', async () => {
-    ses.on(SendEmailCommand).resolves({});
-    await new SesMailer(new SESv2Client({ region: 'us-west-2' }), FROM).send({
+    await new SesMailer(ses.client(), FROM).send({
       to: 'a@b.c',
       subject: 's',
       text: 't',
     });
-    const body = ses.commandCalls(SendEmailCommand)[0]!.args[0].input.Content!.Simple!.Body!;
+    const body = (sent()[0] as { Content: { Simple: { Body: { Html?: unknown; Text?: { Data: string } } } } })
+      .Content.Simple.Body;
     expect(body.Html).toBeUndefined();
     expect(body.Text?.Data).toBe('t');
   });
 
   it('turns SES throttling into BackendUnavailableError (a 503), other errors pass through', async () => {
-    const mailer = new SesMailer(new SESv2Client({ region: 'us-west-2', maxAttempts: 1 }), FROM);
-    ses.on(SendEmailCommand).rejects(new TooManyRequestsException({ message: 'slow down', $metadata: {} }));
+    const mailer = new SesMailer(ses.client({ maxAttempts: 1 }), FROM);
+    ses.answer = () => {
+      throw new AwsFault('TooManyRequestsException', 429);
+    };
     await expect(mailer.send({ to: 'a@b.c', subject: 's', text: 't' })).rejects.toBeInstanceOf(
       BackendUnavailableError,
     );
-    ses.on(SendEmailCommand).rejects(new BadRequestException({ message: 'bad address', $metadata: {} }));
+    ses.answer = () => {
+      throw new AwsFault('BadRequestException', 400);
+    };
     const err = await mailer.send({ to: 'a@b.c', subject: 's', text: 't' }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(BadRequestException);
+    expect(err).toBeInstanceOf(AwsApiError);
+    expect((err as Error).name).toBe('BadRequestException');
     expect(err).not.toBeInstanceOf(BackendUnavailableError);
   });
 });
@@ -146,23 +155,46 @@ describe('the mailer of a Lambda function (functions/services.ts, functions/adap
       MAIL_FROM: FROM,
     });
   const mail = { to: 'jane@example.com', subject: 'Code', text: '123456', html: '<p>123456</p>' };
+  // The function finds SES as the SDK would: AWS_ENDPOINT_URL_SESV2, and its role's credentials in
+  // the environment; here a local SES endpoint in the region of `au`.
+  let regional: AwsEndpoint;
+  const saved = { ...process.env };
+  beforeAll(async () => {
+    regional = await startSesEndpoint(REGIONS.au.awsRegion);
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL_SESV2: regional.url,
+      AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
+      AWS_SESSION_TOKEN: TEST_CREDENTIALS.sessionToken,
+    });
+  });
+  afterAll(async () => {
+    for (const k of [
+      'AWS_ENDPOINT_URL_SESV2',
+      'AWS_ACCESS_KEY_ID',
+      'AWS_SECRET_ACCESS_KEY',
+      'AWS_SESSION_TOKEN',
+    ])
+      if (saved[k] === undefined) delete process.env[k];
+      else process.env[k] = saved[k];
+    await regional.close();
+  });
 
   it('refuses to send from a function whose entry point did not import the SES adapter', async () => {
     const { servicesFor } = await import('../../functions/services.js');
     const services = await servicesFor('eu', awsConfig());
     await expect(services.mailer.send(mail)).rejects.toThrow(/does not import functions\/adapters\/ses\.ts/);
-    expect(ses.commandCalls(SendEmailCommand)).toHaveLength(0);
+    expect(regional.calls).toHaveLength(0);
   });
 
   it('sends through SES once the entry point imports the adapter, from the configured address', async () => {
-    ses.on(SendEmailCommand).resolves({ MessageId: 'm-2' });
     await import('../../functions/adapters/ses.js');
     const { servicesFor } = await import('../../functions/services.js');
     const services = await servicesFor('au', awsConfig());
     await services.mailer.send(mail);
-    const calls = ses.commandCalls(SendEmailCommand);
+    const calls = regional.calls.filter((c) => c.operation === 'SendEmail');
     expect(calls).toHaveLength(1);
-    expect(calls[0]!.args[0].input.FromEmailAddress).toBe(FROM);
-    expect(calls[0]!.args[0].input.Destination).toEqual({ ToAddresses: ['jane@example.com'] });
+    expect(calls[0]!.input.FromEmailAddress).toBe(FROM);
+    expect(calls[0]!.input.Destination).toEqual({ ToAddresses: ['jane@example.com'] });
   });
 });

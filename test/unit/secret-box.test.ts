@@ -1,20 +1,13 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  DecryptCommand,
-  DependencyTimeoutException,
-  EncryptCommand,
-  InvalidCiphertextException,
-  KMSClient,
-} from '@aws-sdk/client-kms';
-import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { KmsSecretBox } from '../../functions/crypto/kms-secret-box.js';
 import { LocalSecretBox } from '../../functions/crypto/local-secret-box.js';
 import { canonicalContext, isSealed, SecretBoxError } from '../../functions/crypto/secret-box.js';
 import { BackendUnavailableError } from '../../functions/errors.js';
+import { AwsFault } from '../support/aws-endpoint.js';
+import { startKmsEndpoint, type KmsEndpoint } from '../support/kms-endpoint.js';
 
 const CONTEXT = { tenantId: 'tenant-a', userId: 'user-1', purpose: 'totp' };
 const SECRET = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
@@ -105,48 +98,37 @@ describe('LocalSecretBox', () => {
 
 describe('KmsSecretBox', () => {
   const KEY_ARN = 'arn:aws:kms:us-west-2:111122223333:key/secrets';
-  /** What "KMS" encrypts with: the mock really encrypts, binding the EncryptionContext as AAD. */
-  const kmsKey = randomBytes(32);
-  const kms = mockClient(KMSClient);
-  afterAll(() => kms.restore());
+  /** A local KMS endpoint that really encrypts (AES-256-GCM, the EncryptionContext as AAD). */
+  let kms: KmsEndpoint;
+  beforeAll(async () => {
+    kms = await startKmsEndpoint();
+    kms.addSymmetricKey(KEY_ARN);
+    kms.addSymmetricKey('arn:aws:kms:us-west-2:111122223333:key/other');
+  });
+  afterAll(() => kms.close());
 
   beforeEach(() => {
-    kms.reset();
-    kms.on(EncryptCommand).callsFake((input: EncryptCommand['input']) => {
-      expect(input.KeyId).toBe(KEY_ARN);
-      expect(input.EncryptionAlgorithm).toBe('SYMMETRIC_DEFAULT');
-      const iv = randomBytes(12);
-      const cipher = createCipheriv('aes-256-gcm', kmsKey, iv);
-      cipher.setAAD(Buffer.from(canonicalContext(input.EncryptionContext ?? {})));
-      const ct = Buffer.concat([cipher.update(input.Plaintext!), cipher.final()]);
-      return { KeyId: KEY_ARN, CiphertextBlob: new Uint8Array(Buffer.concat([iv, cipher.getAuthTag(), ct])) };
-    });
-    kms.on(DecryptCommand).callsFake((input: DecryptCommand['input']) => {
-      expect(input.KeyId).toBe(KEY_ARN);
-      const blob = Buffer.from(input.CiphertextBlob!);
-      try {
-        const decipher = createDecipheriv('aes-256-gcm', kmsKey, blob.subarray(0, 12));
-        decipher.setAAD(Buffer.from(canonicalContext(input.EncryptionContext ?? {})));
-        decipher.setAuthTag(blob.subarray(12, 28));
-        const pt = Buffer.concat([decipher.update(blob.subarray(28)), decipher.final()]);
-        return { KeyId: KEY_ARN, Plaintext: new Uint8Array(pt) };
-      } catch {
-        throw new InvalidCiphertextException({ message: 'invalid ciphertext', $metadata: {} });
-      }
-    });
+    kms.calls.length = 0;
+    kms.answer = undefined;
+  });
+  afterEach(() => {
+    for (const call of kms.calls) {
+      expect(call.input.KeyId).toBe(KEY_ARN);
+      expect(call.input.EncryptionAlgorithm).toBe('SYMMETRIC_DEFAULT');
+    }
   });
 
-  const box = () => new KmsSecretBox(new KMSClient({ region: 'us-west-2' }), KEY_ARN);
+  const box = () => new KmsSecretBox(kms.client(), KEY_ARN);
 
   it('seals with Encrypt and the context as EncryptionContext, as kms1:<base64 blob>', async () => {
     const sealed = await box().seal(SECRET, CONTEXT);
     expect(sealed).toMatch(/^kms1:[A-Za-z0-9+/]+=*$/);
     expect(sealed).not.toContain(SECRET);
-    const calls = kms.commandCalls(EncryptCommand);
+    const calls = kms.inputsOf('Encrypt');
     expect(calls).toHaveLength(1);
-    expect(calls[0]!.args[0].input.EncryptionContext).toEqual(CONTEXT);
+    expect(calls[0]!.EncryptionContext).toEqual(CONTEXT);
     expect(await box().open(sealed, CONTEXT)).toBe(SECRET);
-    expect(kms.commandCalls(DecryptCommand)[0]!.args[0].input.EncryptionContext).toEqual(CONTEXT);
+    expect(kms.inputsOf('Decrypt')[0]!.EncryptionContext).toEqual(CONTEXT);
   });
 
   it('does not open under another context, nor a tampered blob', async () => {
@@ -164,12 +146,17 @@ describe('KmsSecretBox', () => {
     await expect(box().open('kms1:', CONTEXT)).rejects.toBeInstanceOf(SecretBoxError);
   });
 
+  it('does not open a blob sealed under another KMS key', async () => {
+    const other = new KmsSecretBox(kms.client(), 'arn:aws:kms:us-west-2:111122223333:key/other');
+    const sealed = await other.seal(SECRET, CONTEXT);
+    kms.calls.length = 0;
+    await expect(box().open(sealed, CONTEXT)).rejects.toBeInstanceOf(SecretBoxError);
+  });
+
   it('turns KMS being unavailable into BackendUnavailableError (503), not a bad secret', async () => {
-    kms
-      .on(DecryptCommand)
-      .rejects(new DependencyTimeoutException({ message: 'timeout', $metadata: {} }))
-      .on(EncryptCommand)
-      .rejects(new DependencyTimeoutException({ message: 'timeout', $metadata: {} }));
+    kms.answer = () => {
+      throw new AwsFault('DependencyTimeoutException', 503);
+    };
     await expect(box().seal(SECRET, CONTEXT)).rejects.toBeInstanceOf(BackendUnavailableError);
     await expect(box().open('kms1:AQID', CONTEXT)).rejects.toBeInstanceOf(BackendUnavailableError);
   });
