@@ -86,8 +86,10 @@ export const routes: Route[] = [
     path: '/oidc/session/end',
     handler: 'end-session',
     tenant: true,
-    permissions: ['table:read', 'table:write', 'kms:publicKey'],
-    purpose: 'RP-Initiated Logout 1.0: ends the SSO session, back to a registered post-logout URI',
+    // kms:sign: the logout tokens of Back-Channel Logout 1.0.
+    permissions: ['table:read', 'table:write', 'kms:sign', 'kms:publicKey'],
+    purpose:
+      'RP-Initiated Logout 1.0: ends the SSO session, tells its clients (Back-Channel Logout 1.0), back to the post-logout URI',
   },
   {
     id: 'InitAuth',
@@ -170,7 +172,8 @@ export const routes: Route[] = [
     path: '/v1/users/{userId}',
     handler: 'user',
     tenant: true,
-    permissions: ['table:read', 'table:write'],
+    // kms:sign: deleting a user ends their sessions and signs the back-channel logout tokens.
+    permissions: ['table:read', 'table:write', 'kms:sign'],
     purpose:
       'Management: the user (profile, isEnrolled, authenticators); create/replace, merge-patch, delete',
   },

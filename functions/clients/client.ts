@@ -1,4 +1,5 @@
 import * as z from '../zod.js';
+import { backchannelLogoutUriSchema } from './backchannel-uri.js';
 import { resourceList, uriList } from './client-uris.js';
 import {
   DEFAULT_SIGNING_ALG,
@@ -61,6 +62,12 @@ export interface Client {
    */
   request_object_signing_alg?: RequestObjectAlg;
   require_signed_request_object?: boolean;
+  /**
+   * OpenID Connect Back-Channel Logout 1.0 §2.2: where the provider POSTs a logout token when a
+   * session this client got tokens in ends, and whether the client needs `sid` in it (always sent).
+   */
+  backchannel_logout_uri?: string;
+  backchannel_logout_session_required?: boolean;
   created_at: string;
   updated_at: string;
   /** SHA-256 of the secret; absent on public and built-in clients. */
@@ -241,6 +248,8 @@ export const createClientSchema = z.object({
   // RFC 9101 §10.5; OpenID Connect Dynamic Client Registration 1.0 §2 (never "none" here).
   request_object_signing_alg: z.optional(z.enum(REQUEST_OBJECT_ALGS)),
   require_signed_request_object: z._default(z.boolean(), false),
+  backchannel_logout_uri: z.optional(backchannelLogoutUriSchema),
+  backchannel_logout_session_required: z._default(z.boolean(), false),
 });
 
 /**
@@ -270,6 +279,9 @@ export const patchClientSchema = z.strictObject({
   /** `null` lifts the restriction to one algorithm. */
   request_object_signing_alg: z.optional(z.nullable(z.enum(REQUEST_OBJECT_ALGS))),
   require_signed_request_object: z.optional(z.boolean()),
+  /** `null` stops back-channel logout for the client. */
+  backchannel_logout_uri: z.optional(z.nullable(backchannelLogoutUriSchema)),
+  backchannel_logout_session_required: z.optional(z.boolean()),
 });
 
 /**
@@ -290,6 +302,7 @@ export function withDefaults(
     refresh_token_absolute_lifetime:
       client.refresh_token_absolute_lifetime ?? DEFAULT_REFRESH_TOKEN_ABSOLUTE_LIFETIME,
     require_signed_request_object: client.require_signed_request_object ?? false,
+    backchannel_logout_session_required: client.backchannel_logout_session_required ?? false,
   };
 }
 

@@ -86,6 +86,9 @@ export function discoveryDocument(
     // Per client (require_pushed_authorization_requests), not for the whole tenant. A PAR
     // request_uri works whatever request_uri_parameter_supported says (RFC 9126 §5).
     require_pushed_authorization_requests: false,
+    // OpenID Connect Back-Channel Logout 1.0 §2.1: logout tokens carry `sid` (and `sub`).
+    backchannel_logout_supported: true,
+    backchannel_logout_session_supported: true,
     // RFC 9207: authorization responses carry `iss`.
     authorization_response_iss_parameter_supported: true,
   };
