@@ -8,8 +8,21 @@ import { PROFILE_CLAIMS } from '../users/profile.js';
 import { LOCALES } from '../i18n.js';
 import { SUPPORTED_ACR } from './login-request.js';
 
-/** The scopes this provider understands (OIDC Core §5.4, §11). */
-export const SCOPES_SUPPORTED = ['openid', 'profile', 'email', 'phone', 'address', 'offline_access'];
+/**
+ * The scopes this provider understands (OIDC Core §5.4, §11), and its own: `roles`, `groups` and
+ * `custom_attributes` release the claims of the same names (`users/profile.ts`).
+ */
+export const SCOPES_SUPPORTED = [
+  'openid',
+  'profile',
+  'email',
+  'phone',
+  'address',
+  'offline_access',
+  'roles',
+  'groups',
+  'custom_attributes',
+];
 
 /**
  * OpenID Provider Metadata (OpenID Connect Discovery 1.0 §3, RFC 8414 §2). Only what works is
