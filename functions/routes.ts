@@ -51,6 +51,16 @@ export const routes: Route[] = [
     purpose: 'OpenID Provider metadata for the tenant (OpenID Connect Discovery 1.0 §4)',
   },
   {
+    id: 'AuthorizationServerMetadata',
+    methods: ['GET'],
+    // RFC 8414 §3.1: the issuer's path (`/oidc`) goes after the well-known segment.
+    path: '/.well-known/oauth-authorization-server/oidc',
+    handler: 'discovery',
+    tenant: true,
+    permissions: ['table:read'],
+    purpose: 'OAuth 2.0 Authorization Server Metadata (RFC 8414 §3): the same document as discovery',
+  },
+  {
     id: 'Jwks',
     methods: ['GET'],
     path: '/oidc/jwks',
