@@ -221,7 +221,8 @@ export const routes: Route[] = [
     path: '/oidc/userinfo',
     handler: 'userinfo',
     tenant: true,
-    permissions: ['table:read', 'kms:publicKey'],
+    // kms:sign: signed responses for clients with userinfo_signed_response_alg (OIDC Core §5.3.2).
+    permissions: ['table:read', 'kms:sign', 'kms:publicKey'],
     purpose: "UserInfo endpoint (OIDC Core §5.3): the profile claims an access token's scopes release",
   },
   {

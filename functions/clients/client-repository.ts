@@ -184,7 +184,12 @@ export class ClientRepository {
 }
 
 /** Optional metadata that PATCH removes with `null`. */
-const NULLABLE_FIELDS = ['jwks', 'request_object_signing_alg', 'backchannel_logout_uri'] as const;
+const NULLABLE_FIELDS = [
+  'jwks',
+  'request_object_signing_alg',
+  'backchannel_logout_uri',
+  'userinfo_signed_response_alg',
+] as const;
 
 export class ClientRuleError extends Error {
   constructor(message: string) {

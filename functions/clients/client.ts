@@ -68,6 +68,11 @@ export interface Client {
    */
   backchannel_logout_uri?: string;
   backchannel_logout_session_required?: boolean;
+  /**
+   * OpenID Connect Dynamic Client Registration 1.0 §2: when set, UserInfo answers a JWT signed with
+   * this algorithm (`application/jwt`, OIDC Core §5.3.2); plain JSON when absent.
+   */
+  userinfo_signed_response_alg?: SigningAlg;
   created_at: string;
   updated_at: string;
   /** SHA-256 of the secret; absent on public and built-in clients. */
@@ -250,6 +255,7 @@ export const createClientSchema = z.object({
   require_signed_request_object: z._default(z.boolean(), false),
   backchannel_logout_uri: z.optional(backchannelLogoutUriSchema),
   backchannel_logout_session_required: z._default(z.boolean(), false),
+  userinfo_signed_response_alg: z.optional(signingAlg),
 });
 
 /**
@@ -282,6 +288,8 @@ export const patchClientSchema = z.strictObject({
   /** `null` stops back-channel logout for the client. */
   backchannel_logout_uri: z.optional(z.nullable(backchannelLogoutUriSchema)),
   backchannel_logout_session_required: z.optional(z.boolean()),
+  /** `null` goes back to plain JSON. */
+  userinfo_signed_response_alg: z.optional(z.nullable(signingAlg)),
 });
 
 /**
@@ -327,6 +335,9 @@ export function clientRuleViolation(client: Client): string | undefined {
   for (const field of ['id_token_signed_response_alg', 'access_token_signed_response_alg'] as const) {
     if (!isSigningAlg(client[field])) return `${field} must be one of ${SIGNING_ALGS.join(', ')}`;
   }
+  const userinfoAlg = client.userinfo_signed_response_alg;
+  if (userinfoAlg !== undefined && !isSigningAlg(userinfoAlg))
+    return `userinfo_signed_response_alg must be one of ${SIGNING_ALGS.join(', ')}`;
   if (
     client.built_in &&
     (client.id_token_signed_response_alg !== 'RS256' || client.access_token_signed_response_alg !== 'RS256')

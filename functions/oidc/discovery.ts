@@ -58,6 +58,8 @@ export function discoveryDocument(
     grant_types_supported: [...GRANT_TYPES],
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: [...signingAlgs],
+    // Signed UserInfo responses (OIDC Core §5.3.2), per client userinfo_signed_response_alg.
+    userinfo_signing_alg_values_supported: [...signingAlgs],
     token_endpoint_auth_methods_supported: authMethods,
     token_endpoint_auth_signing_alg_values_supported: [...CLIENT_ASSERTION_ALGS],
     revocation_endpoint_auth_methods_supported: authMethods,
