@@ -197,6 +197,16 @@ export const routes: Route[] = [
     purpose: 'Management: the recorded outcome of one action run',
   },
   {
+    id: 'UserSessions',
+    methods: ['DELETE'],
+    path: '/v1/users/{userId}/sessions',
+    handler: 'user-sessions',
+    tenant: true,
+    permissions: ['table:read', 'table:write', 'kms:sign'],
+    purpose:
+      "Management: end every SSO session of a user and tell the sessions' clients (back-channel logout)",
+  },
+  {
     id: 'UserAuthenticators',
     methods: ['POST'],
     path: '/v1/users/{userId}/authenticators',

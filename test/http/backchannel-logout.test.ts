@@ -189,6 +189,46 @@ describe('back-channel logout', () => {
     expect(sids.sort()).toEqual([decodeJwt(first.id_token).sid, decodeJwt(second.id_token).sid].sort());
   });
 
+  it('DELETE /v1/users/{userId}/sessions ends the sessions and tells their clients; the user stays', async () => {
+    const tag = randomBytes(3).toString('hex');
+    const app = await appOf(t, { backchannel_logout_uri: `${base}/end-${tag}` });
+    const user = await newUser(t);
+    const jar = await signedIn(t, user.userId);
+    const tokens = await tokensOf(t, app, jar);
+    const res = await http(`${t.origin}/v1/users/${user.userId}/sessions`, {
+      method: 'DELETE',
+      headers: { authorization: docAuth(t) },
+    });
+    expect(await body(res)).toEqual({ ended: 1 });
+    const delivered = received.filter((r) => r.path === `/end-${tag}`);
+    expect(delivered).toHaveLength(1);
+    const { payload } = await verifyLogoutToken(t, delivered[0]!.form.get('logout_token')!, app);
+    expect(payload.sid).toBe(decodeJwt(tokens.id_token).sid);
+    // The browser's session is over: prompt=none now needs a login.
+    const q = new URLSearchParams({
+      client_id: app.client_id,
+      redirect_uri: CB,
+      response_type: 'code',
+      scope: 'openid',
+      prompt: 'none',
+      code_challenge: 'x'.repeat(43),
+      code_challenge_method: 'S256',
+    });
+    const again = await go(jar, `${t.issuer}/auth?${q}`);
+    expect(new URL(again.headers.get('location')!).searchParams.get('error')).toBe('login_required');
+    // Another tenant's secret cannot end them.
+    const foreign = await http(`${t.origin}/v1/users/${user.userId}/sessions`, {
+      method: 'DELETE',
+      headers: { authorization: docAuth(other) },
+    });
+    expect(foreign.status).toBe(401);
+    // The user is still there.
+    const view = await body<{ profile?: unknown }>(
+      await http(`${t.origin}/v1/users/${user.userId}`, { headers: { authorization: docAuth(t) } }),
+    );
+    expect(view.profile).toBeTruthy();
+  });
+
   it('a logout without a session or for a client that never got tokens calls nobody', async () => {
     const tag = randomBytes(3).toString('hex');
     await appOf(t, { backchannel_logout_uri: `${base}/none-${tag}` });
