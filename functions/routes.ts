@@ -51,6 +51,16 @@ export const routes: Route[] = [
     purpose: 'OpenID Provider metadata for the tenant (OpenID Connect Discovery 1.0 §4)',
   },
   {
+    id: 'AuthorizationServerMetadata',
+    methods: ['GET'],
+    // RFC 8414 §3.1: the issuer's path (`/oidc`) goes after the well-known segment.
+    path: '/.well-known/oauth-authorization-server/oidc',
+    handler: 'discovery',
+    tenant: true,
+    permissions: ['table:read'],
+    purpose: 'OAuth 2.0 Authorization Server Metadata (RFC 8414 §3): the same document as discovery',
+  },
+  {
     id: 'Jwks',
     methods: ['GET'],
     path: '/oidc/jwks',
@@ -86,8 +96,10 @@ export const routes: Route[] = [
     path: '/oidc/session/end',
     handler: 'end-session',
     tenant: true,
-    permissions: ['table:read', 'table:write', 'kms:publicKey'],
-    purpose: 'RP-Initiated Logout 1.0: ends the SSO session, back to a registered post-logout URI',
+    // kms:sign: the logout tokens of Back-Channel Logout 1.0.
+    permissions: ['table:read', 'table:write', 'kms:sign', 'kms:publicKey'],
+    purpose:
+      'RP-Initiated Logout 1.0: ends the SSO session, tells its clients (Back-Channel Logout 1.0), back to the post-logout URI',
   },
   {
     id: 'InitAuth',
@@ -170,7 +182,8 @@ export const routes: Route[] = [
     path: '/v1/users/{userId}',
     handler: 'user',
     tenant: true,
-    permissions: ['table:read', 'table:write'],
+    // kms:sign: deleting a user ends their sessions and signs the back-channel logout tokens.
+    permissions: ['table:read', 'table:write', 'kms:sign'],
     purpose:
       'Management: the user (profile, isEnrolled, authenticators); create/replace, merge-patch, delete',
   },
@@ -182,6 +195,16 @@ export const routes: Route[] = [
     tenant: true,
     permissions: ['table:read'],
     purpose: 'Management: the recorded outcome of one action run',
+  },
+  {
+    id: 'UserSessions',
+    methods: ['DELETE'],
+    path: '/v1/users/{userId}/sessions',
+    handler: 'user-sessions',
+    tenant: true,
+    permissions: ['table:read', 'table:write', 'kms:sign'],
+    purpose:
+      "Management: end every SSO session of a user and tell the sessions' clients (back-channel logout)",
   },
   {
     id: 'UserAuthenticators',
@@ -217,7 +240,8 @@ export const routes: Route[] = [
     path: '/oidc/userinfo',
     handler: 'userinfo',
     tenant: true,
-    permissions: ['table:read', 'kms:publicKey'],
+    // kms:sign: signed responses for clients with userinfo_signed_response_alg (OIDC Core §5.3.2).
+    permissions: ['table:read', 'kms:sign', 'kms:publicKey'],
     purpose: "UserInfo endpoint (OIDC Core §5.3): the profile claims an access token's scopes release",
   },
   {

@@ -1,3 +1,4 @@
+import { allowLocalDelivery } from '../clients/backchannel-uri.js';
 import { LocalSecretBox } from '../crypto/local-secret-box.js';
 import { sharedOutbox } from '../mail/local-outbox.js';
 import { registerAdapters } from '../services.js';
@@ -13,3 +14,6 @@ registerAdapters({
   localSigner: (cfg, region) => LocalSigner.open(cfg.localKeysDir, region),
   localSecretBox: (cfg, region) => LocalSecretBox.open(cfg.localKeysDir, region),
 });
+
+// Back-channel logout may reach http receivers on loopback, so it can be tried on one machine.
+allowLocalDelivery();

@@ -46,7 +46,10 @@ export type AuditEventBody =
   | { type: 'lockout.guesses'; detail: { userId?: string; retryAfter: number } }
   /** A client or tenant-secret authentication refused after too many failures (clients/auth-failures.ts). */
   | { type: 'lockout.client_auth'; detail: { clientId?: string; retryAfter: number } }
-  | { type: 'session.ended'; detail: { userId: string; reason: 'logout' | 'user_deleted' } };
+  | {
+      type: 'session.ended';
+      detail: { userId: string; reason: 'logout' | 'user_deleted' | 'ended_by_tenant' };
+    };
 
 export type AuditType = AuditEventBody['type'];
 

@@ -129,12 +129,10 @@ export class ClientRepository {
   async patch(clientId: string, changes: z.output<typeof patchClientSchema>): Promise<Client | undefined> {
     const current = await this.get(clientId);
     if (!current) return undefined;
-    const { jwks, request_object_signing_alg: requestObjectAlg, ...rest } = changes;
-    const updated: Client = { ...current, ...stripUndefined(rest), updated_at: new Date().toISOString() };
-    if (jwks === null) delete updated.jwks;
-    else if (jwks !== undefined) updated.jwks = jwks;
-    if (requestObjectAlg === null) delete updated.request_object_signing_alg;
-    else if (requestObjectAlg !== undefined) updated.request_object_signing_alg = requestObjectAlg;
+    const merged: Record<string, unknown> = { ...current, ...stripUndefined(changes) };
+    // `null` removes an optional field (the client goes back to the default behaviour).
+    for (const field of NULLABLE_FIELDS) if (merged[field] === null) delete merged[field];
+    const updated = { ...(merged as unknown as Client), updated_at: new Date().toISOString() };
     const violation = clientRuleViolation(updated);
     if (violation) throw new ClientRuleError(violation);
     const secretMethod = updated.token_endpoint_auth_method.startsWith('client_secret_');
@@ -179,6 +177,14 @@ export class ClientRepository {
     return true;
   }
 }
+
+/** Optional metadata that PATCH removes with `null`. */
+const NULLABLE_FIELDS = [
+  'jwks',
+  'request_object_signing_alg',
+  'backchannel_logout_uri',
+  'userinfo_signed_response_alg',
+] as const;
 
 export class ClientRuleError extends Error {
   constructor(message: string) {

@@ -1,4 +1,5 @@
 import * as z from '../zod.js';
+import { backchannelLogoutUriSchema } from './backchannel-uri.js';
 import { resourceList, uriList } from './client-uris.js';
 import {
   DEFAULT_SIGNING_ALG,
@@ -65,6 +66,17 @@ export interface Client {
   dpop_bound_access_tokens?: boolean;
   /** RFC 9449 §8: DPoP proofs of this client must carry a server nonce (`use_dpop_nonce` until they do). */
   require_dpop_nonce?: boolean;
+  /**
+   * OpenID Connect Back-Channel Logout 1.0 §2.2: where the provider POSTs a logout token when a
+   * session this client got tokens in ends, and whether the client needs `sid` in it (always sent).
+   */
+  backchannel_logout_uri?: string;
+  backchannel_logout_session_required?: boolean;
+  /**
+   * OpenID Connect Dynamic Client Registration 1.0 §2: when set, UserInfo answers a JWT signed with
+   * this algorithm (`application/jwt`, OIDC Core §5.3.2); plain JSON when absent.
+   */
+  userinfo_signed_response_alg?: SigningAlg;
   created_at: string;
   updated_at: string;
   /** SHA-256 of the secret; absent on public and built-in clients. */
@@ -247,6 +259,9 @@ export const createClientSchema = z.object({
   require_signed_request_object: z._default(z.boolean(), false),
   dpop_bound_access_tokens: z._default(z.boolean(), false),
   require_dpop_nonce: z._default(z.boolean(), false),
+  backchannel_logout_uri: z.optional(backchannelLogoutUriSchema),
+  backchannel_logout_session_required: z._default(z.boolean(), false),
+  userinfo_signed_response_alg: z.optional(signingAlg),
 });
 
 /**
@@ -278,6 +293,11 @@ export const patchClientSchema = z.strictObject({
   require_signed_request_object: z.optional(z.boolean()),
   dpop_bound_access_tokens: z.optional(z.boolean()),
   require_dpop_nonce: z.optional(z.boolean()),
+  /** `null` stops back-channel logout for the client. */
+  backchannel_logout_uri: z.optional(z.nullable(backchannelLogoutUriSchema)),
+  backchannel_logout_session_required: z.optional(z.boolean()),
+  /** `null` goes back to plain JSON. */
+  userinfo_signed_response_alg: z.optional(z.nullable(signingAlg)),
 });
 
 /**
@@ -300,6 +320,7 @@ export function withDefaults(
     require_signed_request_object: client.require_signed_request_object ?? false,
     dpop_bound_access_tokens: client.dpop_bound_access_tokens ?? false,
     require_dpop_nonce: client.require_dpop_nonce ?? false,
+    backchannel_logout_session_required: client.backchannel_logout_session_required ?? false,
   };
 }
 
@@ -324,6 +345,9 @@ export function clientRuleViolation(client: Client): string | undefined {
   for (const field of ['id_token_signed_response_alg', 'access_token_signed_response_alg'] as const) {
     if (!isSigningAlg(client[field])) return `${field} must be one of ${SIGNING_ALGS.join(', ')}`;
   }
+  const userinfoAlg = client.userinfo_signed_response_alg;
+  if (userinfoAlg !== undefined && !isSigningAlg(userinfoAlg))
+    return `userinfo_signed_response_alg must be one of ${SIGNING_ALGS.join(', ')}`;
   if (
     client.built_in &&
     (client.id_token_signed_response_alg !== 'RS256' || client.access_token_signed_response_alg !== 'RS256')

@@ -3,7 +3,11 @@ import { discoveryDocument } from '../oidc/discovery.js';
 
 /**
  * GET /oidc/.well-known/openid-configuration — OpenID Connect Discovery 1.0 §4 for the tenant; the
- * signing algorithms listed are those the tenant's keys can sign with now.
+ * signing algorithms listed are those the tenant's keys can sign with now. The same document answers
+ * GET /.well-known/oauth-authorization-server/oidc (RFC 8414 §3.1, the issuer's path inserted after
+ * the well-known segment); RFC 8414 §3 lets OpenID metadata serve as OAuth metadata. There is no
+ * bare /.well-known/oauth-authorization-server: it would name the issuer `https://host`, which is
+ * not this issuer, and §3.3 has clients refuse metadata whose `issuer` differs.
  */
 export const handler = tenantHandler(async (_req, ctx) =>
   json(200, discoveryDocument(ctx.issuer, await ctx.signer.algorithms()), {

@@ -5,6 +5,8 @@ import { notFound } from '../errors.js';
 import { json, tenantHandler } from '../http/handler.js';
 import { audit } from '../http/audit.js';
 import { requireTenantSecret } from '../http/tenant-auth.js';
+import { ClientRepository } from '../clients/client-repository.js';
+import { notifyLogout } from '../oidc/backchannel-logout.js';
 import { mergeProfile, profileSchema } from '../users/profile.js';
 import { deleteUser, ProfileRepository } from '../users/profile-repository.js';
 import { UserRecords } from '../users/user-records.js';
@@ -45,9 +47,14 @@ export const handler = tenantHandler(async (req, ctx) => {
   }
   if (req.method === 'DELETE') {
     const service = authenticatorsFor(ctx.store, ctx.services, ctx.tenant, ctx.origin);
-    await deleteUser(ctx.store, userId, (id) => service.remove(userId, id));
+    const { endedSessions } = await deleteUser(ctx.store, userId, (id) => service.remove(userId, id));
     await audit(req, ctx).record({ type: 'user.deleted', detail: { userId } });
     await audit(req, ctx).record({ type: 'session.ended', detail: { userId, reason: 'user_deleted' } });
+    await notifyLogout(endedSessions, {
+      clients: new ClientRepository(ctx.store, ctx.tenant),
+      signer: ctx.signer,
+      issuer: ctx.issuer,
+    });
     return { status: 204 };
   }
   return json(200, await records.view(userId));

@@ -2,6 +2,7 @@ import { ClientRepository } from '../clients/client-repository.js';
 import { presentedToken } from '../http/bearer.js';
 import { json, tenantHandler } from '../http/handler.js';
 import { userInfo } from '../oidc/userinfo.js';
+import { signedUserInfo } from '../oidc/userinfo-response.js';
 
 /**
  * GET and POST /oidc/userinfo — the UserInfo endpoint (OIDC Core §5.3): `Authorization: Bearer`, or
@@ -27,6 +28,23 @@ export const handler = tenantHandler(
       },
     );
     const nonce: Record<string, string> = dpopNonce ? { 'dpop-nonce': dpopNonce } : {};
+    // OIDC Core §5.3.2: a client that registered userinfo_signed_response_alg gets a signed JWT.
+    const jwt = await signedUserInfo(presented.token, claims, {
+      signer: ctx.signer,
+      issuer: ctx.issuer,
+      clients,
+    });
+    if (jwt)
+      return {
+        status: 200,
+        headers: {
+          'content-type': 'application/jwt',
+          'cache-control': 'no-store',
+          pragma: 'no-cache',
+          ...nonce,
+        },
+        body: jwt,
+      };
     return json(200, claims, { 'cache-control': 'no-store', pragma: 'no-cache', ...nonce });
   },
   { errors: 'oauth' },

@@ -8,6 +8,7 @@ import { saveInteraction } from '../interaction/repository.js';
 import { authContext } from '../sessions/auth-context.js';
 import { consentWrite, grantedScopes, scopesNeedingConsent } from '../sessions/consent.js';
 import { addClient, loadSession, newSession, sessionCookie, type Session } from '../sessions/session.js';
+import { acrClaim, acrReaches, targetAcr } from '../oidc/login-request.js';
 import { findUserByLogin, ProfileRepository } from '../users/profile-repository.js';
 import type { AuthenticatorType } from '../users/user-records.js';
 import { auditOf, screenUrl, show, vctx, type Env, type ViewExtra } from './env.js';
@@ -194,7 +195,7 @@ function finishWithSession(
     userId: session.userId,
     authTime: session.authTime,
     amr: session.amr,
-    acr: session.acr,
+    acr: acrClaim(session.acr, params),
     sid: session.sid,
     ...(params.resources ? { resources: params.resources } : {}),
     ...(params.claims ? { claims: params.claims } : {}),
@@ -224,16 +225,21 @@ export async function loginPassed(env: Env, method: AuthenticatorType, json: boo
   const login = env.ix.login!;
   const used = [...new Set([...login.methodsUsed, method])];
   const auth = authContext(used);
-  if (login.params.acrValues.includes('mfa') && auth.acr !== 'mfa') {
+  const target = targetAcr(login.params);
+  if (!acrReaches(auth.acr, target.acr)) {
     const have = new Set((await env.auth.list(env.ix.userId!)).map((a) => a.type));
-    if (![...have].some((m) => !used.includes(m)))
+    // OIDC Core §3.1.2.1: acr_values are voluntary, so without a second method the sign-in ends
+    // with what the user could do (and says so in `acr`); only an essential acr fails (§5.5.1.1).
+    if ([...have].some((m) => !used.includes(m))) {
+      env.ix = await saveInteraction(env.ctx.store, env.ix.id, { login: { ...login, methodsUsed: used } });
+      return json ? jsonOk({ next: true }) : seeOther(screenUrl(env, '?second=1'));
+    }
+    if (target.essential)
       return finishError(
         env,
         'unmet_authentication_requirements',
         'a second factor is required and the user has none',
       );
-    env.ix = await saveInteraction(env.ctx.store, env.ix.id, { login: { ...login, methodsUsed: used } });
-    return json ? jsonOk({ next: true }) : seeOther(screenUrl(env, '?second=1'));
   }
   const client = await clientOf(env);
   const { cookieValue, session, writes } = newSession({

@@ -10,8 +10,10 @@ import { RedirectError } from './authorize-errors.js';
 import { claimsWithin, consentScope } from './claims-request.js';
 import { loginCompletion } from './complete.js';
 import {
+  acrClaim,
   checkAcr,
   checkClaims,
+  checkEssentialAcr,
   checkIdTokenHint,
   checkMaxAge,
   checkPrompt,
@@ -67,6 +69,7 @@ async function loginParams(
   return {
     prompt: checkPrompt(p),
     acrValues: checkAcr(p),
+    ...optional('acrEssential', checkEssentialAcr(checkClaims(p))),
     ...optional('maxAge', checkMaxAge(p)),
     ...optional('loginHint', p.login_hint?.slice(0, 254)),
     // Claims whose scope the client may not have are dropped here (OIDC Core §5.5).
@@ -94,7 +97,7 @@ async function singleSignOn(
       userId: session.userId,
       authTime: session.authTime,
       amr: session.amr,
-      acr: session.acr,
+      acr: acrClaim(session.acr, params),
       sid: session.sid,
       ...optional('resources', params.resources),
       ...optional('claims', params.claims),

@@ -9,8 +9,42 @@ import { LOCALES } from '../i18n.js';
 import { DPOP_ALGS } from './dpop.js';
 import { SUPPORTED_ACR } from './login-request.js';
 
-/** The scopes this provider understands (OIDC Core §5.4, §11). */
-export const SCOPES_SUPPORTED = ['openid', 'profile', 'email', 'phone', 'address', 'offline_access'];
+/**
+ * The scopes this provider understands (OIDC Core §5.4, §11), and its own: `roles`, `groups` and
+ * `custom_attributes` release the claims of the same names (`users/profile.ts`).
+ */
+export const SCOPES_SUPPORTED = [
+  'openid',
+  'profile',
+  'email',
+  'phone',
+  'address',
+  'offline_access',
+  'roles',
+  'groups',
+  'custom_attributes',
+];
+
+/** Claims the provider can release: the standard ones, the profile's, and the federated outcome's. */
+const CLAIMS_SUPPORTED = [
+  'sub',
+  'iss',
+  'aud',
+  'exp',
+  'iat',
+  'auth_time',
+  'nonce',
+  'at_hash',
+  'amr',
+  'acr',
+  'sid',
+  ...PROFILE_CLAIMS,
+  'action',
+  'action_code',
+  'action_state',
+  'is_enrolled',
+  'idempotency_key',
+];
 
 /**
  * OpenID Provider Metadata (OpenID Connect Discovery 1.0 §3, RFC 8414 §2). Only what works is
@@ -46,6 +80,8 @@ export function discoveryDocument(
     grant_types_supported: [...GRANT_TYPES],
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: [...signingAlgs],
+    // Signed UserInfo responses (OIDC Core §5.3.2), per client userinfo_signed_response_alg.
+    userinfo_signing_alg_values_supported: [...signingAlgs],
     token_endpoint_auth_methods_supported: authMethods,
     token_endpoint_auth_signing_alg_values_supported: [...CLIENT_ASSERTION_ALGS],
     revocation_endpoint_auth_methods_supported: authMethods,
@@ -55,25 +91,7 @@ export function discoveryDocument(
     introspection_endpoint_auth_signing_alg_values_supported: [...CLIENT_ASSERTION_ALGS],
     code_challenge_methods_supported: ['S256'],
     scopes_supported: SCOPES_SUPPORTED,
-    claims_supported: [
-      'sub',
-      'iss',
-      'aud',
-      'exp',
-      'iat',
-      'auth_time',
-      'nonce',
-      'at_hash',
-      'amr',
-      'acr',
-      'sid',
-      ...PROFILE_CLAIMS,
-      'action',
-      'action_code',
-      'action_state',
-      'is_enrolled',
-      'idempotency_key',
-    ],
+    claims_supported: CLAIMS_SUPPORTED,
     claims_parameter_supported: true,
     // OIDC Core §3.1.2.1 prompt values (OpenID Connect Prompt Create is not supported).
     prompt_values_supported: ['none', 'login', 'consent', 'select_account'],
@@ -87,6 +105,9 @@ export function discoveryDocument(
     // Per client (require_pushed_authorization_requests), not for the whole tenant. A PAR
     // request_uri works whatever request_uri_parameter_supported says (RFC 9126 §5).
     require_pushed_authorization_requests: false,
+    // OpenID Connect Back-Channel Logout 1.0 §2.1: logout tokens carry `sid` (and `sub`).
+    backchannel_logout_supported: true,
+    backchannel_logout_session_supported: true,
     // RFC 9207: authorization responses carry `iss`.
     authorization_response_iss_parameter_supported: true,
     // RFC 9449 §5.1: DPoP at the token endpoint, UserInfo and introspection (asymmetric only).

@@ -6,6 +6,7 @@ import { endSession, loadSession, SESSION_COOKIE, sessionCookie } from '../sessi
 import type { Signer } from '../signing/signer.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import { PageError } from './authorize-errors.js';
+import { notifyLogout } from './backchannel-logout.js';
 import { verifyIdTokenHint, type IdTokenHint } from './id-token-hint.js';
 
 /**
@@ -86,12 +87,14 @@ export async function endSessionRequest(
     hint !== undefined && hint.sub === session.userId && (!hint.sid || hint.sid === session.sid);
   const confirmed = deps.confirmed && constantTimeEqual(p.logout_csrf ?? '', logoutCsrf(cookieValue));
   if (hintMatches || confirmed) {
-    await endSession(deps.store, deps.cookies);
+    const ended = await endSession(deps.store, deps.cookies);
     await recordAudit(
       deps.store,
       { type: 'session.ended', detail: { userId: session.userId, reason: 'logout' } },
       { actor: { kind: 'user', id: session.userId }, ...deps.from },
     );
+    // Back-Channel Logout 1.0 §2.5: the relying parties of the session are told before the answer.
+    if (ended) await notifyLogout([ended], deps);
     return done();
   }
   const { logout_csrf: _csrf, ...params } = p;

@@ -65,6 +65,69 @@ export function checkAcr(p: Record<string, string>): string[] {
   return (p.acr_values ?? '').split(' ').filter(Boolean);
 }
 
+/** How strong each level is: a stronger authentication satisfies a weaker request. */
+const ACR_RANK: Record<string, number> = { 'urn:identity:acr:single-factor': 1, mfa: 2 };
+const known = (values: readonly string[]) => values.filter((v) => ACR_RANK[v] !== undefined);
+
+/**
+ * `acr` requested as an essential claim (OIDC Core §5.5.1.1) through the `claims` parameter, in
+ * `id_token` or `userinfo`: the values the client accepts. When none of them is a level this
+ * provider has, the request cannot be met: `unmet_authentication_requirements` (OpenID Connect
+ * Core Unmet Authentication Requirements 1.0 §2), the error §5.5.1.1 leaves to the OP's choice and
+ * that tells the client why, rather than `access_denied`. Undefined when `acr` is not essential.
+ */
+export function checkEssentialAcr(claimsJson: string | undefined): string[] | undefined {
+  if (!claimsJson) return undefined;
+  const parsed = JSON.parse(claimsJson) as Record<string, Record<string, unknown>>;
+  const asked = [parsed.id_token?.acr, parsed.userinfo?.acr].filter(
+    (a): a is { essential?: unknown; value?: unknown; values?: unknown } => !!a && typeof a === 'object',
+  );
+  const essential = asked.filter((a) => a.essential === true);
+  if (!essential.length) return undefined;
+  const values = essential.flatMap((a) =>
+    Array.isArray(a.values) ? a.values : a.value !== undefined ? [a.value] : Object.keys(ACR_RANK),
+  );
+  const usable = known(values.filter((v): v is string => typeof v === 'string'));
+  if (!usable.length)
+    throw new RedirectError(
+      'unmet_authentication_requirements',
+      `the essential acr values are not supported here (supported: ${SUPPORTED_ACR.join(', ')})`,
+    );
+  return [...new Set(usable)];
+}
+
+/**
+ * The level the sign-in aims for: the weakest essential value (anything at least that strong
+ * satisfies the client), else the client's first known `acr_values` preference (OIDC Core
+ * §3.1.2.1: voluntary, the best the user can do is returned).
+ */
+export function targetAcr(params: Pick<LoginParams, 'acrValues' | 'acrEssential'>): {
+  acr: string | undefined;
+  essential: boolean;
+} {
+  if (params.acrEssential?.length) {
+    const weakest = [...params.acrEssential].sort((a, b) => ACR_RANK[a]! - ACR_RANK[b]!)[0];
+    return { acr: weakest, essential: true };
+  }
+  return { acr: known(params.acrValues)[0], essential: false };
+}
+
+/** Whether an authentication of level `achieved` reaches `wanted`. */
+export const acrReaches = (achieved: string, wanted: string | undefined): boolean =>
+  wanted === undefined || (ACR_RANK[achieved] ?? 0) >= (ACR_RANK[wanted] ?? Infinity);
+
+/**
+ * The `acr` claim for a sign-in of level `achieved`: what was achieved, except that an essential
+ * request gets one of its own values (§5.5.1.1: the value returned must be one requested), the
+ * strongest the authentication reached.
+ */
+export function acrClaim(achieved: string, params: Pick<LoginParams, 'acrEssential'>): string {
+  const accepted = params.acrEssential;
+  if (!accepted?.length || accepted.includes(achieved)) return achieved;
+  const reached = accepted.filter((v) => acrReaches(achieved, v));
+  return reached.sort((a, b) => ACR_RANK[b]! - ACR_RANK[a]!)[0] ?? achieved;
+}
+
 /**
  * `id_token_hint` (OIDC Core §3.1.2.1): an ID token this tenant issued to this client, expired or
  * not (an access token or another tenant's token is refused). A hint that is not one is an error;
@@ -97,6 +160,6 @@ export function sessionSatisfies(
   if (params.prompt.includes('login')) return false;
   if (params.maxAge !== undefined && Math.floor(now / 1000) - session.authTime > params.maxAge) return false;
   if (params.hintSub !== undefined && params.hintSub !== session.userId) return false;
-  if (params.acrValues.includes('mfa') && session.acr !== 'mfa') return false;
+  if (!acrReaches(session.acr, targetAcr(params).acr)) return false;
   return true;
 }

@@ -56,6 +56,8 @@ export interface LoginParams {
   /** `sub` of a valid `id_token_hint`. */
   hintSub?: string;
   acrValues: string[];
+  /** The `acr` values the `claims` parameter asked for as essential (OIDC Core §5.5.1.1). */
+  acrEssential?: string[];
   claims?: string;
   resources?: string[];
   uiLocales?: string;

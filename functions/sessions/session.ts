@@ -101,29 +101,45 @@ export async function addClient(
   await store.update(sessionKey(value), { clients: [...session.clients, clientId] });
 }
 
-export async function endSession(store: TenantStore, cookies: Record<string, string>): Promise<void> {
+/** What logout needs to know of a session that ended: whom to tell (Back-Channel Logout §2.5). */
+export type EndedSession = Pick<Session, 'sid' | 'userId' | 'clients'>;
+
+const ended = (s: Session): EndedSession => ({ sid: s.sid, userId: s.userId, clients: s.clients ?? [] });
+
+/** Ends the browser's session; returns it, so the clients that got tokens in it can be told. */
+export async function endSession(
+  store: TenantStore,
+  cookies: Record<string, string>,
+): Promise<EndedSession | undefined> {
   const value = cookies[SESSION_COOKIE];
-  if (!value || !COOKIE_PATTERN.test(value)) return;
+  if (!value || !COOKIE_PATTERN.test(value)) return undefined;
   const hash = sha256(value);
   const session = await store.get<Session & Record<string, unknown>>(sessionKeyOfHash(hash));
   await store.delete(sessionKeyOfHash(hash));
-  if (session) await store.delete(userSessionKey(session.userId, hash));
+  if (!session) return undefined;
+  await store.delete(userSessionKey(session.userId, hash));
+  return ended(session);
 }
 
-/** Ends every session of a user (the user is being deleted); returns how many there were. */
-export async function endUserSessions(store: TenantStore, userId: string): Promise<number> {
+/** Ends every session of a user (the user is being deleted); returns the sessions that ended. */
+export async function endUserSessions(store: TenantStore, userId: string): Promise<EndedSession[]> {
   const index = await store.query<{ sk: string } & Record<string, unknown>>(
     userSessionsPk(userId),
     'session#',
   );
+  const out: EndedSession[] = [];
   for (let i = 0; i < index.length; i += DELETE_BATCH) {
     await Promise.all(
       index.slice(i, i + DELETE_BATCH).map(async ({ sk }) => {
         const hash = sk.slice('session#'.length);
+        const session = await store.get<Session & Record<string, unknown>>(sessionKeyOfHash(hash));
         await store.delete(sessionKeyOfHash(hash));
         await store.delete(userSessionKey(userId, hash));
+        // Expired sessions are still listed until TTL removes them; their clients were told nothing
+        // then, and a relying party's session cannot outlive ours, so only live ones are reported.
+        if (session && session.expiresAt > nowSeconds()) out.push(ended(session));
       }),
     );
   }
-  return index.length;
+  return out;
 }

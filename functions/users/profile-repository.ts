@@ -1,5 +1,5 @@
 import { revokeUser } from '../oidc/revocations.js';
-import { endUserSessions } from '../sessions/session.js';
+import { endUserSessions, type EndedSession } from '../sessions/session.js';
 import { ConditionFailedError, nowSeconds, type Item, type Key, type WriteOp } from '../store/store.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import {
@@ -161,19 +161,19 @@ export async function findUserByLogin(
  * Deletes everything about a user: login index items, authenticators (through `removeAuthenticator`
  * when given, so their own index items go too), action outcome records, the profile — every item of
  * the user's partition — ends all their sessions, and revokes every token and code issued for them
- * so far. Idempotent.
+ * so far. Idempotent. Returns the sessions it ended, for back-channel logout.
  */
 export async function deleteUser(
   store: TenantStore,
   userId: string,
   removeAuthenticator?: (authenticatorId: string) => Promise<unknown>,
   now = Date.now(),
-): Promise<{ deleted: number }> {
+): Promise<{ deleted: number; endedSessions: EndedSession[] }> {
   const items = await store.query<Item & { sk: string; id?: string }>(userPk(userId));
   const profile = items.find((i) => i.sk === 'profile') as (ProfileItem & { sk: string }) | undefined;
   // Tokens, codes and sessions first: whatever fails later, nothing issued for the user works any more.
   await revokeUser(store, userId, now);
-  await endUserSessions(store, userId);
+  const endedSessions = await endUserSessions(store, userId);
   for (const id of loginIdentifiers(profile)) {
     const owner = await store.get<LoginItem>(loginKey(id.kind, id.value));
     if (owner?.userId === userId) await store.delete(loginKey(id.kind, id.value));
@@ -190,5 +190,5 @@ export async function deleteUser(
     await Promise.all(rest.slice(i, i + 25).map((it) => store.delete({ pk: userPk(userId), sk: it.sk })));
   }
   if (profile) await store.delete(profileKey(userId));
-  return { deleted: items.length };
+  return { deleted: items.length, endedSessions };
 }

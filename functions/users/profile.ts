@@ -2,7 +2,7 @@ import * as z from '../zod.js';
 
 /**
  * A user's profile: the OpenID Connect standard claims (OIDC Core §5.1) the userinfo endpoint
- * releases by scope, the tenant's own flat `custom_attributes`, and the login identifiers (`email`,
+ * releases by scope, the tenant's own `custom_attributes`, `roles` and `groups`, and the login identifiers (`email`,
  * `username`) a login page can find the user by. It lives in the user's partition
  * (`user#<userId>`, sort key `profile`); see `profile-repository.ts`.
  */
@@ -84,6 +84,15 @@ export const addressSchema = z.strictObject({
   country: z.optional(text(100)),
 });
 
+const scalar = z.union([z.string().check(z.maxLength(2048)), z.number(), z.boolean()]);
+/** Bounds on tenant-defined attributes: they travel in tokens, which must stay small. */
+export const MAX_CUSTOM_ATTRIBUTES = 50;
+const MAX_CUSTOM_ATTRIBUTES_BYTES = 8192;
+
+/**
+ * The tenant's own attributes: names of letters, digits and `_ . : -`; values JSON scalars or
+ * arrays of up to 50 scalars; at most 50 attributes and 8 KB of JSON in all.
+ */
 const customAttributes = z
   .record(
     z
@@ -94,9 +103,23 @@ const customAttributes = z
           'a custom attribute name is 1 to 64 letters, digits, _ . : -',
         ),
       ),
-    z.union([z.string().check(z.maxLength(2048)), z.number(), z.boolean()]),
+    z.union([scalar, z.array(scalar).check(z.maxLength(50, 'at most 50 values in an attribute'))]),
   )
-  .check(z.refine((o) => Object.keys(o).length <= 50, 'at most 50 custom attributes'));
+  .check(
+    z.refine((o) => Object.keys(o).length <= MAX_CUSTOM_ATTRIBUTES, 'at most 50 custom attributes'),
+    z.refine(
+      (o) => Buffer.byteLength(JSON.stringify(o)) <= MAX_CUSTOM_ATTRIBUTES_BYTES,
+      'custom attributes are at most 8192 bytes of JSON',
+    ),
+  );
+
+/** `roles` and `groups`: up to 100 distinct names of 1 to 200 printable characters. */
+const nameList = z
+  .array(z.string().check(z.regex(/^[^\p{Cc}\p{Cf}]{1,200}$/u, '1 to 200 printable characters')))
+  .check(
+    z.maxLength(100, 'at most 100 entries'),
+    z.refine((l) => new Set(l).size === l.length, 'entries must not repeat'),
+  );
 
 /** The body of `PUT /v1/users/{userId}`: every field optional, unknown fields refused. */
 export const profileSchema = z.strictObject({
@@ -119,6 +142,8 @@ export const profileSchema = z.strictObject({
   locale: z.optional(locale),
   address: z.optional(addressSchema),
   custom_attributes: z.optional(customAttributes),
+  roles: z.optional(nameList),
+  groups: z.optional(nameList),
 });
 
 export type ProfileInput = z.output<typeof profileSchema>;
@@ -176,6 +201,12 @@ export const SCOPE_CLAIMS = {
   email: ['email', 'email_verified'],
   phone: ['phone_number', 'phone_number_verified'],
   address: ['address'],
+  // Not OIDC Core §5.4 scopes: the provider's own, one claim each, named after the scope (as
+  // `address` is). `custom_attributes` is one JSON object claim (§5.1 allows structured claims), so a
+  // tenant's attribute can never shadow a registered claim such as `sub` or `email`.
+  roles: ['roles'],
+  groups: ['groups'],
+  custom_attributes: ['custom_attributes'],
 } as const;
 
 /** Every claim a profile can release, for discovery's `claims_supported`. */
@@ -213,6 +244,10 @@ export function profileClaims(
   }
   if (has('address') && profile.address && Object.keys(profile.address).length)
     claims.address = profile.address;
+  if (has('roles') && profile.roles) claims.roles = profile.roles;
+  if (has('groups') && profile.groups) claims.groups = profile.groups;
+  if (has('custom_attributes') && profile.custom_attributes && Object.keys(profile.custom_attributes).length)
+    claims.custom_attributes = profile.custom_attributes;
   return claims;
 }
 

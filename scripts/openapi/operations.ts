@@ -59,6 +59,7 @@ export const SCHEMAS = {
   AuthenticatorEnroll: enrollAuthenticatorSchema,
   AuthenticatorEnrolled: enrolledAuthenticatorSchema,
   AuditEventPage: auditPageSchema,
+  EndedSessions: z.object({ ended: z.number().check(z.int(), z.minimum(0)) }),
   OAuthError: oauthErrorSchema,
   B2CError: b2cErrorSchema,
 } satisfies Record<string, z.core.$ZodType>;
@@ -348,6 +349,21 @@ export const OPERATIONS: Record<string, Operation> = {
       "Delete the user's profile, login identifiers, authenticators and outcome records; revoke their tokens",
     path: { schema: z.object({ userId: userIdSchema }), example: { userId: examples.USER_ID } },
     responses: { 204: { description: 'Deleted' } },
+    errors: { 400: 'the user id is not 1 to 256 characters without control characters', 401: AUTH_401 },
+  },
+  'DELETE /v1/users/{userId}/sessions': {
+    operationId: 'endUserSessions',
+    tag: 'Users',
+    summary: "End every SSO session of the user and tell the sessions' clients (back-channel logout)",
+    description:
+      'The next authorization request asks the user to sign in. Tokens already issued stay valid until they expire or are revoked (deleting the user revokes them).',
+    path: { schema: z.object({ userId: userIdSchema }), example: { userId: examples.USER_ID } },
+    responses: {
+      200: {
+        description: 'How many sessions ended',
+        body: { schema: 'EndedSessions', example: { ended: 1 } },
+      },
+    },
     errors: { 400: 'the user id is not 1 to 256 characters without control characters', 401: AUTH_401 },
   },
   'GET /v1/users/{userId}/actions/{action}/{idempotencyKey}': {

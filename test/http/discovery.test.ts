@@ -21,3 +21,23 @@ describe('discovery', () => {
     }
   });
 });
+
+describe('authorization server metadata (RFC 8414)', () => {
+  it('is served at the path-inserted well-known URI, the same document as discovery', async () => {
+    const t = await server.tenant();
+    const oidc = await http(`${t.origin}/oidc/.well-known/openid-configuration`);
+    const res = await http(`${t.origin}/.well-known/oauth-authorization-server/oidc`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+    const doc = (await res.json()) as Record<string, unknown>;
+    // RFC 8414 §3.3: the issuer is the URI the metadata URI was built from.
+    expect(doc.issuer).toBe(t.issuer);
+    expect(doc).toEqual(await oidc.json());
+  });
+
+  it('the bare well-known URI (an issuer without path) is not this issuer’s: 404', async () => {
+    const t = await server.tenant();
+    const res = await http(`${t.origin}/.well-known/oauth-authorization-server`);
+    expect(res.status).toBe(404);
+  });
+});

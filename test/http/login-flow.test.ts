@@ -259,17 +259,77 @@ describe('hosted login', () => {
     expect(payload.amr).toContain('mfa');
   });
 
-  it('acr_values=mfa for a user with one method ends unmet_authentication_requirements', async () => {
+  it('acr_values=mfa (voluntary) for a user with one method: the best they can do, and acr says so', async () => {
+    const user = await newUser();
+    const req = authUrl(firstParty, { acr_values: 'mfa' });
+    const back = await login(new CookieJar(), req.url, user);
+    expect(back.searchParams.get('error')).toBeNull();
+    const tokens = await redeem(firstParty, back.searchParams.get('code')!, req.verifier);
+    const { payload } = await verify(t, tokens.id_token, firstParty.client_id);
+    expect(payload.acr).toBe('urn:identity:acr:single-factor');
+    expect(payload.amr).not.toContain('mfa');
+  });
+
+  it('an unknown acr_values value is ignored: the acr achieved is returned', async () => {
+    const user = await newUser();
+    const req = authUrl(firstParty, { acr_values: 'urn:example:loa:4' });
+    const back = await login(new CookieJar(), req.url, user);
+    const tokens = await redeem(firstParty, back.searchParams.get('code')!, req.verifier);
+    const { payload } = await verify(t, tokens.id_token, firstParty.client_id);
+    expect(payload.acr).toBe('urn:identity:acr:single-factor');
+  });
+
+  it('essential acr=mfa (claims) for a user with one method ends unmet_authentication_requirements', async () => {
     const user = await newUser();
     const jar = new CookieJar();
-    const res = await go(jar, authUrl(firstParty, { acr_values: 'mfa' }).url);
+    const claims = JSON.stringify({ id_token: { acr: { essential: true, values: ['mfa'] } } });
+    const res = await go(jar, authUrl(firstParty, { claims }).url);
     const page = `${t.origin}${res.headers.get('location')}`;
     let html = await (await go(jar, page)).text();
     await go(jar, `${page}/identify`, { form: { csrf: csrfOf(html), identifier: user.email } });
     html = await (await go(jar, page)).text();
     const done = await go(jar, `${page}/totp`, { form: { csrf: csrfOf(html), code: user.totp() } });
-    expect(new URL(done.headers.get('location')!).searchParams.get('error')).toBe(
-      'unmet_authentication_requirements',
+    const back = new URL(done.headers.get('location')!);
+    expect(back.searchParams.get('error')).toBe('unmet_authentication_requirements');
+    expect(back.searchParams.get('code')).toBeNull();
+  });
+
+  it('essential acr=mfa is met with a second method, and the acr is the requested value', async () => {
+    const user = await newUser({ emailMethod: true });
+    const claims = JSON.stringify({ id_token: { acr: { essential: true, value: 'mfa' } } });
+    const req = authUrl(firstParty, { claims });
+    const back = await login(new CookieJar(), req.url, user, { second: 'email' });
+    const tokens = await redeem(firstParty, back.searchParams.get('code')!, req.verifier);
+    const { payload } = await verify(t, tokens.id_token, firstParty.client_id);
+    expect(payload.acr).toBe('mfa');
+  });
+
+  it('essential acr values none of which is supported are refused before any page', async () => {
+    const claims = JSON.stringify({ id_token: { acr: { essential: true, values: ['urn:example:loa:4'] } } });
+    const req = authUrl(firstParty, { claims });
+    const res = await go(new CookieJar(), req.url);
+    expect(res.status).toBe(302);
+    const back = new URL(res.headers.get('location')!);
+    expect(back.searchParams.get('error')).toBe('unmet_authentication_requirements');
+    expect(back.searchParams.get('state')).toBe(req.state);
+  });
+
+  it('an SSO session of one factor does not satisfy essential mfa with prompt=none', async () => {
+    const user = await newUser();
+    const jar = new CookieJar();
+    await login(jar, authUrl(firstParty).url, user);
+    const claims = JSON.stringify({ id_token: { acr: { essential: true, values: ['mfa'] } } });
+    const none = await go(jar, authUrl(firstParty, { prompt: 'none', claims }).url);
+    expect(new URL(none.headers.get('location')!).searchParams.get('error')).toBe('login_required');
+    // Essential single-factor is met by the same session, and the acr is that value.
+    const one = JSON.stringify({
+      id_token: { acr: { essential: true, values: ['urn:identity:acr:single-factor'] } },
+    });
+    const req = authUrl(firstParty, { prompt: 'none', claims: one });
+    const ok = new URL((await go(jar, req.url)).headers.get('location')!);
+    const tokens = await redeem(firstParty, ok.searchParams.get('code')!, req.verifier);
+    expect((await verify(t, tokens.id_token, firstParty.client_id)).payload.acr).toBe(
+      'urn:identity:acr:single-factor',
     );
   });
 

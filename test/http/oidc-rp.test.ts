@@ -78,7 +78,17 @@ describe('discovery as openid-client reads it', () => {
     expect(m.token_endpoint_auth_signing_alg_values_supported).toEqual(['RS256', 'PS256', 'ES256']);
     expect(m.introspection_endpoint_auth_methods_supported).not.toContain('none');
     expect(m.revocation_endpoint_auth_methods_supported).toContain('client_secret_basic');
-    expect(m.scopes_supported).toEqual(['openid', 'profile', 'email', 'phone', 'address', 'offline_access']);
+    expect(m.scopes_supported).toEqual([
+      'openid',
+      'profile',
+      'email',
+      'phone',
+      'address',
+      'offline_access',
+      'roles',
+      'groups',
+      'custom_attributes',
+    ]);
     for (const claim of [
       'email',
       'email_verified',

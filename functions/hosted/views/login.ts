@@ -27,7 +27,17 @@ export function selectAccount(v: ViewContext, user: string): Html {
 }
 
 function scopeText(t: T, scope: string): string {
-  const known = ['openid', 'profile', 'email', 'phone', 'address', 'offline_access'];
+  const known = [
+    'openid',
+    'profile',
+    'email',
+    'phone',
+    'address',
+    'offline_access',
+    'roles',
+    'groups',
+    'custom_attributes',
+  ];
   return known.includes(scope) ? t(`scope_${scope}` as 'scope_openid') : t('scope_other', { scope });
 }
 
