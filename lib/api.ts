@@ -10,6 +10,7 @@ import {
   LogGroupLogDestination,
   Method,
   Resource,
+  ResponseType,
   RestApi,
   type IResource,
   type MethodDeploymentOptions,
@@ -25,7 +26,7 @@ import type { MailSender } from './mail.js';
 import type { SecretsKey } from './secrets-key.js';
 import type { SigningKey } from './signing-key.js';
 import type { IdentityTable } from './table.js';
-import { EDGE_LIMITS } from './waf.js';
+import { EDGE_LIMITS, RATE_LIMITED_BODY } from './waf.js';
 
 /**
  * One access-log line per request, as JSON (REST API `$context` variables, API Gateway Developer
@@ -137,6 +138,13 @@ export class IdentityApi extends Construct {
     });
     this.stage = this.restApi.deploymentStage;
     acknowledgeApiFindings(this.restApi);
+    // A throttled request gets the same answer as a WAF rate limit, not API Gateway's own body.
+    this.restApi.addGatewayResponse('Throttled', {
+      type: ResponseType.THROTTLED,
+      statusCode: '429',
+      responseHeaders: { 'retry-after': "'1'" },
+      templates: { 'application/json': RATE_LIMITED_BODY },
+    });
 
     const seen = new Set<string>();
     for (const route of props.routes) {
