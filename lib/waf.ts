@@ -34,8 +34,10 @@ export const EDGE_LIMITS = {
 } as const;
 
 /**
- * The hosted steps that compare or send a code (`POST /interaction/{id}/{step}`, steps in
- * functions/hosted/steps.ts and functions/hosted/login.ts): the online-guessing surface.
+ * The hosted steps that compare or send a code, and the identifier step that starts them
+ * (`POST /interaction/{id}/{step}`, steps in functions/hosted/steps.ts and functions/hosted/login.ts):
+ * the surface for online code guessing and account probing. Passkey ceremonies, cancel and the
+ * settings steps are not in it.
  */
 export const CODE_STEPS = [
   'identify',
