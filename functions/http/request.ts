@@ -69,6 +69,23 @@ interface Normalised {
   sourceIp: string;
   userAgent: string | undefined;
   domainName: string | undefined;
+  pathParams: Record<string, string>;
+}
+
+const defined = (params: Record<string, string | undefined> | null | undefined): Record<string, string> =>
+  Object.fromEntries(Object.entries(params ?? {}).filter((e): e is [string, string] => e[1] !== undefined));
+
+/** REST APIs pass path parameters as sent (percent-encoded); HTTP APIs and the local server decode them. */
+function decodedParams(params: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(params)) {
+    try {
+      out[k] = decodeURIComponent(v);
+    } catch {
+      out[k] = v;
+    }
+  }
+  return out;
 }
 
 /**
@@ -99,6 +116,7 @@ function fromV1(event: APIGatewayProxyEvent): Normalised {
     sourceIp: event.requestContext.identity.sourceIp,
     userAgent: event.requestContext.identity.userAgent ?? headers['user-agent'],
     domainName: event.requestContext.domainName,
+    pathParams: decodedParams(defined(event.pathParameters)),
   };
 }
 
@@ -114,6 +132,7 @@ function fromV2(event: APIGatewayProxyEventV2): Normalised {
     sourceIp: event.requestContext.http.sourceIp,
     userAgent: event.requestContext.http.userAgent,
     domainName: event.requestContext.domainName,
+    pathParams: defined(event.pathParameters),
   };
 }
 
@@ -129,9 +148,7 @@ export function toRequest(event: ApiGatewayEvent): HttpRequest {
     rawQuery: n.rawQuery,
     query: new URLSearchParams(n.rawQuery),
     cookies: parseCookies(n.cookieList, n.cookieList ? undefined : n.headers.cookie),
-    pathParams: Object.fromEntries(
-      Object.entries(event.pathParameters ?? {}).filter((e): e is [string, string] => e[1] !== undefined),
-    ),
+    pathParams: n.pathParams,
     body,
     bodyBytes: Buffer.byteLength(body, 'utf8'),
     sourceIp: n.sourceIp,

@@ -93,7 +93,7 @@ const context = (): Context => lambdaContext('test');
 
 describe('toRequest: payload format 1.0 (REST API)', () => {
   it('reads method, path, lower-cased headers, host, source IP, user agent and request id', () => {
-    const req = toRequest(v1({ pathParameters: { clientId: 'web app' } }));
+    const req = toRequest(v1({ pathParameters: { clientId: 'web%20app' } }));
     expect(req).toMatchObject({
       method: 'POST',
       path: '/oidc/token',
@@ -105,6 +105,11 @@ describe('toRequest: payload format 1.0 (REST API)', () => {
     });
     expect(req.headers['content-type']).toBe('application/x-www-form-urlencoded');
     expect(req.headers).not.toHaveProperty('Host');
+  });
+
+  it('decodes path parameters as the local server does, and leaves a malformed one as sent', () => {
+    const req = toRequest(v1({ pathParameters: { userId: 'ada%40example.com', bad: '%E0%A4%A' } }));
+    expect(req.pathParams).toEqual({ userId: 'ada@example.com', bad: '%E0%A4%A' });
   });
 
   it('keeps repeated query parameters, so a repeated OAuth parameter is still refused', () => {
