@@ -6,7 +6,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { REGION_CODES, REGIONS, type RegionCode } from '../../functions/regions.js';
 import { fallbackRoute, routes, type Route } from '../../functions/routes.js';
 import { ACCESS_LOG_FIELDS, STAGE_NAME, THROTTLE } from '../../lib/api.js';
@@ -23,6 +23,10 @@ import type { SecretBox, SecretContext } from '../../functions/crypto/secret-box
 import { LocalOutbox } from '../../functions/mail/local-outbox.js';
 import { TenantStore } from '../../functions/store/tenant-store.js';
 import { freshStore } from '../support/dynamo.js';
+
+// Synthesizing the regional stacks (a REST API with every route's methods) takes tens of seconds
+// when the machine is busy; a test that synthesizes waits for it rather than failing on the clock.
+vi.setConfig({ testTimeout: 180_000 });
 
 const ACCOUNT = '123456789012';
 const CDK_JSON = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
