@@ -311,7 +311,7 @@ export const routes: Route[] = [
 
 /**
  * What answers a request no entry matches: JSON 404, or 405 with `Allow` for a known path and the
- * wrong method. The CDK stack wires it to API Gateway's `$default` route and the local server calls
+ * wrong method. The CDK stack wires it to `ANY` on every API resource and `{proxy+}`; the local server calls
  * it for the same requests, so an unknown path looks the same locally and on AWS.
  */
 export const fallbackRoute: Route = {

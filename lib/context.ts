@@ -11,6 +11,7 @@ import { REGIONS, type RegionCode } from '../functions/regions.js';
  * | `baseDomain` | string | tenants live on `<tenant>.<region>.<baseDomain>` (required) |
  * | `hostedZoneId` + `hostedZoneName` | strings | one Route 53 zone for every region's custom domain |
  * | `hostedZones` | `{ "<code>": { "id", "name" } }` | a zone per region (overrides the shared one) |
+ * | `domain` | `none` | synthesize regions without a hosted zone on purpose (their tenants are unreachable) |
  * | `signingKeyGeneration` | number, or `{ "<code>": number }` | bump to replace a region's signing key |
  * | `previousSigningKeyArns` | `{ "<code>": [arn, ...] }` or `[arn, ...]` | retired keys still in the JWKS |
  * | `mailFrom` | string, or `{ "<code>": string }` | From address of every mail, an SES-verified identity |
@@ -26,7 +27,10 @@ export interface RegionSettings {
   code: RegionCode;
   awsRegion: string;
   baseDomain: string;
-  /** Route 53 zone that holds `*.<code>.<baseDomain>`; absent: no custom domain resources. */
+  /**
+   * Route 53 zone that holds `*.<code>.<baseDomain>`; absent only with context `domain=none`
+   * (then no custom domain resources, and no tenant of the region can be reached).
+   */
   hostedZone: { id: string; name: string } | undefined;
   /** Which signing key signs now: bumping it creates a new key (see lib/signing-key.ts). */
   signingKeyGeneration: number;
@@ -40,6 +44,11 @@ export interface RegionSettings {
   publishRegionKey: boolean;
 }
 
+/** A deployment setting is missing or wrong: the operator fixes the context, so no stack trace is needed. */
+export class ContextError extends Error {
+  override name = 'ContextError';
+}
+
 const KEY_ARN = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):key\/[A-Za-z0-9-]+$/;
 const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 
@@ -51,7 +60,7 @@ function parsed(value: unknown): unknown {
     try {
       return JSON.parse(s);
     } catch {
-      throw new Error(`Context value is not valid JSON: ${s}`);
+      throw new ContextError(`Context value is not valid JSON: ${s}`);
     }
   }
   return s;
@@ -74,13 +83,13 @@ function stringList(key: string, value: unknown): string[] {
   if (Array.isArray(v) && v.every((x) => typeof x === 'string')) {
     return v.map((x) => x.trim()).filter(Boolean);
   }
-  throw new Error(`Context ${key} must be a list of strings`);
+  throw new ContextError(`Context ${key} must be a list of strings`);
 }
 
 function zone(key: string, value: unknown): { id: string; name: string } {
   const v = parsed(value) as { id?: unknown; name?: unknown } | undefined;
   if (!v || typeof v !== 'object' || typeof v.id !== 'string' || typeof v.name !== 'string') {
-    throw new Error(`Context ${key} must be { "id": "<hosted zone id>", "name": "<zone name>" }`);
+    throw new ContextError(`Context ${key} must be { "id": "<hosted zone id>", "name": "<zone name>" }`);
   }
   return { id: v.id, name: v.name };
 }
@@ -90,7 +99,8 @@ function baseDomainOf(node: Node): string {
     .trim()
     .toLowerCase()
     .replace(/\.$/, '');
-  if (!DOMAIN.test(baseDomain)) throw new Error(`Context baseDomain must be a DNS name, not "${baseDomain}"`);
+  if (!DOMAIN.test(baseDomain))
+    throw new ContextError(`Context baseDomain must be a DNS name, not "${baseDomain}"`);
   return baseDomain;
 }
 
@@ -99,7 +109,7 @@ function hostedZoneOf(node: Node, code: RegionCode, baseDomain: string): RegionS
   let hostedZone: RegionSettings['hostedZone'];
   const perRegion = parsed(node.tryGetContext('hostedZones'));
   if (perRegion !== undefined && !isMap(perRegion)) {
-    throw new Error('Context hostedZones must be an object keyed by region code');
+    throw new ContextError('Context hostedZones must be an object keyed by region code');
   }
   const mine = perRegion?.[code];
   if (mine !== undefined) {
@@ -108,7 +118,7 @@ function hostedZoneOf(node: Node, code: RegionCode, baseDomain: string): RegionS
     const id: unknown = node.tryGetContext('hostedZoneId');
     const name: unknown = node.tryGetContext('hostedZoneName');
     if ((id === undefined) !== (name === undefined)) {
-      throw new Error('Context hostedZoneId and hostedZoneName go together: set both or neither');
+      throw new ContextError('Context hostedZoneId and hostedZoneName go together: set both or neither');
     }
     if (id !== undefined) hostedZone = zone('hostedZoneId/hostedZoneName', { id, name });
   }
@@ -118,11 +128,11 @@ function hostedZoneOf(node: Node, code: RegionCode, baseDomain: string): RegionS
     name: hostedZone.name.toLowerCase().replace(/\.$/, ''),
   };
   if (!/^[A-Z0-9]{1,32}$/.test(hostedZone.id)) {
-    throw new Error(`Hosted zone id "${hostedZone.id}" is malformed`);
+    throw new ContextError(`Hosted zone id "${hostedZone.id}" is malformed`);
   }
   const host = `${code}.${baseDomain}`;
   if (host !== hostedZone.name && !host.endsWith(`.${hostedZone.name}`)) {
-    throw new Error(`Hosted zone ${hostedZone.name} cannot hold *.${host}`);
+    throw new ContextError(`Hosted zone ${hostedZone.name} cannot hold *.${host}`);
   }
   return hostedZone;
 }
@@ -136,13 +146,13 @@ function previousKeyArnsOf(node: Node, code: RegionCode, awsRegion: string): str
     for (const arn of previous) {
       const region = KEY_ARN.exec(arn)?.[1];
       if (region !== awsRegion) {
-        throw new Error(`previousSigningKeyArns.${code}: ${arn} is not a KMS key ARN in ${awsRegion}`);
+        throw new ContextError(`previousSigningKeyArns.${code}: ${arn} is not a KMS key ARN in ${awsRegion}`);
       }
     }
   } else {
     const all = stringList('previousSigningKeyArns', raw);
     for (const arn of all) {
-      if (!KEY_ARN.test(arn)) throw new Error(`previousSigningKeyArns: ${arn} is not a KMS key ARN`);
+      if (!KEY_ARN.test(arn)) throw new ContextError(`previousSigningKeyArns: ${arn} is not a KMS key ARN`);
     }
     previous = all.filter((arn) => KEY_ARN.exec(arn)?.[1] === awsRegion);
   }
@@ -155,7 +165,7 @@ function keyGenerationOf(node: Node, code: RegionCode): number {
   const mineGen = isMap(gen) ? gen[code] : gen;
   const signingKeyGeneration = mineGen === undefined ? 1 : Number(mineGen);
   if (!Number.isInteger(signingKeyGeneration) || signingKeyGeneration < 1) {
-    throw new Error(`Context signingKeyGeneration for ${code} must be a positive integer`);
+    throw new ContextError(`Context signingKeyGeneration for ${code} must be a positive integer`);
   }
   return signingKeyGeneration;
 }
@@ -165,7 +175,7 @@ function mailFromOf(node: Node, code: RegionCode): string | undefined {
   const mail = parsed(node.tryGetContext('mailFrom'));
   const mineMail = isMap(mail) ? mail[code] : mail;
   if (mineMail !== undefined && typeof mineMail !== 'string') {
-    throw new Error('Context mailFrom must be a string, or an object of strings by region code');
+    throw new ContextError('Context mailFrom must be a string, or an object of strings by region code');
   }
   return mineMail?.trim() || undefined;
 }
@@ -173,7 +183,7 @@ function mailFromOf(node: Node, code: RegionCode): string | undefined {
 function signerOf(node: Node): { signer: 'tenant' | 'kms'; publishRegionKey: boolean } {
   const signer = String(parsed(node.tryGetContext('signer')) ?? 'tenant');
   if (signer !== 'tenant' && signer !== 'kms')
-    throw new Error(`Context signer must be tenant or kms, not ${signer}`);
+    throw new ContextError(`Context signer must be tenant or kms, not ${signer}`);
   const publish = parsed(node.tryGetContext('publishRegionKey'));
   return { signer, publishRegionKey: !(publish === false || publish === 'false') };
 }
@@ -186,18 +196,40 @@ export function sourceMapsOf(node: Node): boolean {
   const value = parsed(node.tryGetContext('sourceMaps'));
   if (value === undefined || value === false || value === 'false') return false;
   if (value === true || value === 'true') return true;
-  throw new Error(`Context sourceMaps must be true or false, not ${String(value)}`);
+  throw new ContextError(`Context sourceMaps must be true or false, not ${String(value)}`);
+}
+
+/**
+ * `domain=none`: the operator knows a region has no custom domain. Without it, a region without a
+ * hosted zone is refused, because the stack would deploy and serve nobody: the default
+ * `execute-api` endpoint is disabled and could not carry a tenant's host anyway.
+ */
+function requireDomain(node: Node, code: RegionCode, baseDomain: string, zone: RegionSettings['hostedZone']) {
+  const domain = parsed(node.tryGetContext('domain'));
+  if (domain !== undefined && domain !== 'none') {
+    throw new ContextError(
+      `Context domain takes only the value none (no custom domain on purpose), not ${String(domain)}`,
+    );
+  }
+  if (zone || domain === 'none') return;
+  throw new ContextError(
+    `Region ${code} has no hosted zone, so no tenant on *.${code}.${baseDomain} could be reached. ` +
+      `Set context hostedZoneId and hostedZoneName (one zone for every region) or hostedZones.${code}, ` +
+      'or pass --context domain=none to synthesize without a custom domain on purpose.',
+  );
 }
 
 /** Reads and validates the settings of one region from the app's (or a stack's) context. */
 export function regionSettings(node: Node, code: RegionCode): RegionSettings {
   const awsRegion = REGIONS[code].awsRegion;
   const baseDomain = baseDomainOf(node);
+  const hostedZone = hostedZoneOf(node, code, baseDomain);
+  requireDomain(node, code, baseDomain, hostedZone);
   return {
     code,
     awsRegion,
     baseDomain,
-    hostedZone: hostedZoneOf(node, code, baseDomain),
+    hostedZone,
     previousSigningKeyArns: previousKeyArnsOf(node, code, awsRegion),
     signingKeyGeneration: keyGenerationOf(node, code),
     mailFrom: mailFromOf(node, code),

@@ -1,4 +1,4 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { ENV } from '../functions/env-names.js';
 import type { RegionCode } from '../functions/regions.js';
@@ -11,6 +11,7 @@ import { SecretsKey } from './secrets-key.js';
 import { SigningKey } from './signing-key.js';
 import { KeyRotation } from './key-rotation.js';
 import { IdentityTable } from './table.js';
+import { EdgeFirewall } from './waf.js';
 
 export interface IdentityStackProps extends StackProps {
   settings: RegionSettings;
@@ -19,9 +20,9 @@ export interface IdentityStackProps extends StackProps {
 }
 
 /**
- * Everything one region runs: its table, its signing key, its HTTP API with one function per route,
- * and (with a hosted zone in context) the tenants' wildcard domain. Regions share nothing: a
- * tenant's data and keys stay in its region.
+ * Everything one region runs: its table, its signing key, its REST API with one function per route
+ * behind an AWS WAF web ACL, and the tenants' wildcard domain (unless context `domain=none`).
+ * Regions share nothing: a tenant's data and keys stay in its region.
  */
 export class IdentityStack extends Stack {
   readonly code: RegionCode;
@@ -30,6 +31,7 @@ export class IdentityStack extends Stack {
   readonly secretsKey: SecretsKey;
   readonly api: IdentityApi;
   readonly domain: TenantDomain | undefined;
+  readonly firewall: EdgeFirewall;
   readonly keyRotation: KeyRotation;
 
   constructor(scope: Construct, id: string, props: IdentityStackProps) {
@@ -62,6 +64,8 @@ export class IdentityStack extends Stack {
       environment,
     });
 
+    this.firewall = new EdgeFirewall(this, 'Firewall', { code: settings.code, stage: this.api.stage });
+
     this.keyRotation = new KeyRotation(this, 'KeyRotation', {
       table: this.table,
       secretsKey: this.secretsKey,
@@ -73,9 +77,15 @@ export class IdentityStack extends Stack {
         code: settings.code,
         baseDomain: settings.baseDomain,
         hostedZone: settings.hostedZone,
-        api: this.api.api,
+        api: this.api.restApi,
         stage: this.api.stage,
       });
+    } else {
+      Annotations.of(this).addWarningV2(
+        'identity:no-domain',
+        `No custom domain (context domain=none): no tenant on *.${settings.code}.${settings.baseDomain} ` +
+          'can be reached, since the execute-api endpoint is disabled. Set a hosted zone to serve tenants.',
+      );
     }
 
     this.addOutputs(settings);
@@ -87,11 +97,11 @@ export class IdentityStack extends Stack {
     new CfnOutput(this, 'ApiUrl', {
       value: this.api.url,
       description:
-        `Default execute-api endpoint. Tenants are resolved from the Host header, which this endpoint cannot ` +
-        `carry: only /health answers here. Tenants are served on ${tenantHosts}` +
+        `Default execute-api endpoint, disabled (403): tenants are resolved from the Host header, which this ` +
+        `endpoint cannot carry. Tenants are served on ${tenantHosts}` +
         (this.domain
           ? ` (custom domain ${this.domain.wildcard}).`
-          : ' once hostedZoneId/hostedZoneName are set.'),
+          : ' once a hosted zone is set (this stack was synthesized with domain=none).'),
     });
     if (this.domain) {
       new CfnOutput(this, 'TenantDomainName', {

@@ -4,7 +4,7 @@ import { publicHandler } from '../http/lambda.js';
 import { findRoute } from '../routes.js';
 
 /**
- * API Gateway's `$default` route (and the local server's fallback): a request no route entry
+ * The REST API's `ANY /{proxy+}` and `ANY` on every known path (and the local server's fallback): a request no route entry
  * matches gets JSON, never the gateway's own body — 405 with `Allow` when only the method is wrong.
  */
 export const handler = publicHandler(async (req) => {

@@ -7,7 +7,14 @@ import { logger } from '../log.js';
 import { domainErrorToHttp } from './domain-errors.js';
 import { brandedErrorPage, errorPage } from './error-page.js';
 import { withSecurityHeaders } from './headers.js';
-import { toRequest, type HttpRequest, type HttpResponse } from './request.js';
+import {
+  toRequest,
+  toResult,
+  type ApiGatewayEvent,
+  type ApiGatewayResult,
+  type HttpRequest,
+  type HttpResponse,
+} from './request.js';
 
 /*
  * The middy wrapper every Lambda handler is built on: the API Gateway event in, the request log,
@@ -18,10 +25,8 @@ import { toRequest, type HttpRequest, type HttpResponse } from './request.js';
 /** How a handler's errors are rendered. */
 export type ErrorStyle = 'json' | 'oauth' | 'b2c' | 'page';
 
-export type LambdaHandler = (
-  event: APIGatewayProxyEventV2,
-  context: Context,
-) => Promise<APIGatewayProxyStructuredResultV2>;
+/** Takes either payload format (REST API 1.0 on AWS, 2.0 locally) and answers in the same one. */
+export type LambdaHandler = (event: ApiGatewayEvent, context: Context) => Promise<ApiGatewayResult>;
 
 export interface State {
   req: HttpRequest;
@@ -123,6 +128,7 @@ export const core = (
   },
   after: (request: Request) => {
     log(request, request.response?.statusCode ?? 200);
+    request.response = inEventFormat(request);
   },
   onError: (request: Request) => {
     const state = request.context.state;
@@ -144,8 +150,17 @@ export const core = (
       ),
     );
     log(request, request.response.statusCode ?? 500);
+    request.response = inEventFormat(request);
   },
 });
+
+/**
+ * Handlers render the 2.0 shape; a 1.0 event (REST API) gets the 1.0 shape back. The event may be
+ * either format at run time, whatever middy's types say, so `toRequest`/`toResult` look at it.
+ */
+function inEventFormat(request: Request): APIGatewayProxyStructuredResultV2 {
+  return toResult(request.event, request.response ?? {});
+}
 
 function log(request: Request, status: number): void {
   const s = request.context.state;
