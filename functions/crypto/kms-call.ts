@@ -1,5 +1,5 @@
 import { BackendUnavailableError } from '../errors.js';
-import { count } from '../metrics.js';
+import { count, metric } from '../metrics.js';
 
 /**
  * Runs one KMS call (counted); throttling, KMS being down and network failures become
@@ -11,6 +11,7 @@ export async function kmsCall<T>(what: string, fn: () => Promise<T>): Promise<T>
   try {
     return await fn();
   } catch (err) {
+    metric('KmsErrors', { Operation: what });
     const name = (err as { name?: string }).name ?? 'Error';
     // Network failures reach us as plain `Error`s whose `code` (not `name`) is ECONNREFUSED,
     // ECONNRESET, ETIMEDOUT...; KMS's own retryable `DependencyTimeoutException` counts too.

@@ -9,6 +9,7 @@ import { invalidRequest, unauthorizedClient, unsupportedGrantType } from '../err
 import { authenticateClientAt } from '../http/client-auth.js';
 import { json, tenantHandler } from '../http/handler.js';
 import { parseTokenRequest } from '../http/token-form.js';
+import { metric } from '../metrics.js';
 import { authorizationCodeGrant } from '../oidc/authorization-code.js';
 import { cibaGrant } from '../oidc/ciba.js';
 import { clientCredentialsGrant } from '../oidc/client-credentials.js';
@@ -48,7 +49,9 @@ export const handler = tenantHandler(
     if (!grant) throw unsupportedGrantType(`grant_type "${grantType.slice(0, 100)}" is not supported`);
     if (!mayUseGrant(client, grant.type)) throw unauthorizedClient(`this client may not use ${grant.name}`);
     const deps = { store: ctx.store, signer: ctx.signer, issuer: ctx.issuer };
-    return json(200, await grant.issue(request, client, deps), NO_STORE);
+    const tokens = await grant.issue(request, client, deps);
+    metric('TokensIssued', { GrantType: grant.type });
+    return json(200, tokens, NO_STORE);
   },
   { errors: 'oauth' },
 );

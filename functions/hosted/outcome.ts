@@ -1,6 +1,7 @@
 import type { HttpResponse } from '../http/request.js';
 import type { VerifyResult } from '../authenticators/types.js';
 import { recordFailure, releaseAttempt, reserveAttempt, saveInteraction } from '../interaction/repository.js';
+import { metric } from '../metrics.js';
 import { AMR } from '../sessions/auth-context.js';
 import type { AuthenticatorType } from '../users/user-records.js';
 import { screenUrl, type Env, type ViewExtra } from './env.js';
@@ -11,6 +12,7 @@ import { renderView } from './screens.js';
 
 /** The user proved themselves (or enrolled a first method): settings next, or the code goes back. */
 export async function passed(env: Env, method: AuthenticatorType, json = false): Promise<HttpResponse> {
+  if (env.ix.mode === 'challenge') metric('ChallengesSucceeded', { Method: method });
   if (env.ix.login) return loginPassed(env, method, json);
   const already = env.ix.passedWith;
   env.ix = await saveInteraction(env.ctx.store, env.ix.id, { passedWith: already ?? method });
@@ -43,6 +45,8 @@ export function complete(
 /** A wrong answer: count it; at the limit the flow ends CHALLENGE_FAILED (still with a code). */
 export async function failed(env: Env, view: string, message: string, json = false): Promise<HttpResponse> {
   env.ix = await recordFailure(env.ctx.store, env.ix);
+  // Only passkey steps end here; code guesses go through `guessed`.
+  metric('ChallengesFailed', { Method: 'PASSKEY' });
   const left = env.ix.maxAttempts - env.ix.failures;
   if (left <= 0) return json ? jsonOk({ next: true }) : complete(env, 'CHALLENGE_FAILED');
   if (json) return jsonOk({ next: false, attemptsLeft: left });
@@ -58,6 +62,7 @@ export function lockedOut(
   retryAfter: number,
   show: (extra: ViewExtra) => Promise<HttpResponse>,
 ): Promise<HttpResponse> {
+  metric('Lockouts', {});
   const error = env.t('guesses_locked', { m: Math.max(1, Math.ceil(retryAfter / 60)) });
   return show({ error, status: 429 }).then((r) => ({
     ...r,
@@ -89,6 +94,7 @@ export async function guessed(
   }
   if (r.ok) return passed(env, method);
   if (r.reason === 'locked') return lockedOut(env, r.retryAfter ?? 60, show);
+  metric('ChallengesFailed', { Method: method });
   const left = env.ix.maxAttempts - env.ix.failures;
   if (left <= 0) return complete(env, 'CHALLENGE_FAILED');
   return show({ error: env.t('wrong_code'), attemptsLeft: left, status: 400 });
