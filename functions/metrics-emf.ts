@@ -1,8 +1,5 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { MetricName, MetricSink } from './metrics.js';
-
-/** The CloudWatch namespace of the product's own metrics (`lib/monitoring.ts` reads it). */
-export const METRICS_NAMESPACE = 'Identity';
+import { METRICS_NAMESPACE, METRICS_SERVICE, type MetricName, type MetricSink } from './metrics.js';
 
 /**
  * The metrics port's Lambda adapter: Powertools Metrics writing CloudWatch Embedded Metric Format
@@ -12,7 +9,7 @@ export const METRICS_NAMESPACE = 'Identity';
  * metric in it; the only default dimension is `service`.
  */
 export function emfSink(
-  metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'identity' }),
+  metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METRICS_SERVICE }),
 ): MetricSink {
   const pending = new Map<string, { dimensions: Record<string, string>; values: Map<MetricName, number> }>();
   return {

@@ -7,7 +7,8 @@
  * The same module is the metrics port of the product: domain code and handlers call `metric()`
  * with a name and a few low-cardinality dimensions, never a metrics library. Locally (and in
  * tests) a metric is one more counter; in a Lambda function the wrapper (`http/lambda.ts`) plugs
- * in the Powertools EMF sink (`metrics-emf.ts`) and flushes it once per invocation.
+ * in the Powertools EMF sink (`metrics-emf.ts`) and flushes it once per invocation. This module
+ * imports nothing, so `lib/monitoring.ts` reads the names from here.
  */
 const counters = new Map<string, number>();
 
@@ -56,9 +57,13 @@ export const METRICS = {
   /** Error answers; dimension `Route` (`POST /oidc/token`, ...). */
   ClientErrors: ['Route'],
   ServerErrors: ['Route'],
-  /** A KMS call failed (KMS publishes no per-call error metric of its own); dimension `Operation`. */
-  KmsErrors: ['Operation'],
+  /** A KMS call failed (KMS publishes no per-call error metric of its own); the log names the operation. */
+  KmsErrors: [],
 } as const satisfies Record<string, readonly string[]>;
+
+/** The CloudWatch namespace of these metrics; every one also has the dimension `service=identity`. */
+export const METRICS_NAMESPACE = 'Identity';
+export const METRICS_SERVICE = 'identity';
 
 export type MetricName = keyof typeof METRICS;
 type Dimensions<N extends MetricName> = { [K in (typeof METRICS)[N][number]]: string };

@@ -7,6 +7,7 @@ import { IdentityApi } from './api.js';
 import type { RegionSettings } from './context.js';
 import { TenantDomain } from './custom-domain.js';
 import { MailSender } from './mail.js';
+import { alarmEmailOf, DeadLetterQueue, Monitoring } from './monitoring.js';
 import { SecretsKey } from './secrets-key.js';
 import { SigningKey } from './signing-key.js';
 import { KeyRotation } from './key-rotation.js';
@@ -31,6 +32,8 @@ export class IdentityStack extends Stack {
   readonly api: IdentityApi;
   readonly domain: TenantDomain | undefined;
   readonly keyRotation: KeyRotation;
+  readonly deadLetters: DeadLetterQueue;
+  readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: IdentityStackProps) {
     super(scope, id, props);
@@ -46,7 +49,9 @@ export class IdentityStack extends Stack {
 
     this.secretsKey = new SecretsKey(this, 'Secrets', { code: settings.code });
 
-    const mail = settings.mailFrom ? new MailSender(this, settings.mailFrom) : undefined;
+    const mail = settings.mailFrom
+      ? new MailSender(this, settings.mailFrom, { hostedZone: settings.hostedZone })
+      : undefined;
 
     const environment = functionEnvironment(settings, this.table, this.signingKey, this.secretsKey, mail);
 
@@ -62,10 +67,32 @@ export class IdentityStack extends Stack {
       environment,
     });
 
+    this.deadLetters = new DeadLetterQueue(this, 'DeadLetters');
     this.keyRotation = new KeyRotation(this, 'KeyRotation', {
       table: this.table,
       secretsKey: this.secretsKey,
       environment,
+      deadLetters: this.deadLetters.queue,
+    });
+
+    const routeOf = new Map([...(props.routes ?? routeTable), fallbackRoute].map((r) => [r.id, r]));
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      code: settings.code,
+      api: {
+        apiName: `identity-${settings.code}`,
+        stageName: this.api.stage.stageName,
+        routes: [...this.api.functions].map(([id, f]) => ({
+          id,
+          methods: routeOf.get(id)?.methods ?? [],
+          path: routeOf.get(id)?.path ?? '',
+          fn: f.fn,
+        })),
+      },
+      otherFunctions: [this.keyRotation.fn],
+      table: this.table.table,
+      deadLetters: this.deadLetters.queue,
+      mail: mail !== undefined,
+      alarmEmail: alarmEmailOf(this.node),
     });
 
     if (settings.hostedZone) {
@@ -143,6 +170,7 @@ function functionEnvironment(
     [ENV.publicScheme]: 'https',
     [ENV.logLevel]: 'INFO',
     [ENV.powertoolsServiceName]: 'identity',
+    [ENV.metrics]: 'emf',
     ...(mail ? { [ENV.mailer]: 'ses', [ENV.mailFrom]: mail.from } : {}),
   };
 }

@@ -11,7 +11,7 @@ export async function kmsCall<T>(what: string, fn: () => Promise<T>): Promise<T>
   try {
     return await fn();
   } catch (err) {
-    metric('KmsErrors', { Operation: what });
+    metric('KmsErrors', {});
     const name = (err as { name?: string }).name ?? 'Error';
     // Network failures reach us as plain `Error`s whose `code` (not `name`) is ECONNREFUSED,
     // ECONNRESET, ETIMEDOUT...; KMS's own retryable `DependencyTimeoutException` counts too.

@@ -14,9 +14,10 @@ import {
   since,
   snapshot,
   useMetricSink,
+  METRICS_NAMESPACE,
   type MetricName,
 } from '../../functions/metrics.js';
-import { emfSink, METRICS_NAMESPACE } from '../../functions/metrics-emf.js';
+import { emfSink } from '../../functions/metrics-emf.js';
 
 afterEach(() => {
   useMetricSink(undefined);
