@@ -58,6 +58,8 @@ import { auditEvents, auditFilters, followAuditEvents } from './admin-audit.js';
 const OPERATOR = { actor: { kind: 'operator' as const } };
 
 class UsageError extends Error {}
+/** `--help`: the usage goes to stdout and the exit code is 0. */
+class HelpRequested extends Error {}
 
 const USAGE = `usage: npm run admin -- <verb> [options]
   create-tenant --slug <slug> --region <us|au|eu> [--name <display name>] [--color <#rrggbb>]
@@ -93,6 +95,7 @@ async function openTarget(opts: { target?: string; dataDir: string; baseDomain?:
     throw new UsageError('--target is local or aws');
 
   if (wantAws) {
+    await requireAwsCredentials();
     const base = opts.baseDomain ?? process.env.BASE_DOMAIN;
     if (!base)
       throw new UsageError('against AWS, give --base-domain (or set BASE_DOMAIN) so issuers can be printed');
@@ -148,6 +151,17 @@ async function openTarget(opts: { target?: string; dataDir: string; baseDomain?:
       await dynamo?.stop();
     },
   };
+}
+
+/** AWS's default credential chain (environment, profiles, SSO, roles) must yield credentials. */
+async function requireAwsCredentials(): Promise<void> {
+  try {
+    await defaultProvider()();
+  } catch {
+    throw new Error(
+      '--target aws needs AWS credentials and none were found: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or run `aws configure` or `aws sso login` first.',
+    );
+  }
 }
 
 /** A new tenant's signing keys, written with it (as the functions do). */
@@ -208,29 +222,10 @@ interface Command {
 
 /** The command line, validated entirely before any database is touched. */
 function parseCommand(argv: string[]): Command {
-  const { positionals, values } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      slug: { type: 'string' },
-      region: { type: 'string' },
-      name: { type: 'string' },
-      color: { type: 'string' },
-      kid: { type: 'string' },
-      'default-outcome': { type: 'string' },
-      target: { type: 'string' },
-      'data-dir': { type: 'string' },
-      'base-domain': { type: 'string' },
-      yes: { type: 'boolean' },
-      type: { type: 'string' },
-      user: { type: 'string' },
-      since: { type: 'string' },
-      follow: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  const { positionals, values } = parseOptions(argv);
   const verb = positionals[0];
-  if (values.help || !verb) throw new UsageError(USAGE);
+  if (values.help) throw new HelpRequested(USAGE);
+  if (!verb) throw new UsageError(USAGE);
   if (!VERBS.includes(verb)) throw new UsageError(`unknown verb "${verb}"\n${USAGE}`);
   const r = region(values.region, verb !== 'list-tenants');
   const s = verb === 'list-tenants' ? undefined : slug(values.slug);
@@ -250,6 +245,37 @@ function parseCommand(argv: string[]): Command {
   const audit = verb === 'audit-events' ? auditFilters(values) : undefined;
   if (typeof audit === 'string') throw new UsageError(audit);
   return { verb, region: r, slug: s, outcome, values, ...(audit ? { audit } : {}) };
+}
+
+/** node:util's parser, its errors (an unknown option, a missing value) turned into usage errors. */
+function parseOptions(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        slug: { type: 'string' },
+        region: { type: 'string' },
+        name: { type: 'string' },
+        color: { type: 'string' },
+        kid: { type: 'string' },
+        'default-outcome': { type: 'string' },
+        target: { type: 'string' },
+        'data-dir': { type: 'string' },
+        'base-domain': { type: 'string' },
+        yes: { type: 'boolean' },
+        type: { type: 'string' },
+        user: { type: 'string' },
+        since: { type: 'string' },
+        follow: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    // "Unknown option '--slgu'. To specify a positional argument starting with a '-', ..." → the first sentence.
+    const first = (err as Error).message.split(/\.\s/)[0]!.replace(/\.$/, '');
+    throw new UsageError(`${first}\n${USAGE}`);
+  }
 }
 
 async function run(target: Target, command: Command): Promise<unknown> {
@@ -376,6 +402,10 @@ try {
   if (out !== undefined) process.stdout.write(`${JSON.stringify(out, null, 2)}\n`, () => process.exit(0));
   else process.exit(0);
 } catch (err) {
+  if (err instanceof HelpRequested) {
+    process.stdout.write(`${err.message}\n`);
+    process.exit(0);
+  }
   if (err instanceof UsageError) {
     process.stderr.write(`${err.message}\n`);
     process.exit(2);

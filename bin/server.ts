@@ -5,6 +5,7 @@
 import { JavaMissingError } from '../local/dynamodb-local.js';
 import { startLocal } from '../local/start.js';
 import { seedDemoTenant } from '../local/seed.js';
+import { CALLBACK_PATH, serveDemoCallback } from '../local/callback-page.js';
 
 const port = Number(process.env.PORT ?? 3000);
 const dataDir = process.env.DATA_DIR ?? '.data';
@@ -13,8 +14,10 @@ const inMemory =
 
 try {
   const server = await startLocal({ port, dataDir, inMemory, host: process.env.HOST });
-  const demo = await seedDemoTenant(dataDir);
+  const callbackUri = `http://localhost:${server.port}${CALLBACK_PATH}`;
+  const demo = await seedDemoTenant(dataDir, callbackUri);
   const origin = server.origin('demo', 'us');
+  serveDemoCallback({ origin, tenantId: demo.tenant.id, redirectUri: callbackUri });
   const basic = Buffer.from(`${demo.secret}:`).toString('base64');
   console.log(`
 Identity platform running locally on http://localhost:${server.port} (regions us, au, eu)
@@ -25,6 +28,7 @@ Demo tenant (slug demo, region us)
   tenant id:  ${demo.tenant.id}
   secret:     ${demo.secret}
   discovery:  ${origin}/oidc/.well-known/openid-configuration
+  callback:   ${callbackUri} (registered for the built-in client: shows the code and a curl to redeem it)
 
 Try it:
   curl -s -X POST '${origin}/init-auth' \\
@@ -32,7 +36,11 @@ Try it:
     -H 'Content-Type: application/json' \\
     -d '{"userId":"123456","action":"signIn"}'
 
-Create another tenant: npm run admin -- create-tenant --slug acme --region eu
+Create another tenant (--silent keeps npm's own lines out of the JSON, for jq):
+  npm run --silent admin -- create-tenant --slug acme --region eu | jq .
+
+Node and Python clients do not resolve *.localhost (browsers and curl do): add
+"127.0.0.1 demo.us.localhost" to /etc/hosts, or use curl --resolve demo.us.localhost:${server.port}:127.0.0.1
 `);
   let stopping = false;
   const stop = async () => {

@@ -25,6 +25,8 @@ export const ENV = {
   logLevel: 'LOG_LEVEL',
   /** Read by Powertools itself: the service name on every log line and metric. */
   powertoolsServiceName: 'POWERTOOLS_SERVICE_NAME',
+  /** `emf`: metrics are written as CloudWatch EMF lines (set on AWS; locally only when asked). */
+  metrics: 'METRICS',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

@@ -7,6 +7,7 @@ import { IdentityApi } from './api.js';
 import type { RegionSettings } from './context.js';
 import { TenantDomain } from './custom-domain.js';
 import { MailSender } from './mail.js';
+import { alarmEmailOf, DeadLetterQueue, Monitoring } from './monitoring.js';
 import { SecretsKey } from './secrets-key.js';
 import { SigningKey } from './signing-key.js';
 import { KeyRotation } from './key-rotation.js';
@@ -33,6 +34,8 @@ export class IdentityStack extends Stack {
   readonly domain: TenantDomain | undefined;
   readonly firewall: EdgeFirewall;
   readonly keyRotation: KeyRotation;
+  readonly deadLetters: DeadLetterQueue;
+  readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: IdentityStackProps) {
     super(scope, id, props);
@@ -48,7 +51,9 @@ export class IdentityStack extends Stack {
 
     this.secretsKey = new SecretsKey(this, 'Secrets', { code: settings.code });
 
-    const mail = settings.mailFrom ? new MailSender(this, settings.mailFrom) : undefined;
+    const mail = settings.mailFrom
+      ? new MailSender(this, settings.mailFrom, { hostedZone: settings.hostedZone })
+      : undefined;
 
     const environment = functionEnvironment(settings, this.table, this.signingKey, this.secretsKey, mail);
 
@@ -66,10 +71,32 @@ export class IdentityStack extends Stack {
 
     this.firewall = new EdgeFirewall(this, 'Firewall', { code: settings.code, stage: this.api.stage });
 
+    this.deadLetters = new DeadLetterQueue(this, 'DeadLetters');
     this.keyRotation = new KeyRotation(this, 'KeyRotation', {
       table: this.table,
       secretsKey: this.secretsKey,
       environment,
+      deadLetters: this.deadLetters.queue,
+    });
+
+    const routeOf = new Map([...(props.routes ?? routeTable), fallbackRoute].map((r) => [r.id, r]));
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      code: settings.code,
+      api: {
+        apiName: `identity-${settings.code}`,
+        stageName: this.api.stage.stageName,
+        routes: [...this.api.functions].map(([id, f]) => ({
+          id,
+          methods: routeOf.get(id)?.methods ?? [],
+          path: routeOf.get(id)?.path ?? '',
+          fn: f.fn,
+        })),
+      },
+      otherFunctions: [this.keyRotation.fn],
+      table: this.table.table,
+      deadLetters: this.deadLetters.queue,
+      mail: mail !== undefined,
+      alarmEmail: alarmEmailOf(this.node),
     });
 
     if (settings.hostedZone) {
@@ -153,6 +180,7 @@ function functionEnvironment(
     [ENV.publicScheme]: 'https',
     [ENV.logLevel]: 'INFO',
     [ENV.powertoolsServiceName]: 'identity',
+    [ENV.metrics]: 'emf',
     ...(mail ? { [ENV.mailer]: 'ses', [ENV.mailFrom]: mail.from } : {}),
   };
 }

@@ -2,12 +2,13 @@ import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { BUNDLE } from './bundling.js';
-import { PROJECT_ROOT } from './route-function.js';
+import { PROJECT_ROOT, XRAY_WILDCARD_REASON } from './route-function.js';
 import type { SecretsKey } from './secrets-key.js';
 import type { IdentityTable } from './table.js';
 
@@ -26,7 +27,13 @@ export class KeyRotation extends Construct {
   constructor(
     scope: Construct,
     id: string,
-    props: { table: IdentityTable; secretsKey: SecretsKey; environment: Record<string, string> },
+    props: {
+      table: IdentityTable;
+      secretsKey: SecretsKey;
+      environment: Record<string, string>;
+      /** Where a run that failed after its retries goes (lib/monitoring.ts alarms on its depth). */
+      deadLetters: IQueue;
+    },
   ) {
     super(scope, id);
     const logGroup = new LogGroup(this, 'Logs', {
@@ -55,6 +62,10 @@ export class KeyRotation extends Construct {
       timeout: Duration.minutes(15),
       role: this.role,
       logGroup,
+      tracing: Tracing.ACTIVE,
+      // EventBridge invokes asynchronously: Lambda retries a failed run twice, then dead-letters the event.
+      retryAttempts: 2,
+      deadLetterQueue: props.deadLetters,
       environment: props.environment,
       bundling: {
         format: OutputFormat.ESM,
@@ -72,10 +83,22 @@ export class KeyRotation extends Construct {
       reason: 'nodejs22.x is pinned deliberately, like every route function (lib/route-function.ts).',
     });
 
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: XRAY_WILDCARD_REASON,
+    });
+
     this.rule = new Rule(this, 'Daily', {
       description: 'Daily check: rotate tenant signing keys older than 30 days',
       schedule: Schedule.rate(Duration.days(1)),
-      targets: [new LambdaFunction(this.fn, { retryAttempts: 2 })],
+      // The target's own retries and dead-letter queue cover EventBridge failing to invoke at all.
+      targets: [
+        new LambdaFunction(this.fn, {
+          retryAttempts: 2,
+          maxEventAge: Duration.hours(2),
+          deadLetterQueue: props.deadLetters,
+        }),
+      ],
     });
   }
 }

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -13,6 +13,12 @@ import type { MailSender } from './mail.js';
 import type { SecretsKey } from './secrets-key.js';
 import type { SigningKey } from './signing-key.js';
 import type { IdentityTable } from './table.js';
+
+/** Why the X-Ray statement of every function role names `*` (cdk-nag AwsSolutions-IAM5). */
+export const XRAY_WILDCARD_REASON =
+  'Lambda active tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which X-Ray does not scope ' +
+  'to resources (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsx-ray.html): ' +
+  'the statement names these two actions only, on "*".';
 
 /** The repository root: entries, lockfile and tsconfig are found from here, wherever cdk runs. */
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -90,6 +96,8 @@ export class RouteFunction extends Construct {
       timeout: Duration.seconds(10),
       role: this.role,
       logGroup: this.logGroup,
+      // X-Ray active tracing by Lambda itself, no Tracer in the bundle (docs/architecture.md, Observability).
+      tracing: Tracing.ACTIVE,
       environment: {
         ...props.environment,
         // Source-mapped stack traces cost every cold start: only with context sourceMaps=true.
@@ -106,6 +114,12 @@ export class RouteFunction extends Construct {
     });
 
     for (const permission of route.permissions) grant(permission, this.role, props);
+    // Active tracing grants xray:PutTraceSegments and xray:PutTelemetryRecords, which X-Ray only
+    // allows on "*" (no resource-level permissions): the one wildcard in the stack.
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: XRAY_WILDCARD_REASON,
+    });
   }
 }
 

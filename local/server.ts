@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { fallbackRoute, findRoute, type Route } from '../functions/routes.js';
 import { withSecurityHeaders } from '../functions/http/headers.js';
+import { CALLBACK_PATH, callbackPage, demoCallback, isBareLoopbackHost } from './callback-page.js';
 import { lambdaContext, toApiGatewayEvent, writeResult } from './http-adapter.js';
 
 type Handler = (
@@ -113,8 +114,14 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
 export function createGateway(): Server {
   const server = http.createServer(async (req, res) => {
     try {
-      const path = new URL(req.url ?? '/', 'http://local').pathname;
+      const url = new URL(req.url ?? '/', 'http://local');
+      const path = url.pathname;
       const method = (req.method ?? 'GET').toUpperCase();
+      const demo = demoCallback();
+      // The demo's redirect target, on the bare local host only (local/callback-page.ts).
+      if (demo && path === CALLBACK_PATH && method === 'GET' && isBareLoopbackHost(req.headers.host)) {
+        return writeResult(res, callbackPage(url.searchParams, demo));
+      }
       const found = findRoute(method, path);
       const read = await readBody(req);
       if (read.kind === 'too-large') {

@@ -1,6 +1,6 @@
 import type { AwsApi } from '../aws/json-api.js';
 import { BackendUnavailableError } from '../errors.js';
-import { count } from '../metrics.js';
+import { count, metric } from '../metrics.js';
 
 /**
  * Runs one KMS operation on KMS's JSON API (counted). Throttling, 5xx, timeouts and network
@@ -15,6 +15,7 @@ export async function kmsCall<T>(kms: AwsApi, operation: string, input: object):
   try {
     return await kms.call<T>(operation, input);
   } catch (err) {
+    metric('KmsErrors', {});
     if (err instanceof BackendUnavailableError) throw err;
     const name = (err as { name?: string }).name ?? 'Error';
     if (/Throttl|Unavailable|InternalException|KMSInternal|DependencyTimeout|TimeoutError/i.test(name)) {

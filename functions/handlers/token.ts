@@ -9,6 +9,7 @@ import { invalidRequest, unauthorizedClient, unsupportedGrantType } from '../err
 import { authenticateClientAt } from '../http/client-auth.js';
 import { json, tenantHandler } from '../http/handler.js';
 import { parseTokenRequest } from '../http/token-form.js';
+import { metric } from '../metrics.js';
 import { authorizationCodeGrant } from '../oidc/authorization-code.js';
 import { cibaGrant } from '../oidc/ciba.js';
 import { clientCredentialsGrant } from '../oidc/client-credentials.js';
@@ -61,7 +62,9 @@ export const handler = tenantHandler(
     );
     const deps = { store: ctx.store, signer: ctx.signer, issuer: ctx.issuer, dpopJkt: proof?.jkt };
     const nonce: Record<string, string> = proof?.nonce ? { 'dpop-nonce': proof.nonce } : {};
-    return json(200, await grant.issue(request, client, deps), { ...NO_STORE, ...nonce });
+    const tokens = await grant.issue(request, client, deps);
+    metric('TokensIssued', { GrantType: grant.type });
+    return json(200, tokens, { ...NO_STORE, ...nonce });
   },
   { errors: 'oauth' },
 );

@@ -3,6 +3,7 @@ import { ProtocolError } from '../errors.js';
 import type { HttpResponse } from '../http/request.js';
 import type { DecoupledTarget, Interaction } from '../interaction/interaction.js';
 import { consumeInteractionWrite } from '../interaction/repository.js';
+import { metric } from '../metrics.js';
 import { completion, errorParams, loginCompletion } from '../oidc/complete.js';
 import type { ActionResult, LoginResult } from '../records/authorization.js';
 import { ConditionFailedError, type WriteOp } from '../store/store.js';
@@ -72,10 +73,12 @@ async function endDecoupled(
 }
 
 /** Ends a federated challenge: the outcome recorded, a code for the client. */
-export function finishAction(env: Env, result: ActionResult): Promise<HttpResponse> {
+export async function finishAction(env: Env, result: ActionResult): Promise<HttpResponse> {
   const { writes, params } = completion(env.ix.request, env.ix.run!, result, env.ctx.issuer);
   const audit = federatedOutcomeWrites(env.ctx.store, env.ix.run!, result, env.req);
-  return end(env, env.ix, [...writes, ...audit], params);
+  const response = await end(env, env.ix, [...writes, ...audit], params);
+  metric('FlowsCompleted', { ActionState: result.state });
+  return response;
 }
 
 /** Ends a hosted sign-in with a code (and the session cookie set when the user proved themselves). */

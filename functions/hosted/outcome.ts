@@ -2,6 +2,7 @@ import { firstTime } from '../audit/once.js';
 import type { HttpResponse } from '../http/request.js';
 import type { VerifyResult } from '../authenticators/types.js';
 import { recordFailure, releaseAttempt, reserveAttempt, saveInteraction } from '../interaction/repository.js';
+import { metric } from '../metrics.js';
 import { AMR } from '../sessions/auth-context.js';
 import type { AuthenticatorType } from '../users/user-records.js';
 import { auditOf, failureDetail, screenUrl, type Env, type ViewExtra } from './env.js';
@@ -16,6 +17,7 @@ export const enrolled = (env: Env, method: AuthenticatorType): Promise<void> =>
 
 /** The user proved themselves (or enrolled a first method): settings next, or the code goes back. */
 export async function passed(env: Env, method: AuthenticatorType, json = false): Promise<HttpResponse> {
+  if (env.ix.mode === 'challenge') metric('ChallengesSucceeded', { Method: method });
   if (env.ix.login) return loginPassed(env, method, json);
   const already = env.ix.passedWith;
   env.ix = await saveInteraction(env.ctx.store, env.ix.id, { passedWith: already ?? method });
@@ -50,6 +52,8 @@ export async function complete(
 export async function failed(env: Env, view: string, message: string, json = false): Promise<HttpResponse> {
   env.ix = await recordFailure(env.ctx.store, env.ix);
   await auditOf(env).record({ type: 'signin.failed', detail: failureDetail(env, false, 'PASSKEY') });
+  // Only passkey steps end here; code guesses go through `guessed`.
+  metric('ChallengesFailed', { Method: 'PASSKEY' });
   const left = env.ix.maxAttempts - env.ix.failures;
   if (left <= 0) return json ? jsonOk({ next: true }) : complete(env, 'CHALLENGE_FAILED');
   if (json) return jsonOk({ next: false, attemptsLeft: left });
@@ -71,6 +75,7 @@ export async function lockedOut(
   const subject = env.ix.login?.guessSubject ?? env.ix.userId;
   if (firstTime(`${env.ctx.tenant.id}#guesses#${subject}#${until}`, until * 1000))
     await auditOf(env).record({ type: 'lockout.guesses', detail });
+  metric('Lockouts', {});
   const error = env.t('guesses_locked', { m: Math.max(1, Math.ceil(retryAfter / 60)) });
   return show({ error, status: 429 }).then((r) => ({
     ...r,
@@ -103,6 +108,7 @@ export async function guessed(
   if (r.ok) return passed(env, method);
   if (r.reason === 'locked') return lockedOut(env, r.retryAfter ?? 60, show);
   await auditOf(env).record({ type: 'signin.failed', detail: failureDetail(env, false, method) });
+  metric('ChallengesFailed', { Method: method });
   const left = env.ix.maxAttempts - env.ix.failures;
   if (left <= 0) return complete(env, 'CHALLENGE_FAILED');
   return show({ error: env.t('wrong_code'), attemptsLeft: left, status: 400 });

@@ -10,6 +10,7 @@ import { resolveHost } from '../tenants/host.js';
 import type { Tenant } from '../tenants/tenant.js';
 import { core, render, type ErrorStyle, type LambdaHandler, type Request, type State } from './lambda.js';
 import type { HttpRequest, HttpResponse } from './request.js';
+import { tenantResolved } from './lambda.js';
 
 export { errorResponse, json, publicHandler, type ErrorStyle, type LambdaHandler } from './lambda.js';
 
@@ -75,6 +76,7 @@ export function tenantHandler(
     .before(async (request: Request) => {
       const state = request.context.state!;
       state.tenant = await resolveTenant(state.req);
+      tenantResolved(state);
     })
     .handler(async (_event, context) => {
       const state = context.state!;

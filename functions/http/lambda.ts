@@ -3,7 +3,10 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { BackendUnavailableError, ProtocolError } from '../errors.js';
 import type { RegionCode } from '../regions.js';
 import type { Tenant } from '../tenants/tenant.js';
+import { ENV } from '../env-names.js';
 import { logger } from '../log.js';
+import { flushMetrics, metric, useMetricSink } from '../metrics.js';
+import { emfSink } from '../metrics-emf.js';
 import { domainErrorToHttp } from './domain-errors.js';
 import { brandedErrorPage, errorPage } from './error-page.js';
 import { withSecurityHeaders } from './headers.js';
@@ -24,6 +27,9 @@ import {
 
 /** How a handler's errors are rendered. */
 export type ErrorStyle = 'json' | 'oauth' | 'b2c' | 'page';
+
+// EMF on AWS (the stack sets METRICS=emf); locally and in tests the metrics stay in-process counters.
+if (process.env[ENV.metrics] === 'emf') useMetricSink(emfSink());
 
 /** Takes either payload format (REST API 1.0 on AWS, 2.0 locally) and answers in the same one. */
 export type LambdaHandler = (event: ApiGatewayEvent, context: Context) => Promise<ApiGatewayResult>;
@@ -124,6 +130,9 @@ export const core = (
   Context & { state?: State }
 > => ({
   before: (request: Request) => {
+    // Request id, cold start and function name on every line; the last invocation's tenant gone.
+    logger.resetKeys();
+    logger.addContext(request.context);
     request.context.state = { req: toRequest(request.event), started: performance.now(), style };
   },
   after: (request: Request) => {
@@ -165,6 +174,9 @@ function inEventFormat(request: Request): APIGatewayProxyStructuredResultV2 {
 function log(request: Request, status: number): void {
   const s = request.context.state;
   if (!s) return;
+  if (status >= 400)
+    metric(status >= 500 ? 'ServerErrors' : 'ClientErrors', { Route: routeOf(request.event) });
+  flushMetrics();
   logger.info('request', {
     method: s.req.method,
     host: s.req.host,
@@ -173,6 +185,17 @@ function log(request: Request, status: number): void {
     ms: Math.round((performance.now() - s.started) * 10) / 10,
     ...(s.tenant ? { tenant: s.tenant.tenant.slug, region: s.tenant.region } : {}),
   });
+}
+
+/** The API route (`POST /oidc/token`): HTTP API events name it; REST API events give method and resource. */
+function routeOf(event: APIGatewayProxyEventV2): string {
+  const rest = event as unknown as { httpMethod?: string; resource?: string };
+  return event.routeKey ?? `${rest.httpMethod ?? ''} ${rest.resource ?? ''}`;
+}
+
+/** Every later log line of this invocation names the tenant and region (`handler.ts` calls it). */
+export function tenantResolved(state: State): void {
+  if (state.tenant) logger.appendKeys({ tenant: state.tenant.tenant.slug, region: state.tenant.region });
 }
 
 /** A handler that needs no tenant (health checks). */

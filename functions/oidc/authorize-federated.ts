@@ -9,6 +9,7 @@ import {
 import { pickLocale } from '../i18n.js';
 import { newInteraction } from '../interaction/interaction.js';
 import { interactionWrite } from '../interaction/repository.js';
+import { metric } from '../metrics.js';
 import type { ClientRequest } from '../records/authorization.js';
 import type { AuthorizeContext, AuthorizeOutcome } from './authorize-context.js';
 import { RedirectError } from './authorize-errors.js';
@@ -34,6 +35,7 @@ export async function federatedFlow(
     // One transaction: the token is used up, the outcome recorded and the code stored, or none of it.
     const audit = federatedOutcomeWrites(ctx.store, arrival.run, arrival.decision, ctx);
     await commitArrival(ctx.store, [arrival.consumeToken, ...writes, ...audit]);
+    metric('FlowsCompleted', { ActionState: arrival.decision.state });
     return { kind: 'response', redirectUri: request.redirectUri, mode: request.responseMode, params };
   } catch (err) {
     if (err instanceof UnusableTokenError) throw new RedirectError('invalid_request', err.message);

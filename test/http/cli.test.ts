@@ -34,14 +34,17 @@ afterAll(async () => {
 });
 
 function admin(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return adminWith({}, ...args, '--data-dir', dataDir);
+}
+
+function adminWith(
+  env: Record<string, string | undefined>,
+  ...args: string[]
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'bin/admin.ts', ...args, '--data-dir', dataDir],
-      {
-        env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-      },
-    );
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/admin.ts', ...args], {
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -184,5 +187,52 @@ describe('npm run admin', () => {
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/no signing key "nope"/);
     expect((await admin('revoke-key', '--slug', s, '--region', 'us')).code).toBe(2);
+  });
+});
+
+describe('npm run admin: help and usage errors', () => {
+  it('--help prints the usage on stdout and exits 0', async () => {
+    for (const flag of ['--help', '-h']) {
+      const r = await adminWith({}, flag);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^usage: npm run admin -- <verb> \[options\]\n/);
+      expect(r.stdout).toContain('create-tenant --slug <slug> --region <us|au|eu>');
+      expect(r.stderr).toBe('');
+    }
+  });
+
+  it('an unknown option exits 2 and names it, with the usage, on stderr', async () => {
+    const r = await adminWith({}, 'create-tenant', '--slgu', 'acme', '--region', 'us');
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^Unknown option '--slgu'\nusage: npm run admin/);
+  });
+
+  it('--target aws without AWS credentials says so in one sentence and exits 1', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'idp-nohome-'));
+    const r = await adminWith(
+      {
+        HOME: home,
+        AWS_PROFILE: undefined,
+        AWS_ACCESS_KEY_ID: undefined,
+        AWS_SECRET_ACCESS_KEY: undefined,
+        AWS_SESSION_TOKEN: undefined,
+        AWS_WEB_IDENTITY_TOKEN_FILE: undefined,
+        AWS_CONTAINER_CREDENTIALS_FULL_URI: undefined,
+        AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: undefined,
+        // No instance metadata lookup: this machine has none, and waiting for it proves nothing.
+        AWS_EC2_METADATA_DISABLED: 'true',
+      },
+      'list-tenants',
+      '--target',
+      'aws',
+      '--base-domain',
+      'id.example.com',
+    );
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toEqual([
+      'error: --target aws needs AWS credentials and none were found: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or run `aws configure` or `aws sso login` first.',
+    ]);
   });
 });

@@ -126,7 +126,7 @@ const isDomain = (path: string) => path.startsWith('functions/') && !isEdge(path
 
 /**
  * What `lib/` may load from `functions/`: the route table, the region codes, the environment
- * variable names and the table schema. None of them imports anything, so `cdk synth` never loads
+ * variable names, the table schema and the metric names (`metrics.ts`, for the alarms). None of them imports anything, so `cdk synth` never loads
  * an SDK client, a handler or a domain module.
  */
 const LIB_MAY_IMPORT = new Set([
@@ -134,6 +134,7 @@ const LIB_MAY_IMPORT = new Set([
   'functions/regions.ts',
   'functions/env-names.ts',
   'functions/store/table-schema.ts',
+  'functions/metrics.ts',
 ]);
 
 /** Everything a module loads when it runs: its imports followed transitively, types left out. */
