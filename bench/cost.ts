@@ -149,7 +149,7 @@ export interface UnitCost {
   wru: number;
   kmsSign: number;
   kmsSymmetric: number;
-  dollars: { lambda: number; httpApi: number; dynamodb: number; kms: number; total: number };
+  dollars: { lambda: number; edge: number; dynamodb: number; kms: number; total: number };
 }
 
 export type SignerMode = 'kms' | 'tenant';
@@ -197,7 +197,8 @@ export function unitCost(requests: number, calls: CallCounts, cpuMs: number, mod
   const wru = calls[WRU] ?? 0;
   const lambda =
     gbSeconds * PRICES.lambda.perGbSecondArm64 + (requests * PRICES.lambda.perMillionRequests) / 1e6;
-  const httpApi = (requests * PRICES.httpApi.perMillionRequests) / 1e6;
+  // The region's edge: the REST API and the web ACL in front of it both bill every request.
+  const edge = (requests * (PRICES.restApi.perMillionRequests + PRICES.waf.perMillionRequests)) / 1e6;
   const dynamodb =
     (rru * PRICES.dynamodb.perMillionReadRequestUnits + wru * PRICES.dynamodb.perMillionWriteRequestUnits) /
     1e6;
@@ -210,7 +211,7 @@ export function unitCost(requests: number, calls: CallCounts, cpuMs: number, mod
     wru,
     kmsSign: kms.sign,
     kmsSymmetric: kms.symmetric,
-    dollars: { lambda, httpApi, dynamodb, kms: kmsDollars, total: lambda + httpApi + dynamodb + kmsDollars },
+    dollars: { lambda, edge, dynamodb, kms: kmsDollars, total: lambda + edge + dynamodb + kmsDollars },
   };
 }
 
@@ -220,7 +221,7 @@ export function costTable(
 ): string[] {
   const usd = (v: number) => `$${(v * 1e6).toFixed(2)}`;
   const n = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(1));
-  const head = `  ${'per unit'.padEnd(42)}${'req'.padStart(4)}${'Lambda ms'.padStart(10)}${'RRU'.padStart(5)}${'WRU'.padStart(5)}${'KMS'.padStart(5)}  |${'Lambda'.padStart(8)}${'HTTP API'.padStart(10)}${'DynamoDB'.padStart(10)}${'KMS'.padStart(8)}${'total'.padStart(9)}`;
+  const head = `  ${'per unit'.padEnd(42)}${'req'.padStart(4)}${'Lambda ms'.padStart(10)}${'RRU'.padStart(5)}${'WRU'.padStart(5)}${'KMS'.padStart(5)}  |${'Lambda'.padStart(8)}${'API + WAF'.padStart(10)}${'DynamoDB'.padStart(10)}${'KMS'.padStart(8)}${'total'.padStart(9)}`;
   const lines = [head];
   const sources = new Set<string>();
   for (const row of rows) {
@@ -229,7 +230,7 @@ export function costTable(
       sources.add(`SIGNER=${mode}: ${kmsCalls(row.calls, mode).source}`);
       const d = c.dollars;
       lines.push(
-        `  ${`${row.label}, SIGNER=${mode}`.padEnd(42)}${n(c.requests).padStart(4)}${n(c.lambdaMs).padStart(10)}${n(c.rru).padStart(5)}${n(c.wru).padStart(5)}${n(c.kmsSign + c.kmsSymmetric).padStart(5)}  |${usd(d.lambda).padStart(8)}${usd(d.httpApi).padStart(10)}${usd(d.dynamodb).padStart(10)}${usd(d.kms).padStart(8)}${usd(d.total).padStart(9)}`,
+        `  ${`${row.label}, SIGNER=${mode}`.padEnd(42)}${n(c.requests).padStart(4)}${n(c.lambdaMs).padStart(10)}${n(c.rru).padStart(5)}${n(c.wru).padStart(5)}${n(c.kmsSign + c.kmsSymmetric).padStart(5)}  |${usd(d.lambda).padStart(8)}${usd(d.edge).padStart(10)}${usd(d.dynamodb).padStart(10)}${usd(d.kms).padStart(8)}${usd(d.total).padStart(9)}`,
       );
     }
   }

@@ -2,17 +2,19 @@
  * Every price the bench's cost model uses, in one place: AWS list prices for US West (Oregon),
  * us-west-2, on-demand, without free tier, volume tiers or savings plans, in US dollars.
  *
- * They were NOT fetched by the bench (it never leaves loopback): they are the public list prices as
- * the author knew them when this file was written. An operator checks and updates them here, from:
+ * They are NOT fetched by the bench (it never leaves loopback): they are public list prices, last
+ * compared on 2026-11-29 with the pricing pages below as quoted by third-party summaries of them (this
+ * machine cannot reach aws.amazon.com). An operator checks and updates them here, from:
  *   https://aws.amazon.com/lambda/pricing/
- *   https://aws.amazon.com/api-gateway/pricing/          (HTTP APIs)
+ *   https://aws.amazon.com/api-gateway/pricing/          (REST APIs: the regions' edge)
+ *   https://aws.amazon.com/waf/pricing/
  *   https://aws.amazon.com/dynamodb/pricing/on-demand/
  *   https://aws.amazon.com/kms/pricing/
  * or with `aws pricing get-products --region us-east-1 --service-code AWSLambda ...`.
  */
 export const PRICES = {
   /** When these list prices were taken (the on-demand DynamoDB cut of 1 November 2024 is included). */
-  asOf: '2025-06 (list prices as known to the author; not fetched at run time)',
+  asOf: '2026-11 (list prices; not fetched at run time)',
   region: 'us-west-2',
   lambda: {
     /** Arm (Graviton) duration, first 7.5 billion GB-seconds a month. */
@@ -21,9 +23,13 @@ export const PRICES = {
     /** Duration is billed in 1 ms steps. */
     billingStepMs: 1,
   },
-  httpApi: {
-    /** HTTP API, first 300 million requests a month (each request up to 512 KB). */
-    perMillionRequests: 1.0,
+  restApi: {
+    /** REST API, first 333 million requests a month (HTTP APIs, which cannot take WAF: $1.00). */
+    perMillionRequests: 3.5,
+  },
+  waf: {
+    /** Requests inspected by a web ACL (plus $5 per web ACL and $1 per rule a month, not per request). */
+    perMillionRequests: 0.6,
   },
   dynamodb: {
     /** On-demand, Standard table class. */

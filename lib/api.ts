@@ -19,6 +19,7 @@ import {
 import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { LATENCY_ROUTES } from './monitoring.js';
 import type { RegionCode } from '../functions/regions.js';
 import type { Route } from '../functions/routes.js';
 import { RouteFunction } from './route-function.js';
@@ -116,6 +117,14 @@ export class IdentityApi extends Construct {
         throttlingRateLimit: EDGE_LIMITS.strictMethods.rateLimit,
         throttlingBurstLimit: EDGE_LIMITS.strictMethods.burstLimit,
       };
+    }
+    // Per-method CloudWatch metrics only where an alarm reads them (lib/monitoring.ts: p99 of the
+    // flow's steps): detailed metrics are billed as custom metrics, seven per method.
+    for (const route of props.routes.filter((r) => (LATENCY_ROUTES as readonly string[]).includes(r.id))) {
+      for (const method of route.methods) {
+        const key = `${route.path}/${method}`;
+        methodOptions[key] = { ...methodOptions[key], metricsEnabled: true };
+      }
     }
 
     this.restApi = new RestApi(this, 'RestApi', {

@@ -3,7 +3,7 @@ import type { Construct } from 'constructs';
 import { ENV } from '../functions/env-names.js';
 import type { RegionCode } from '../functions/regions.js';
 import { fallbackRoute, routes as routeTable, type Route } from '../functions/routes.js';
-import { IdentityApi } from './api.js';
+import { IdentityApi, STAGE_NAME } from './api.js';
 import type { RegionSettings } from './context.js';
 import { TenantDomain } from './custom-domain.js';
 import { MailSender } from './mail.js';
@@ -84,7 +84,7 @@ export class IdentityStack extends Stack {
       code: settings.code,
       api: {
         apiName: `identity-${settings.code}`,
-        stageName: this.api.stage.stageName,
+        stageName: STAGE_NAME,
         routes: [...this.api.functions].map(([id, f]) => ({
           id,
           methods: routeOf.get(id)?.methods ?? [],

@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { routes } from '../../functions/routes.js';
 import { STAGE_NAME, STRICT_ROUTES } from '../../lib/api.js';
 import { addRegionStacks } from '../../lib/app.js';
+import { LATENCY_ROUTES } from '../../lib/monitoring.js';
 import { ContextError, regionSettings } from '../../lib/context.js';
 import { IdentityStack } from '../../lib/identity-stack.js';
 import {
@@ -278,7 +279,23 @@ describe('edge protection: the web ACL', () => {
         }),
       );
     }
-    expect(settings).toHaveLength(1 + STRICT_ROUTES.length);
+    // Detailed metrics only on the methods whose p99 is alarmed (lib/monitoring.ts).
+    const alarmed = routes
+      .filter((r) => (LATENCY_ROUTES as readonly string[]).includes(r.id))
+      .flatMap((r) => r.methods.map((method) => ({ path: r.path, method })));
+    expect(alarmed.length).toBeGreaterThanOrEqual(3);
+    for (const { path, method } of alarmed) {
+      expect(settings).toContainEqual(
+        expect.objectContaining({
+          HttpMethod: method,
+          ResourcePath: `/${path.replaceAll('/', '~1')}`,
+          MetricsEnabled: true,
+        }),
+      );
+    }
+    const keys = new Set([...STRICT_ROUTES, ...alarmed].map(({ path, method }) => `${path} ${method}`));
+    expect(settings).toHaveLength(1 + keys.size);
+    expect(settings.filter((m) => m.MetricsEnabled === true)).toHaveLength(alarmed.length);
     // Throttled requests get the WAF's JSON body too, not API Gateway's own.
     t.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
       ResponseType: 'THROTTLED',

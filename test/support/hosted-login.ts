@@ -55,9 +55,16 @@ export async function pageUser(
   if (methods.totp) {
     const { secret } = await auth.createTotp(userId, email);
     const generator = new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret) });
-    // A code per 30 s step can be used once: step forward in time for each new login.
-    let step = 0;
-    totp = () => generator.generate({ timestamp: Date.now() + 30_000 * step++ - 30_000 });
+    // A code per 30 s step can be used once: each login takes the next unused step the server
+    // accepts (one back to one ahead). The step behind only while the window is young: a slow
+    // request on a loaded machine must not see it fall out of the window before it is checked.
+    let last = -Infinity;
+    totp = () => {
+      const now = Date.now();
+      const current = Math.floor(now / 30_000);
+      last = Math.max(last + 1, now % 30_000 > 20_000 ? current : current - 1);
+      return generator.generate({ timestamp: last * 30_000 });
+    };
   }
   if (methods.email) await auth.enrollEmail(userId, email);
   return { userId, email, totp };
