@@ -203,6 +203,16 @@ export const routes: Route[] = [
     purpose: "Management: remove one of a user's authenticators",
   },
   {
+    id: 'EntraIntegration',
+    methods: ['GET', 'PUT', 'DELETE'],
+    path: '/v1/integrations/entra',
+    handler: 'entra-integration',
+    tenant: true,
+    permissions: ['table:read', 'table:write'],
+    purpose:
+      'Management: the Microsoft Entra ID external authentication method (allowed Entra tenants, application id, client)',
+  },
+  {
     id: 'UserInfo',
     methods: ['GET', 'POST'],
     path: '/oidc/userinfo',
