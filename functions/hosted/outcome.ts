@@ -4,7 +4,7 @@ import { recordFailure, releaseAttempt, reserveAttempt, saveInteraction } from '
 import { AMR } from '../sessions/auth-context.js';
 import type { AuthenticatorType } from '../users/user-records.js';
 import { screenUrl, type Env, type ViewExtra } from './env.js';
-import { finishAction, finishError, InteractionOverError } from './finish.js';
+import { finishAction, finishEntra, finishError, InteractionOverError } from './finish.js';
 import { loginPassed } from './login.js';
 import { jsonOk, seeOther } from './respond.js';
 import { renderView } from './screens.js';
@@ -26,6 +26,7 @@ export function complete(
   state: 'CHALLENGE_SUCCEEDED' | 'CHALLENGE_FAILED' | 'ALLOW',
   method?: AuthenticatorType,
 ): Promise<HttpResponse> {
+  if (env.ix.entra) return finishEntra(env, state, method);
   if (env.ix.login) {
     // A hosted sign-in that did not succeed ends with an error for the client (RFC 6749 §4.1.2.1).
     return finishError(env, 'access_denied', 'the user did not complete the sign-in');

@@ -124,7 +124,8 @@ export async function renderView(env: Env, requested?: string, extra: ViewExtra 
   const list = await env.auth.list(ix.userId!);
   const present = new Set(list.map((a) => a.type));
   const used = new Set(ix.login?.methodsUsed ?? []);
-  const methods = ORDER.filter((m) => present.has(m) && !used.has(m));
+  const allowed = ix.allowedMethods ?? ORDER;
+  const methods = ORDER.filter((m) => present.has(m) && !used.has(m) && allowed.includes(m));
   if (used.size && !extra.error) extra = { ...extra, notice: t('second_factor') };
   const view = requested || defaultView(ix, methods);
   const screen = Object.hasOwn(SCREENS, view)
