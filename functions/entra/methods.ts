@@ -31,10 +31,17 @@ export interface EntraPolicy {
   acr: string;
 }
 
+/**
+ * The values a claim request names (OIDC Core §5.5.1: `value` or `values`); `undefined` when it
+ * names none (any value will do). Malformed values name nothing acceptable.
+ */
 const stringValues = (v: unknown): string[] | undefined => {
   if (!v || typeof v !== 'object') return undefined;
-  const values = (v as { values?: unknown; value?: unknown }).values ?? [(v as { value?: unknown }).value];
-  return Array.isArray(values) ? values.filter((x): x is string => typeof x === 'string') : undefined;
+  const { values, value } = v as { values?: unknown; value?: unknown };
+  if (values !== undefined)
+    return Array.isArray(values) ? values.filter((x): x is string => typeof x === 'string') : [];
+  if (value !== undefined) return typeof value === 'string' ? [value] : [];
+  return undefined;
 };
 
 /** The policy of a request's `claims`; `undefined` when no method can satisfy it. */

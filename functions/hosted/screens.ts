@@ -62,6 +62,7 @@ const SCREENS: Record<string, Screen> = {
     const view = views.enrollChooser(vctx(env), {
       allowSkip: ix.mode === 'enroll' && ix.allowSkip && !ix.passedWith,
       settings: Boolean(ix.passedWith),
+      ...(ix.allowedMethods ? { only: ix.allowedMethods } : {}),
     });
     return show(env, env.t('enroll_title'), view, extra.status);
   },
@@ -133,7 +134,11 @@ export async function renderView(env: Env, requested?: string, extra: ViewExtra 
     : undefined;
   if (screen) return screen;
   if (ix.mode === 'enroll' && !ix.passedWith) {
-    const chooser = views.enrollChooser(vctx(env), { allowSkip: ix.allowSkip, settings: false });
+    const chooser = views.enrollChooser(vctx(env), {
+      allowSkip: ix.allowSkip,
+      settings: false,
+      ...(ix.allowedMethods ? { only: ix.allowedMethods } : {}),
+    });
     return show(env, t('enroll_title'), chooser, extra.status);
   }
   return show(

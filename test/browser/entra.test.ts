@@ -98,6 +98,9 @@ describe('Entra EAM in Chromium', () => {
       await expect
         .poll(() => page.getByRole('heading', { level: 1 }).textContent(), eventually)
         .toBe('Set up a way to verify it’s you');
+      // Only the methods Entra accepts are offered.
+      expect(await page.locator('form[action$="/enroll-totp-start"]').count()).toBe(0);
+      expect(await page.getByRole('link', { name: /^Passkey/ }).count()).toBe(1);
       await page.getByRole('link', { name: /^Passkey/ }).click();
       await page.getByRole('button', { name: 'Create passkey' }).click();
       await expect.poll(() => posted.length, eventually).toBe(1);
