@@ -47,6 +47,12 @@ export interface Config {
   mailFrom: string | undefined;
   /** Where the local outbox saves each mail as a JSON file. */
   localOutboxDir: string;
+  /**
+   * The Microsoft Entra ID authority whose `id_token_hint`s the Entra integration accepts:
+   * `https://login.microsoftonline.com` by default, another for a sovereign cloud. https only, except
+   * a loopback `http` authority when the server is local (`PUBLIC_SCHEME=http`), to play Entra in tests.
+   */
+  entraAuthority: string;
 }
 
 function list(value: string | undefined): string[] {
@@ -90,7 +96,25 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mailer,
     mailFrom: env[ENV.mailFrom] || undefined,
     localOutboxDir: env[ENV.localOutboxDir] ?? '.data/outbox',
+    entraAuthority: entraAuthority(env[ENV.entraAuthority], scheme),
   };
+}
+
+function entraAuthority(value: string | undefined, scheme: string): string {
+  const raw = value || 'https://login.microsoftonline.com';
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error(`${ENV.entraAuthority} must be a URL, not ${raw}`);
+  }
+  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+  const ok = url.protocol === 'https:' || (url.protocol === 'http:' && loopback && scheme === 'http');
+  if (!ok || url.search || url.hash)
+    throw new Error(
+      `${ENV.entraAuthority} must be an https URL (http only for a loopback address on the local server)`,
+    );
+  return raw.replace(/\/+$/, '');
 }
 
 let cached: Config | undefined;

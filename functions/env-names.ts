@@ -21,6 +21,7 @@ export const ENV = {
   mailer: 'MAILER',
   mailFrom: 'MAIL_FROM',
   localOutboxDir: 'LOCAL_OUTBOX_DIR',
+  entraAuthority: 'ENTRA_AUTHORITY',
   /** Read by the logger (`log.ts`): INFO on AWS. */
   logLevel: 'LOG_LEVEL',
   /** Read by Powertools itself: the service name on every log line and metric. */

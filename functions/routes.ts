@@ -235,6 +235,16 @@ export const routes: Route[] = [
     purpose: "Management: the tenant's audit events, newest first, filtered by time, type and user",
   },
   {
+    id: 'EntraIntegration',
+    methods: ['GET', 'PUT', 'DELETE'],
+    path: '/v1/integrations/entra',
+    handler: 'entra-integration',
+    tenant: true,
+    permissions: ['table:read', 'table:write'],
+    purpose:
+      'Management: the Microsoft Entra ID external authentication method (allowed Entra tenants, application id, client)',
+  },
+  {
     id: 'UserInfo',
     methods: ['GET', 'POST'],
     path: '/oidc/userinfo',

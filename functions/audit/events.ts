@@ -28,6 +28,7 @@ export type AuditEventBody =
   | { type: 'client.updated'; detail: { clientId: string; fields: string[] } }
   | { type: 'client.deleted'; detail: { clientId: string } }
   | { type: 'client.secret_rotated'; detail: { clientId: string } }
+  | { type: 'integration.updated' | 'integration.deleted'; detail: { integration: 'entra' } }
   | { type: 'action.updated'; detail: { action: string; defaultOutcome?: string; rules: number } }
   | { type: 'user.created' | 'user.updated'; detail: { userId: string; fields: string[] } }
   | { type: 'user.deleted'; detail: { userId: string } }
@@ -63,6 +64,8 @@ export const AUDIT_TYPES: readonly AuditType[] = [
   'client.deleted',
   'client.secret_rotated',
   'action.updated',
+  'integration.updated',
+  'integration.deleted',
   'user.created',
   'user.updated',
   'user.deleted',

@@ -1,3 +1,4 @@
+import { EntraIntegrationRepository, withEntraMetadata } from '../entra/integration.js';
 import { json, tenantHandler } from '../http/handler.js';
 import { discoveryDocument } from '../oidc/discovery.js';
 
@@ -9,9 +10,12 @@ import { discoveryDocument } from '../oidc/discovery.js';
  * bare /.well-known/oauth-authorization-server: it would name the issuer `https://host`, which is
  * not this issuer, and §3.3 has clients refuse metadata whose `issuer` differs.
  */
-export const handler = tenantHandler(async (_req, ctx) =>
-  json(200, discoveryDocument(ctx.issuer, await ctx.signer.algorithms()), {
+export const handler = tenantHandler(async (_req, ctx) => {
+  const doc = discoveryDocument(ctx.issuer, await ctx.signer.algorithms());
+  // A tenant with an Entra integration also answers the implicit id_token request (its client only).
+  const entra = await new EntraIntegrationRepository(ctx.store).get();
+  return json(200, entra ? withEntraMetadata(doc) : doc, {
     'cache-control': 'public, max-age=300',
     'access-control-allow-origin': '*',
-  }),
-);
+  });
+});

@@ -3,9 +3,11 @@ import { ProtocolError } from '../errors.js';
 import type { HttpResponse } from '../http/request.js';
 import type { DecoupledTarget, Interaction } from '../interaction/interaction.js';
 import { consumeInteractionWrite } from '../interaction/repository.js';
+import { entraIdToken, entraOutcomeWrite } from '../entra/response.js';
 import { metric } from '../metrics.js';
 import { completion, errorParams, loginCompletion } from '../oidc/complete.js';
 import type { ActionResult, LoginResult } from '../records/authorization.js';
+import type { AuthenticatorType } from '../users/user-records.js';
 import { ConditionFailedError, type WriteOp } from '../store/store.js';
 import { authorizationResponse } from './authorization-response.js';
 import { clearCookie } from './binding.js';
@@ -94,4 +96,37 @@ export function finishLogin(env: Env, result: LoginResult, cookies: string[] = [
 /** Ends an interaction with an error for the client (access_denied, …). */
 export function finishError(env: Env, error: string, description: string): Promise<HttpResponse> {
   return end(env, env.ix, [], errorParams(env.ix.request, error, description, env.ctx.issuer));
+}
+
+/**
+ * Ends a Microsoft Entra ID EAM challenge: the ID token form-posted to Entra when the user passed
+ * with a method the request accepts, else `access_denied`; either way the attempt is recorded
+ * like a federated outcome, in the transaction that consumes the interaction.
+ */
+export async function finishEntra(
+  env: Env,
+  state: 'CHALLENGE_SUCCEEDED' | 'CHALLENGE_FAILED' | 'ALLOW',
+  method?: AuthenticatorType,
+): Promise<HttpResponse> {
+  const { ix } = env;
+  const ok =
+    state === 'CHALLENGE_SUCCEEDED' && method !== undefined && (ix.allowedMethods ?? []).includes(method);
+  const outcome = ok ? 'CHALLENGE_SUCCEEDED' : 'CHALLENGE_FAILED';
+  const write = entraOutcomeWrite(ix.run!, outcome, method, 'entra');
+  // Recorded like a federated outcome, in the same transaction that ends the interaction.
+  const audit = federatedOutcomeWrites(
+    env.ctx.store,
+    ix.run!,
+    { state: outcome, verificationMethod: method },
+    env.req,
+  );
+  metric('FlowsCompleted', { ActionState: outcome });
+  const stateParam: Record<string, string> =
+    ix.request.state !== undefined ? { state: ix.request.state } : {};
+  if (!ok) {
+    const error = { error: 'access_denied', error_description: 'the user did not complete the challenge' };
+    return end(env, ix, [write, ...audit], { ...error, ...stateParam });
+  }
+  const idToken = await entraIdToken(env.ctx.signer, env.ctx.issuer, ix.request, ix.entra!, method);
+  return end(env, ix, [write, ...audit], { id_token: idToken, ...stateParam });
 }

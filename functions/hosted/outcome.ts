@@ -6,7 +6,7 @@ import { metric } from '../metrics.js';
 import { AMR } from '../sessions/auth-context.js';
 import type { AuthenticatorType } from '../users/user-records.js';
 import { auditOf, failureDetail, screenUrl, type Env, type ViewExtra } from './env.js';
-import { finishAction, finishError, InteractionOverError } from './finish.js';
+import { finishAction, finishEntra, finishError, InteractionOverError } from './finish.js';
 import { loginPassed } from './login.js';
 import { jsonOk, seeOther } from './respond.js';
 import { renderView } from './screens.js';
@@ -33,6 +33,7 @@ export async function complete(
   state: 'CHALLENGE_SUCCEEDED' | 'CHALLENGE_FAILED' | 'ALLOW',
   method?: AuthenticatorType,
 ): Promise<HttpResponse> {
+  if (env.ix.entra) return finishEntra(env, state, method);
   if (env.ix.login) {
     await auditOf(env).record({ type: 'signin.failed', detail: failureDetail(env, true) });
     // A hosted sign-in that did not succeed ends with an error for the client (RFC 6749 §4.1.2.1).

@@ -62,6 +62,7 @@ const SCREENS: Record<string, Screen> = {
     const view = views.enrollChooser(vctx(env), {
       allowSkip: ix.mode === 'enroll' && ix.allowSkip && !ix.passedWith,
       settings: Boolean(ix.passedWith),
+      ...(ix.allowedMethods ? { only: ix.allowedMethods } : {}),
     });
     return show(env, env.t('enroll_title'), view, extra.status);
   },
@@ -124,7 +125,8 @@ export async function renderView(env: Env, requested?: string, extra: ViewExtra 
   const list = await env.auth.list(ix.userId!);
   const present = new Set(list.map((a) => a.type));
   const used = new Set(ix.login?.methodsUsed ?? []);
-  const methods = ORDER.filter((m) => present.has(m) && !used.has(m));
+  const allowed = ix.allowedMethods ?? ORDER;
+  const methods = ORDER.filter((m) => present.has(m) && !used.has(m) && allowed.includes(m));
   if (used.size && !extra.error) extra = { ...extra, notice: t('second_factor') };
   const view = requested || defaultView(ix, methods);
   const screen = Object.hasOwn(SCREENS, view)
@@ -132,7 +134,11 @@ export async function renderView(env: Env, requested?: string, extra: ViewExtra 
     : undefined;
   if (screen) return screen;
   if (ix.mode === 'enroll' && !ix.passedWith) {
-    const chooser = views.enrollChooser(vctx(env), { allowSkip: ix.allowSkip, settings: false });
+    const chooser = views.enrollChooser(vctx(env), {
+      allowSkip: ix.allowSkip,
+      settings: false,
+      ...(ix.allowedMethods ? { only: ix.allowedMethods } : {}),
+    });
     return show(env, t('enroll_title'), chooser, extra.status);
   }
   return show(

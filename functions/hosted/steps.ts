@@ -1,6 +1,7 @@
 import * as z from '../zod.js';
 import type { VerifyResult } from '../authenticators/types.js';
 import type { HttpResponse } from '../http/request.js';
+import type { AuthenticatorType } from '../users/user-records.js';
 import { saveInteraction } from '../interaction/repository.js';
 import { screenUrl, show, vctx, type Env, type ViewExtra } from './env.js';
 import { LOGIN_STEPS, loginNext, uniform, UNIFORM_STEPS } from './login.js';
@@ -211,6 +212,21 @@ async function ghostStep(env: Env, step: string, code: string): Promise<HttpResp
   return seeOther(screenUrl(env));
 }
 
+/** The method each step uses or adds. */
+const STEP_METHOD: Record<string, AuthenticatorType | undefined> = {
+  totp: 'AUTHENTICATOR_APP',
+  'enroll-totp-start': 'AUTHENTICATOR_APP',
+  'enroll-totp': 'AUTHENTICATOR_APP',
+  'email-send': 'EMAIL_OTP',
+  'email-verify': 'EMAIL_OTP',
+  'enroll-email-send': 'EMAIL_OTP',
+  'enroll-email-verify': 'EMAIL_OTP',
+  'passkey-options': 'PASSKEY',
+  'passkey-verify': 'PASSKEY',
+  'passkey-register-options': 'PASSKEY',
+  'passkey-register-verify': 'PASSKEY',
+};
+
 const has = (table: Record<string, Step>, step: string) => Object.hasOwn(table, step);
 
 /** Runs one step: a login's own steps first, then the challenge steps, then the enrollment steps. */
@@ -227,6 +243,10 @@ export async function runStep(
     if (uniform(ix.login) && Object.hasOwn(UNIFORM_STEPS, step)) return UNIFORM_STEPS[step]!(env, ix.login);
     if (ix.login.ghost) return ghostStep(env, step, (form.code ?? '').replace(/\s+/g, ''));
   }
+  // A request that accepts only some methods (an Entra `amr` list) refuses steps of the others.
+  const method = STEP_METHOD[step];
+  if (method && ix.allowedMethods && !ix.allowedMethods.includes(method))
+    return renderView(env, undefined, { status: 403 });
   const input: StepInput = { form, ...(json ? { json } : {}), code: (form.code ?? '').replace(/\s+/g, '') };
   if (has(CHALLENGE_STEPS, step)) return CHALLENGE_STEPS[step]!(env, input);
   if (!mayEnroll(ix)) return renderView(env, undefined, { status: 403 });

@@ -30,6 +30,10 @@ export interface Interaction {
   decoupled?: DecoupledTarget;
   /** Set in memory when a decoupled sign-in succeeds: what the pending grant is approved with. */
   approval?: Approval;
+  /** A Microsoft Entra ID external authentication method request: it ends with an ID token for Entra. */
+  entra?: EntraChallenge;
+  /** Only these methods may be used (the `amr` values an Entra request accepts); absent: any. */
+  allowedMethods?: AuthenticatorType[];
   request: ClientRequest;
   decidedBy: string;
   redirectToSettings: boolean;
@@ -78,6 +82,14 @@ export interface DecoupledTarget {
   expectedUserId?: string;
   /** Shown on the approval page so the user can match it with the other device (CIBA, RFC 8628 user code). */
   bindingMessage?: string;
+}
+
+/** What the ID token for Entra repeats from the verified `id_token_hint`, and the `acr` it satisfies. */
+export interface EntraChallenge {
+  sub: string;
+  tid: string;
+  oid: string;
+  acr: string;
 }
 
 /** Who signed in on this device, and how: what a pending decoupled grant is approved with. */

@@ -14,6 +14,7 @@ import {
 } from './authorize-checks.js';
 import { optional, type AuthorizeContext, type AuthorizeOutcome } from './authorize-context.js';
 import { RedirectError } from './authorize-errors.js';
+import { entraFlow } from './authorize-entra.js';
 import { federatedFlow } from './authorize-federated.js';
 import { loginFlow } from './authorize-login.js';
 import { readRequestObject } from './request-object.js';
@@ -31,8 +32,11 @@ export async function authorize(
   ctx: AuthorizeContext,
 ): Promise<AuthorizeOutcome> {
   // RFC 9126 §4: a request_uri from the PAR endpoint stands for the pushed parameters.
-  const resolved = await resolveRequestUri(query, ctx.store);
   const now = ctx.now ?? Date.now();
+  // A Microsoft Entra ID external authentication method request (its own client, not a registered one).
+  const entra = await entraFlow(query, ctx, now);
+  if (entra) return entra;
+  const resolved = await resolveRequestUri(query, ctx.store);
   const client = await checkClient(resolved.params, ctx.clients);
   // RFC 9101 §5: a request object's parameters replace the outer ones (a pushed request's object
   // was verified when it was pushed).

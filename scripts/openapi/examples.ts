@@ -187,3 +187,15 @@ export const auditPage = {
   ],
   next_cursor: 'eyJ0IjoiLi4uIn0.c2lnbmF0dXJl',
 };
+
+/** An Entra integration as put: one Entra tenant, the provider's application, Entra's client id. */
+export const entraPut = {
+  tenantIds: ['72f988bf-86f1-41af-91ab-2d7cd011db47'],
+  applicationId: '8a1d5f0e-2b3c-4d5e-8f90-1a2b3c4d5e6f',
+  clientId: 'entra-eam',
+  redirectUri: 'https://login.microsoftonline.com/common/federation/externalauthprovider',
+  linkExistingUsers: false,
+  allowEnrollment: true,
+};
+
+export const entra = { ...entraPut, updatedAt: '2026-11-29T10:00:00.000Z' };

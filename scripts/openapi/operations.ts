@@ -6,6 +6,7 @@
  */
 import * as z from '../../functions/zod.js';
 import { auditQuerySchema } from '../../functions/audit/query.js';
+import { putEntraSchema } from '../../functions/entra/integration.js';
 import { actionCodeSchema, PUT_ACTION_MAX_BYTES, putActionSchema } from '../../functions/actions/action.js';
 import {
   enrollAuthenticatorSchema,
@@ -25,6 +26,7 @@ import * as examples from './examples.js';
 import {
   actionReadSchema,
   auditPageSchema,
+  entraIntegrationSchema,
   actionSchema,
   b2cErrorSchema,
   clientListSchema,
@@ -59,6 +61,8 @@ export const SCHEMAS = {
   AuthenticatorEnroll: enrollAuthenticatorSchema,
   AuthenticatorEnrolled: enrolledAuthenticatorSchema,
   AuditEventPage: auditPageSchema,
+  EntraIntegrationPut: putEntraSchema,
+  EntraIntegration: entraIntegrationSchema,
   EndedSessions: z.object({ ended: z.number().check(z.int(), z.minimum(0)) }),
   OAuthError: oauthErrorSchema,
   B2CError: b2cErrorSchema,
@@ -293,6 +297,40 @@ export const OPERATIONS: Record<string, Operation> = {
       },
     },
     errors: { 400: `${BODY_400}, or a bad action code`, 401: AUTH_401, 413: true, 415: true },
+  },
+  'GET /v1/integrations/entra': {
+    operationId: 'getEntraIntegration',
+    tag: 'Integrations',
+    summary: 'The Microsoft Entra ID external authentication method of the tenant',
+    responses: {
+      200: { description: 'The integration', body: { schema: 'EntraIntegration', example: examples.entra } },
+    },
+    errors: { 401: AUTH_401, 404: 'the tenant has no Entra integration' },
+  },
+  'PUT /v1/integrations/entra': {
+    operationId: 'putEntraIntegration',
+    tag: 'Integrations',
+    summary: 'Create or replace the Microsoft Entra ID external authentication method',
+    description:
+      'The implicit `id_token` response (form_post) is accepted for `clientId` only, with `id_token_hint`s from the allowed Entra tenants issued to `applicationId` (docs/microsoft-entra.md).',
+    body: { schema: 'EntraIntegrationPut', example: examples.entraPut },
+    responses: {
+      200: { description: 'The integration', body: { schema: 'EntraIntegration', example: examples.entra } },
+    },
+    errors: {
+      400: BODY_400,
+      401: AUTH_401,
+      409: '`clientId` is the id of a registered client',
+      413: true,
+      415: true,
+    },
+  },
+  'DELETE /v1/integrations/entra': {
+    operationId: 'deleteEntraIntegration',
+    tag: 'Integrations',
+    summary: 'Remove the Microsoft Entra ID external authentication method',
+    responses: { 204: { description: 'Removed' } },
+    errors: { 401: AUTH_401, 404: 'the tenant has no Entra integration' },
   },
   'GET /v1/users/{userId}': {
     operationId: 'getUser',

@@ -7,6 +7,7 @@
  */
 import * as z from '../../functions/zod.js';
 import { AUDIT_TYPES, type AuditType } from '../../functions/audit/events.js';
+import type { EntraIntegration } from '../../functions/entra/integration.js';
 import type { ActionConfig } from '../../functions/actions/action.js';
 import { OUTCOMES } from '../../functions/actions/action.js';
 import type { Rule } from '../../functions/actions/rules.js';
@@ -244,3 +245,16 @@ export const b2cErrorSchema = z.extend(oauthErrorSchema, {
   developerMessage: z.string(),
   requestId: z.optional(z.string()),
 });
+
+/** The stored Entra integration: what was put, with defaults, and when. */
+export const entraIntegrationSchema = shaped<EntraIntegration>()(
+  z.object({
+    tenantIds: z.array(z.string()),
+    applicationId: z.string(),
+    clientId: z.string(),
+    redirectUri: z.string(),
+    linkExistingUsers: z.boolean(),
+    allowEnrollment: z.boolean(),
+    updatedAt: timestamp,
+  }),
+);

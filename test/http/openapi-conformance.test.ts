@@ -151,6 +151,12 @@ describe('docs/openapi.json against the local server', () => {
     expect((await call('DELETE', '/v1/users/{userId}', user)).status).toBe(204);
     expect((await call('DELETE', '/v1/clients/{clientId}', clientId)).status).toBe(204);
 
+    const entra = exampleBody('PUT', '/v1/integrations/entra');
+    expect((await call('PUT', '/v1/integrations/entra', {}, entra)).status).toBe(200);
+    expect((await call('GET', '/v1/integrations/entra')).status).toBe(200);
+    expect((await call('DELETE', '/v1/integrations/entra')).status).toBe(204);
+    expect((await call('GET', '/v1/integrations/entra')).status).toBe(404);
+
     // Everything above left audit events: a real page, checked against the schema, then the next.
     const page = await call('GET', '/v1/audit-events?limit=2');
     expect(page.status).toBe(200);

@@ -195,13 +195,18 @@ export function passkeyChallenge(v: ViewContext, opts: { others: boolean; notice
     ${giveUp(v)} ${passkeyScript(v, 'get', t('passkey_failed'), t('passkey_unsupported'))}`;
 }
 
-export function enrollChooser(v: ViewContext, opts: { allowSkip: boolean; settings: boolean }): Html {
+export function enrollChooser(
+  v: ViewContext,
+  opts: { allowSkip: boolean; settings: boolean; only?: AuthenticatorType[] },
+): Html {
   const { t } = v;
-  const methods: [AuthenticatorType, string][] = [
-    ['PASSKEY', 'enroll-passkey'],
-    ['AUTHENTICATOR_APP', 'enroll-totp'],
-    ['EMAIL_OTP', 'enroll-email'],
-  ];
+  const methods = (
+    [
+      ['PASSKEY', 'enroll-passkey'],
+      ['AUTHENTICATOR_APP', 'enroll-totp'],
+      ['EMAIL_OTP', 'enroll-email'],
+    ] as [AuthenticatorType, string][]
+  ).filter(([m]) => !opts.only || opts.only.includes(m));
   return html`<h1>${opts.settings ? t('add_method') : t('enroll_title')}</h1>
     ${opts.settings ? '' : html`<p>${t('enroll_intro')}</p>`}
     <ul class="methods">
