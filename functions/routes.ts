@@ -87,7 +87,7 @@ export const routes: Route[] = [
     path: '/interaction/{id}/{step}',
     handler: 'interaction',
     tenant: true,
-    permissions: ['table:read', 'table:write', 'ses:send', 'kms:secrets'],
+    permissions: ['table:read', 'table:write', 'ses:send', 'kms:secrets', 'kms:sign'],
     purpose: 'Hosted pages: verify a code, send an email code, passkey ceremonies, enroll, remove, finish',
   },
   {
