@@ -2,25 +2,31 @@ import type { SecretBox } from '../crypto/secret-box.js';
 import type { Mailer } from '../mail/mailer.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import type { Tenant } from '../tenants/tenant.js';
-import { createAuthenticatorService } from './service.js';
+import { createAuthenticatorService, type PasskeysFactory } from './service.js';
 import type { AuthenticatorService } from './types.js';
 
 /**
  * The authenticator service of one tenant: WebAuthn's relying party is the tenant's host (without
  * port) and its exact origin, mail goes through the region's mailer and TOTP secrets are sealed by
- * the region's secret box.
+ * the region's secret box. Passkey ceremonies only with `passkeys` (passkey.ts `withPasskeys`):
+ * the hosted pages run them, the management API never does and so does not carry WebAuthn.
  */
 export function authenticatorsFor(
   store: TenantStore,
   ports: { mailer: Mailer; secretBox: SecretBox },
   tenant: Pick<Tenant, 'name'>,
   origin: string,
+  passkeys?: PasskeysFactory,
 ): AuthenticatorService {
-  return createAuthenticatorService(store, {
-    mailer: ports.mailer,
-    secretBox: ports.secretBox,
-    rpId: new URL(origin).hostname,
-    rpName: tenant.name,
-    origin,
-  });
+  return createAuthenticatorService(
+    store,
+    {
+      mailer: ports.mailer,
+      secretBox: ports.secretBox,
+      rpId: new URL(origin).hostname,
+      rpName: tenant.name,
+      origin,
+    },
+    passkeys,
+  );
 }

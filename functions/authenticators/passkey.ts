@@ -18,7 +18,7 @@ import {
   checkKey,
   fail,
   type AuthenticatorRecord,
-  type AuthenticatorService,
+  type PasskeyCeremonies,
   type VerifyFailure,
   type VerifyResult,
 } from './types.js';
@@ -42,14 +42,6 @@ interface ChallengeItem {
   [k: string]: unknown;
 }
 
-type PasskeyMethods = Pick<
-  AuthenticatorService,
-  | 'passkeyRegistrationOptions'
-  | 'verifyPasskeyRegistration'
-  | 'passkeyAuthenticationOptions'
-  | 'verifyPasskeyAuthentication'
->;
-
 interface RelyingParty {
   rpId: string;
   rpName: string;
@@ -57,7 +49,7 @@ interface RelyingParty {
 }
 
 /** Passkeys (WebAuthn Level 3): discoverable credentials with user verification required. */
-export class Passkeys implements PasskeyMethods {
+export class Passkeys implements PasskeyCeremonies {
   private readonly ceremony: ReturnType<typeof passkeyCeremony>;
 
   constructor(
@@ -292,3 +284,11 @@ async function verifyAssertion(
   }
   return { ok: true, authenticatorId: passkey.id };
 }
+
+/** The passkey ceremonies for `createAuthenticatorService` (service.ts): what the hosted pages pass. */
+export const withPasskeys = (
+  store: TenantStore,
+  repo: AuthenticatorRepository,
+  rp: RelyingParty,
+  clock: Clock,
+): PasskeyCeremonies => new Passkeys(store, repo, rp, clock);

@@ -2,9 +2,27 @@ import type { TenantStore } from '../store/tenant-store.js';
 import { TotpAuthenticators } from './authenticator-app.js';
 import { EmailCodes } from './email-code.js';
 import { GuessLimits, refusedGuess } from './guess-limits.js';
-import { Passkeys } from './passkey.js';
 import { AuthenticatorRepository, clockOf } from './repository.js';
-import type { AuthenticatorService, AuthenticatorServiceOptions } from './types.js';
+import type { Clock } from './repository.js';
+import type { AuthenticatorService, AuthenticatorServiceOptions, PasskeyCeremonies } from './types.js';
+
+/**
+ * Builds the passkey ceremonies (passkey.ts, which carries `@simplewebauthn/server` and its ASN.1
+ * parsers, about 350 KB): only the hosted pages pass one, so the management API's bundles, which
+ * list and remove authenticators but never run a ceremony, do not carry WebAuthn.
+ */
+export type PasskeysFactory = (
+  store: TenantStore,
+  repo: AuthenticatorRepository,
+  opts: AuthenticatorServiceOptions,
+  clock: Clock,
+) => PasskeyCeremonies;
+
+const noPasskeys: PasskeyCeremonies = new Proxy({} as PasskeyCeremonies, {
+  get() {
+    throw new Error('this service was built without passkey ceremonies (see PasskeysFactory)');
+  },
+});
 
 /**
  * The authenticator layer for one tenant: TOTP apps (authenticator-app.ts), emailed one-time codes
@@ -14,13 +32,14 @@ import type { AuthenticatorService, AuthenticatorServiceOptions } from './types.
 export function createAuthenticatorService(
   store: TenantStore,
   opts: AuthenticatorServiceOptions,
+  passkeysFactory?: PasskeysFactory,
 ): AuthenticatorService {
   const clock = clockOf(opts.now);
   const repo = new AuthenticatorRepository(store, clock);
   const guesses = new GuessLimits(store, clock);
   const totp = new TotpAuthenticators(store, repo, opts, clock, guesses);
   const email = new EmailCodes(store, repo, opts.mailer, clock, guesses);
-  const passkeys = new Passkeys(store, repo, opts, clock);
+  const passkeys = passkeysFactory ? passkeysFactory(store, repo, opts, clock) : noPasskeys;
   return {
     list: (userId) => repo.list(userId),
     remove: (userId, authenticatorId) => repo.remove(userId, authenticatorId),

@@ -170,3 +170,12 @@ export interface AuthenticatorService {
     opts: { key: string; response: AuthenticationResponseJSON },
   ): Promise<VerifyResult>;
 }
+
+/** The WebAuthn ceremonies of the service: built only where pages run them (service.ts). */
+export type PasskeyCeremonies = Pick<
+  AuthenticatorService,
+  | 'passkeyRegistrationOptions'
+  | 'verifyPasskeyRegistration'
+  | 'passkeyAuthenticationOptions'
+  | 'verifyPasskeyAuthentication'
+>;

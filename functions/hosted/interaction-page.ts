@@ -1,4 +1,5 @@
 import { authenticatorsFor } from '../authenticators/for-tenant.js';
+import { withPasskeys } from '../authenticators/passkey.js';
 import type { TenantContext } from '../http/handler.js';
 import { MAX_BODY_BYTES, parseParams } from '../http/body.js';
 import type { HttpRequest, HttpResponse } from '../http/request.js';
@@ -52,7 +53,7 @@ async function open(sent: HttpRequest, ctx: TenantContext): Promise<Env | HttpRe
     ctx,
     ix,
     t: translator(ix.locale),
-    auth: authenticatorsFor(ctx.store, ctx.services, ctx.tenant, ctx.origin),
+    auth: authenticatorsFor(ctx.store, ctx.services, ctx.tenant, ctx.origin, withPasskeys),
     nonce: newNonce(),
     secure,
   };

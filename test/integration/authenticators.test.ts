@@ -10,6 +10,7 @@ import type {
 } from '@simplewebauthn/server';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EMAIL_CODE_MAX_ATTEMPTS, EMAIL_SEND_LIMITS } from '../../functions/authenticators/email-code.js';
+import { withPasskeys } from '../../functions/authenticators/passkey.js';
 import { createAuthenticatorService } from '../../functions/authenticators/service.js';
 import { totpCode } from '../../functions/authenticators/totp.js';
 import type { AuthenticatorService } from '../../functions/authenticators/types.js';
@@ -33,14 +34,18 @@ beforeAll(async () => {
   store = new TenantStore(await freshStore('authn'), `tenant-${randomBytes(4).toString('hex')}`);
   outbox = new LocalOutbox({ print: () => {} });
   clock = Math.floor(Date.now() / 30_000) * 30_000 + 15_000;
-  svc = createAuthenticatorService(store, {
-    mailer: outbox,
-    secretBox: LocalSecretBox.open(mkdtempSync(join(tmpdir(), 'authn-box-')), 'us'),
-    rpId: RP_ID,
-    rpName: 'Demo Corp',
-    origin: ORIGIN,
-    now: () => clock,
-  });
+  svc = createAuthenticatorService(
+    store,
+    {
+      mailer: outbox,
+      secretBox: LocalSecretBox.open(mkdtempSync(join(tmpdir(), 'authn-box-')), 'us'),
+      rpId: RP_ID,
+      rpName: 'Demo Corp',
+      origin: ORIGIN,
+      now: () => clock,
+    },
+    withPasskeys,
+  );
 });
 
 const user = () => `user-${randomUUID()}`;
@@ -448,6 +453,24 @@ class SoftPasskey {
 }
 
 describe('passkeys', () => {
+  it('are only in a service built with the ceremonies; the management one refuses them by name', async () => {
+    const management = createAuthenticatorService(store, {
+      mailer: outbox,
+      secretBox: LocalSecretBox.open(mkdtempSync(join(tmpdir(), 'authn-box-')), 'us'),
+      rpId: RP_ID,
+      rpName: 'Demo Corp',
+      origin: ORIGIN,
+    });
+    const u = user();
+    // Everything else works without them: list, TOTP enrollment, removal.
+    const { authenticator } = await management.createTotp(u, 'ada@example.com');
+    expect((await management.list(u)).map((a) => a.id)).toEqual([authenticator.id]);
+    expect(() => management.passkeyAuthenticationOptions(u, { key: key() })).toThrow(
+      /built without passkey ceremonies/,
+    );
+    expect(await svc.passkeyAuthenticationOptions(u, { key: key() })).toHaveProperty('challenge');
+  });
+
   async function registered(u: string) {
     const passkey = new SoftPasskey();
     const k = key();
