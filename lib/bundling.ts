@@ -34,3 +34,17 @@ export const BUNDLE_BUDGET = {
   /** Median import time in a fresh Node process, milliseconds. */
   importMs: 60,
 } as const;
+
+/**
+ * Routes allowed past the budget, each with its own ceiling and the reason. `--check` holds them to
+ * their ceiling instead, so they cannot grow unnoticed either.
+ */
+export const BUNDLE_EXCEPTIONS: Record<string, { bytes: number; importMs: number; reason: string }> = {
+  interaction: {
+    bytes: 640 * 1024,
+    importMs: 90,
+    reason:
+      'the hosted steps run the WebAuthn ceremonies: @simplewebauthn/server verifies attestation ' +
+      'statements with asn1js and the @peculiar ASN.1 schemas (about 350 KB, loaded at import)',
+  },
+};

@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { AwsClient } from 'aws4fetch';
+
+/**
+ * SigV4 signing keys derived per secret, day, region and service (four HMACs each, AWS SigV4
+ * "Calculate the signature"): shared by every call of the container instead of derived per call.
+ * Bounded: a container sees a few credentials and one day at a time.
+ */
+const SIGNING_KEYS = new Map<string, ArrayBuffer>();
 import { BackendUnavailableError } from '../errors.js';
 
 /**
@@ -256,11 +263,13 @@ export class AwsApi {
     body: string,
     headers: Record<string, string>,
   ): Promise<unknown> {
+    if (SIGNING_KEYS.size > 64) SIGNING_KEYS.clear();
     const signer = new AwsClient({
       ...(await this.credentials()),
       service: this.spec.signingName,
       region: this.options.region,
       retries: 0,
+      cache: SIGNING_KEYS,
     });
     // The SDK's retry headers: one invocation id for all attempts of a call, and the attempt number.
     const invocation = randomUUID();
