@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { AwsClient } from 'aws4fetch';
+import { xrayObserver } from './xray.js';
 
 /**
  * SigV4 signing keys derived per secret, day, region and service (four HMACs each, AWS SigV4
@@ -167,6 +168,9 @@ export interface AwsCall {
   input: unknown;
   output?: unknown;
   error?: unknown;
+  /** Epoch milliseconds when the call began and ended (retries included). */
+  started: number;
+  ended?: number;
 }
 
 export interface AwsApiOptions {
@@ -205,10 +209,12 @@ export class AwsApi {
   private readonly maxAttempts: number;
   private readonly timeoutMs: number;
   private readonly backoffMs: number;
-  private readonly observers: ((call: AwsCall) => void)[] = [];
+  private readonly observers: ((call: AwsCall) => void)[];
 
   constructor(readonly options: AwsApiOptions) {
     this.spec = SERVICES[options.service];
+    // Every call is an X-Ray subsegment when the invocation is traced (functions/aws/xray.ts).
+    this.observers = [xrayObserver(options.service, options.region)];
     this.endpoint = options.endpoint?.replace(/\/+$/, '') ?? endpointFor(options.service, options.region);
     this.credentials = options.credentials ?? envCredentials;
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 3);
@@ -244,7 +250,7 @@ export class AwsApi {
     input: object,
     headers: Record<string, string>,
   ): Promise<T> {
-    const call: AwsCall = { operation, input };
+    const call: AwsCall = { operation, input, started: Date.now() };
     try {
       call.output = await this.attempts(operation, method, path, JSON.stringify(input), headers);
       return call.output as T;
@@ -252,6 +258,7 @@ export class AwsApi {
       call.error = err;
       throw err;
     } finally {
+      call.ended = Date.now();
       for (const observe of this.observers) observe(call);
     }
   }
