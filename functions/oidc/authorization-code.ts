@@ -8,7 +8,7 @@ import { ConditionFailedError, type WriteOp } from '../store/store.js';
 import { codeIssuedAt, readCode, redeemCodeWrite, type CodeItem } from './authorization-codes.js';
 import { pickClaims, requestedClaims } from './claims-request.js';
 import { newRefreshToken, OFFLINE_ACCESS, wantsRefreshToken } from './refresh.js';
-import { revokeGrant, userAndClientRevokedAt } from './revocations.js';
+import { notRevokedSince, revokeGrant } from './revocations.js';
 import { resolveAudiences, scopeTokens, type TokenEndpointDeps, type TokenRequest } from './token-request.js';
 import { mintTokens, type TokenResponse } from './tokens.js';
 
@@ -37,7 +37,6 @@ export async function authorizationCodeGrant(
   checkBinding(stored, form, deps.dpopJkt);
   const fallback = stored.resources?.length ? stored.resources : [client.client_id];
   const audiences = resolveAudiences(resources, client, fallback, stored.resources);
-  if (await codeRevoked(deps.store, stored)) throw dead();
 
   // Sign first, then store: a signing failure (KMS down) answers 503 and leaves the code usable,
   // where consuming first would burn it and turn the client's retry into a "replay".
@@ -59,8 +58,13 @@ export async function authorizationCodeGrant(
     ...requested,
     ...(deps.dpopJkt ? { dpopJkt: deps.dpopJkt } : {}),
   });
-  // The code is used up and its refresh token written in one transaction: all or nothing.
-  const writes: WriteOp[] = [redeemCodeWrite(code, grantId)];
+  // The code is used up and its refresh token written in one transaction: all or nothing, and only
+  // while neither the user nor the client has been deleted since the code was issued (a code is
+  // revoked with them; a failed check reads as a dead code below).
+  const writes: WriteOp[] = [
+    redeemCodeWrite(code, grantId),
+    ...notRevokedSince(stored.userId, stored.clientId, codeIssuedAt(stored)),
+  ];
   if (refresh) writes.push({ put: { key: refresh.key, item: { ...refresh.item }, ifAbsent: true } });
   try {
     await deps.store.transact(writes);
@@ -111,11 +115,6 @@ function checkDpopBinding(bound: string | undefined, proved: string | undefined)
 }
 
 /** A code issued before its user or its client was deleted gives nothing. */
-async function codeRevoked(store: TenantStore, item: CodeItem): Promise<boolean> {
-  const [userDeletedAt, clientDeletedAt] = await userAndClientRevokedAt(store, item.userId, item.clientId);
-  const issuedAt = codeIssuedAt(item);
-  return [userDeletedAt, clientDeletedAt].some((t) => t !== undefined && issuedAt <= t);
-}
 
 /** PKCE (RFC 7636 §4.6): the verifier must hash to the challenge the authorization request sent. */
 function checkPkce(challenge: string | undefined, verifier: string | undefined): void {

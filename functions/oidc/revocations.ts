@@ -1,5 +1,5 @@
 import { MAX_REFRESH_TOKEN_LIFETIME } from '../clients/client.js';
-import { nowSeconds, type Item, type Key } from '../store/store.js';
+import { nowSeconds, type Item, type Key, type WriteOp } from '../store/store.js';
 import type { TenantStore } from '../store/tenant-store.js';
 
 /**
@@ -75,6 +75,17 @@ export async function userRevokedAt(store: TenantStore, userId: string): Promise
 /** When the client was deleted (epoch seconds): tokens and codes issued to it until then are dead. */
 export async function clientRevokedAt(store: TenantStore, clientId: string): Promise<number | undefined> {
   return (await store.get<{ revokedAt: number } & Item>(revokedClientKey(clientId)))?.revokedAt;
+}
+
+/**
+ * Conditions for a transaction that issues tokens from a grant made at `issuedAt` (epoch seconds):
+ * it only succeeds while neither the user nor the client has been deleted since. Folded into the
+ * write, the check costs no read of its own and no deletion can slip between a read and the write.
+ */
+export function notRevokedSince(userId: string, clientId: string, issuedAt: number): WriteOp[] {
+  return [revokedUserKey(userId), revokedClientKey(clientId)].map((key) => ({
+    check: { key, absentOrBelow: { attribute: 'revokedAt', value: issuedAt } },
+  }));
 }
 
 /**

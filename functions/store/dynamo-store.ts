@@ -310,6 +310,17 @@ export class DynamoStore implements Store {
         },
       };
     }
+    if ('check' in op) {
+      return {
+        ConditionCheck: {
+          TableName,
+          Key: keyWire(op.check.key),
+          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now OR #c < :c',
+          ExpressionAttributeNames: { '#c': op.check.absentOrBelow.attribute },
+          ...wireValues({ ':now': now, ':c': op.check.absentOrBelow.value }),
+        },
+      };
+    }
     const { names, values, expression } = setExpression(op.update.set);
     const conds = op.update.ifPresent || op.update.match ? ['attribute_exists(pk)'] : [];
     Object.entries(op.update.match ?? {}).forEach(([attr, value], i) => {

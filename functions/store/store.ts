@@ -24,7 +24,12 @@ export type WriteOp =
   /** With `match`, only while the item exists and each listed attribute has that value. */
   | { update: { key: Key; set: Item; ifPresent?: boolean; match?: Record<string, string> } }
   /** One-time use inside a transaction: sets `consumedAt` if the item is live, unused and matches `match`. */
-  | { consume: { key: Key; match?: Record<string, string>; set?: Item } };
+  | { consume: { key: Key; match?: Record<string, string>; set?: Item } }
+  /**
+   * Writes nothing; the transaction only succeeds while the item is absent (or expired) or its
+   * numeric `attribute` is below `value` (a DynamoDB ConditionCheck): a read folded into the write.
+   */
+  | { check: { key: Key; absentOrBelow: { attribute: string; value: number } } };
 
 export interface IncrementOptions {
   /** How much to add (default 1; may be negative). */

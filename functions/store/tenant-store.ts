@@ -57,6 +57,7 @@ export class TenantStore {
         if ('put' in op) return { put: { ...op.put, key: this.k(op.put.key) } };
         if ('delete' in op) return { delete: { ...op.delete, key: this.k(op.delete.key) } };
         if ('consume' in op) return { consume: { ...op.consume, key: this.k(op.consume.key) } };
+        if ('check' in op) return { check: { ...op.check, key: this.k(op.check.key) } };
         return { update: { ...op.update, key: this.k(op.update.key) } };
       }),
     );

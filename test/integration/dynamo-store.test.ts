@@ -433,6 +433,29 @@ describe('DynamoStore transact, failed conditions', () => {
     ]);
     expect(await raw(fresh)).toBeUndefined();
   });
+
+  it('writes only while each check holds: the item absent or expired, or its attribute below the value', async () => {
+    const [absent, below, expired, atOrAbove, written] = [key(), key(), key(), key(), key()];
+    await store.put(below, { revokedAt: 99, expiresAt: future() });
+    await store.put(expired, { revokedAt: 500, expiresAt: nowSeconds() - 10 });
+    await store.put(atOrAbove, { revokedAt: 100, expiresAt: future() });
+    const check = (k: typeof absent) => ({
+      check: { key: k, absentOrBelow: { attribute: 'revokedAt', value: 100 } },
+    });
+    await store.transact([
+      { put: { key: written, item: { v: 1 } } },
+      check(absent),
+      check(below),
+      check(expired),
+    ]);
+    expect(await raw(written)).toMatchObject({ v: 1 });
+    await expect(
+      store.transact([{ put: { key: written, item: { v: 2 } } }, check(absent), check(atOrAbove)]),
+    ).rejects.toBeInstanceOf(ConditionFailedError);
+    // Nothing of the failed transaction was written, and a check writes nothing of its own.
+    expect(await raw(written)).toMatchObject({ v: 1 });
+    expect(await raw(absent)).toBeUndefined();
+  });
 });
 
 describe('DynamoStore scanPrefix', () => {
