@@ -3,7 +3,10 @@
  * tenant; prompt=select_account lists them, prompt=none needs a hint when there are several
  * (OIDC Core §3.1.2.6 account_selection_required), logout with an id_token_hint ends one account.
  */
+import { randomBytes } from 'node:crypto';
 import { decodeJwt } from 'jose';
+import { sha256 } from '../../functions/crypto/secrets.js';
+import { servicesFor } from '../../functions/services.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CookieJar } from '../support/cookie-jar.js';
 import { body, decodeEntities, docAuth, JSON_TYPE, type TestTenant } from '../support/flow.js';
@@ -233,5 +236,37 @@ describe('several accounts per browser', () => {
       `Continue as ${a.email}`,
       'Use another account',
     ]);
+  });
+
+  it('a session stored before several accounts were kept is read as one account', async () => {
+    const a = await pageUser(t);
+    const store = (await servicesFor(t.region)).tenants.scoped(t.id);
+    const cookie = randomBytes(32).toString('base64url');
+    const now = Math.floor(Date.now() / 1000);
+    // The single-account item as it was written before: the Session fields at the top level.
+    await store.put(
+      { pk: `session#${sha256(cookie)}`, sk: 'session' },
+      {
+        sid: randomBytes(16).toString('base64url'),
+        userId: a.userId,
+        authTime: now,
+        amr: ['otp'],
+        acr: 'urn:identity:acr:single-factor',
+        clients: [],
+        createdAt: new Date().toISOString(),
+        expiresAt: now + 3600,
+      },
+    );
+    const jar = new CookieJar();
+    jar.take({ headers: { getSetCookie: () => [`idp_session=${cookie}; Path=/`] } } as never);
+    const none = authUrl(t, app.client_id, CB, { prompt: 'none' });
+    expect(await subOf(await go(jar, none.url), none.verifier)).toBe(a.userId);
+    // A second sign-in joins it under the same cookie.
+    const b = await pageUser(t);
+    await signIn(jar, b);
+    expect(jar.get('idp_session')).toBe(cookie);
+    expect(errorOf(await go(jar, authUrl(t, app.client_id, CB, { prompt: 'none' }).url))).toBe(
+      'account_selection_required',
+    );
   });
 });
