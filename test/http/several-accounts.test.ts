@@ -4,6 +4,8 @@
  * (OIDC Core §3.1.2.6 account_selection_required), logout with an id_token_hint ends one account.
  */
 import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { decodeJwt } from 'jose';
 import { sha256 } from '../../functions/crypto/secrets.js';
 import { servicesFor } from '../../functions/services.js';
@@ -26,8 +28,11 @@ let server: TestServer;
 let t: TestTenant;
 let other: TestTenant;
 let app: { client_id: string; client_secret: string };
+/** A back-channel logout receiver: the `sub` of every logout token it got. */
+let receiver: Server;
+const loggedOut: string[] = [];
 
-async function register(tenant: TestTenant) {
+async function register(tenant: TestTenant, extra: Record<string, unknown> = {}) {
   const res = await http(`${tenant.origin}/v1/clients`, {
     method: 'POST',
     headers: { ...JSON_TYPE, authorization: docAuth(tenant) },
@@ -36,6 +41,7 @@ async function register(tenant: TestTenant) {
       redirect_uris: [CB],
       scope: 'openid',
       first_party: true,
+      ...extra,
     }),
   });
   const json = await body<{ client_id: string; client_secret: string }>(res);
@@ -47,9 +53,22 @@ beforeAll(async () => {
   server = await startTestServer();
   t = await server.tenant();
   other = await server.tenant();
-  app = await register(t);
+  receiver = createServer((req, res) => {
+    let data = '';
+    req.on('data', (c: Buffer) => (data += c.toString()));
+    req.on('end', () => {
+      loggedOut.push(String(decodeJwt(new URLSearchParams(data).get('logout_token')!).sub));
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  const port = (receiver.address() as AddressInfo).port;
+  app = await register(t, { backchannel_logout_uri: `http://127.0.0.1:${port}/logout` });
 });
-afterAll(() => server.stop());
+afterAll(async () => {
+  await new Promise((r) => receiver.close(r));
+  await server.stop();
+});
 
 /** Signs `user` in on the jar (prompt=login, so an account already there is not reused). */
 async function signIn(jar: CookieJar, user: PageUser, tenant = t, client = app) {
@@ -151,12 +170,15 @@ describe('several accounts per browser', () => {
     const jar = new CookieJar();
     const tokensOfA = await signIn(jar, a);
     await signIn(jar, b);
+    loggedOut.length = 0;
     const out = await go(
       jar,
       `${t.issuer}/session/end?${new URLSearchParams({ id_token_hint: tokensOfA.id_token })}`,
     );
     expect(out.status).toBe(200);
     expect(jar.get('idp_session')).toBeDefined();
+    // Back-Channel Logout 1.0: the client is told that A's session ended, and nothing about B's.
+    expect(loggedOut).toEqual([a.userId]);
     const none = authUrl(t, app.client_id, CB, { prompt: 'none' });
     expect(await subOf(await go(jar, none.url), none.verifier)).toBe(b.userId);
     expect(
