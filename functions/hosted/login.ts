@@ -1,5 +1,6 @@
 import { ClientRepository } from '../clients/client-repository.js';
 import { sha256 } from '../crypto/secrets.js';
+import { notifyLogout } from '../oidc/backchannel-logout.js';
 import { consentScope } from '../oidc/claims-request.js';
 import { clientDisplayName, type Client } from '../clients/client.js';
 import type { HttpResponse } from '../http/request.js';
@@ -254,13 +255,21 @@ export async function loginPassed(env: Env, method: AuthenticatorType, json: boo
   }
   const client = await clientOf(env);
   // Added to this browser's session beside the accounts already signed in on it (same cookie).
-  const { cookieValue, session, writes } = await signIn(env.ctx.store, env.req.cookies, {
+  const { cookieValue, session, writes, dropped } = await signIn(env.ctx.store, env.req.cookies, {
     userId: env.ix.userId!,
     amr: auth.amr,
     acr: auth.acr,
     clients: [client.client_id],
   });
   await env.ctx.store.transact(writes);
+  // An account this sign-in replaced (the same user again) or pushed out (past five) has ended:
+  // its relying parties are told (Back-Channel Logout 1.0 §2.5).
+  if (dropped.length)
+    await notifyLogout(dropped, {
+      clients: new ClientRepository(env.ctx.store, env.ctx.tenant),
+      signer: env.ctx.signer,
+      issuer: env.ctx.issuer,
+    });
   await auditOf(env).record({
     type: 'signin.succeeded',
     detail: { userId: session.userId, clientId: client.client_id, methods: used },

@@ -204,7 +204,11 @@ describe('several accounts per browser', () => {
     const users: PageUser[] = [];
     for (let i = 0; i < 6; i++) users.push(await pageUser(t));
     const jar = new CookieJar();
-    for (const user of users) await signIn(jar, user);
+    for (const user of users.slice(0, 5)) await signIn(jar, user);
+    loggedOut.length = 0;
+    await signIn(jar, users[5]!);
+    // The account pushed out has ended: its client is told (Back-Channel Logout 1.0 §2.5).
+    expect(loggedOut).toEqual([users[0]!.userId]);
     const listed = choices(
       (await pageOf(jar, authUrl(t, app.client_id, CB, { prompt: 'select_account' }).url)).html,
     );
