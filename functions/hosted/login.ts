@@ -1,5 +1,6 @@
 import { ClientRepository } from '../clients/client-repository.js';
 import { sha256 } from '../crypto/secrets.js';
+import { notifyLogout } from '../oidc/backchannel-logout.js';
 import { consentScope } from '../oidc/claims-request.js';
 import { clientDisplayName, type Client } from '../clients/client.js';
 import type { HttpResponse } from '../http/request.js';
@@ -7,8 +8,15 @@ import type { Interaction, LoginState } from '../interaction/interaction.js';
 import { saveInteraction } from '../interaction/repository.js';
 import { authContext } from '../sessions/auth-context.js';
 import { consentWrite, grantedScopes, scopesNeedingConsent } from '../sessions/consent.js';
-import { addClient, loadSession, newSession, sessionCookie, type Session } from '../sessions/session.js';
-import { acrClaim, acrReaches, targetAcr } from '../oidc/login-request.js';
+import {
+  addClient,
+  loadAccounts,
+  loadSession,
+  sessionCookie,
+  signIn,
+  type Session,
+} from '../sessions/session.js';
+import { acrClaim, acrReaches, sessionSatisfies, targetAcr } from '../oidc/login-request.js';
 import { findUserByLogin, ProfileRepository } from '../users/profile-repository.js';
 import type { AuthenticatorType } from '../users/user-records.js';
 import { auditOf, screenUrl, show, vctx, type Env, type ViewExtra } from './env.js';
@@ -146,9 +154,13 @@ const LOGIN_SCREENS = {
   },
 
   async select(env, _login, extra) {
-    const session = await loadSession(env.ctx.store, env.req.cookies);
-    if (!session) return seeOther(screenUrl(env));
-    const view = loginViews.selectAccount(vctx(env), await displayName(env, session.userId));
+    const accounts = await loadAccounts(env.ctx.store, env.req.cookies);
+    if (!accounts.length) return seeOther(screenUrl(env));
+    // The current account (signed in last) first.
+    const choices = await Promise.all(
+      accounts.toReversed().map(async (a) => ({ sid: a.sid, name: await displayName(env, a.userId) })),
+    );
+    const view = loginViews.selectAccount(vctx(env), choices);
     return show(env, env.t('select_title'), view, extra.status);
   },
 
@@ -242,13 +254,22 @@ export async function loginPassed(env: Env, method: AuthenticatorType, json: boo
       );
   }
   const client = await clientOf(env);
-  const { cookieValue, session, writes } = newSession({
+  // Added to this browser's session beside the accounts already signed in on it (same cookie).
+  const { cookieValue, session, writes, dropped } = await signIn(env.ctx.store, env.req.cookies, {
     userId: env.ix.userId!,
     amr: auth.amr,
     acr: auth.acr,
     clients: [client.client_id],
   });
   await env.ctx.store.transact(writes);
+  // An account this sign-in replaced (the same user again) or pushed out (past five) has ended:
+  // its relying parties are told (Back-Channel Logout 1.0 §2.5).
+  if (dropped.length)
+    await notifyLogout(dropped, {
+      clients: new ClientRepository(env.ctx.store, env.ctx.tenant),
+      signer: env.ctx.signer,
+      issuer: env.ctx.issuer,
+    });
   await auditOf(env).record({
     type: 'signin.succeeded',
     detail: { userId: session.userId, clientId: client.client_id, methods: used },
@@ -264,8 +285,9 @@ export async function loginPassed(env: Env, method: AuthenticatorType, json: boo
 
 /** `next` after a passkey in a login: finish what `loginPassed` started. */
 export async function loginNext(env: Env): Promise<HttpResponse> {
-  const session = await loadSession(env.ctx.store, env.req.cookies);
-  if (session && session.sid === env.ix.login!.sid) return proceed(env, session);
+  const sid = env.ix.login!.sid;
+  const session = sid ? await loadSession(env.ctx.store, env.req.cookies, sid) : undefined;
+  if (session) return proceed(env, session);
   return seeOther(screenUrl(env));
 }
 
@@ -305,14 +327,16 @@ export const LOGIN_STEPS: Record<string, LoginStep> = {
 
   async 'select-account'(env, login, form) {
     if (login.stage !== 'select') return seeOther(screenUrl(env));
-    const session = await loadSession(env.ctx.store, env.req.cookies);
-    if (form.choice === 'current' && session) {
+    // Only an account of this browser's own session can be chosen (another's sid finds nothing).
+    const session = form.choice ? await loadSession(env.ctx.store, env.req.cookies, form.choice) : undefined;
+    if (session && sessionSatisfies(session, login.params)) {
       env.ix = await saveInteraction(env.ctx.store, env.ix.id, {
         userId: session.userId,
-        login: { ...login, stage: 'challenge' },
+        login: { ...login, stage: 'challenge', sid: session.sid },
       });
       return proceed(env, session);
     }
+    // Another account, or one whose sign-in is too old or weak for this request: sign in anew.
     env.ix = await saveInteraction(env.ctx.store, env.ix.id, { login: { ...login, stage: 'identify' } });
     return seeOther(screenUrl(env));
   },
@@ -320,8 +344,9 @@ export const LOGIN_STEPS: Record<string, LoginStep> = {
   async consent(env, login, form) {
     if (login.stage !== 'consent' || !env.ix.userId) return seeOther(screenUrl(env));
     if (form.decision !== 'allow') return finishError(env, 'access_denied', 'the user denied the request');
-    const session = await loadSession(env.ctx.store, env.req.cookies);
-    if (!session || session.sid !== login.sid) return LOGIN_SCREENS.consent(env, login, { status: 400 });
+    const session = login.sid ? await loadSession(env.ctx.store, env.req.cookies, login.sid) : undefined;
+    if (!session || session.userId !== env.ix.userId)
+      return LOGIN_SCREENS.consent(env, login, { status: 400 });
     const client = await clientOf(env);
     const previous = await grantedScopes(env.ctx.store, session.userId, client.client_id);
     await env.ctx.store.transact([

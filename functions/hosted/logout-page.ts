@@ -16,7 +16,8 @@ export function logoutPage(
   tenant: Pick<Tenant, 'name' | 'brandColor'>,
   locale: Locale,
 ): HttpResponse {
-  if (outcome.kind === 'redirect') return seeOther(outcome.location, [outcome.clearCookie]);
+  if (outcome.kind === 'redirect')
+    return seeOther(outcome.location, outcome.clearCookie ? [outcome.clearCookie] : []);
   const page = pageContext(tenant, locale);
   const { t } = page;
   if (outcome.kind === 'confirm') {

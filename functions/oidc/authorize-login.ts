@@ -4,7 +4,8 @@ import { newInteraction, type LoginState } from '../interaction/interaction.js';
 import { interactionWrite } from '../interaction/repository.js';
 import type { ClientRequest, LoginParams } from '../records/authorization.js';
 import { scopesNeedingConsent } from '../sessions/consent.js';
-import { addClient, loadSession, type Session } from '../sessions/session.js';
+import { addClient, loadAccounts, type Session } from '../sessions/session.js';
+import { findUserByLogin } from '../users/profile-repository.js';
 import { optional, type AuthorizeContext, type AuthorizeOutcome } from './authorize-context.js';
 import { RedirectError } from './authorize-errors.js';
 import { claimsWithin, consentScope } from './claims-request.js';
@@ -24,7 +25,9 @@ import {
 /**
  * A sign-in that does not start with /init-auth (OIDC Core §3.1.2): the SSO session answers at
  * once when it is fresh and strong enough and the client needs no (more) consent; `prompt=none`
- * never shows a page (login_required / consent_required); otherwise the hosted login takes over.
+ * never shows a page (login_required / consent_required / account_selection_required, §3.1.2.6);
+ * otherwise the hosted login takes over. The browser may hold several accounts: a hint
+ * (`id_token_hint`, `login_hint`) picks one; without a hint, more than one asks the user to choose.
  */
 export async function loginFlow(
   p: Record<string, string>,
@@ -34,8 +37,16 @@ export async function loginFlow(
   now: number,
 ): Promise<AuthorizeOutcome> {
   const params = await loginParams(p, ctx, client);
-  const session = await loadSession(ctx.store, ctx.cookies);
-  const fresh = sessionSatisfies(session, params, now) ? session : undefined;
+  const accounts = await loadAccounts(ctx.store, ctx.cookies, now);
+  const hinted = params.hintSub !== undefined || params.loginHint !== undefined;
+  const candidates = hinted ? await hintedAccounts(ctx, accounts, params) : accounts;
+  // prompt=login asks for a new sign-in (which joins the others); otherwise several accounts, or
+  // select_account with any, show the chooser.
+  const choose =
+    !params.prompt.includes('login') &&
+    (candidates.length > 1 || (params.prompt.includes('select_account') && accounts.length > 0));
+  const account = candidates.length === 1 ? candidates[0] : undefined;
+  const fresh = sessionSatisfies(account, params, now) ? account : undefined;
   const consentFor = (userId: string) =>
     scopesNeedingConsent(
       ctx.store,
@@ -47,6 +58,8 @@ export async function loginFlow(
     );
 
   if (params.prompt.includes('none')) {
+    if (candidates.length > 1)
+      throw new RedirectError('account_selection_required', 'several accounts are signed in; send a hint');
     if (!fresh)
       throw new RedirectError(
         'login_required',
@@ -55,9 +68,25 @@ export async function loginFlow(
     if ((await consentFor(fresh.userId)).length)
       throw new RedirectError('consent_required', 'the user has not consented to this client');
   }
-  if (fresh && !params.prompt.includes('select_account') && !(await consentFor(fresh.userId)).length)
+  if (fresh && !choose && !(await consentFor(fresh.userId)).length)
     return singleSignOn(ctx, client, request, params, fresh, now);
-  return startLogin(p, ctx, request, params, fresh, now);
+  const stage: LoginState['stage'] = choose ? 'select' : fresh ? 'consent' : 'identify';
+  return startLogin(p, ctx, request, params, stage, stage === 'consent' ? fresh : undefined, now);
+}
+
+/**
+ * The accounts of this browser the hint names. Only accounts already signed in here are matched
+ * (the browser knows them), so this says nothing about who else has an account.
+ */
+async function hintedAccounts(
+  ctx: AuthorizeContext,
+  accounts: Session[],
+  params: LoginParams,
+): Promise<Session[]> {
+  if (params.hintSub !== undefined) return accounts.filter((a) => a.userId === params.hintSub);
+  if (!accounts.length || params.loginHint === undefined) return [];
+  const found = await findUserByLogin(ctx.store, params.loginHint);
+  return found ? accounts.filter((a) => a.userId === found.userId) : [];
 }
 
 /** The request's OIDC parameters, each checked (OIDC Core §3.1.2.1). */
@@ -115,16 +144,12 @@ async function startLogin(
   ctx: AuthorizeContext,
   request: ClientRequest,
   params: LoginParams,
+  stage: LoginState['stage'],
   fresh: Session | undefined,
   now: number,
 ): Promise<AuthorizeOutcome> {
-  // login_hint only fills in the identifier (OIDC Core §3.1.2.1 makes it a hint): looking the
-  // account up here would answer known and unknown identifiers differently.
-  const stage: LoginState['stage'] = fresh
-    ? params.prompt.includes('select_account')
-      ? 'select'
-      : 'consent'
-    : 'identify';
+  // login_hint only fills in the identifier (OIDC Core §3.1.2.1 makes it a hint); it was matched
+  // only against the accounts this browser already holds.
   const userId = fresh?.userId;
   const { interaction, binding } = newInteraction(
     {

@@ -2,7 +2,7 @@ import { recordAudit } from '../audit/record.js';
 import type { Client } from '../clients/client.js';
 import type { ClientRepository } from '../clients/client-repository.js';
 import { constantTimeEqual, sha256 } from '../crypto/secrets.js';
-import { endSession, loadSession, SESSION_COOKIE, sessionCookie } from '../sessions/session.js';
+import { endSession, loadAccounts, SESSION_COOKIE, sessionCookie } from '../sessions/session.js';
 import type { Signer } from '../signing/signer.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import { PageError } from './authorize-errors.js';
@@ -10,13 +10,13 @@ import { notifyLogout } from './backchannel-logout.js';
 import { verifyIdTokenHint, type IdTokenHint } from './id-token-hint.js';
 
 /**
- * RP-Initiated Logout 1.0. A valid `id_token_hint` for the current session's user ends the
- * session at once; without one, the user confirms first, so a third-party page cannot sign people
+ * RP-Initiated Logout 1.0. A valid `id_token_hint` for one of the browser's accounts ends that
+ * account's session at once (the others stay signed in); without one, the user confirms first and every account ends, so a third-party page cannot sign people
  * out by linking here (§2, "the OP SHOULD ask the End-User"). The post-logout redirect must be
  * registered for the client, matched exactly (§3), and is never used without knowing the client.
  */
 export type EndSessionOutcome =
-  | { kind: 'redirect'; location: string; clearCookie: string }
+  | { kind: 'redirect'; location: string; clearCookie?: string }
   | { kind: 'signed-out'; clearCookie?: string }
   | { kind: 'confirm'; csrf: string; params: Record<string, string> };
 
@@ -80,22 +80,30 @@ export async function endSessionRequest(
     return { kind: 'redirect', location: url.toString(), clearCookie: clear };
   };
 
-  const session = await loadSession(deps.store, deps.cookies);
-  if (!session) return done();
+  const accounts = await loadAccounts(deps.store, deps.cookies);
+  if (!accounts.length) return done();
   const cookieValue = deps.cookies[SESSION_COOKIE]!;
-  const hintMatches =
-    hint !== undefined && hint.sub === session.userId && (!hint.sid || hint.sid === session.sid);
+  // With several accounts on the browser, the hint names the one to end (its `sub`, and its `sid`
+  // when the ID token carries one); confirming without a hint ends them all.
+  const named =
+    hint === undefined
+      ? undefined
+      : accounts.find((a) => a.userId === hint.sub && (!hint.sid || hint.sid === a.sid));
   const confirmed = deps.confirmed && constantTimeEqual(p.logout_csrf ?? '', logoutCsrf(cookieValue));
-  if (hintMatches || confirmed) {
-    const ended = await endSession(deps.store, deps.cookies);
-    await recordAudit(
-      deps.store,
-      { type: 'session.ended', detail: { userId: session.userId, reason: 'logout' } },
-      { actor: { kind: 'user', id: session.userId }, ...deps.from },
-    );
-    // Back-Channel Logout 1.0 §2.5: the relying parties of the session are told before the answer.
-    if (ended) await notifyLogout([ended], deps);
-    return done();
+  if (named || confirmed) {
+    const { ended, remaining } = await endSession(deps.store, deps.cookies, named?.sid);
+    for (const account of ended)
+      await recordAudit(
+        deps.store,
+        { type: 'session.ended', detail: { userId: account.userId, reason: 'logout' } },
+        { actor: { kind: 'user', id: account.userId }, ...deps.from },
+      );
+    // Back-Channel Logout 1.0 §2.5: the relying parties of the ended accounts are told before the answer.
+    if (ended.length) await notifyLogout(ended, deps);
+    const outcome = done();
+    // The cookie stays while other accounts are still signed in on this browser.
+    if (remaining && 'clearCookie' in outcome) delete outcome.clearCookie;
+    return outcome;
   }
   const { logout_csrf: _csrf, ...params } = p;
   return { kind: 'confirm', csrf: logoutCsrf(cookieValue), params };

@@ -19,10 +19,14 @@ ${csrfField(v)}
 </form>`;
 }
 
-export function selectAccount(v: ViewContext, user: string): Html {
+/** The accounts signed in on this browser, each a button, and "use another account". */
+export function selectAccount(v: ViewContext, accounts: { sid: string; name: string }[]): Html {
   const { t } = v;
   return html`<h1>${t('select_title')}</h1>
-<form method="post" action="${action(v, 'select-account')}">${csrfField(v)}<input type="hidden" name="choice" value="current"><button type="submit">${t('continue_as', { user })}</button></form>
+<ul class="accounts">${accounts.map(
+    (a) =>
+      html`<li><form method="post" action="${action(v, 'select-account')}">${csrfField(v)}<input type="hidden" name="choice" value="${a.sid}"><button type="submit">${t('continue_as', { user: a.name })}</button></form></li>`,
+  )}</ul>
 <form method="post" action="${action(v, 'select-account')}">${csrfField(v)}<input type="hidden" name="choice" value="another"><button type="submit" class="secondary">${t('use_another')}</button></form>`;
 }
 
