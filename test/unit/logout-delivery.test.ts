@@ -1,7 +1,8 @@
 /**
  * Back-channel logout through the queue: the SQS adapter sends SigV4-signed AWS JSON 1.0
  * `SendMessageBatch` calls of at most ten entries, and the queue's consumer POSTs each token to a
- * real receiver, reports failures per message, drops expired tokens and refuses private addresses.
+ * real receiver, reports failures per message, drops expired tokens and refuses private addresses;
+ * the logout hands its tokens to whichever delivery is configured and survives the queue failing.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,8 +12,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sqsLogoutDelivery } from '../../functions/adapters/sqs-logout.js';
 import { endpointFor } from '../../functions/aws/json-api.js';
 import { allowLocalDelivery } from '../../functions/clients/backchannel-uri.js';
+import type { ClientRepository } from '../../functions/clients/client-repository.js';
+import { readConfig } from '../../functions/config.js';
 import { handler } from '../../functions/jobs/deliver-logout.js';
+import { notifyLogout } from '../../functions/oidc/backchannel-logout.js';
 import type { LogoutJob } from '../../functions/oidc/logout-delivery.js';
+import type { EndedSession } from '../../functions/sessions/session.js';
+import type { Signer } from '../../functions/signing/signer.js';
 import { AwsFault, startAwsEndpoint, type AwsEndpoint } from '../support/aws-endpoint.js';
 
 const QUEUE = 'https://sqs.eu-west-1.amazonaws.com/123456789012/logout';
@@ -167,5 +173,58 @@ describe('the logout queue consumer (jobs/deliver-logout.ts)', () => {
     );
     expect(out.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(['msg-0', 'msg-1', 'msg-2']);
     expect(received).toEqual([]);
+  });
+});
+
+describe('notifyLogout hands the signed tokens to the configured delivery', () => {
+  const session = {
+    sid: 'sid-1',
+    userId: 'user-1',
+    clients: ['a', 'b', 'a', 'none'],
+  } as unknown as EndedSession;
+  const clients = {
+    get: (id: string) =>
+      Promise.resolve(
+        id === 'none'
+          ? { client_id: id, id_token_signed_response_alg: 'RS256' }
+          : {
+              client_id: id,
+              backchannel_logout_uri: `https://${id}.example.com/bcl`,
+              id_token_signed_response_alg: 'RS256',
+            },
+      ),
+  } as unknown as ClientRepository;
+  const signer = {
+    signJwt: (claims: Record<string, unknown>) => Promise.resolve(`jwt:${String(claims.aud)}`),
+  } as unknown as Signer;
+
+  it('one job per client with a URI, once per client', async () => {
+    const delivered: LogoutJob[] = [];
+    await notifyLogout([session], {
+      clients,
+      signer,
+      issuer: 'https://acme.eu.example.com/oidc',
+      delivery: { deliver: (jobs) => Promise.resolve(void delivered.push(...jobs)) },
+    });
+    expect(delivered).toEqual([
+      { clientId: 'a', uri: 'https://a.example.com/bcl', logoutToken: 'jwt:a' },
+      { clientId: 'b', uri: 'https://b.example.com/bcl', logoutToken: 'jwt:b' },
+    ]);
+  });
+
+  it('a queue that cannot be reached does not fail the logout', async () => {
+    await expect(
+      notifyLogout([session], {
+        clients,
+        signer,
+        issuer: 'https://acme.eu.example.com/oidc',
+        delivery: { deliver: () => Promise.reject(new Error('queue down')) },
+      }),
+    ).resolves.toBeUndefined();
+  });
+
+  it('LOGOUT_QUEUE_URL selects the queue; unset, delivery is in-process', () => {
+    expect(readConfig({ LOGOUT_QUEUE_URL: QUEUE }).logoutQueueUrl).toBe(QUEUE);
+    expect(readConfig({}).logoutQueueUrl).toBeUndefined();
   });
 });
