@@ -9,8 +9,12 @@ import { Construct } from 'constructs';
 import { BUNDLE } from './bundling.js';
 import { PROJECT_ROOT, XRAY_WILDCARD_REASON } from './route-function.js';
 
-/** The consumer's limit: a batch of ten deliveries in parallel, each bounded at 5 s. */
-export const CONSUMER_TIMEOUT = Duration.seconds(30);
+/**
+ * The consumer's limit: a batch of ten deliveries in parallel, each bounded at 5 s. Kept short on
+ * purpose: a failed message is received again only after the visibility timeout (six times this),
+ * and a logout token lives 120 s, so both retries (at about 48 s and 96 s) must come before it expires.
+ */
+export const CONSUMER_TIMEOUT = Duration.seconds(8);
 /** Receives before a message goes to the dead-letter queue: one delivery and two retries. */
 export const MAX_RECEIVE_COUNT = 3;
 
