@@ -53,6 +53,11 @@ export interface Config {
    * a loopback `http` authority when the server is local (`PUBLIC_SCHEME=http`), to play Entra in tests.
    */
   entraAuthority: string;
+  /**
+   * The SQS queue URL back-channel logout tokens are sent to (`jobs/deliver-logout.ts` delivers
+   * them); unset, they are delivered in-process before the logout answers.
+   */
+  logoutQueueUrl: string | undefined;
 }
 
 function list(value: string | undefined): string[] {
@@ -97,6 +102,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mailFrom: env[ENV.mailFrom] || undefined,
     localOutboxDir: env[ENV.localOutboxDir] ?? '.data/outbox',
     entraAuthority: entraAuthority(env[ENV.entraAuthority], scheme),
+    logoutQueueUrl: env[ENV.logoutQueueUrl] || undefined,
   };
 }
 

@@ -22,6 +22,8 @@ export const ENV = {
   mailFrom: 'MAIL_FROM',
   localOutboxDir: 'LOCAL_OUTBOX_DIR',
   entraAuthority: 'ENTRA_AUTHORITY',
+  /** The SQS queue back-channel logout tokens leave through (set on AWS); unset: delivered in-process. */
+  logoutQueueUrl: 'LOGOUT_QUEUE_URL',
   /** Read by the logger (`log.ts`): INFO on AWS. */
   logLevel: 'LOG_LEVEL',
   /** Read by Powertools itself: the service name on every log line and metric. */

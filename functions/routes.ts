@@ -15,7 +15,9 @@ export type Permission =
   | 'kms:secrets'
   /** Open stored secrets only: kms:Decrypt (a page that shows, never seals). */
   | 'kms:secrets:open'
-  | 'ses:send';
+  | 'ses:send'
+  /** Put back-channel logout tokens on the region's logout queue: sqs:SendMessage. */
+  | 'queue:logout';
 
 export interface Route {
   /** Unique, PascalCase: names the Lambda function and its log group. */
@@ -97,7 +99,7 @@ export const routes: Route[] = [
     handler: 'end-session',
     tenant: true,
     // kms:sign: the logout tokens of Back-Channel Logout 1.0.
-    permissions: ['table:read', 'table:write', 'kms:sign', 'kms:publicKey'],
+    permissions: ['table:read', 'table:write', 'kms:sign', 'kms:publicKey', 'queue:logout'],
     purpose:
       'RP-Initiated Logout 1.0: ends the SSO session, tells its clients (Back-Channel Logout 1.0), back to the post-logout URI',
   },
@@ -183,7 +185,7 @@ export const routes: Route[] = [
     handler: 'user',
     tenant: true,
     // kms:sign: deleting a user ends their sessions and signs the back-channel logout tokens.
-    permissions: ['table:read', 'table:write', 'kms:sign'],
+    permissions: ['table:read', 'table:write', 'kms:sign', 'queue:logout'],
     purpose:
       'Management: the user (profile, isEnrolled, authenticators); create/replace, merge-patch, delete',
   },
@@ -202,7 +204,7 @@ export const routes: Route[] = [
     path: '/v1/users/{userId}/sessions',
     handler: 'user-sessions',
     tenant: true,
-    permissions: ['table:read', 'table:write', 'kms:sign'],
+    permissions: ['table:read', 'table:write', 'kms:sign', 'queue:logout'],
     purpose:
       "Management: end every SSO session of a user and tell the sessions' clients (back-channel logout)",
   },

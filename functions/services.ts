@@ -12,6 +12,8 @@ import { initialKeys, KEY_LIST_CACHE_MS, SIGNING_KEYS_KEY } from './signing/tena
 import { DynamoStore } from './store/dynamo-store.js';
 import type { TenantStore } from './store/tenant-store.js';
 import { logger } from './log.js';
+import { sqsLogoutDelivery } from './adapters/sqs-logout.js';
+import { inProcessDelivery, type LogoutDelivery } from './oidc/logout-delivery.js';
 import { TenantRepository } from './tenants/tenant-repository.js';
 
 /**
@@ -38,6 +40,8 @@ export interface RegionServices {
   secretBox: SecretBox;
   tenants: TenantRepository;
   mailer: Mailer;
+  /** Back-channel logout tokens: to the SQS queue when `LOGOUT_QUEUE_URL` is set, else in-process. */
+  logoutDelivery: LogoutDelivery;
 }
 
 /** Builders of the adapters an entry point registers (see above). */
@@ -107,6 +111,12 @@ async function build(cfg: Config, region: RegionCode): Promise<RegionServices> {
     secretBox,
     tenants,
     mailer: buildMailer(cfg, region),
+    logoutDelivery: cfg.logoutQueueUrl
+      ? sqsLogoutDelivery(
+          new AwsApi({ service: 'sqs', region: REGIONS[region].awsRegion, timeoutMs: 2_000 }),
+          cfg.logoutQueueUrl,
+        )
+      : inProcessDelivery(),
   };
 }
 

@@ -23,6 +23,7 @@ import { LATENCY_ROUTES } from './monitoring.js';
 import type { RegionCode } from '../functions/regions.js';
 import type { Route } from '../functions/routes.js';
 import { RouteFunction } from './route-function.js';
+import type { LogoutDelivery } from './logout-delivery.js';
 import type { MailSender } from './mail.js';
 import type { SecretsKey } from './secrets-key.js';
 import type { SigningKey } from './signing-key.js';
@@ -76,6 +77,7 @@ export interface IdentityApiProps {
   secretsKey: SecretsKey;
   mail: MailSender | undefined;
   environment: Record<string, string>;
+  logoutDelivery?: LogoutDelivery;
 }
 
 const NO_AUTHORIZER_REASON = (route: Route | undefined): string =>
@@ -176,6 +178,7 @@ export class IdentityApi extends Construct {
       secretsKey: props.secretsKey,
       mail: props.mail,
       environment: props.environment,
+      ...(props.logoutDelivery ? { logoutDelivery: props.logoutDelivery } : {}),
     });
     this.functions.set(route.id, fn);
     return fn;

@@ -11,6 +11,7 @@ import { alarmEmailOf, DeadLetterQueue, Monitoring } from './monitoring.js';
 import { SecretsKey } from './secrets-key.js';
 import { SigningKey } from './signing-key.js';
 import { KeyRotation } from './key-rotation.js';
+import { LogoutDelivery } from './logout-delivery.js';
 import { IdentityTable } from './table.js';
 import { EdgeFirewall } from './waf.js';
 
@@ -35,6 +36,7 @@ export class IdentityStack extends Stack {
   readonly firewall: EdgeFirewall;
   readonly keyRotation: KeyRotation;
   readonly deadLetters: DeadLetterQueue;
+  readonly logoutDelivery: LogoutDelivery;
   readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: IdentityStackProps) {
@@ -55,7 +57,13 @@ export class IdentityStack extends Stack {
       ? new MailSender(this, settings.mailFrom, { hostedZone: settings.hostedZone })
       : undefined;
 
-    const environment = functionEnvironment(settings, this.table, this.signingKey, this.secretsKey, mail);
+    const shared = functionEnvironment(settings, this.table, this.signingKey, this.secretsKey, mail);
+    this.deadLetters = new DeadLetterQueue(this, 'DeadLetters');
+    this.logoutDelivery = new LogoutDelivery(this, 'LogoutDelivery', {
+      deadLetters: this.deadLetters.queue,
+      environment: shared,
+    });
+    const environment = { ...shared, [ENV.logoutQueueUrl]: this.logoutDelivery.queue.queueUrl };
 
     this.api = new IdentityApi(this, 'Api', {
       code: settings.code,
@@ -67,11 +75,11 @@ export class IdentityStack extends Stack {
       secretsKey: this.secretsKey,
       mail,
       environment,
+      logoutDelivery: this.logoutDelivery,
     });
 
     this.firewall = new EdgeFirewall(this, 'Firewall', { code: settings.code, stage: this.api.stage });
 
-    this.deadLetters = new DeadLetterQueue(this, 'DeadLetters');
     this.keyRotation = new KeyRotation(this, 'KeyRotation', {
       table: this.table,
       secretsKey: this.secretsKey,
@@ -92,7 +100,7 @@ export class IdentityStack extends Stack {
           fn: f.fn,
         })),
       },
-      otherFunctions: [this.keyRotation.fn],
+      otherFunctions: [this.keyRotation.fn, this.logoutDelivery.fn],
       table: this.table.table,
       deadLetters: this.deadLetters.queue,
       mail: mail !== undefined,

@@ -9,6 +9,7 @@ import { ENV } from '../functions/env-names.js';
 import type { Permission, Route } from '../functions/routes.js';
 import { BUNDLE } from './bundling.js';
 import { sourceMapsOf } from './context.js';
+import type { LogoutDelivery } from './logout-delivery.js';
 import type { MailSender } from './mail.js';
 import type { SecretsKey } from './secrets-key.js';
 import type { SigningKey } from './signing-key.js';
@@ -53,6 +54,8 @@ export interface RouteFunctionProps {
   mail: MailSender | undefined;
   /** Environment shared by every function of the region. */
   environment: Record<string, string>;
+  /** The back-channel logout queue (permission `queue:logout`). */
+  logoutDelivery?: LogoutDelivery;
 }
 
 /**
@@ -146,6 +149,9 @@ function grant(permission: Permission, role: Role, props: RouteFunctionProps): v
         );
       }
       return props.mail.grantSend(role);
+    case 'queue:logout':
+      if (!props.logoutDelivery) throw new Error(`Route ${props.route.id} needs the logout queue`);
+      return props.logoutDelivery.grantSend(role);
     default: {
       // A new Permission in functions/routes.ts must be mapped to IAM here before it compiles.
       const unknown: never = permission;

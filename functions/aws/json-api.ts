@@ -11,8 +11,8 @@ const SIGNING_KEYS = new Map<string, ArrayBuffer>();
 import { BackendUnavailableError } from '../errors.js';
 
 /**
- * The AWS JSON protocols, spoken over `fetch` for the three services the functions use (DynamoDB
- * and KMS: JSON-RPC with `X-Amz-Target`; SES v2: REST-JSON). Why not the AWS SDK: its KMS client
+ * The AWS JSON protocols, spoken over `fetch` for the services the functions use (DynamoDB, KMS
+ * and SQS: JSON-RPC with `X-Amz-Target`; SES v2: REST-JSON). Why not the AWS SDK: its KMS client
  * alone bundles to about 318 KB minified and DynamoDB with lib-dynamodb to 342 KB, most of a
  * Lambda's cold start (docs/architecture.md, "No AWS SDK in the functions"). What this module
  * does by hand is small and follows the SDK's documented behaviour: the endpoint (including
@@ -50,7 +50,7 @@ export const staticCredentials =
   () =>
     credentials;
 
-export type AwsService = 'dynamodb' | 'kms' | 'sesv2';
+export type AwsService = 'dynamodb' | 'kms' | 'sesv2' | 'sqs';
 
 interface ServiceSpec {
   /** Host prefix of the regional endpoint. */
@@ -80,6 +80,15 @@ const SERVICES: Record<AwsService, ServiceSpec> = {
     target: 'TrentService',
   },
   sesv2: { host: 'email', signingName: 'ses', envId: 'SESV2', contentType: 'application/json' },
+  // SQS speaks the AWS JSON 1.0 protocol (Amazon SQS Developer Guide, "Making query API requests
+  // using AWS JSON protocol").
+  sqs: {
+    host: 'sqs',
+    signingName: 'sqs',
+    envId: 'SQS',
+    contentType: 'application/x-amz-json-1.0',
+    target: 'AmazonSQS',
+  },
 };
 
 /**

@@ -15,6 +15,7 @@ export const handler = tenantHandler(
       clients: new ClientRepository(ctx.store, ctx.tenant),
       signer: ctx.signer,
       issuer: ctx.issuer,
+      delivery: ctx.services.logoutDelivery,
       cookies: schemeCookies(req.cookies, ctx.origin.startsWith('https:')),
       secure: ctx.origin.startsWith('https:'),
       confirmed: req.method === 'POST',

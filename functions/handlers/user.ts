@@ -54,6 +54,7 @@ export const handler = tenantHandler(async (req, ctx) => {
       clients: new ClientRepository(ctx.store, ctx.tenant),
       signer: ctx.signer,
       issuer: ctx.issuer,
+      delivery: ctx.services.logoutDelivery,
     });
     return { status: 204 };
   }

@@ -7,6 +7,7 @@ import type { Signer } from '../signing/signer.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import { PageError } from './authorize-errors.js';
 import { notifyLogout } from './backchannel-logout.js';
+import type { LogoutDelivery } from './logout-delivery.js';
 import { verifyIdTokenHint, type IdTokenHint } from './id-token-hint.js';
 
 /**
@@ -38,6 +39,7 @@ export async function endSessionRequest(
     clients: ClientRepository;
     signer: Signer;
     issuer: string;
+    delivery?: LogoutDelivery;
     cookies: Record<string, string>;
     secure: boolean;
     confirmed: boolean;

@@ -302,8 +302,8 @@ describe('the app: functions', () => {
   it('has exactly one arm64 nodejs22.x function per route-table entry, with the shared environment', () => {
     for (const [code, t] of templates) {
       // One per entry, plus the `$default` fallback (JSON 404/405, as the local server answers) and
-      // the scheduled key rotation.
-      t.resourceCountIs('AWS::Lambda::Function', routes.length + 2);
+      // the scheduled key rotation and the back-channel logout queue's consumer.
+      t.resourceCountIs('AWS::Lambda::Function', routes.length + 3);
       const proxy = Object.entries(t.findResources('AWS::ApiGateway::Resource')).find(
         ([, r]) => (r as Resource).Properties.PathPart === '{proxy+}',
       )!;
@@ -554,7 +554,8 @@ describe('least-privilege IAM: functions and their actions', () => {
 
   it('follows a larger route table: one function per entry, one route per method', () => {
     // Plus the scheduled key rotation, which is not a route.
-    t.resourceCountIs('AWS::Lambda::Function', EVERY_PERMISSION.length + 1);
+    // Plus the key rotation and the logout queue's consumer.
+    t.resourceCountIs('AWS::Lambda::Function', EVERY_PERMISSION.length + 2);
     // A test's own table has no fallback: exactly one method per method of each entry.
     t.resourceCountIs(
       'AWS::ApiGateway::Method',
@@ -580,6 +581,7 @@ describe('least-privilege IAM: functions and their actions', () => {
       'kms:secrets': ['kms:Encrypt', 'kms:Decrypt'],
       'kms:secrets:open': ['kms:Decrypt'],
       'ses:send': ['ses:SendEmail'],
+      'queue:logout': ['sqs:SendMessage'],
     };
     for (const route of EVERY_PERMISSION) {
       const want = new Set([...LOGS, ...route.permissions.flatMap((p) => expected[p]!)]);
@@ -712,7 +714,7 @@ describe('least-privilege IAM: policies', () => {
   it('uses no wildcard action or resource, and no managed policy', () => {
     const policies = Object.values(t.findResources('AWS::IAM::Policy')) as Resource[];
     const roles = Object.values(t.findResources('AWS::IAM::Role')) as Resource[];
-    expect(policies.length).toBe(EVERY_PERMISSION.length + 1);
+    expect(policies.length).toBe(EVERY_PERMISSION.length + 2);
     const statements = [
       ...policies.flatMap((p) => (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement),
       ...roles.flatMap((r) =>
