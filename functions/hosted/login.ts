@@ -9,6 +9,7 @@ import { authContext } from '../sessions/auth-context.js';
 import { consentWrite, grantedScopes, scopesNeedingConsent } from '../sessions/consent.js';
 import { addClient, loadSession, newSession, sessionCookie, type Session } from '../sessions/session.js';
 import { acrClaim, acrReaches, targetAcr } from '../oidc/login-request.js';
+import { scopeDescriptions } from '../scopes/tenant-scopes.js';
 import { findUserByLogin, ProfileRepository } from '../users/profile-repository.js';
 import type { AuthenticatorType } from '../users/user-records.js';
 import { auditOf, screenUrl, show, vctx, type Env, type ViewExtra } from './env.js';
@@ -161,6 +162,7 @@ const LOGIN_SCREENS = {
       client: clientDisplayName(client),
       user: await displayName(env, env.ix.userId!),
       scopes,
+      descriptions: await scopeDescriptions(env.ctx.store, scopes),
       ...(bindingMessage ? { bindingMessage } : {}),
     });
     return show(env, env.t('consent_title', { client: clientDisplayName(client) }), view, extra.status);
