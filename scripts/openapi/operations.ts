@@ -363,7 +363,7 @@ export const OPERATIONS: Record<string, Operation> = {
     tag: 'Scopes',
     summary: 'Define or replace a tenant scope',
     description:
-      'A client registered with the scope (its `scope`) gets the claims at UserInfo after consent; the consent page shows `description`. A claim is a custom attribute key (released as a claim of that name) or `roles` / `groups`. At most 50 scopes of 20 claims.',
+      'A client registered with the scope (its `scope`) gets the claims at UserInfo, and in the ID token when asked for through `claims` or when the client has `id_token_scope_claims`, after consent; the consent page shows `description`. A claim is a custom attribute key (released as a claim of that name) or `roles` / `groups`. At most 50 scopes of 20 claims.',
     path: SCOPE_PATH,
     body: { schema: 'TenantScopePut', example: examples.scopePut },
     responses: {

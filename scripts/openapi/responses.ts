@@ -134,6 +134,7 @@ export const clientSchema = shaped<Omit<Client, 'secret_hash'>>()(
     backchannel_logout_uri: z.optional(z.string()),
     backchannel_logout_session_required: z.optional(z.boolean()),
     userinfo_signed_response_alg: z.optional(z.enum(SIGNING_ALGS)),
+    id_token_scope_claims: z.optional(z.boolean()),
     created_at: timestamp,
     updated_at: timestamp,
   }),

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CookieJar } from '../support/cookie-jar.js';
-import { body, docAuth, federatedTenant, JSON_TYPE, type TestTenant } from '../support/flow.js';
+import { body, docAuth, federatedTenant, JSON_TYPE, verify, type TestTenant } from '../support/flow.js';
 import { authUrl, pageLogin, pageUser, redeemCode, userinfo } from '../support/hosted-login.js';
 import { registerClient, type RegisteredClient } from '../support/relying-party.js';
 import { http, startTestServer, type TestServer } from '../support/server.js';
@@ -18,6 +18,7 @@ let t: TestTenant;
 let other: TestTenant;
 let hrClient: RegisteredClient;
 let plainClient: RegisteredClient;
+let idTokenClient: RegisteredClient;
 
 const call = (tenant: TestTenant, method: string, path: string, json?: unknown) =>
   http(`${tenant.origin}${path}`, {
@@ -34,6 +35,7 @@ beforeAll(async () => {
   const base = { redirect_uris: [CB], client_name: 'HR Portal', first_party: false };
   hrClient = await registerClient(t, { ...base, scope: 'openid hr' });
   plainClient = await registerClient(t, { ...base, scope: 'openid' });
+  idTokenClient = await registerClient(t, { ...base, scope: 'openid hr', id_token_scope_claims: true });
 });
 afterAll(async () => {
   await server.stop();
@@ -90,15 +92,16 @@ describe('management', () => {
   });
 });
 
-async function signIn(client: RegisteredClient, scope: string) {
+async function signIn(client: RegisteredClient, scope: string, extra: Record<string, string> = {}) {
   const user = await pageUser(t);
   const patch = { roles: ['admin'], custom_attributes: { department: 'R&D', clearance: 3 } };
   expect((await call(t, 'PATCH', `/v1/users/${user.userId}`, patch)).status).toBe(200);
-  const req = authUrl(t, client.client_id, CB, { scope });
+  const req = authUrl(t, client.client_id, CB, { scope, ...extra });
   const { location, consentPage } = await pageLogin(t, new CookieJar(), req.url, user);
   expect(location.searchParams.get('error'), location.searchParams.get('error_description') ?? '').toBeNull();
   const tokens = await redeemCode(t, client, location.searchParams.get('code')!, CB, req.verifier);
-  return { info: await userinfo(t, tokens.access_token), consentPage };
+  const { payload } = await verify(t, tokens.id_token, client.client_id);
+  return { info: await userinfo(t, tokens.access_token), consentPage, payload };
 }
 
 describe('release', () => {
@@ -108,6 +111,25 @@ describe('release', () => {
     expect(info).toMatchObject({ department: 'R&D', roles: ['admin'] });
     expect(info.clearance).toBeUndefined();
     expect(info.custom_attributes).toBeUndefined();
+  });
+
+  it('the ID token carries them only when claims asks for them, or the client asks for scope claims', async () => {
+    const plain = await signIn(hrClient, 'openid hr');
+    expect(plain.payload.department).toBeUndefined();
+    expect(plain.payload.roles).toBeUndefined();
+    const claims = JSON.stringify({ id_token: { department: null } });
+    const asked = await signIn(hrClient, 'openid hr', { claims });
+    expect(asked.payload.department).toBe('R&D');
+    expect(asked.payload.roles).toBeUndefined();
+    const all = await signIn(idTokenClient, 'openid hr');
+    expect(all.payload).toMatchObject({ department: 'R&D', roles: ['admin'] });
+  });
+
+  it('claims cannot reach a tenant scope that was not granted', async () => {
+    const claims = JSON.stringify({ id_token: { department: null }, userinfo: { department: null } });
+    const { payload, info } = await signIn(hrClient, 'openid', { claims });
+    expect(payload.department).toBeUndefined();
+    expect(info.department).toBeUndefined();
   });
 
   it('without the scope nothing is released, and a client not registered for it is refused', async () => {
