@@ -247,6 +247,26 @@ export const routes: Route[] = [
       'Management: the Microsoft Entra ID external authentication method (allowed Entra tenants, application id, client)',
   },
   {
+    id: 'Scopes',
+    methods: ['GET'],
+    path: '/v1/scopes',
+    handler: 'scopes',
+    tenant: true,
+    // table:write: failed tenant-secret attempts are counted (http/tenant-auth.ts).
+    permissions: ['table:read', 'table:write'],
+    purpose: "Management: list the tenant's own scopes",
+  },
+  {
+    id: 'Scope',
+    methods: ['GET', 'PUT', 'DELETE'],
+    path: '/v1/scopes/{scope}',
+    handler: 'scopes',
+    tenant: true,
+    permissions: ['table:read', 'table:write'],
+    purpose:
+      'Management: define, read and remove a tenant scope (its description and the claims it releases)',
+  },
+  {
     id: 'UserInfo',
     methods: ['GET', 'POST'],
     path: '/oidc/userinfo',

@@ -29,6 +29,7 @@ export type AuditEventBody =
   | { type: 'client.deleted'; detail: { clientId: string } }
   | { type: 'client.secret_rotated'; detail: { clientId: string } }
   | { type: 'integration.updated' | 'integration.deleted'; detail: { integration: 'entra' } }
+  | { type: 'scope.updated' | 'scope.deleted'; detail: { scope: string } }
   | { type: 'action.updated'; detail: { action: string; defaultOutcome?: string; rules: number } }
   | { type: 'user.created' | 'user.updated'; detail: { userId: string; fields: string[] } }
   | { type: 'user.deleted'; detail: { userId: string } }
@@ -66,6 +67,8 @@ export const AUDIT_TYPES: readonly AuditType[] = [
   'action.updated',
   'integration.updated',
   'integration.deleted',
+  'scope.updated',
+  'scope.deleted',
   'user.created',
   'user.updated',
   'user.deleted',

@@ -77,6 +77,8 @@ export interface Client {
    * this algorithm (`application/jwt`, OIDC Core §5.3.2); plain JSON when absent.
    */
   userinfo_signed_response_alg?: SigningAlg;
+  /** The ID token also carries the granted tenant scopes' claims (the provider's own option). */
+  id_token_scope_claims?: boolean;
   created_at: string;
   updated_at: string;
   /** SHA-256 of the secret; absent on public and built-in clients. */
@@ -262,6 +264,7 @@ export const createClientSchema = z.object({
   backchannel_logout_uri: z.optional(backchannelLogoutUriSchema),
   backchannel_logout_session_required: z._default(z.boolean(), false),
   userinfo_signed_response_alg: z.optional(signingAlg),
+  id_token_scope_claims: z.optional(z.boolean()),
 });
 
 /**
@@ -298,6 +301,7 @@ export const patchClientSchema = z.strictObject({
   backchannel_logout_session_required: z.optional(z.boolean()),
   /** `null` goes back to plain JSON. */
   userinfo_signed_response_alg: z.optional(z.nullable(signingAlg)),
+  id_token_scope_claims: z.optional(z.boolean()),
 });
 
 /**

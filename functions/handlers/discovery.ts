@@ -1,6 +1,7 @@
 import { EntraIntegrationRepository, withEntraMetadata } from '../entra/integration.js';
 import { json, tenantHandler } from '../http/handler.js';
 import { discoveryDocument } from '../oidc/discovery.js';
+import { TenantScopeRepository } from '../scopes/tenant-scopes.js';
 
 /**
  * GET /oidc/.well-known/openid-configuration — OpenID Connect Discovery 1.0 §4 for the tenant; the
@@ -11,9 +12,14 @@ import { discoveryDocument } from '../oidc/discovery.js';
  * not this issuer, and §3.3 has clients refuse metadata whose `issuer` differs.
  */
 export const handler = tenantHandler(async (_req, ctx) => {
-  const doc = discoveryDocument(ctx.issuer, await ctx.signer.algorithms());
-  // A tenant with an Entra integration also answers the implicit id_token request (its client only).
-  const entra = await new EntraIntegrationRepository(ctx.store).get();
+  // The tenant's own scopes and their claims join the lists (one query reads them all).
+  const [algs, entra, scopes] = await Promise.all([
+    ctx.signer.algorithms(),
+    // A tenant with an Entra integration also answers the implicit id_token request (its client only).
+    new EntraIntegrationRepository(ctx.store).get(),
+    new TenantScopeRepository(ctx.store).list(),
+  ]);
+  const doc = discoveryDocument(ctx.issuer, algs, scopes);
   return json(200, entra ? withEntraMetadata(doc) : doc, {
     'cache-control': 'public, max-age=300',
     'access-control-allow-origin': '*',

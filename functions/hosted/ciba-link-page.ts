@@ -37,5 +37,6 @@ export async function cibaLinkPage(req: HttpRequest, ctx: TenantContext): Promis
     },
     client,
     scope: found.grant.scope,
+    acrValues: found.grant.acrValues ?? [],
   });
 }

@@ -7,6 +7,7 @@ import { interactionWrite } from '../interaction/repository.js';
 import { schemeCookies } from '../sessions/cookies.js';
 import { loadSession } from '../sessions/session.js';
 import { bindingCookie } from './binding.js';
+import { acrReaches, targetAcr } from '../oidc/login-request.js';
 import { seeOther } from './respond.js';
 
 /**
@@ -23,11 +24,19 @@ import { seeOther } from './respond.js';
 export async function startDecoupledLogin(
   req: HttpRequest,
   ctx: TenantContext,
-  opts: { target: DecoupledTarget; client: Client; scope: string; uiLocales?: string },
+  opts: { target: DecoupledTarget; client: Client; scope: string; acrValues: string[]; uiLocales?: string },
 ): Promise<HttpResponse> {
   const session = await loadSession(ctx.store, schemeCookies(req.cookies, ctx.origin.startsWith('https:')));
   const expected = opts.target.expectedUserId;
-  const usable = session && (!expected || session.userId === expected) ? session : undefined;
+  const acrValues = opts.acrValues;
+  // As at /oidc/auth, a session below the level the client asked for is not used (the sign-in
+  // then aims for it, and acr says what was reached).
+  const usable =
+    session &&
+    (!expected || session.userId === expected) &&
+    acrReaches(session.acr, targetAcr({ acrValues }).acr)
+      ? session
+      : undefined;
   const stage: LoginState['stage'] = usable ? 'consent' : expected ? 'challenge' : 'identify';
   const userId = usable?.userId ?? expected;
   const { interaction, binding } = newInteraction({
@@ -35,7 +44,7 @@ export async function startDecoupledLogin(
     ...(userId ? { userId } : {}),
     // prompt=consent: the approval page is always shown, whatever was granted before.
     login: {
-      params: { prompt: ['consent'], acrValues: [] },
+      params: { prompt: ['consent'], acrValues },
       stage,
       methodsUsed: [],
       ...(usable ? { sid: usable.sid } : {}),

@@ -64,6 +64,7 @@ export async function devicePage(req: HttpRequest, ctx: TenantContext): Promise<
     target: { kind: 'device', key: found.key, bindingMessage: found.userCode },
     client,
     scope: found.grant.scope,
+    acrValues: found.grant.acrValues ?? [],
     uiLocales: locale,
   });
 }

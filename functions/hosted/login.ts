@@ -17,6 +17,7 @@ import {
   type Session,
 } from '../sessions/session.js';
 import { acrClaim, acrReaches, sessionSatisfies, targetAcr } from '../oidc/login-request.js';
+import { scopeDescriptions } from '../scopes/tenant-scopes.js';
 import { findUserByLogin, ProfileRepository } from '../users/profile-repository.js';
 import type { AuthenticatorType } from '../users/user-records.js';
 import { auditOf, screenUrl, show, vctx, type Env, type ViewExtra } from './env.js';
@@ -173,6 +174,7 @@ const LOGIN_SCREENS = {
       client: clientDisplayName(client),
       user: await displayName(env, env.ix.userId!),
       scopes,
+      descriptions: await scopeDescriptions(env.ctx.store, scopes),
       ...(bindingMessage ? { bindingMessage } : {}),
     });
     return show(env, env.t('consent_title', { client: clientDisplayName(client) }), view, extra.status);
@@ -242,7 +244,9 @@ export async function loginPassed(env: Env, method: AuthenticatorType, json: boo
     const have = new Set((await env.auth.list(env.ix.userId!)).map((a) => a.type));
     // OIDC Core §3.1.2.1: acr_values are voluntary, so without a second method the sign-in ends
     // with what the user could do (and says so in `acr`); only an essential acr fails (§5.5.1.1).
-    if ([...have].some((m) => !used.includes(m))) {
+    // Another method is asked for only when it would lift the level (and, essential, reach it).
+    const next = [...have].filter((m) => !used.includes(m)).map((m) => authContext([...used, m]).acr);
+    if (next.some((a) => (target.essential ? acrReaches(a, target.acr) : !acrReaches(auth.acr, a)))) {
       env.ix = await saveInteraction(env.ctx.store, env.ix.id, { login: { ...login, methodsUsed: used } });
       return json ? jsonOk({ next: true }) : seeOther(screenUrl(env, '?second=1'));
     }
@@ -250,7 +254,7 @@ export async function loginPassed(env: Env, method: AuthenticatorType, json: boo
       return finishError(
         env,
         'unmet_authentication_requirements',
-        'a second factor is required and the user has none',
+        'the required authentication level needs a method the user has not enrolled',
       );
   }
   const client = await clientOf(env);

@@ -6,7 +6,8 @@ import type { TenantStore } from '../store/tenant-store.js';
 import { ProfileRepository } from '../users/profile-repository.js';
 import { ConditionFailedError, type WriteOp } from '../store/store.js';
 import { codeIssuedAt, readCode, redeemCodeWrite, type CodeItem } from './authorization-codes.js';
-import { pickClaims, requestedClaims } from './claims-request.js';
+import { BUILT_IN_SCOPES, tenantScopeClaims, TenantScopeRepository } from '../scopes/tenant-scopes.js';
+import { otherRequestedClaims, pickClaims, requestedClaims } from './claims-request.js';
 import { newRefreshToken, OFFLINE_ACCESS, wantsRefreshToken } from './refresh.js';
 import { notRevokedSince, revokeGrant } from './revocations.js';
 import { resolveAudiences, scopeTokens, type TokenEndpointDeps, type TokenRequest } from './token-request.js';
@@ -41,7 +42,7 @@ export async function authorizationCodeGrant(
   // Sign first, then store: a signing failure (KMS down) answers 503 and leaves the code usable,
   // where consuming first would burn it and turn the client's retry into a "replay".
   const grantId = randomUUID();
-  const requested = await claimsFor(stored, deps.store);
+  const requested = await claimsFor(stored, client, deps.store);
   // A refresh token only with offline_access, and only for a client allowed the grant (OIDC Core
   // §11); otherwise offline_access is not granted and not reported back.
   const refresh = wantsRefreshToken(client, stored.scope)
@@ -131,14 +132,35 @@ function checkPkce(challenge: string | undefined, verifier: string | undefined):
     throw invalidGrant('code_verifier does not match the code_challenge');
 }
 
-/** What the `claims` request parameter asked for (OIDC Core §5.5): ID token values and UserInfo names. */
+/**
+ * What the `claims` request parameter asked for (OIDC Core §5.5): ID token values and UserInfo
+ * names; and the ID token's claims of the granted tenant scopes (those asked for through `claims`,
+ * or all of them for a client with `id_token_scope_claims`).
+ */
 async function claimsFor(
-  grant: { claims?: string; userId: string },
+  grant: { claims?: string; userId: string; scope: string },
+  client: Client,
   store: TenantStore,
-): Promise<{ idTokenClaims?: Record<string, unknown>; userinfoClaims?: string[] }> {
-  if (!grant.claims) return {};
+): Promise<{
+  idTokenClaims?: Record<string, unknown>;
+  userinfoClaims?: string[];
+  scopeClaims?: Record<string, unknown>;
+}> {
   const idNames = requestedClaims(grant.claims, 'id_token');
   const userinfoClaims = requestedClaims(grant.claims, 'userinfo');
-  const profile = idNames.length ? await new ProfileRepository(store).get(grant.userId) : undefined;
-  return { idTokenClaims: pickClaims(profile, idNames), userinfoClaims };
+  // Granted, and still allowed to the client as it is now.
+  const allowed = new Set(client.scope.split(' '));
+  const own = scopeTokens(grant.scope).filter((s) => !BUILT_IN_SCOPES.includes(s) && allowed.has(s));
+  const wanted = client.id_token_scope_claims
+    ? undefined
+    : new Set([...idNames, ...otherRequestedClaims(grant.claims, 'id_token')]);
+  const withScopes = own.length > 0 && (wanted === undefined || wanted.size > 0);
+  if (!idNames.length && !withScopes) return grant.claims ? { idTokenClaims: {}, userinfoClaims } : {};
+  const [profile, tenantScopes] = await Promise.all([
+    new ProfileRepository(store).get(grant.userId),
+    withScopes ? new TenantScopeRepository(store).list() : [],
+  ]);
+  const scoped = tenantScopeClaims(profile, own, tenantScopes);
+  const scopeClaims = Object.fromEntries(Object.entries(scoped).filter(([n]) => wanted?.has(n) ?? true));
+  return { idTokenClaims: pickClaims(profile, idNames), userinfoClaims, scopeClaims };
 }

@@ -14,6 +14,7 @@ import { userPk } from '../users/user-records.js';
 import {
   checkScope,
   DECOUPLED_TTL_SECONDS,
+  decoupledAcrValues,
   DEFAULT_INTERVAL,
   newPendingGrant,
   readPendingGrant,
@@ -256,6 +257,7 @@ export async function backchannelAuthentication(
       expiresIn,
       expectedUserId: user.userId,
       ...(bindingMessage ? { bindingMessage } : {}),
+      acrValues: decoupledAcrValues(form),
     },
     now,
   );

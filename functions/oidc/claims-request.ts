@@ -37,6 +37,19 @@ export function requestedClaims(claimsJson: string | undefined, member: Member):
 }
 
 /**
+ * Names the claims request asks for beyond the profile's: candidates for the claims of a tenant
+ * scope (`scopes/tenant-scopes.ts`), released only when such a scope is granted. Bounded, and
+ * shaped as a custom attribute name, so the code never carries arbitrary input.
+ */
+export function otherRequestedClaims(claimsJson: string | undefined, member: Member): string[] {
+  const asked = parse(claimsJson)[member];
+  if (!asked || typeof asked !== 'object') return [];
+  return Object.keys(asked)
+    .filter((name) => !PROFILE_CLAIMS.includes(name) && /^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$/.test(name))
+    .slice(0, 20);
+}
+
+/**
  * The claims request reduced to the claims whose scope the client may have (its registered
  * `scope`); undefined when nothing is left. Done once, at the authorization endpoint: what the
  * code carries is what consent was asked for.
@@ -46,7 +59,10 @@ export function claimsWithin(claimsJson: string | undefined, allowedScope: strin
   const parsed = parse(claimsJson);
   const kept: Partial<Record<Member, Record<string, unknown>>> = {};
   for (const member of MEMBERS) {
-    const names = requestedClaims(claimsJson, member).filter((n) => allowed.has(scopeOfClaim(n) ?? ''));
+    const names = [
+      ...requestedClaims(claimsJson, member).filter((n) => allowed.has(scopeOfClaim(n) ?? '')),
+      ...otherRequestedClaims(claimsJson, member),
+    ];
     if (names.length) kept[member] = Object.fromEntries(names.map((n) => [n, parsed[member]![n]]));
   }
   return Object.keys(kept).length ? JSON.stringify(kept) : undefined;

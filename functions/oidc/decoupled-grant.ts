@@ -1,3 +1,4 @@
+import { checkAcr, SUPPORTED_ACR } from './login-request.js';
 import { randomUUID } from 'node:crypto';
 import type { Client } from '../clients/client.js';
 import { randomSecret, sha256 } from '../crypto/secrets.js';
@@ -51,6 +52,8 @@ export interface PendingGrant {
   /** CIBA: the user the client named; nobody else may approve. */
   expectedUserId?: string;
   bindingMessage?: string;
+  /** The client's `acr_values` this provider knows (OIDC Core §3.1.2.1: voluntary), best first. */
+  acrValues?: string[];
   // Set by the hosted pages when the user approves (`endDecoupled`) …
   userId?: string;
   authTime?: number;
@@ -78,6 +81,7 @@ export function newPendingGrant(
     expiresIn: number;
     expectedUserId?: string;
     bindingMessage?: string;
+    acrValues?: string[];
   },
   now = Date.now(),
 ): { secret: string; key: Key; item: PendingGrant } {
@@ -96,6 +100,7 @@ export function newPendingGrant(
       deadline,
       ...(fields.expectedUserId ? { expectedUserId: fields.expectedUserId } : {}),
       ...(fields.bindingMessage ? { bindingMessage: fields.bindingMessage } : {}),
+      ...(fields.acrValues?.length ? { acrValues: fields.acrValues } : {}),
       expiresAt: deadline + EXPIRED_GRACE_SECONDS,
     },
   };
@@ -248,4 +253,13 @@ async function issue(
     throw err;
   }
   return tokens;
+}
+
+/**
+ * `acr_values` of a device authorization (RFC 8628 §3.1 allows the authorization request's
+ * parameters) or CIBA request (CIBA Core §7.1): voluntary as at `/oidc/auth`, so the values this
+ * provider does not know are dropped here, which also bounds what the grant stores.
+ */
+export function decoupledAcrValues(form: Record<string, string>): string[] {
+  return checkAcr(form).filter((v) => (SUPPORTED_ACR as readonly string[]).includes(v));
 }

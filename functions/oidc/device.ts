@@ -7,6 +7,7 @@ import type { TenantStore } from '../store/tenant-store.js';
 import {
   checkScope,
   DECOUPLED_TTL_SECONDS,
+  decoupledAcrValues,
   DEFAULT_INTERVAL,
   newPendingGrant,
   readPendingGrant,
@@ -81,7 +82,13 @@ export async function deviceAuthorization(
   }
   const scope = checkScope(form.scope, client, 'openid');
   const pending = newPendingGrant(
-    { kind: 'device', clientId: client.client_id, scope, expiresIn: DECOUPLED_TTL_SECONDS },
+    {
+      kind: 'device',
+      clientId: client.client_id,
+      scope,
+      expiresIn: DECOUPLED_TTL_SECONDS,
+      acrValues: decoupledAcrValues(form),
+    },
     now,
   );
   // A user code is short: should it collide with a live one, another is drawn.

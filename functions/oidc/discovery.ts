@@ -55,6 +55,8 @@ export function discoveryDocument(
   issuer: string,
   /** What the tenant's keys can sign now (OpenID Connect Discovery 1.0 §3); RS256 is always first. */
   signingAlgs: readonly string[] = ['RS256'],
+  /** The tenant's own scopes (`scopes/tenant-scopes.ts`): their names and claims are listed too. */
+  tenantScopes: readonly { scope: string; claims: readonly string[] }[] = [],
 ): Record<string, unknown> {
   // Revocation and introspection take the same client authentication as the token endpoint.
   const authMethods = [...TOKEN_ENDPOINT_AUTH_METHODS];
@@ -90,8 +92,8 @@ export function discoveryDocument(
     introspection_endpoint_auth_methods_supported: confidentialMethods,
     introspection_endpoint_auth_signing_alg_values_supported: [...CLIENT_ASSERTION_ALGS],
     code_challenge_methods_supported: ['S256'],
-    scopes_supported: SCOPES_SUPPORTED,
-    claims_supported: CLAIMS_SUPPORTED,
+    scopes_supported: [...SCOPES_SUPPORTED, ...tenantScopes.map((s) => s.scope)],
+    claims_supported: [...new Set([...CLAIMS_SUPPORTED, ...tenantScopes.flatMap((s) => s.claims)])],
     claims_parameter_supported: true,
     // OIDC Core §3.1.2.1 prompt values (OpenID Connect Prompt Create is not supported).
     prompt_values_supported: ['none', 'login', 'consent', 'select_account'],

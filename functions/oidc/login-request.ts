@@ -10,7 +10,12 @@ import { verifyIdTokenHint } from './id-token-hint.js';
  * §3.1.2.1), validated into one `LoginParams`. Each check throws the error the spec names for it.
  */
 const PROMPTS = new Set<Prompt>(['none', 'login', 'consent', 'select_account']);
-export const SUPPORTED_ACR = ['mfa', 'urn:identity:acr:single-factor'] as const;
+/**
+ * The levels, strongest first: `phishing-resistant` is a user-verifying passkey (WebAuthn Level 2
+ * §6.2.3: bound to the origin, so no look-alike site can relay it; NIST SP 800-63B §5.2.5), `mfa`
+ * two distinct methods (or that passkey), and one method.
+ */
+export const SUPPORTED_ACR = ['phishing-resistant', 'mfa', 'urn:identity:acr:single-factor'] as const;
 
 export function checkPrompt(p: Record<string, string>): Prompt[] {
   const values = (p.prompt ?? '').split(' ').filter(Boolean);
@@ -66,7 +71,11 @@ export function checkAcr(p: Record<string, string>): string[] {
 }
 
 /** How strong each level is: a stronger authentication satisfies a weaker request. */
-const ACR_RANK: Record<string, number> = { 'urn:identity:acr:single-factor': 1, mfa: 2 };
+const ACR_RANK: Record<string, number> = {
+  'urn:identity:acr:single-factor': 1,
+  mfa: 2,
+  'phishing-resistant': 3,
+};
 const known = (values: readonly string[]) => values.filter((v) => ACR_RANK[v] !== undefined);
 
 /**

@@ -103,6 +103,8 @@ export interface MintOptions {
   withNonce?: boolean;
   /** Profile claims the `claims` parameter asked for in the ID token (OIDC Core §5.5). */
   idTokenClaims?: Record<string, unknown>;
+  /** Claims of granted tenant scopes for the ID token (`authorization-code.ts` decides which). */
+  scopeClaims?: Record<string, unknown>;
   /** Claim names the `claims` parameter asked for at UserInfo, carried in the access token. */
   userinfoClaims?: string[];
   /** The DPoP key (JWK thumbprint) the token request proved possession of (RFC 9449). */
@@ -178,6 +180,7 @@ export async function mintTokens(
         // The login session, for RP-initiated and front-channel logout (id_token_hint).
         ...(grant.sid ? { sid: grant.sid } : {}),
         at_hash: atHash(access, client.id_token_signed_response_alg),
+        ...opts.scopeClaims,
         ...idTokenClaims,
         ...actionClaims(grant),
       },

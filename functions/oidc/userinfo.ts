@@ -1,6 +1,7 @@
 import { bearerError } from '../errors.js';
 import type { Signer } from '../signing/signer.js';
 import type { TenantStore } from '../store/tenant-store.js';
+import { BUILT_IN_SCOPES, tenantScopeClaims, TenantScopeRepository } from '../scopes/tenant-scopes.js';
 import { profileClaims } from '../users/profile.js';
 import { ProfileRepository } from '../users/profile-repository.js';
 import { verifyAccessToken } from './access-tokens.js';
@@ -44,6 +45,15 @@ export async function userInfo(
   const profile = await new ProfileRepository(deps.store).get(check.claims.sub);
   // Claims the `claims` request parameter asked for at UserInfo (OIDC Core §5.5), beyond the scopes.
   const asked = Array.isArray(check.claims.uic) ? check.claims.uic.filter((c) => typeof c === 'string') : [];
-  const claims = { sub: check.claims.sub, ...pickClaims(profile, asked), ...profileClaims(profile, scopes) };
+  // The tenant's own scopes are read only when the token carries one (most tokens carry none).
+  const own = scopes.some((s) => !BUILT_IN_SCOPES.includes(s))
+    ? tenantScopeClaims(profile, scopes, await new TenantScopeRepository(deps.store).list())
+    : {};
+  const claims = {
+    ...own,
+    ...pickClaims(profile, asked),
+    ...profileClaims(profile, scopes),
+    sub: check.claims.sub,
+  };
   return { claims, ...(dpopNonce ? { dpopNonce } : {}) };
 }

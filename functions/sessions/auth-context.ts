@@ -5,11 +5,15 @@ export const AMR: Record<string, string[]> = {
   EMAIL_OTP: ['otp'],
 };
 
-/** RFC 8176 values for the methods used, and `mfa` when two distinct ones were (or a user-verifying passkey). */
+/**
+ * RFC 8176 values for the methods used, and the acr level reached: `phishing-resistant` when a
+ * passkey was used (the hosted pages require user verification, so it is also two factors), `mfa`
+ * when two distinct methods were, else single-factor (`oidc/login-request.ts` ranks them).
+ */
 export function authContext(methods: string[]): { amr: string[]; acr: string } {
   const amr = [...new Set(methods.flatMap((m) => AMR[m] ?? []))];
   const distinct = new Set(methods).size;
-  const mfa = distinct >= 2 || (amr.includes('hwk') && amr.includes('user'));
   if (distinct >= 2) amr.push('mfa');
-  return { amr, acr: mfa ? 'mfa' : 'urn:identity:acr:single-factor' };
+  if (amr.includes('hwk') && amr.includes('user')) return { amr, acr: 'phishing-resistant' };
+  return { amr, acr: distinct >= 2 ? 'mfa' : 'urn:identity:acr:single-factor' };
 }

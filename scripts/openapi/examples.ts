@@ -199,3 +199,8 @@ export const entraPut = {
 };
 
 export const entra = { ...entraPut, updatedAt: '2026-11-29T10:00:00.000Z' };
+
+/** A tenant scope: a description for the consent page, a custom attribute and the roles. */
+export const scopePut = { description: 'See your department and roles', claims: ['department', 'roles'] };
+export const scope = { scope: 'hr', ...scopePut, updatedAt: '2026-11-29T10:00:00.000Z' };
+export const scopeList = { scopes: [scope] };

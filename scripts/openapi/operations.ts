@@ -7,6 +7,7 @@
 import * as z from '../../functions/zod.js';
 import { auditQuerySchema } from '../../functions/audit/query.js';
 import { putEntraSchema } from '../../functions/entra/integration.js';
+import { putScopeSchema, scopeNameSchema } from '../../functions/scopes/tenant-scopes.js';
 import { actionCodeSchema, PUT_ACTION_MAX_BYTES, putActionSchema } from '../../functions/actions/action.js';
 import {
   enrollAuthenticatorSchema,
@@ -27,6 +28,8 @@ import {
   actionReadSchema,
   auditPageSchema,
   entraIntegrationSchema,
+  tenantScopeListSchema,
+  tenantScopeSchema,
   actionSchema,
   b2cErrorSchema,
   clientListSchema,
@@ -63,6 +66,9 @@ export const SCHEMAS = {
   AuditEventPage: auditPageSchema,
   EntraIntegrationPut: putEntraSchema,
   EntraIntegration: entraIntegrationSchema,
+  TenantScopePut: putScopeSchema,
+  TenantScope: tenantScopeSchema,
+  TenantScopeList: tenantScopeListSchema,
   EndedSessions: z.object({ ended: z.number().check(z.int(), z.minimum(0)) }),
   OAuthError: oauthErrorSchema,
   B2CError: b2cErrorSchema,
@@ -110,6 +116,7 @@ const clientPath = z.object({
     .string()
     .check(z.maxLength(MAX_CLIENT_ID_LENGTH), z.regex(CLIENT_ID_PATTERN, 'a client id (anything else: 404)')),
 });
+const SCOPE_PATH = { schema: z.object({ scope: scopeNameSchema }), example: { scope: 'hr' } };
 const authenticatorId = z.string().check(z.minLength(1), z.maxLength(MAX_AUTHENTICATOR_PATH_ID));
 
 export const OPERATIONS: Record<string, Operation> = {
@@ -331,6 +338,54 @@ export const OPERATIONS: Record<string, Operation> = {
     summary: 'Remove the Microsoft Entra ID external authentication method',
     responses: { 204: { description: 'Removed' } },
     errors: { 401: AUTH_401, 404: 'the tenant has no Entra integration' },
+  },
+  'GET /v1/scopes': {
+    operationId: 'listScopes',
+    tag: 'Scopes',
+    summary: "The tenant's own scopes, by name",
+    responses: {
+      200: { description: 'The scopes', body: { schema: 'TenantScopeList', example: examples.scopeList } },
+    },
+    errors: { 401: AUTH_401 },
+  },
+  'GET /v1/scopes/{scope}': {
+    operationId: 'getScope',
+    tag: 'Scopes',
+    summary: 'One tenant scope',
+    path: SCOPE_PATH,
+    responses: {
+      200: { description: 'The scope', body: { schema: 'TenantScope', example: examples.scope } },
+    },
+    errors: { 401: AUTH_401, 404: 'no such scope' },
+  },
+  'PUT /v1/scopes/{scope}': {
+    operationId: 'putScope',
+    tag: 'Scopes',
+    summary: 'Define or replace a tenant scope',
+    description:
+      'A client registered with the scope (its `scope`) gets the claims at UserInfo, and in the ID token when asked for through `claims` or when the client has `id_token_scope_claims`, after consent; the consent page shows `description`. A claim is a custom attribute key (released as a claim of that name) or `roles` / `groups`. At most 50 scopes of 20 claims.',
+    path: SCOPE_PATH,
+    body: { schema: 'TenantScopePut', example: examples.scopePut },
+    responses: {
+      200: { description: 'Replaced: the scope', body: { schema: 'TenantScope', example: examples.scope } },
+      201: { description: 'Created: the scope', body: { schema: 'TenantScope', example: examples.scope } },
+    },
+    errors: {
+      400: `${BODY_400}, or the name is not a scope-token (RFC 6749 §3.3) or is a standard scope`,
+      401: AUTH_401,
+      409: '`too_many_scopes`: the tenant has 50 already',
+      413: true,
+      415: true,
+    },
+  },
+  'DELETE /v1/scopes/{scope}': {
+    operationId: 'deleteScope',
+    tag: 'Scopes',
+    summary: 'Remove a tenant scope',
+    description: 'Clients registered with it keep the name in their `scope`; it releases nothing any more.',
+    path: SCOPE_PATH,
+    responses: { 204: { description: 'Removed' } },
+    errors: { 401: AUTH_401, 404: 'no such scope' },
   },
   'GET /v1/users/{userId}': {
     operationId: 'getUser',

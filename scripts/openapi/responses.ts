@@ -8,6 +8,7 @@
 import * as z from '../../functions/zod.js';
 import { AUDIT_TYPES, type AuditType } from '../../functions/audit/events.js';
 import type { EntraIntegration } from '../../functions/entra/integration.js';
+import type { TenantScope } from '../../functions/scopes/tenant-scopes.js';
 import type { ActionConfig } from '../../functions/actions/action.js';
 import { OUTCOMES } from '../../functions/actions/action.js';
 import type { Rule } from '../../functions/actions/rules.js';
@@ -133,6 +134,7 @@ export const clientSchema = shaped<Omit<Client, 'secret_hash'>>()(
     backchannel_logout_uri: z.optional(z.string()),
     backchannel_logout_session_required: z.optional(z.boolean()),
     userinfo_signed_response_alg: z.optional(z.enum(SIGNING_ALGS)),
+    id_token_scope_claims: z.optional(z.boolean()),
     created_at: timestamp,
     updated_at: timestamp,
   }),
@@ -258,3 +260,10 @@ export const entraIntegrationSchema = shaped<EntraIntegration>()(
     updatedAt: timestamp,
   }),
 );
+
+/** A tenant scope as stored. */
+export const tenantScopeSchema = shaped<TenantScope>()(
+  z.object({ scope: z.string(), description: z.string(), claims: z.array(z.string()), updatedAt: timestamp }),
+);
+
+export const tenantScopeListSchema = z.object({ scopes: z.array(tenantScopeSchema) });

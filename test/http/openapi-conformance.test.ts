@@ -157,6 +157,15 @@ describe('docs/openapi.json against the local server', () => {
     expect((await call('DELETE', '/v1/integrations/entra')).status).toBe(204);
     expect((await call('GET', '/v1/integrations/entra')).status).toBe(404);
 
+    const scope = { scope: 'hr' };
+    const scopePut = exampleBody('PUT', '/v1/scopes/{scope}');
+    expect((await call('PUT', '/v1/scopes/{scope}', scope, scopePut)).status).toBe(201);
+    expect((await call('PUT', '/v1/scopes/{scope}', scope, scopePut)).status).toBe(200);
+    expect((await call('GET', '/v1/scopes/{scope}', scope)).status).toBe(200);
+    expect((await call('GET', '/v1/scopes')).status).toBe(200);
+    expect((await call('DELETE', '/v1/scopes/{scope}', scope)).status).toBe(204);
+    expect((await call('GET', '/v1/scopes/{scope}', scope)).status).toBe(404);
+
     // Everything above left audit events: a real page, checked against the schema, then the next.
     const page = await call('GET', '/v1/audit-events?limit=2');
     expect(page.status).toBe(200);

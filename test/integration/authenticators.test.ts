@@ -1,13 +1,7 @@
-import { createHash, generateKeyPairSync, randomBytes, randomUUID, sign, type KeyObject } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type {
-  AuthenticationResponseJSON,
-  PublicKeyCredentialCreationOptionsJSON,
-  PublicKeyCredentialRequestOptionsJSON,
-  RegistrationResponseJSON,
-} from '@simplewebauthn/server';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EMAIL_CODE_MAX_ATTEMPTS, EMAIL_SEND_LIMITS } from '../../functions/authenticators/email-code.js';
 import { withPasskeys } from '../../functions/authenticators/passkey.js';
@@ -20,6 +14,7 @@ import { ConditionFailedError, nowSeconds } from '../../functions/store/store.js
 import { TenantStore } from '../../functions/store/tenant-store.js';
 import { UserRecords } from '../../functions/users/user-records.js';
 import { freshStore } from '../support/dynamo.js';
+import { SoftPasskey } from '../support/soft-passkey.js';
 
 const RP_ID = 'demo.us.localhost';
 const ORIGIN = 'http://demo.us.localhost:3000';
@@ -314,144 +309,6 @@ describe('emailed codes', () => {
   });
 });
 
-// ---- A software passkey: what a browser and an authenticator would send, built by hand ----
-
-/** Just enough CBOR (RFC 8949) for COSE keys and attestation objects. */
-function cbor(value: unknown): Buffer {
-  const head = (major: number, n: number): Buffer => {
-    if (n < 24) return Buffer.from([(major << 5) | n]);
-    if (n < 0x100) return Buffer.from([(major << 5) | 24, n]);
-    if (n < 0x10000) {
-      const b = Buffer.alloc(3);
-      b[0] = (major << 5) | 25;
-      b.writeUInt16BE(n, 1);
-      return b;
-    }
-    const b = Buffer.alloc(5);
-    b[0] = (major << 5) | 26;
-    b.writeUInt32BE(n, 1);
-    return b;
-  };
-  if (typeof value === 'number') return value >= 0 ? head(0, value) : head(1, -1 - value);
-  if (typeof value === 'string') {
-    const bytes = Buffer.from(value, 'utf8');
-    return Buffer.concat([head(3, bytes.length), bytes]);
-  }
-  if (value instanceof Uint8Array) return Buffer.concat([head(2, value.length), value]);
-  if (value instanceof Map) {
-    const parts = [head(5, value.size)];
-    for (const [k, v] of value) parts.push(cbor(k), cbor(v));
-    return Buffer.concat(parts);
-  }
-  throw new Error(`cbor: unsupported ${typeof value}`);
-}
-
-const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest();
-const b64u = (data: Buffer) => data.toString('base64url');
-
-class SoftPasskey {
-  readonly privateKey: KeyObject;
-  readonly cose: Buffer;
-  readonly credentialId = randomBytes(32);
-  counter = 0;
-  userHandle?: string;
-
-  constructor(readonly origin = ORIGIN) {
-    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    this.privateKey = privateKey;
-    const jwk = publicKey.export({ format: 'jwk' });
-    // COSE_Key (RFC 9053): kty EC2 (2), alg ES256 (-7), crv P-256 (1), x, y.
-    this.cose = cbor(
-      new Map<number, unknown>([
-        [1, 2],
-        [3, -7],
-        [-1, 1],
-        [-2, Buffer.from(jwk.x!, 'base64url')],
-        [-3, Buffer.from(jwk.y!, 'base64url')],
-      ]),
-    );
-  }
-
-  get id() {
-    return b64u(this.credentialId);
-  }
-
-  private authData(rpId: string, flags: number, attested?: Buffer): Buffer {
-    const counter = Buffer.alloc(4);
-    counter.writeUInt32BE(this.counter);
-    return Buffer.concat([sha256(rpId), Buffer.from([flags]), counter, ...(attested ? [attested] : [])]);
-  }
-
-  /** navigator.credentials.create(), attestation "none". */
-  register(
-    options: PublicKeyCredentialCreationOptionsJSON,
-    over: { origin?: string } = {},
-  ): RegistrationResponseJSON {
-    this.userHandle = options.user.id;
-    const clientDataJSON = Buffer.from(
-      JSON.stringify({
-        type: 'webauthn.create',
-        challenge: options.challenge,
-        origin: over.origin ?? this.origin,
-      }),
-    );
-    const idLength = Buffer.alloc(2);
-    idLength.writeUInt16BE(this.credentialId.length);
-    const attested = Buffer.concat([Buffer.alloc(16) /* AAGUID */, idLength, this.credentialId, this.cose]);
-    // Flags: UP (0x01) | UV (0x04) | AT (0x40).
-    const authData = this.authData(options.rp.id!, 0x45, attested);
-    const attestationObject = cbor(
-      new Map<string, unknown>([
-        ['fmt', 'none'],
-        ['attStmt', new Map()],
-        ['authData', authData],
-      ]),
-    );
-    return {
-      id: this.id,
-      rawId: this.id,
-      type: 'public-key',
-      response: {
-        clientDataJSON: b64u(clientDataJSON),
-        attestationObject: b64u(attestationObject),
-        transports: ['internal', 'hybrid'],
-      },
-      clientExtensionResults: {},
-      authenticatorAttachment: 'platform',
-    };
-  }
-
-  /** navigator.credentials.get(): an ES256 (DER) signature over authenticatorData ‖ SHA-256(clientDataJSON). */
-  authenticate(
-    options: PublicKeyCredentialRequestOptionsJSON,
-    over: { origin?: string; flags?: number } = {},
-  ): AuthenticationResponseJSON {
-    this.counter += 1;
-    const clientDataJSON = Buffer.from(
-      JSON.stringify({
-        type: 'webauthn.get',
-        challenge: options.challenge,
-        origin: over.origin ?? this.origin,
-      }),
-    );
-    const authData = this.authData(options.rpId!, over.flags ?? 0x05);
-    const signature = sign('sha256', Buffer.concat([authData, sha256(clientDataJSON)]), this.privateKey);
-    return {
-      id: this.id,
-      rawId: this.id,
-      type: 'public-key',
-      response: {
-        clientDataJSON: b64u(clientDataJSON),
-        authenticatorData: b64u(authData),
-        signature: b64u(signature),
-        ...(this.userHandle ? { userHandle: this.userHandle } : {}),
-      },
-      clientExtensionResults: {},
-      authenticatorAttachment: 'platform',
-    };
-  }
-}
-
 describe('passkeys', () => {
   it('are only in a service built with the ceremonies; the management one refuses them by name', async () => {
     const management = createAuthenticatorService(store, {
@@ -472,7 +329,7 @@ describe('passkeys', () => {
   });
 
   async function registered(u: string) {
-    const passkey = new SoftPasskey();
+    const passkey = new SoftPasskey(ORIGIN);
     const k = key();
     const options = await svc.passkeyRegistrationOptions(u, {
       key: k,
@@ -530,7 +387,7 @@ describe('passkeys', () => {
 
   it('registers and signs in without a browser; a replayed challenge fails both ways', async () => {
     const u = user();
-    const passkey = new SoftPasskey();
+    const passkey = new SoftPasskey(ORIGIN);
     const k = key();
     const regOptions = await svc.passkeyRegistrationOptions(u, {
       key: k,
@@ -544,7 +401,7 @@ describe('passkeys', () => {
       name: 'Passkey',
       passkey: {
         credentialId: passkey.id,
-        publicKey: b64u(passkey.cose),
+        publicKey: passkey.cose.toString('base64url'),
         counter: 0,
         transports: ['internal', 'hybrid'],
       },
@@ -615,7 +472,7 @@ describe('passkeys', () => {
 
     const k2 = key();
     const options = await svc.passkeyAuthenticationOptions(u, { key: k2 });
-    const impostor = new SoftPasskey();
+    const impostor = new SoftPasskey(ORIGIN);
     impostor.userHandle = passkey.userHandle;
     const forged = { ...impostor.authenticate(options), id: passkey.id, rawId: passkey.id };
     expect(await svc.verifyPasskeyAuthentication(u, { key: k2, response: forged })).toEqual({
@@ -664,7 +521,7 @@ describe('passkeys', () => {
 
   it('a registration signed for another origin or RP is refused', async () => {
     const u = user();
-    const passkey = new SoftPasskey();
+    const passkey = new SoftPasskey(ORIGIN);
     const k = key();
     const options = await svc.passkeyRegistrationOptions(u, {
       key: k,

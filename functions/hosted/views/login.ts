@@ -30,7 +30,7 @@ export function selectAccount(v: ViewContext, accounts: { sid: string; name: str
 <form method="post" action="${action(v, 'select-account')}">${csrfField(v)}<input type="hidden" name="choice" value="another"><button type="submit" class="secondary">${t('use_another')}</button></form>`;
 }
 
-function scopeText(t: T, scope: string): string {
+function scopeText(t: T, scope: string, descriptions: Record<string, string>): string {
   const known = [
     'openid',
     'profile',
@@ -42,18 +42,26 @@ function scopeText(t: T, scope: string): string {
     'groups',
     'custom_attributes',
   ];
-  return known.includes(scope) ? t(`scope_${scope}` as 'scope_openid') : t('scope_other', { scope });
+  if (known.includes(scope)) return t(`scope_${scope}` as 'scope_openid');
+  // A tenant scope's own description (PUT /v1/scopes/{scope}); the html template escapes it.
+  return descriptions[scope] ?? t('scope_other', { scope });
 }
 
 export function consent(
   v: ViewContext,
-  opts: { client: string; user: string; scopes: string[]; bindingMessage?: string },
+  opts: {
+    client: string;
+    user: string;
+    scopes: string[];
+    descriptions?: Record<string, string>;
+    bindingMessage?: string;
+  },
 ): Html {
   const { t } = v;
   return html`<h1>${t('consent_title', { client: opts.client })}</h1>
 ${opts.bindingMessage ? html`<p class="notice" role="status">${t('binding_message', { message: opts.bindingMessage })}</p>` : ''}
 <p>${t('consent_intro', { user: opts.user, client: opts.client })}</p>
-<ul>${opts.scopes.map((s) => html`<li>${scopeText(t, s)}</li>`)}</ul>
+<ul>${opts.scopes.map((s) => html`<li>${scopeText(t, s, opts.descriptions ?? {})}</li>`)}</ul>
 <form method="post" action="${action(v, 'consent')}">${csrfField(v)}<input type="hidden" name="decision" value="allow"><button type="submit">${t('consent_allow')}</button></form>
 <form method="post" action="${action(v, 'consent')}">${csrfField(v)}<input type="hidden" name="decision" value="deny"><button type="submit" class="secondary">${t('consent_deny')}</button></form>`;
 }
