@@ -3,6 +3,8 @@
  * confidential client names a user, the user gets a link (by email, or through the client), signs
  * in on the hosted pages and approves; the client polls the token endpoint with the auth_req_id.
  */
+import { pendingGrantKey } from '../../functions/oidc/decoupled-grant.js';
+import { servicesFor } from '../../functions/services.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { body, verify, type TestTenant } from '../support/flow.js';
 import { http, startTestServer, type TestServer } from '../support/server.js';
@@ -157,6 +159,28 @@ describe('CIBA poll mode', () => {
     const tokens = await body<Tokens>(await poll(bank, req.auth_req_id));
     expect((await verify(t, tokens.id_token!, bank.client_id)).payload.sub).toBe(user.userId);
     expect(tokens.refresh_token).toBeUndefined();
+  });
+
+  it('keeps the known acr_values with the request (OIDC CIBA §7.1), and the tokens say the acr reached', async () => {
+    const user = await newUser(t);
+    const req = await start(bank, {
+      login_hint: user.userId,
+      acr_values: 'urn:example:loa:9 mfa',
+      request_context: context({ channel: 'link', login_hint_type: 'user_id' }),
+    });
+    const stored = await (
+      await servicesFor('us')
+    ).tenants
+      .scoped(t.id)
+      .get<{ acrValues?: string[] }>(pendingGrantKey(req.auth_req_id));
+    expect(stored?.acrValues).toEqual(['mfa']);
+    const jar = new CookieJar();
+    await signInAndDecide(t, jar, await go(jar, req.link!), user, { identify: false });
+    const tokens = await body<Tokens>(await poll(bank, req.auth_req_id));
+    const { payload } = await verify(t, tokens.id_token!, bank.client_id);
+    expect(payload.sub).toBe(user.userId);
+    // Voluntary (the user has one method): the sign-in passes, and the token says the level reached.
+    expect(payload.acr).toBe('urn:identity:acr:single-factor');
   });
 
   it('only the hinted user can approve: another user’s session is not used, their code does not pass', async () => {
