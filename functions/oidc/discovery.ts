@@ -4,26 +4,11 @@ import {
   REQUEST_OBJECT_ALGS,
   TOKEN_ENDPOINT_AUTH_METHODS,
 } from '../clients/client.js';
+import { BUILT_IN_SCOPES } from '../scopes/tenant-scopes.js';
 import { PROFILE_CLAIMS } from '../users/profile.js';
 import { LOCALES } from '../i18n.js';
 import { DPOP_ALGS } from './dpop.js';
 import { SUPPORTED_ACR } from './login-request.js';
-
-/**
- * The scopes this provider understands (OIDC Core §5.4, §11), and its own: `roles`, `groups` and
- * `custom_attributes` release the claims of the same names (`users/profile.ts`).
- */
-export const SCOPES_SUPPORTED = [
-  'openid',
-  'profile',
-  'email',
-  'phone',
-  'address',
-  'offline_access',
-  'roles',
-  'groups',
-  'custom_attributes',
-];
 
 /** Claims the provider can release: the standard ones, the profile's, and the federated outcome's. */
 const CLAIMS_SUPPORTED = [
@@ -92,7 +77,7 @@ export function discoveryDocument(
     introspection_endpoint_auth_methods_supported: confidentialMethods,
     introspection_endpoint_auth_signing_alg_values_supported: [...CLIENT_ASSERTION_ALGS],
     code_challenge_methods_supported: ['S256'],
-    scopes_supported: [...SCOPES_SUPPORTED, ...tenantScopes.map((s) => s.scope)],
+    scopes_supported: [...BUILT_IN_SCOPES, ...tenantScopes.map((s) => s.scope)],
     claims_supported: [...new Set([...CLAIMS_SUPPORTED, ...tenantScopes.flatMap((s) => s.claims)])],
     claims_parameter_supported: true,
     // OIDC Core §3.1.2.1 prompt values (OpenID Connect Prompt Create is not supported).

@@ -8,7 +8,11 @@ import { SCOPE_CLAIMS, type Profile } from '../users/profile.js';
  * `roles` / `groups`. They live in one partition (`scopes`), so one query reads all of them.
  */
 
-/** The scopes the provider defines itself (OIDC Core §5.4, §11, and its own): never redefined. */
+/**
+ * The scopes the provider defines itself: `openid`, `offline_access` (OIDC Core §11) and those that
+ * release claims (§5.4's, and its own `roles`, `groups`, `custom_attributes`). Discovery lists them;
+ * a tenant can never redefine one.
+ */
 export const BUILT_IN_SCOPES: readonly string[] = ['openid', 'offline_access', ...Object.keys(SCOPE_CLAIMS)];
 
 /** Bounds: the scopes travel in discovery and their claims in tokens, which must stay small. */

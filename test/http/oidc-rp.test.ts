@@ -80,11 +80,11 @@ describe('discovery as openid-client reads it', () => {
     expect(m.revocation_endpoint_auth_methods_supported).toContain('client_secret_basic');
     expect(m.scopes_supported).toEqual([
       'openid',
+      'offline_access',
       'profile',
       'email',
       'phone',
       'address',
-      'offline_access',
       'roles',
       'groups',
       'custom_attributes',

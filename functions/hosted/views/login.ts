@@ -1,6 +1,7 @@
 import { html, type Html } from './html.js';
 import type { T } from '../../i18n.js';
 import type { ViewContext } from './challenge.js';
+import { BUILT_IN_SCOPES } from '../../scopes/tenant-scopes.js';
 
 /** Screens of a sign-in that does not start with /init-auth: identify, choose account, consent. */
 const action = (v: ViewContext, step: string) => `/interaction/${v.id}/${step}`;
@@ -31,18 +32,7 @@ export function selectAccount(v: ViewContext, accounts: { sid: string; name: str
 }
 
 function scopeText(t: T, scope: string, descriptions: Record<string, string>): string {
-  const known = [
-    'openid',
-    'profile',
-    'email',
-    'phone',
-    'address',
-    'offline_access',
-    'roles',
-    'groups',
-    'custom_attributes',
-  ];
-  if (known.includes(scope)) return t(`scope_${scope}` as 'scope_openid');
+  if (BUILT_IN_SCOPES.includes(scope)) return t(`scope_${scope}` as 'scope_openid');
   // A tenant scope's own description (PUT /v1/scopes/{scope}); the html template escapes it.
   return descriptions[scope] ?? t('scope_other', { scope });
 }
