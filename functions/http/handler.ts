@@ -1,5 +1,3 @@
-import middy from '@middy/core';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { config, issuerFor, tenantOrigin } from '../config.js';
 import type { RegionCode } from '../regions.js';
 import { servicesFor, type RegionServices } from '../services.js';
@@ -8,7 +6,7 @@ import type { Signer } from '../signing/signer.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import { resolveHost } from '../tenants/host.js';
 import type { Tenant } from '../tenants/tenant.js';
-import { core, render, type ErrorStyle, type LambdaHandler, type Request, type State } from './lambda.js';
+import { render, wrapped, type ErrorStyle, type LambdaHandler, type Request } from './lambda.js';
 import type { HttpRequest, HttpResponse } from './request.js';
 import { tenantResolved } from './lambda.js';
 
@@ -66,13 +64,7 @@ export function tenantHandler(
   fn: (req: HttpRequest, ctx: TenantContext) => Promise<HttpResponse>,
   opts: { errors?: ErrorStyle } = {},
 ): LambdaHandler {
-  return middy<
-    APIGatewayProxyEventV2,
-    APIGatewayProxyStructuredResultV2,
-    Error,
-    Context & { state?: State }
-  >()
-    .use(core(opts.errors ?? 'json'))
+  return wrapped(opts.errors)
     .before(async (request: Request) => {
       const state = request.context.state!;
       state.tenant = await resolveTenant(state.req);

@@ -198,19 +198,24 @@ export function tenantResolved(state: State): void {
   if (state.tenant) logger.appendKeys({ tenant: state.tenant.tenant.slug, region: state.tenant.region });
 }
 
-/** A handler that needs no tenant (health checks). */
-export function publicHandler(
-  fn: (req: HttpRequest) => Promise<HttpResponse>,
-  opts: { errors?: ErrorStyle } = {},
-): LambdaHandler {
+/** The middy chain every handler starts from: the request in, its errors rendered in `errors`' style. */
+export function wrapped(errors: ErrorStyle = 'json') {
   return middy<
     APIGatewayProxyEventV2,
     APIGatewayProxyStructuredResultV2,
     Error,
     Context & { state?: State }
-  >()
-    .use(core(opts.errors ?? 'json'))
-    .handler(async (_event, context) => render(await fn(context.state!.req))) as unknown as LambdaHandler;
+  >().use(core(errors));
+}
+
+/** A handler that needs no tenant (health checks). */
+export function publicHandler(
+  fn: (req: HttpRequest) => Promise<HttpResponse>,
+  opts: { errors?: ErrorStyle } = {},
+): LambdaHandler {
+  return wrapped(opts.errors).handler(async (_event, context) =>
+    render(await fn(context.state!.req)),
+  ) as unknown as LambdaHandler;
 }
 
 export function json(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponse {
