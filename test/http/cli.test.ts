@@ -2,56 +2,25 @@
  * The operator CLI as an operator runs it (`npm run admin -- …` is `tsx bin/admin.ts …`), against
  * the same DynamoDB Local tables the in-process server uses, found through the server state file.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminFor, runAdmin, type AdminResult } from '../support/admin-cli.js';
 import { basic, http, startTestServer, type TestServer } from '../support/server.js';
 
 let server: TestServer;
-let dataDir: string;
+let admin: (...args: string[]) => Promise<AdminResult>;
 
 beforeAll(async () => {
   server = await startTestServer();
-  dataDir = mkdtempSync(join(tmpdir(), 'idp-cli-'));
-  // What `npm start` writes for the CLI: this process plays the running server.
-  writeFileSync(
-    join(dataDir, 'server.json'),
-    JSON.stringify({
-      pid: process.pid,
-      port: server.port,
-      dynamodbEndpoint: server.dynamodbEndpoint,
-      tableName: server.tableName,
-      baseDomain: 'localhost',
-      keysDir: server.keysDir,
-    }),
-  );
+  // What `npm start` writes for the CLI (a server state file): this process plays the running server.
+  admin = adminFor(server);
 });
 afterAll(async () => {
   await server.stop();
 });
-
-function admin(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return adminWith({}, ...args, '--data-dir', dataDir);
-}
-
-function adminWith(
-  env: Record<string, string | undefined>,
-  ...args: string[]
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/admin.ts', ...args], {
-      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 const slug = () => `cli-${Math.random().toString(36).slice(2, 8)}`;
 
@@ -193,7 +162,7 @@ describe('npm run admin', () => {
 describe('npm run admin: help and usage errors', () => {
   it('--help prints the usage on stdout and exits 0', async () => {
     for (const flag of ['--help', '-h']) {
-      const r = await adminWith({}, flag);
+      const r = await runAdmin({}, flag);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/^usage: npm run admin -- <verb> \[options\]\n/);
       expect(r.stdout).toContain('create-tenant --slug <slug> --region <us|au|eu>');
@@ -202,7 +171,7 @@ describe('npm run admin: help and usage errors', () => {
   });
 
   it('an unknown option exits 2 and names it, with the usage, on stderr', async () => {
-    const r = await adminWith({}, 'create-tenant', '--slgu', 'acme', '--region', 'us');
+    const r = await runAdmin({}, 'create-tenant', '--slgu', 'acme', '--region', 'us');
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/^Unknown option '--slgu'\nusage: npm run admin/);
@@ -210,7 +179,7 @@ describe('npm run admin: help and usage errors', () => {
 
   it('--target aws without AWS credentials says so in one sentence and exits 1', async () => {
     const home = mkdtempSync(join(tmpdir(), 'idp-nohome-'));
-    const r = await adminWith(
+    const r = await runAdmin(
       {
         HOME: home,
         AWS_PROFILE: undefined,

@@ -23,19 +23,19 @@ export function adminFor(server: TestServer): (...args: string[]) => Promise<Adm
       keysDir: server.keysDir,
     }),
   );
-  return (...args) =>
-    new Promise((resolve) => {
-      const child = spawn(
-        process.execPath,
-        ['--import', 'tsx', 'bin/admin.ts', ...args, '--data-dir', dataDir],
-        {
-          env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-        },
-      );
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
+  return (...args) => runAdmin({}, ...args, '--data-dir', dataDir);
+}
+
+/** `npm run admin -- …` as an operator runs it (`tsx bin/admin.ts …`), with extra environment. */
+export function runAdmin(env: Record<string, string | undefined>, ...args: string[]): Promise<AdminResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/admin.ts', ...args], {
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
     });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
 }
