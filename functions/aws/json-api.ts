@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import { AwsClient } from 'aws4fetch';
 import { xrayObserver } from './xray.js';
@@ -196,8 +197,6 @@ export interface AwsApiOptions {
   /** Base of the exponential back-off between attempts (full jitter). */
   backoffMs?: number;
 }
-
-const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 /** What a transport failure was, for the log: `ECONNREFUSED`, `TimeoutError`... */
 function describe(err: unknown): string {

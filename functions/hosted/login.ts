@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ClientRepository } from '../clients/client-repository.js';
 import { sha256 } from '../crypto/secrets.js';
 import { notifyLogout } from '../oidc/backchannel-logout.js';
@@ -66,8 +67,6 @@ const NOBODY = '~nobody';
  * usual SendEmail latency (tens of milliseconds in region), so the answer's timing is the floor's.
  */
 export const EMAIL_SEND_MIN_MS = 400;
-const sleep = (ms: number) =>
-  ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
 const UNIFORM_VIEWS = ['totp', 'email', 'passkey'] as const;
 const EVERY_METHOD: AuthenticatorType[] = ['PASSKEY', 'AUTHENTICATOR_APP', 'EMAIL_OTP'];
 
@@ -126,7 +125,7 @@ export const UNIFORM_STEPS: Record<string, (env: Env, login: LoginState) => Prom
         await env.auth.takeEmailSendAllowance(login.guessSubject ?? userId ?? NOBODY, env.req.sourceIp);
     // Sending takes a mail service round trip that not sending does not: both answer no sooner
     // than this, so the time to answer does not say whether an account got a mail.
-    await sleep(EMAIL_SEND_MIN_MS - (Date.now() - started));
+    await sleep(Math.max(0, EMAIL_SEND_MIN_MS - (Date.now() - started)));
     if (retryAfter !== undefined)
       return uniformScreen(env, login, 'email', { rateLimited: retryAfter, status: 429 });
     // "Sent to" what the user typed, masked, whatever the account's address looks like.
