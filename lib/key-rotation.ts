@@ -3,12 +3,12 @@ import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { BUNDLE } from './bundling.js';
-import { PROJECT_ROOT, XRAY_WILDCARD_REASON } from './route-function.js';
+import { sourceMapsOf } from './context.js';
+import { PROJECT_ROOT, routeBundling, XRAY_WILDCARD_REASON } from './route-function.js';
 import type { SecretsKey } from './secrets-key.js';
 import type { IdentityTable } from './table.js';
 
@@ -67,16 +67,8 @@ export class KeyRotation extends Construct {
       retryAttempts: 2,
       deadLetterQueue: props.deadLetters,
       environment: props.environment,
-      bundling: {
-        format: OutputFormat.ESM,
-        target: BUNDLE.target,
-        mainFields: [...BUNDLE.mainFields],
-        banner: BUNDLE.banner,
-        minify: BUNDLE.minify,
-        bundleAwsSDK: true,
-        tsconfig: `${PROJECT_ROOT}tsconfig.json`,
-        forceDockerBundling: false,
-      },
+      // Bundled like every route (lib/bundling.ts), so `npm run bundle-report`'s settings hold here too.
+      bundling: routeBundling(sourceMapsOf(this.node)),
     });
     Validations.of(this.fn).acknowledge({
       id: 'AwsSolutions-L1',

@@ -2,12 +2,12 @@ import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption, type IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { BUNDLE } from './bundling.js';
-import { PROJECT_ROOT, XRAY_WILDCARD_REASON } from './route-function.js';
+import { sourceMapsOf } from './context.js';
+import { PROJECT_ROOT, routeBundling, XRAY_WILDCARD_REASON } from './route-function.js';
 
 /**
  * The consumer's limit: a batch of ten deliveries in parallel, each bounded at 5 s. Kept short on
@@ -73,16 +73,8 @@ export class LogoutDelivery extends Construct {
       logGroup,
       tracing: Tracing.ACTIVE,
       environment: props.environment,
-      bundling: {
-        format: OutputFormat.ESM,
-        target: BUNDLE.target,
-        mainFields: [...BUNDLE.mainFields],
-        banner: BUNDLE.banner,
-        minify: BUNDLE.minify,
-        bundleAwsSDK: true,
-        tsconfig: `${PROJECT_ROOT}tsconfig.json`,
-        forceDockerBundling: false,
-      },
+      // Bundled like every route (lib/bundling.ts), so `npm run bundle-report`'s settings hold here too.
+      bundling: routeBundling(sourceMapsOf(this.node)),
     });
     // Grants the role receive, delete and change-visibility on this queue only.
     this.fn.addEventSource(new SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true }));
