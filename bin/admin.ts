@@ -53,6 +53,12 @@ import { readServerState } from '../local/start.js';
 import { recordAudit } from '../functions/audit/record.js';
 import type { AuditQuery } from '../functions/audit/query.js';
 import { auditEvents, auditFilters, followAuditEvents } from './admin-audit.js';
+import {
+  patchSettingsSchema,
+  settingsFields,
+  settingsOf,
+  type SettingsPatch,
+} from '../functions/tenants/settings.js';
 
 /** The operator CLI acts as the operator in audit events; it has no address or user agent. */
 const OPERATOR = { actor: { kind: 'operator' as const } };
@@ -64,6 +70,7 @@ class HelpRequested extends Error {}
 const USAGE = `usage: npm run admin -- <verb> [options]
   create-tenant --slug <slug> --region <us|au|eu> [--name <display name>] [--color <#rrggbb>]
   update-tenant --slug <slug> --region <us|au|eu> [--name <display name>] [--color <#rrggbb>] [--default-outcome ALLOW|CHALLENGE|BLOCK]
+                [--sign-up off|email] [--sign-up-authenticator required|optional] [--sms-countries <US,NZ,…|none>]
   list-tenants  [--region <us|au|eu>]
   rotate-secret --slug <slug> --region <us|au|eu>
   rotate-keys   --slug <slug> --region <us|au|eu>
@@ -205,6 +212,8 @@ interface Command {
   region: RegionCode | undefined;
   slug: string | undefined;
   outcome: string | undefined;
+  /** The settings update-tenant changes (functions/tenants/settings.ts), validated. */
+  settings?: SettingsPatch;
   values: {
     name?: string;
     color?: string;
@@ -236,16 +245,56 @@ function parseCommand(argv: string[]): Command {
   if (outcome !== undefined && !['ALLOW', 'CHALLENGE', 'BLOCK'].includes(outcome)) {
     throw new UsageError('--default-outcome is ALLOW, CHALLENGE or BLOCK');
   }
-  if (verb === 'update-tenant' && !values.name && !values.color && !outcome) {
-    throw new UsageError('update-tenant needs --name, --color or --default-outcome');
+  const settings = settingsOptions(values);
+  if (verb === 'update-tenant' && !values.name && !values.color && !outcome && !settings) {
+    throw new UsageError(
+      'update-tenant needs --name, --color, --default-outcome, --sign-up, --sign-up-authenticator or --sms-countries',
+    );
   }
   if (verb === 'revoke-key' && !values.kid) throw new UsageError('revoke-key needs --kid (from the JWKS)');
   if (verb === 'delete-tenant' && !values.yes)
     throw new UsageError("delete-tenant deletes all of the tenant's data: add --yes");
   const audit = verb === 'audit-events' ? auditFilters(values) : undefined;
   if (typeof audit === 'string') throw new UsageError(audit);
-  return { verb, region: r, slug: s, outcome, values, ...(audit ? { audit } : {}) };
+  return {
+    verb,
+    region: r,
+    slug: s,
+    outcome,
+    values,
+    ...(audit ? { audit } : {}),
+    ...(settings ? { settings } : {}),
+  };
 }
+
+/** `--sign-up`, `--sign-up-authenticator` and `--sms-countries` as a settings patch, or undefined. */
+function settingsOptions(values: Record<string, string | boolean | undefined>): SettingsPatch | undefined {
+  const countries = values['sms-countries'];
+  const raw = {
+    ...(values['sign-up'] !== undefined ? { signUp: values['sign-up'] } : {}),
+    ...(values['sign-up-authenticator'] !== undefined
+      ? { signUpAuthenticator: values['sign-up-authenticator'] }
+      : {}),
+    ...(typeof countries === 'string'
+      ? {
+          sms: {
+            allowedCountries:
+              countries === 'none' ? [] : countries.split(',').map((c) => c.trim().toUpperCase()),
+          },
+        }
+      : {}),
+  };
+  if (Object.keys(raw).length === 0) return undefined;
+  const parsed = patchSettingsSchema.safeParse(raw);
+  if (!parsed.success)
+    throw new UsageError(
+      parsed.error.issues.map((i) => `--${cliName(String(i.path[0]))}: ${i.message}`).join('; '),
+    );
+  return parsed.data;
+}
+
+const cliName = (key: string) =>
+  ({ signUp: 'sign-up', signUpAuthenticator: 'sign-up-authenticator', sms: 'sms-countries' })[key] ?? key;
 
 /** node:util's parser, its errors (an unknown option, a missing value) turned into usage errors. */
 function parseOptions(argv: string[]) {
@@ -258,6 +307,9 @@ function parseOptions(argv: string[]) {
         region: { type: 'string' },
         name: { type: 'string' },
         color: { type: 'string' },
+        'sign-up': { type: 'string' },
+        'sign-up-authenticator': { type: 'string' },
+        'sms-countries': { type: 'string' },
         kid: { type: 'string' },
         'default-outcome': { type: 'string' },
         target: { type: 'string' },
@@ -305,8 +357,14 @@ async function run(target: Target, command: Command): Promise<unknown> {
         ...(values.name ? { name: values.name } : {}),
         ...(values.color ? { brandColor: values.color.toLowerCase() } : {}),
         ...(outcome ? { defaultOutcome: outcome as Outcome } : {}),
+        ...settingsFields(command.settings ?? {}),
       });
-      const fields = [values.name && 'name', values.color && 'brandColor', outcome && 'defaultOutcome'];
+      const fields = [
+        values.name && 'name',
+        values.color && 'brandColor',
+        outcome && 'defaultOutcome',
+        ...Object.keys(settingsFields(command.settings ?? {})),
+      ];
       await recordAudit(
         repo.scoped(tenant.id),
         { type: 'tenant.updated', detail: { fields: fields.filter((f): f is string => !!f) } },
@@ -316,6 +374,7 @@ async function run(target: Target, command: Command): Promise<unknown> {
         ...describe(tenant, target.issuer(tenant.slug, r!)),
         defaultOutcome: tenant.defaultOutcome,
         brandColor: tenant.brandColor ?? null,
+        settings: settingsOf(tenant),
       };
     }
     case 'rotate-secret': {

@@ -3,35 +3,10 @@
  * function per entry from it; the local server dispatches the same entries to the same handler
  * modules. Local and cloud cannot drift, because neither has a list of its own.
  */
-export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+import type { Method, Route } from './route.js';
+import { managementRoutes } from './routes-management.js';
 
-/** What a function may do, turned into least-privilege IAM by the stack. */
-export type Permission =
-  | 'table:read'
-  | 'table:write'
-  | 'kms:sign'
-  | 'kms:publicKey'
-  /** Seal and open stored secrets (TOTP) with the region's secrets key: kms:Encrypt and kms:Decrypt. */
-  | 'kms:secrets'
-  /** Open stored secrets only: kms:Decrypt (a page that shows, never seals). */
-  | 'kms:secrets:open'
-  | 'ses:send'
-  /** Put back-channel logout tokens on the region's logout queue: sqs:SendMessage. */
-  | 'queue:logout';
-
-export interface Route {
-  /** Unique, PascalCase: names the Lambda function and its log group. */
-  id: string;
-  methods: Method[];
-  /** API Gateway path syntax: `{name}` is one path segment. */
-  path: string;
-  /** Module under `functions/handlers/` exporting `handler`. */
-  handler: string;
-  /** False only for routes outside any tenant (health). */
-  tenant: boolean;
-  permissions: Permission[];
-  purpose: string;
-}
+export type { Method, Permission, Route } from './route.js';
 
 export const routes: Route[] = [
   {
@@ -142,131 +117,6 @@ export const routes: Route[] = [
       'Token endpoint (RFC 6749 §3.2): authorization_code, refresh_token, client_credentials, device code and CIBA grants',
   },
   {
-    id: 'Clients',
-    methods: ['GET', 'POST'],
-    path: '/v1/clients',
-    handler: 'clients',
-    tenant: true,
-    permissions: ['table:read', 'table:write'],
-    purpose: 'Management: list and register OIDC clients',
-  },
-  {
-    id: 'Client',
-    methods: ['GET', 'PATCH', 'DELETE'],
-    path: '/v1/clients/{clientId}',
-    handler: 'client',
-    tenant: true,
-    permissions: ['table:read', 'table:write'],
-    purpose:
-      'Management: read, update (e.g. redirect_uris) and delete one client (the built-in one can be read and updated, not deleted)',
-  },
-  {
-    id: 'ClientSecret',
-    methods: ['POST'],
-    path: '/v1/clients/{clientId}/secret',
-    handler: 'client',
-    tenant: true,
-    permissions: ['table:read', 'table:write'],
-    purpose: "Management: rotate a registered client's secret (shown once)",
-  },
-  {
-    id: 'Action',
-    methods: ['GET', 'PUT'],
-    path: '/v1/actions/{action}',
-    handler: 'action',
-    tenant: true,
-    permissions: ['table:read', 'table:write'],
-    purpose: "Management: an action's default outcome, its JSON Logic rules, enrollment and attempt limits",
-  },
-  {
-    id: 'User',
-    methods: ['GET', 'PUT', 'PATCH', 'DELETE'],
-    path: '/v1/users/{userId}',
-    handler: 'user',
-    tenant: true,
-    // kms:sign: deleting a user ends their sessions and signs the back-channel logout tokens.
-    permissions: ['table:read', 'table:write', 'kms:sign', 'queue:logout'],
-    purpose:
-      'Management: the user (profile, isEnrolled, authenticators); create/replace, merge-patch, delete',
-  },
-  {
-    id: 'ActionOutcome',
-    methods: ['GET'],
-    path: '/v1/users/{userId}/actions/{action}/{idempotencyKey}',
-    handler: 'action-outcome',
-    tenant: true,
-    permissions: ['table:read'],
-    purpose: 'Management: the recorded outcome of one action run',
-  },
-  {
-    id: 'UserSessions',
-    methods: ['DELETE'],
-    path: '/v1/users/{userId}/sessions',
-    handler: 'user-sessions',
-    tenant: true,
-    permissions: ['table:read', 'table:write', 'kms:sign', 'queue:logout'],
-    purpose:
-      "Management: end every SSO session of a user and tell the sessions' clients (back-channel logout)",
-  },
-  {
-    id: 'UserAuthenticators',
-    methods: ['POST'],
-    path: '/v1/users/{userId}/authenticators',
-    handler: 'authenticators',
-    tenant: true,
-    permissions: ['table:read', 'table:write', 'kms:secrets'],
-    purpose:
-      'Management: enroll a pre-verified email, or create an authenticator app (its secret shown once)',
-  },
-  {
-    id: 'UserAuthenticator',
-    methods: ['DELETE'],
-    path: '/v1/users/{userId}/authenticators/{authenticatorId}',
-    handler: 'authenticators',
-    tenant: true,
-    permissions: ['table:read', 'table:write'],
-    purpose: "Management: remove one of a user's authenticators",
-  },
-  {
-    id: 'AuditEvents',
-    methods: ['GET'],
-    path: '/v1/audit-events',
-    handler: 'audit-events',
-    tenant: true,
-    permissions: ['table:read'],
-    purpose: "Management: the tenant's audit events, newest first, filtered by time, type and user",
-  },
-  {
-    id: 'EntraIntegration',
-    methods: ['GET', 'PUT', 'DELETE'],
-    path: '/v1/integrations/entra',
-    handler: 'entra-integration',
-    tenant: true,
-    permissions: ['table:read', 'table:write'],
-    purpose:
-      'Management: the Microsoft Entra ID external authentication method (allowed Entra tenants, application id, client)',
-  },
-  {
-    id: 'Scopes',
-    methods: ['GET'],
-    path: '/v1/scopes',
-    handler: 'scopes',
-    tenant: true,
-    // table:write: failed tenant-secret attempts are counted (http/tenant-auth.ts).
-    permissions: ['table:read', 'table:write'],
-    purpose: "Management: list the tenant's own scopes",
-  },
-  {
-    id: 'Scope',
-    methods: ['GET', 'PUT', 'DELETE'],
-    path: '/v1/scopes/{scope}',
-    handler: 'scopes',
-    tenant: true,
-    permissions: ['table:read', 'table:write'],
-    purpose:
-      'Management: define, read and remove a tenant scope (its description and the claims it releases)',
-  },
-  {
     id: 'UserInfo',
     methods: ['GET', 'POST'],
     path: '/oidc/userinfo',
@@ -339,6 +189,7 @@ export const routes: Route[] = [
     permissions: ['table:read', 'table:write'],
     purpose: "CIBA link target: the hosted sign-in for the named user, ending in the request's approval",
   },
+  ...managementRoutes,
 ];
 
 /**

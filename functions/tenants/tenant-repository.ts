@@ -5,6 +5,7 @@ import { ConditionFailedError, type Item, type Key, type Store } from '../store/
 import { TenantStore, tenantKey, tenantPartitionPrefix } from '../store/tenant-store.js';
 import { slugSchema, type Outcome, type Tenant } from './tenant.js';
 import { ReadCache } from '../read-cache.js';
+import type { TenantSettingsFields } from './settings.js';
 
 /**
  * Keys: the tenant record lives at `tenant` in the tenant's own partitions (`<tenantId>#tenant`);
@@ -135,12 +136,12 @@ export class TenantRepository {
     return { tenant: updated, secret };
   }
 
-  /** Update tenant settings other than the secret (name, default outcome). */
+  /** Update tenant settings other than the secret (name, default outcome, functions/tenants/settings.ts). */
   async updateSettings(
     tenantId: string,
-    set: Partial<Pick<Tenant, 'name' | 'defaultOutcome' | 'brandColor'>>,
+    set: Partial<Pick<Tenant, 'name' | 'defaultOutcome' | 'brandColor'>> & TenantSettingsFields,
   ): Promise<Tenant> {
-    const updated = await this.scoped(tenantId).update<Tenant & Record<string, unknown>>(TENANT_KEY, set);
+    const updated = await this.scoped(tenantId).update<Tenant & Record<string, unknown>>(TENANT_KEY, { ...set });
     this.cache.forget(updated.slug);
     return updated;
   }

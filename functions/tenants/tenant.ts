@@ -1,5 +1,6 @@
 import * as z from '../zod.js';
 import type { RegionCode } from '../regions.js';
+import type { TenantSettingsFields } from './settings.js';
 
 /** A slug is one DNS label: `[a-z0-9](-?[a-z0-9])*`, 2 to 63 characters. */
 export const SLUG_PATTERN = /^[a-z0-9](?:-?[a-z0-9])*$/;
@@ -27,7 +28,7 @@ export const slugSchema = z.string().check(
 
 export type Outcome = 'ALLOW' | 'CHALLENGE' | 'BLOCK';
 
-export interface Tenant {
+export interface Tenant extends TenantSettingsFields {
   id: string;
   slug: string;
   region: RegionCode;

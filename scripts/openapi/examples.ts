@@ -204,3 +204,10 @@ export const entra = { ...entraPut, updatedAt: '2026-11-29T10:00:00.000Z' };
 export const scopePut = { description: 'See your department and roles', claims: ['department', 'roles'] };
 export const scope = { scope: 'hr', ...scopePut, updatedAt: '2026-11-29T10:00:00.000Z' };
 export const scopeList = { scopes: [scope] };
+
+export const settingsPatch = { signUp: 'email', sms: { allowedCountries: ['NZ', 'US'] } };
+export const settings = {
+  signUp: 'email',
+  signUpAuthenticator: 'required',
+  sms: { allowedCountries: ['NZ', 'US'] },
+};

@@ -8,6 +8,7 @@ import * as z from '../../functions/zod.js';
 import { auditQuerySchema } from '../../functions/audit/query.js';
 import { putEntraSchema } from '../../functions/entra/integration.js';
 import { putScopeSchema, scopeNameSchema } from '../../functions/scopes/tenant-scopes.js';
+import { patchSettingsSchema } from '../../functions/tenants/settings.js';
 import { actionCodeSchema, PUT_ACTION_MAX_BYTES, putActionSchema } from '../../functions/actions/action.js';
 import {
   enrollAuthenticatorSchema,
@@ -29,6 +30,7 @@ import {
   auditPageSchema,
   entraIntegrationSchema,
   tenantScopeListSchema,
+  tenantSettingsSchema,
   tenantScopeSchema,
   actionSchema,
   b2cErrorSchema,
@@ -69,6 +71,8 @@ export const SCHEMAS = {
   TenantScopePut: putScopeSchema,
   TenantScope: tenantScopeSchema,
   TenantScopeList: tenantScopeListSchema,
+  TenantSettingsPatch: patchSettingsSchema,
+  TenantSettings: tenantSettingsSchema,
   EndedSessions: z.object({ ended: z.number().check(z.int(), z.minimum(0)) }),
   OAuthError: oauthErrorSchema,
   B2CError: b2cErrorSchema,
@@ -338,6 +342,38 @@ export const OPERATIONS: Record<string, Operation> = {
     summary: 'Remove the Microsoft Entra ID external authentication method',
     responses: { 204: { description: 'Removed' } },
     errors: { 401: AUTH_401, 404: 'the tenant has no Entra integration' },
+  },
+  'GET /v1/settings': {
+    operationId: 'getSettings',
+    tag: 'Settings',
+    summary: "The tenant's self sign-up and SMS settings",
+    responses: {
+      200: {
+        description: 'Every setting, with its default when never set',
+        body: { schema: 'TenantSettings', example: examples.settings },
+      },
+    },
+    errors: { 401: AUTH_401 },
+  },
+  'PATCH /v1/settings': {
+    operationId: 'patchSettings',
+    tag: 'Settings',
+    summary: 'Change some settings',
+    description:
+      '`signUp: "email"` lets the hosted login offer "Create an account" (an email proven by a code, then a passkey or an authenticator app unless `signUpAuthenticator` is `optional`). `sms.allowedCountries` replaces the list of countries whose numbers may receive SMS codes (none by default). Settings not named keep their values.',
+    body: { schema: 'TenantSettingsPatch', example: examples.settingsPatch },
+    responses: {
+      200: {
+        description: 'Every setting after the change',
+        body: { schema: 'TenantSettings', example: examples.settings },
+      },
+    },
+    errors: {
+      400: `${BODY_400}, an unknown country, or no setting named`,
+      401: AUTH_401,
+      413: true,
+      415: true,
+    },
   },
   'GET /v1/scopes': {
     operationId: 'listScopes',

@@ -9,6 +9,7 @@ import * as z from '../../functions/zod.js';
 import { AUDIT_TYPES, type AuditType } from '../../functions/audit/events.js';
 import type { EntraIntegration } from '../../functions/entra/integration.js';
 import type { TenantScope } from '../../functions/scopes/tenant-scopes.js';
+import type { TenantSettings } from '../../functions/tenants/settings.js';
 import type { ActionConfig } from '../../functions/actions/action.js';
 import { OUTCOMES } from '../../functions/actions/action.js';
 import type { Rule } from '../../functions/actions/rules.js';
@@ -267,3 +268,12 @@ export const tenantScopeSchema = shaped<TenantScope>()(
 );
 
 export const tenantScopeListSchema = z.object({ scopes: z.array(tenantScopeSchema) });
+
+/** The tenant's settings, every one with its value or default. */
+export const tenantSettingsSchema = shaped<TenantSettings>()(
+  z.object({
+    signUp: z.enum(['off', 'email']),
+    signUpAuthenticator: z.enum(['required', 'optional']),
+    sms: z.object({ allowedCountries: z.array(z.string()) }),
+  }),
+);

@@ -83,6 +83,22 @@ describe('npm run admin', () => {
     );
     expect(updated.code, updated.stderr).toBe(0);
     expect(JSON.parse(updated.stdout)).toMatchObject({ name: 'Acme EU', brandColor: '#0f766e' });
+    const settings = await admin(
+      'update-tenant',
+      ...['--slug', s, '--region', 'eu', '--sign-up', 'email', '--sms-countries', 'us, nz'],
+    );
+    expect(settings.code, settings.stderr).toBe(0);
+    expect(JSON.parse(settings.stdout)).toMatchObject({
+      name: 'Acme EU',
+      settings: { signUp: 'email', signUpAuthenticator: 'required', sms: { allowedCountries: ['NZ', 'US'] } },
+    });
+    const bad = await admin('update-tenant', '--slug', s, '--region', 'eu', '--sms-countries', 'US,XX');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--sms-countries');
+    const cleared = await admin('update-tenant', '--slug', s, '--region', 'eu', '--sms-countries', 'none');
+    expect(JSON.parse(cleared.stdout)).toMatchObject({
+      settings: { signUp: 'email', sms: { allowedCountries: [] } },
+    });
 
     const list = JSON.parse((await admin('list-tenants', '--region', 'eu')).stdout) as {
       tenants: { slug: string }[];

@@ -166,6 +166,9 @@ describe('docs/openapi.json against the local server', () => {
     expect((await call('DELETE', '/v1/scopes/{scope}', scope)).status).toBe(204);
     expect((await call('GET', '/v1/scopes/{scope}', scope)).status).toBe(404);
 
+    expect((await call('GET', '/v1/settings')).status).toBe(200);
+    expect((await call('PATCH', '/v1/settings', {}, exampleBody('PATCH', '/v1/settings'))).status).toBe(200);
+
     // Everything above left audit events: a real page, checked against the schema, then the next.
     const page = await call('GET', '/v1/audit-events?limit=2');
     expect(page.status).toBe(200);

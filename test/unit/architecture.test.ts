@@ -131,6 +131,8 @@ const isDomain = (path: string) => path.startsWith('functions/') && !isEdge(path
  */
 const LIB_MAY_IMPORT = new Set([
   'functions/routes.ts',
+  'functions/route.ts',
+  'functions/routes-management.ts',
   'functions/regions.ts',
   'functions/env-names.ts',
   'functions/store/table-schema.ts',
