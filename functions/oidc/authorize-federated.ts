@@ -14,11 +14,15 @@ import type { ClientRequest } from '../records/authorization.js';
 import type { AuthorizeContext, AuthorizeOutcome } from './authorize-context.js';
 import { RedirectError } from './authorize-errors.js';
 import { completion } from './complete.js';
+import { checkPrompt } from './login-request.js';
 
 /**
  * A request with an init-auth `token` (the Authsignal-style federated flow): the user arrives, the
  * tenant's action decides, and either the outcome goes back at once with a code or the user goes
  * on to the hosted challenge. Either way the token is consumed in the same transaction.
+ *
+ * `prompt=none` cannot show the challenge: the answer is `interaction_required` (OIDC Core
+ * §3.1.2.6) and nothing is written, so the token still works for a request that may show pages.
  */
 export async function federatedFlow(
   p: Record<string, string>,
@@ -27,10 +31,14 @@ export async function federatedFlow(
   now: number,
 ): Promise<AuthorizeOutcome> {
   if (!p.token) throw new RedirectError('invalid_request', 'token is required: get one from POST /init-auth');
+  const silent = checkPrompt(p).includes('none');
   try {
     const arrival = await arrive(p.token, request.clientId, ctx);
-    if ('interaction' in arrival.decision)
+    if ('interaction' in arrival.decision) {
+      if (silent)
+        throw new RedirectError('interaction_required', 'the action asks for a challenge the user must see');
       return await startChallenge(p, ctx, request, arrival, arrival.decision.interaction, now);
+    }
     const { writes, params } = completion(request, arrival.run, arrival.decision, ctx.issuer, now);
     // One transaction: the token is used up, the outcome recorded and the code stored, or none of it.
     const audit = federatedOutcomeWrites(ctx.store, arrival.run, arrival.decision, ctx);

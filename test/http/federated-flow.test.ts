@@ -217,6 +217,31 @@ describe('action outcomes', () => {
     expect(id.is_enrolled).toBe(false);
   });
 
+  it('prompt=none when the action asks for a challenge: interaction_required, and the token still works (OIDC Core §3.1.2.6)', async () => {
+    await setOutcome(t, 'silentChallenge', 'CHALLENGE');
+    const init = await initAuth(t, { userId: newUserId(), action: 'silentChallenge' });
+    const base = { client_id: t.id, token: init.token, redirect_uri: APP_REDIRECT, state: 'st' };
+    const silent = redirectParams(await authorize(t, { ...base, prompt: 'none' }));
+    expect(silent.target).toBe(APP_REDIRECT);
+    expect(silent.params).toMatchObject({ error: 'interaction_required', state: 'st' });
+    expect(silent.params.code).toBeUndefined();
+    // Nothing was written: the same token now shows the page (the enrollment offer) and ends in a code.
+    const { params } = redirectParams(await skipEnrollment(t, await authorize(t, base)));
+    expect(params.code).toBeTruthy();
+  });
+
+  it('prompt=none when the action decides at once: the code comes back as usual', async () => {
+    await setOutcome(t, 'silentAllow', 'ALLOW');
+    const init = await initAuth(t, { userId: newUserId(), action: 'silentAllow' });
+    const res = await authorize(t, {
+      client_id: t.id,
+      token: init.token,
+      redirect_uri: APP_REDIRECT,
+      prompt: 'none',
+    });
+    expect(redirectParams(res).params.code).toBeTruthy();
+  });
+
   it('a never-configured action takes the tenant default, CHALLENGE (a new user may skip enrolling: ALLOW, not enrolled)', async () => {
     const read = await http(`${t.origin}/v1/actions/neverConfigured`, {
       headers: { authorization: docAuth(t) },
