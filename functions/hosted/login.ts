@@ -258,13 +258,12 @@ export async function loginPassed(env: Env, method: AuthenticatorType, json: boo
   }
   const client = await clientOf(env);
   // Added to this browser's session beside the accounts already signed in on it (same cookie).
-  const { cookieValue, session, writes, dropped } = await signIn(env.ctx.store, env.req.cookies, {
+  const { cookieValue, session, dropped } = await signIn(env.ctx.store, env.req.cookies, {
     userId: env.ix.userId!,
     amr: auth.amr,
     acr: auth.acr,
     clients: [client.client_id],
   });
-  await env.ctx.store.transact(writes);
   // An account this sign-in replaced (the same user again) or pushed out (past five) has ended:
   // its relying parties are told (Back-Channel Logout 1.0 §2.5).
   if (dropped.length)

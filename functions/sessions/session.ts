@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { sha256 } from '../crypto/secrets.js';
 import { userRevokedAt } from '../oidc/revocations.js';
-import { nowSeconds, type WriteOp } from '../store/store.js';
+import { ConditionFailedError, nowSeconds, type WriteOp } from '../store/store.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import { setCookie } from './cookies.js';
 
@@ -52,25 +53,85 @@ export function sessionCookie(value: string, secure: boolean, maxAge = SESSION_T
 /**
  * What the cookie's item holds: the accounts signed in on this browser, oldest first (the last one
  * is the current account). An item written before several accounts were kept is one `Session`.
+ *
+ * `rev` changes with every write, and every read-modify-write is conditioned on the `rev` it read
+ * (optimistic concurrency): two tabs signing in, or a sign-in racing a token's `addClient`, would
+ * otherwise each write back the list they read and one account (or one client, who would then
+ * never get a logout token) would be lost. A conflict re-reads and tries again.
  */
 interface BrowserRecord {
   accounts: Session[];
   createdAt: string;
   expiresAt: number;
+  rev: string;
 }
+/**
+ * Tries of one read-modify-write before the conflict is reported: each loser re-reads after a
+ * short random pause, so even 30 writers at once (one browser's tokens for 30 clients) settle.
+ */
+const WRITE_TRIES = 12;
 type StoredRecord = Partial<BrowserRecord> & Partial<Session> & Record<string, unknown>;
 
 /** At most this many accounts per browser; a further sign-in drops the oldest. */
 export const MAX_ACCOUNTS = 5;
 
-const accountsOf = (item: StoredRecord | undefined): Session[] =>
-  !item ? [] : Array.isArray(item.accounts) ? item.accounts : item.userId ? [item as Session] : [];
+/**
+ * A client that got tokens is added to its own string set on the record (`clients@<sid>`, one
+ * atomic `ADD`, no read): tokens for many clients issued at once, in several tabs, all land.
+ * Reading merges the set into the account's `clients`.
+ */
+const clientsAttr = (sid: string) => `clients@${sid}`;
+
+function accountsOf(item: StoredRecord | undefined): Session[] {
+  const listed = !item
+    ? []
+    : Array.isArray(item.accounts)
+      ? item.accounts
+      : item.userId
+        ? [item as Session]
+        : [];
+  return listed.map((a) => {
+    const added = item?.[clientsAttr(a.sid)];
+    return added instanceof Set
+      ? { ...a, clients: [...new Set([...(a.clients ?? []), ...(added as Set<string>)])] }
+      : a;
+  });
+}
 
 const recordOf = (accounts: Session[], createdAt: string): BrowserRecord => ({
   accounts,
   createdAt,
-  expiresAt: Math.max(0, ...accounts.map((a) => a.expiresAt)),
+  // An empty record expires now: DynamoDB TTL skips items whose time is over five years past, so
+  // not 0 ("Working with expired items", DynamoDB developer guide).
+  expiresAt: accounts.length ? Math.max(...accounts.map((a) => a.expiresAt)) : nowSeconds(),
+  rev: randomBytes(9).toString('base64url'),
 });
+
+/** Replaces the record read as `read`, only while nobody else has written it since. */
+function replaceRecord(hash: string, read: StoredRecord, accounts: Session[]) {
+  const record = recordOf(accounts, String(read.createdAt));
+  // An item from before revisions has none to compare: it is replaced as before, once.
+  const match = typeof read.rev === 'string' ? { rev: read.rev } : undefined;
+  return { key: sessionKeyOfHash(hash), set: { ...record }, ...(match ? { match } : {}) };
+}
+
+/** `replaceRecord` as a write of its own: one conditional UpdateItem. */
+async function rewriteRecord(store: TenantStore, hash: string, read: StoredRecord, accounts: Session[]) {
+  const { key, set, match } = replaceRecord(hash, read, accounts);
+  await store.update(key, set, match ? { match } : {});
+}
+
+/** Runs a read-modify-write again when another writer got in between (see `BrowserRecord`). */
+async function retryOnConflict<T>(attempt: () => Promise<T>): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (!(err instanceof ConditionFailedError) || i >= WRITE_TRIES) throw err;
+      await sleep(Math.random() * Math.min(2 ** i, 64));
+    }
+  }
+}
 
 function account(
   fields: { userId: string; amr: string[]; acr: string; clients: string[] },
@@ -105,37 +166,43 @@ export function newSession(
 }
 
 /**
- * A sign-in on this browser: added to the browser's session when it has one (same cookie), else
- * a new one. The user's earlier account on this browser is replaced; past `MAX_ACCOUNTS` the
- * oldest account is dropped. Returns the accounts that were replaced or dropped, so their relying
- * parties can be told (Back-Channel Logout 1.0 §2.5).
+ * A sign-in on this browser, written: added to the browser's session when it has one (same
+ * cookie), else a new one. The user's earlier account on this browser is replaced; past
+ * `MAX_ACCOUNTS` the oldest account is dropped. Returns the accounts that were replaced or
+ * dropped, so their relying parties can be told (Back-Channel Logout 1.0 §2.5).
  */
 export async function signIn(
   store: TenantStore,
   cookies: Record<string, string>,
   fields: { userId: string; amr: string[]; acr: string; clients: string[] },
   now = Date.now(),
-): Promise<{ cookieValue: string; session: Session; writes: WriteOp[]; dropped: EndedSession[] }> {
-  const value = cookies[SESSION_COOKIE];
-  const item = value && COOKIE_PATTERN.test(value) ? await readRecord(store, sha256(value)) : undefined;
-  if (!value || !item) return { ...newSession(fields, now), dropped: [] };
-  const hash = sha256(value);
-  const session = account(fields, now);
-  const live = accountsOf(item).filter((a) => a.expiresAt > nowSeconds(now));
-  const kept = [...live.filter((a) => a.userId !== session.userId), session];
-  const gone = [
-    ...live.filter((a) => a.userId === session.userId),
-    ...kept.splice(0, Math.max(0, kept.length - MAX_ACCOUNTS)),
-  ];
-  const stillListed = new Set(kept.map((a) => a.userId));
-  const writes: WriteOp[] = [
-    { put: { key: sessionKeyOfHash(hash), item: { ...recordOf(kept, String(item.createdAt)) } } },
-    { put: { key: userSessionKey(session.userId, hash), item: { expiresAt: session.expiresAt } } },
-    ...[...new Set(gone.map((a) => a.userId))]
-      .filter((u) => !stillListed.has(u))
-      .map((u): WriteOp => ({ delete: { key: userSessionKey(u, hash) } })),
-  ];
-  return { cookieValue: value, session, writes, dropped: gone.map(ended) };
+): Promise<{ cookieValue: string; session: Session; dropped: EndedSession[] }> {
+  return retryOnConflict(async () => {
+    const value = cookies[SESSION_COOKIE];
+    const item = value && COOKIE_PATTERN.test(value) ? await readRecord(store, sha256(value)) : undefined;
+    if (!value || !item) {
+      const { writes, ...fresh } = newSession(fields, now);
+      await store.transact(writes);
+      return { ...fresh, dropped: [] };
+    }
+    const hash = sha256(value);
+    const session = account(fields, now);
+    const live = accountsOf(item).filter((a) => a.expiresAt > nowSeconds(now));
+    const kept = [...live.filter((a) => a.userId !== session.userId), session];
+    const gone = [
+      ...live.filter((a) => a.userId === session.userId),
+      ...kept.splice(0, Math.max(0, kept.length - MAX_ACCOUNTS)),
+    ];
+    const stillListed = new Set(kept.map((a) => a.userId));
+    await store.transact([
+      { update: replaceRecord(hash, item, kept) },
+      { put: { key: userSessionKey(session.userId, hash), item: { expiresAt: session.expiresAt } } },
+      ...[...new Set(gone.map((a) => a.userId))]
+        .filter((u) => !stillListed.has(u))
+        .map((u): WriteOp => ({ delete: { key: userSessionKey(u, hash) } })),
+    ]);
+    return { cookieValue: value, session, dropped: gone.map(ended) };
+  });
 }
 
 const readRecord = (store: TenantStore, hash: string) =>
@@ -171,7 +238,7 @@ export async function loadSession(
   return sid === undefined ? accounts.at(-1) : accounts.find((a) => a.sid === sid);
 }
 
-/** Remembers that a client got tokens in this account's session. */
+/** Remembers that a client got tokens in this account's session (one atomic write, no read). */
 export async function addClient(
   store: TenantStore,
   cookies: Record<string, string>,
@@ -179,13 +246,14 @@ export async function addClient(
   clientId: string,
 ): Promise<void> {
   if (session.clients.includes(clientId)) return;
-  const hash = sha256(cookies[SESSION_COOKIE]!);
-  const item = await readRecord(store, hash);
-  if (!item) return;
-  const accounts = accountsOf(item).map((a) =>
-    a.sid === session.sid ? { ...a, clients: [...(a.clients ?? []), clientId] } : a,
-  );
-  await store.update(sessionKeyOfHash(hash), { ...recordOf(accounts, String(item.createdAt)) });
+  try {
+    await store.addToSet(sessionKeyOfHash(sha256(cookies[SESSION_COOKIE]!)), clientsAttr(session.sid), [
+      clientId,
+    ]);
+  } catch (err) {
+    // The session ended in between: there is nobody left to tell at logout.
+    if (!(err instanceof ConditionFailedError)) throw err;
+  }
 }
 
 /** What logout needs to know of a session that ended: whom to tell (Back-Channel Logout §2.5). */
@@ -206,12 +274,16 @@ export async function endSession(
   const value = cookies[SESSION_COOKIE];
   if (!value || !COOKIE_PATTERN.test(value)) return { ended: [], remaining: 0 };
   const hash = sha256(value);
-  const item = await readRecord(store, hash);
-  const all = accountsOf(item);
-  const gone = sid === undefined ? all : all.filter((a) => a.sid === sid);
-  const kept = all.filter((a) => !gone.includes(a));
-  if (kept.length && item) await store.put(sessionKeyOfHash(hash), { ...recordOf(kept, item.createdAt) });
-  else await store.delete(sessionKeyOfHash(hash));
+  const { gone, kept } = await retryOnConflict(async () => {
+    const item = await readRecord(store, hash);
+    const all = accountsOf(item);
+    const gone = sid === undefined ? all : all.filter((a) => a.sid === sid);
+    const kept = all.filter((a) => !gone.includes(a));
+    // With no account left the record is written empty (expired, for TTL to remove) rather than
+    // deleted, so the write stays conditional: a sign-in that got in between is not erased.
+    if (item) await rewriteRecord(store, hash, item, kept);
+    return { gone, kept };
+  });
   const stillListed = new Set(kept.map((a) => a.userId));
   for (const userId of new Set(gone.map((a) => a.userId)))
     if (!stillListed.has(userId)) await store.delete(userSessionKey(userId, hash));
@@ -229,12 +301,13 @@ export async function endUserSessions(store: TenantStore, userId: string): Promi
     await Promise.all(
       index.slice(i, i + DELETE_BATCH).map(async ({ sk }) => {
         const hash = sk.slice('session#'.length);
-        const item = await readRecord(store, hash);
-        const all = accountsOf(item);
-        const kept = all.filter((a) => a.userId !== userId);
-        if (kept.length && item)
-          await store.put(sessionKeyOfHash(hash), { ...recordOf(kept, item.createdAt) });
-        else await store.delete(sessionKeyOfHash(hash));
+        const all = await retryOnConflict(async () => {
+          const item = await readRecord(store, hash);
+          const all = accountsOf(item);
+          const kept = all.filter((a) => a.userId !== userId);
+          if (item) await rewriteRecord(store, hash, item, kept);
+          return all;
+        });
         await store.delete(userSessionKey(userId, hash));
         // Expired sessions are still listed until TTL removes them; their clients were told nothing
         // then, and a relying party's session cannot outlive ours, so only live ones are reported.

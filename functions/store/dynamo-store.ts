@@ -11,6 +11,7 @@ import {
   type Item,
   type Key,
   type Store,
+  type UpdateOptions,
   type WriteOp,
 } from './store.js';
 
@@ -135,18 +136,35 @@ export class DynamoStore implements Store {
     });
   }
 
-  async update<T extends Item>(key: Key, set: Item, opts: { unconsumed?: boolean } = {}): Promise<T> {
+  async update<T extends Item>(key: Key, set: Item, opts: UpdateOptions = {}): Promise<T> {
     const { names, values, expression } = setExpression(set);
+    const matches = Object.entries(opts.match ?? {}).map(([attr, value], i) => {
+      names[`#m${i}`] = attr;
+      values[`:m${i}`] = value;
+      return ` AND #m${i} = :m${i}`;
+    });
     const out = await this.send<{ Attributes?: Wire }>('UpdateItem', {
       TableName: this.tableName,
       Key: keyWire(key),
       UpdateExpression: expression,
-      ConditionExpression: `attribute_exists(pk) AND ${LIVE}${opts.unconsumed ? ' AND attribute_not_exists(consumedAt)' : ''}`,
+      ConditionExpression: `attribute_exists(pk) AND ${LIVE}${opts.unconsumed ? ' AND attribute_not_exists(consumedAt)' : ''}${matches.join('')}`,
       ExpressionAttributeNames: names,
       ...wireValues({ ...values, ':now': nowSeconds() }),
       ReturnValues: 'ALL_NEW',
     });
     return strip<T>(out.Attributes ? fromWire(out.Attributes) : {});
+  }
+
+  async addToSet(key: Key, attr: string, values: readonly string[]): Promise<void> {
+    if (!values.length) return;
+    await this.send('UpdateItem', {
+      TableName: this.tableName,
+      Key: keyWire(key),
+      UpdateExpression: 'ADD #s :v',
+      ConditionExpression: `attribute_exists(pk) AND ${LIVE}`,
+      ExpressionAttributeNames: { '#s': attr },
+      ...wireValues({ ':v': new Set(values), ':now': nowSeconds() }),
+    });
   }
 
   async delete(key: Key): Promise<void> {

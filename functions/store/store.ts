@@ -46,6 +46,11 @@ export interface IncrementOptions {
   unconsumed?: boolean;
 }
 
+export interface UpdateOptions {
+  unconsumed?: boolean;
+  match?: Record<string, string>;
+}
+
 export interface Store {
   /** Strongly consistent read; expired items read as absent. */
   get<T extends Item>(key: Key): Promise<T | undefined>;
@@ -59,9 +64,16 @@ export interface Store {
   put(key: Key, item: Item, opts?: { ifAbsent?: boolean }): Promise<void>;
   /**
    * Sets attributes of an existing, unexpired item; `ConditionFailedError` if there is none (or,
-   * with `unconsumed`, if it has been consumed).
+   * with `unconsumed`, if it has been consumed; or, with `match`, if an attribute listed there has
+   * another value: optimistic concurrency in one write, without a transaction's conflicts).
    */
-  update<T extends Item>(key: Key, set: Item, opts?: { unconsumed?: boolean }): Promise<T>;
+  update<T extends Item>(key: Key, set: Item, opts?: UpdateOptions): Promise<T>;
+  /**
+   * Adds strings to a string-set attribute of an existing, unexpired item in one atomic write
+   * (DynamoDB `ADD`): concurrent adds all land, with no read first. `ConditionFailedError` if
+   * there is no such item.
+   */
+  addToSet(key: Key, attr: string, values: readonly string[]): Promise<void>;
   delete(key: Key): Promise<void>;
   /** Items of one partition, optionally those whose sort key starts with a prefix; expired ones left out. */
   query<T extends Item>(pk: string, skPrefix?: string): Promise<T[]>;

@@ -1,4 +1,4 @@
-import type { ConsumeResult, IncrementOptions, Item, Key, Store, WriteOp } from './store.js';
+import type { ConsumeResult, IncrementOptions, Item, Key, Store, UpdateOptions, WriteOp } from './store.js';
 
 /**
  * Tenant first: every partition key of a tenant's items starts with the tenant id. This is the one
@@ -36,8 +36,11 @@ export class TenantStore {
   put(key: Key, item: Item, opts?: { ifAbsent?: boolean }): Promise<void> {
     return this.store.put(this.k(key), item, opts);
   }
-  update<T extends Item>(key: Key, set: Item, opts?: { unconsumed?: boolean }): Promise<T> {
+  update<T extends Item>(key: Key, set: Item, opts?: UpdateOptions): Promise<T> {
     return this.store.update<T>(this.k(key), set, opts);
+  }
+  addToSet(key: Key, attr: string, values: readonly string[]): Promise<void> {
+    return this.store.addToSet(this.k(key), attr, values);
   }
   delete(key: Key): Promise<void> {
     return this.store.delete(this.k(key));

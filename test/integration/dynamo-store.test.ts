@@ -151,6 +151,37 @@ describe('DynamoStore update', () => {
   });
 });
 
+describe('DynamoStore update with match, and addToSet', () => {
+  it('update with match writes only while the listed attributes hold; of 10 racing writers one wins', async () => {
+    const k = key();
+    await store.put(k, { rev: 'r1', n: 0 });
+    const results = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, i) =>
+        store.update(k, { rev: `r2-${i}`, n: i }, { match: { rev: 'r1' } }),
+      ),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect(
+      results.filter((r) => r.status === 'rejected').every((r) => r.reason instanceof ConditionFailedError),
+    ).toBe(true);
+    await expect(store.update(k, { n: 99 }, { match: { rev: 'r1' } })).rejects.toBeInstanceOf(
+      ConditionFailedError,
+    );
+  });
+
+  it('addToSet: 30 concurrent adds all land; a missing item is ConditionFailedError and nothing is created', async () => {
+    const k = key();
+    await store.put(k, { name: 'x' });
+    const values = Array.from({ length: 30 }, (_, i) => `v${i}`);
+    await Promise.all(values.map((v) => store.addToSet(k, 'tags', [v])));
+    const item = await store.get<{ tags: Set<string> }>(k);
+    expect([...item!.tags].sort()).toEqual([...values].sort());
+    const missing = key();
+    await expect(store.addToSet(missing, 'tags', ['a'])).rejects.toBeInstanceOf(ConditionFailedError);
+    expect(await store.get(missing)).toBeUndefined();
+  });
+});
+
 describe('DynamoStore query', () => {
   it('returns the partition, or the items whose sort key has a prefix, leaving out expired ones', async () => {
     const pk = key().pk;
