@@ -1,7 +1,7 @@
 /**
  * Process-wide call counters: how many DynamoDB commands (by name: GetItem, PutItem, ...) and how
- * many JWT signatures this process has made. `services.ts` feeds them from an AWS SDK middleware
- * and a wrapper around the signer; `npm run bench` reads them to report what one login costs,
+ * many JWT signatures this process has made. `services.ts` feeds them from an observer on the
+ * DynamoDB JSON client (`aws/json-api.ts`) and a wrapper around the signer; `npm run bench` reads them to report what one login costs,
  * so that the number of calls per login stays small and known. A Map increment per call: cheap enough to stay on everywhere.
  *
  * The same module is the metrics port of the product: domain code and handlers call `metric()`
