@@ -259,6 +259,42 @@ describe('self sign-up', () => {
     expect((await userOf(t, existing.email))?.userId).toBe(existing.userId);
   });
 
+  it('the send limit and the code-guess lock-out come alike for a new and a taken address', async () => {
+    // A tenant of its own, one source address per kind: only the per-address limits are in play.
+    const own = await federatedTenant(server);
+    const ownApp = await registerClient(own, { redirect_uris: [CB], scope: 'openid', first_party: true });
+    await setSignUp(own, 'email');
+    const kinds = { taken: (await pageUser(own, { totp: true })).email, fresh: newEmail() };
+    const run = async (email: string, from: string) => {
+      const statuses: number[] = [];
+      // Three sign-ups, four wrong codes each: the address's 10 failures come in the third.
+      for (let i = 0; i < 3; i++) {
+        const jar = new CookieJar();
+        const walk = await startSignUp(own, jar, authUrl(own, ownApp.client_id, CB).url, email, from);
+        statuses.push(walk.sent.status);
+        for (let g = 0; g < 4; g++) {
+          const res = await go(jar, `${walk.page}/signup-verify`, {
+            form: { csrf: csrfOf(walk.codeScreen), code: '000000' },
+            from,
+          });
+          statuses.push(res.status);
+        }
+      }
+      // Three more sends: the fifth is allowed, the sixth refused.
+      for (let i = 0; i < 3; i++)
+        statuses.push(
+          (await startSignUp(own, new CookieJar(), authUrl(own, ownApp.client_id, CB).url, email, from)).sent
+            .status,
+        );
+      return statuses;
+    };
+    const [taken, fresh] = await Promise.all([run(kinds.taken, '127.0.6.1'), run(kinds.fresh, '127.0.6.2')]);
+    expect(taken).toEqual(fresh);
+    expect(fresh).toEqual([
+      303, 400, 400, 400, 400, 303, 400, 400, 400, 400, 303, 400, 400, 429, 429, 303, 303, 429,
+    ]);
+  });
+
   it('thirty sign-ups racing for one address make one user', async () => {
     const services = await servicesFor('us');
     const store = services.tenants.scoped(t.id);
