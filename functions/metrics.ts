@@ -50,6 +50,8 @@ export const METRICS = {
   /** A challenge passed or failed; dimension `Method` (passkey, totp, email). */
   ChallengesSucceeded: ['Method'],
   ChallengesFailed: ['Method'],
+  /** A user created their own account on the hosted login (self sign-up). */
+  SignUps: [],
   /** A user was locked out of code guesses for a while. */
   Lockouts: [],
   /** The token endpoint issued tokens; dimension `GrantType`. */

@@ -204,7 +204,11 @@ export class Monitoring extends Construct {
       graph('Lambda errors and throttles', [...lambdaErrors, ...lambdaThrottles]),
     );
     this.dashboard.addWidgets(
-      graph('Flows started and completed by action_state', [own('FlowsStarted'), search('FlowsCompleted')]),
+      graph('Flows by action_state; self sign-ups', [
+        own('FlowsStarted'),
+        search('FlowsCompleted'),
+        own('SignUps'),
+      ]),
       graph('Challenges by method, lockouts', [
         search('ChallengesSucceeded'),
         search('ChallengesFailed'),

@@ -35,7 +35,7 @@ export const EDGE_LIMITS = {
 
 /**
  * The hosted steps that compare or send a code, and the identifier step that starts them
- * (`POST /interaction/{id}/{step}`, steps in functions/hosted/steps.ts and functions/hosted/login.ts):
+ * (`POST /interaction/{id}/{step}`, steps in functions/hosted/steps.ts, login.ts and sign-up.ts):
  * the surface for online code guessing and account probing. Passkey ceremonies, cancel and the
  * settings steps are not in it.
  */
@@ -47,6 +47,8 @@ export const CODE_STEPS = [
   'enroll-totp',
   'enroll-email-send',
   'enroll-email-verify',
+  'signup-email',
+  'signup-verify',
 ] as const;
 
 /**

@@ -14,6 +14,7 @@ import {
   fail,
   type AuthenticatorRecord,
   type AuthenticatorService,
+  type VerifyFailed,
   type SendResult,
   type VerifyResult,
 } from './types.js';
@@ -48,7 +49,10 @@ interface EmailCodeItem {
 /** The code's hash at rest, bound to its interaction key so it is worthless under any other. */
 const codeHash = (key: string, code: string) => sha256(`${key}:${code}`);
 
-type EmailMethods = Pick<AuthenticatorService, 'enrollEmail' | 'sendEmailCode' | 'verifyEmailCode'>;
+type EmailMethods = Pick<
+  AuthenticatorService,
+  'enrollEmail' | 'sendEmailCode' | 'verifyEmailCode' | 'proveEmailCode'
+>;
 
 /** Emailed one-time codes: sent rate-limited, single-use, attempt-limited, compared in constant time. */
 export class EmailCodes implements EmailMethods {
@@ -131,28 +135,43 @@ export class EmailCodes implements EmailMethods {
     }
   }
 
-  async verifyEmailCode(
+  /**
+   * Checks and consumes the code sent under `o.key` to `userId` (the subject it was sent for):
+   * the proof that the browser reads the address's mail, and nothing more. A sign-up uses it
+   * before any user exists; `verifyEmailCode` adds the user's enrolled method on top.
+   */
+  async proveEmailCode(
     userId: string,
-    o: { key: string; code: string; enroll?: boolean; ip?: string },
-  ): Promise<VerifyResult> {
+    o: { key: string; code: string; ip?: string },
+  ): Promise<VerifyFailed | { ok: true; to: string }> {
     checkKey(o.key);
     const code = normaliseCode(o.code);
-    if (code === undefined) return fail('invalid_code');
+    if (code === undefined) return { ok: false, reason: 'invalid_code' };
     const key = emailCodeKey(o.key);
     const item = await this.countAttempt(key);
     if (typeof item === 'string') return refusedGuess(this.guesses, userId, o.ip, item);
-    if (item.expiresAt <= this.clock.seconds()) return fail('expired');
+    if (item.expiresAt <= this.clock.seconds()) return { ok: false, reason: 'expired' };
     // The code's own attempts first (no code, no guess); then the user's and the address's
     // limits, shared with TOTP, reserved before the comparison.
     const reserved = await this.guesses.reserve(userId, o.ip);
     if (!reserved.ok) return { ok: false, reason: 'locked', retryAfter: reserved.retryAfter };
     if (item.userId !== userId || !constantTimeEqual(codeHash(o.key, code), item.codeHash)) {
-      return fail('invalid_code');
+      return { ok: false, reason: 'invalid_code' };
     }
     const consumed = await this.store.consume<EmailCodeItem>(key);
-    if (consumed.status !== 'consumed') return fail(consumed.status === 'replayed' ? 'used' : 'expired');
+    if (consumed.status !== 'consumed')
+      return { ok: false, reason: consumed.status === 'replayed' ? 'used' : 'expired' };
     await this.guesses.succeeded(reserved.reservation);
+    return { ok: true, to: item.to };
+  }
 
+  async verifyEmailCode(
+    userId: string,
+    o: { key: string; code: string; enroll?: boolean; ip?: string },
+  ): Promise<VerifyResult> {
+    const proved = await this.proveEmailCode(userId, o);
+    if (!proved.ok) return proved;
+    const item = proved;
     const enrolled = (await this.repo.ofType(userId, 'EMAIL_OTP')).find((a) => a.email?.address === item.to);
     if (enrolled) {
       await this.repo.touch(userId, enrolled.id);

@@ -50,3 +50,41 @@ export function emailCodeMail(opts: { to: string; code: string; tenantName: stri
       `<p>${escapeHtml(t.outro)}</p></body></html>`,
   };
 }
+
+const EXISTS_TEXTS: Record<MailLocale, (tenant: string) => { subject: string; body: string[] }> = {
+  en: (tenant) => ({
+    subject: `You already have a ${tenant} account`,
+    body: [
+      `Someone, probably you, asked to create a ${tenant} account with this email address. You already have one, so no new account was made and there is no code to enter.`,
+      `To sign in, choose "Sign in" instead, enter this address and verify it's you as usual (for example with a code by email).`,
+      `If you did not ask for this, you can ignore this email: nothing has changed.`,
+    ],
+  }),
+  es: (tenant) => ({
+    subject: `Ya tienes una cuenta de ${tenant}`,
+    body: [
+      `Alguien, probablemente tú, ha pedido crear una cuenta de ${tenant} con esta dirección de correo. Ya tienes una, así que no se ha creado otra y no hay ningún código que introducir.`,
+      `Para entrar, elige «Iniciar sesión», escribe esta dirección y verifica que eres tú como siempre (por ejemplo, con un código por correo).`,
+      `Si no lo has pedido tú, puedes ignorar este correo: no ha cambiado nada.`,
+    ],
+  }),
+};
+
+/**
+ * What a sign-up for an address that already has an account sends instead of a code: the page
+ * shows the same "check your email" screen either way (no enumeration), and the mail tells the
+ * owner how to sign in. It carries no code, so it cannot lead to a second account.
+ */
+export function accountExistsMail(opts: { to: string; tenantName: string; locale?: string }): Mail {
+  const lang = mailLocale(opts.locale);
+  const t = EXISTS_TEXTS[lang](opts.tenantName.replace(/[\r\n]+/g, ' ').trim());
+  return {
+    to: opts.to,
+    subject: t.subject,
+    text: `${t.body.join('\n\n')}\n`,
+    html:
+      `<!doctype html><html lang="${lang}"><body style="font-family:system-ui,sans-serif">` +
+      t.body.map((p) => `<p>${escapeHtml(p)}</p>`).join('') +
+      `</body></html>`,
+  };
+}

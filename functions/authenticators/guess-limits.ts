@@ -3,7 +3,7 @@ import { ConditionFailedError, type Key } from '../store/store.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import { rateKey, type RateLimit } from './rate-limit.js';
 import type { Clock } from './repository.js';
-import { fail, type VerifyFailure, type VerifyResult } from './types.js';
+import type { VerifyFailed, VerifyFailure } from './types.js';
 
 /**
  * Online guessing of authentication codes (TOTP, emailed codes, and any later code method). A
@@ -168,8 +168,8 @@ export async function refusedGuess(
   subject: string,
   ip: string | undefined,
   reason: VerifyFailure,
-): Promise<VerifyResult> {
+): Promise<VerifyFailed> {
   const reserved = await guesses.reserve(subject, ip);
   if (!reserved.ok) return { ok: false, reason: 'locked', retryAfter: reserved.retryAfter };
-  return fail(reason);
+  return { ok: false, reason };
 }

@@ -52,6 +52,7 @@ export function createAuthenticatorService(
     sendEmailCode: (userId, o) => email.sendEmailCode(userId, o),
     takeEmailSendAllowance: (subject, ip) => email.takeSendAllowance(subject, ip),
     verifyEmailCode: (userId, o) => email.verifyEmailCode(userId, o),
+    proveEmailCode: (subject, o) => email.proveEmailCode(subject, o),
     passkeyRegistrationOptions: (userId, o) => passkeys.passkeyRegistrationOptions(userId, o),
     verifyPasskeyRegistration: (userId, o) => passkeys.verifyPasskeyRegistration(userId, o),
     passkeyAuthenticationOptions: (userId, o) => passkeys.passkeyAuthenticationOptions(userId, o),

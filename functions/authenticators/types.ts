@@ -64,6 +64,12 @@ export type VerifyFailure =
 
 export const fail = (reason: VerifyFailure): VerifyResult => ({ ok: false, reason });
 
+/** A verification that did not pass. */
+export type VerifyFailed = Extract<VerifyResult, { ok: false }>;
+
+/** A check that proves something without naming an authenticator (a sign-up's emailed code). */
+export type ProveResult = { ok: true } | VerifyFailed;
+
 /** One-time state (emailed codes, WebAuthn challenges) is kept under the caller's interaction key. */
 export function checkKey(key: string): void {
   if (!key || key.length > 256) throw new Error('an interaction key of 1 to 256 characters is required');
@@ -152,6 +158,14 @@ export interface AuthenticatorService {
     userId: string,
     opts: { key: string; code: string; enroll?: boolean; ip?: string },
   ): Promise<VerifyResult>;
+  /**
+   * Checks and consumes an emailed code sent to `subject` (no enrolled method needed): the same
+   * single use, attempts and guess limits as `verifyEmailCode`. `to` is where the code went.
+   */
+  proveEmailCode(
+    subject: string,
+    opts: { key: string; code: string; ip?: string },
+  ): Promise<VerifyFailed | { ok: true; to: string }>;
 
   passkeyRegistrationOptions(
     userId: string,

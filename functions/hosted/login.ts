@@ -19,6 +19,7 @@ import {
 } from '../sessions/session.js';
 import { acrClaim, acrReaches, sessionSatisfies, targetAcr } from '../oidc/login-request.js';
 import { scopeDescriptions } from '../scopes/tenant-scopes.js';
+import { settingsOf } from '../tenants/settings.js';
 import { findUserByLogin, ProfileRepository } from '../users/profile-repository.js';
 import type { AuthenticatorType } from '../users/user-records.js';
 import { auditOf, screenUrl, show, vctx, type Env, type ViewExtra } from './env.js';
@@ -149,6 +150,7 @@ const LOGIN_SCREENS = {
       hint: login.params.loginHint,
       error: extra.error,
       notice: extra.notice,
+      signUp: settingsOf(env.ctx.tenant).signUp === 'email',
     });
     return show(env, env.t('signin_title'), view, extra.status);
   },
@@ -236,7 +238,10 @@ async function proceed(env: Env, session: Session, cookies: string[] = []): Prom
 /** The user passed a method in a login: maybe a second one, then the session. */
 export async function loginPassed(env: Env, method: AuthenticatorType, json: boolean): Promise<HttpResponse> {
   const login = env.ix.login!;
-  const used = [...new Set([...login.methodsUsed, method])];
+  // A method a new account just added proves nothing its emailed code did not: the sign-up
+  // signs in with the code (hosted/sign-up.ts).
+  const added = login.signUp?.stage === 'enroll' ? [] : [method];
+  const used = [...new Set([...login.methodsUsed, ...added])];
   const auth = authContext(used);
   const target = targetAcr(login.params);
   if (!acrReaches(auth.acr, target.acr)) {

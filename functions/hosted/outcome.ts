@@ -1,6 +1,6 @@
 import { firstTime } from '../audit/once.js';
 import type { HttpResponse } from '../http/request.js';
-import type { VerifyResult } from '../authenticators/types.js';
+import type { ProveResult } from '../authenticators/types.js';
 import { recordFailure, releaseAttempt, reserveAttempt, saveInteraction } from '../interaction/repository.js';
 import { metric } from '../metrics.js';
 import { AMR } from '../sessions/auth-context.js';
@@ -17,7 +17,9 @@ export const enrolled = (env: Env, method: AuthenticatorType): Promise<void> =>
 
 /** The user proved themselves (or enrolled a first method): settings next, or the code goes back. */
 export async function passed(env: Env, method: AuthenticatorType, json = false): Promise<HttpResponse> {
-  if (env.ix.mode === 'challenge') metric('ChallengesSucceeded', { Method: method });
+  // A method a new account just added is an enrollment, not a challenge passed.
+  if (env.ix.mode === 'challenge' && env.ix.login?.signUp?.stage !== 'enroll')
+    metric('ChallengesSucceeded', { Method: method });
   if (env.ix.login) return loginPassed(env, method, json);
   const already = env.ix.passedWith;
   env.ix = await saveInteraction(env.ctx.store, env.ix.id, { passedWith: already ?? method });
@@ -89,12 +91,14 @@ export async function lockedOut(
  * compares anything, so racing guesses compare at most `maxAttempts` codes; a guess that was not
  * a failure (right, or refused by the user's back-off before comparing) gives its attempt back.
  * Losing a race to another request that finished the interaction reads as "this sign-in has ended".
+ * `pass` is what a right answer leads to (by default: the method passed).
  */
 export async function guessed(
   env: Env,
   method: AuthenticatorType,
-  verify: () => Promise<VerifyResult>,
+  verify: () => Promise<ProveResult>,
   show: (extra: ViewExtra) => Promise<HttpResponse>,
+  pass: () => Promise<HttpResponse> = () => passed(env, method),
 ): Promise<HttpResponse> {
   const reserved = await reserveAttempt(env.ctx.store, env.ix);
   if (reserved.status === 'over') throw new InteractionOverError();
@@ -106,7 +110,7 @@ export async function guessed(
     if (!released) throw new InteractionOverError();
     env.ix = released;
   }
-  if (r.ok) return passed(env, method);
+  if (r.ok) return pass();
   if (r.reason === 'locked') return lockedOut(env, r.retryAfter ?? 60, show);
   await auditOf(env).record({ type: 'signin.failed', detail: failureDetail(env, false, method) });
   metric('ChallengesFailed', { Method: method });

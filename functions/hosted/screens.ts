@@ -5,6 +5,7 @@ import { saveInteraction } from '../interaction/repository.js';
 import type { AuthenticatorType } from '../users/user-records.js';
 import { show, vctx, type Env, type ViewExtra } from './env.js';
 import { renderLogin } from './login.js';
+import { renderSignUp } from './sign-up-screens.js';
 import * as views from './views/challenge.js';
 
 /**
@@ -119,7 +120,7 @@ function defaultView(ix: Interaction, methods: AuthenticatorType[]): string {
 export async function renderView(env: Env, requested?: string, extra: ViewExtra = {}): Promise<HttpResponse> {
   const { ix, t } = env;
   if (ix.login) {
-    const screen = await renderLogin(env, extra, requested);
+    const screen = (await renderSignUp(env, requested, extra)) ?? (await renderLogin(env, extra, requested));
     if (screen) return screen;
   }
   const list = await env.auth.list(ix.userId!);

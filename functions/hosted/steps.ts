@@ -8,6 +8,7 @@ import { LOGIN_STEPS, loginNext, uniform, UNIFORM_STEPS } from './login.js';
 import { complete, enrolled, failed, guessed, lockedOut, passed } from './outcome.js';
 import { jsonOk, seeOther } from './respond.js';
 import { mayEnroll, renderView } from './screens.js';
+import { signUpStep } from './sign-up.js';
 import * as views from './views/challenge.js';
 
 /**
@@ -238,6 +239,8 @@ export async function runStep(
 ): Promise<HttpResponse> {
   const { ix } = env;
   if (ix.login) {
+    const signUp = signUpStep(env, ix.login, step);
+    if (signUp) return signUp(env, ix.login, form);
     if (Object.hasOwn(LOGIN_STEPS, step)) return LOGIN_STEPS[step]!(env, ix.login, form);
     if (ix.login.stage !== 'challenge') return seeOther(screenUrl(env));
     if (uniform(ix.login) && Object.hasOwn(UNIFORM_STEPS, step)) return UNIFORM_STEPS[step]!(env, ix.login);

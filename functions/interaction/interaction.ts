@@ -72,6 +72,21 @@ export interface LoginState {
   guessSubject?: string;
   /** The session this sign-in started (or continues, after SSO). */
   sid?: string;
+  /** A self sign-up in progress (hosted/sign-up.ts). */
+  signUp?: SignUpState;
+}
+
+/**
+ * A self sign-up: `code` while the address is being proven (stage `identify` of the login), then
+ * `enroll` once the user exists (stage `challenge`), where only adding a method, or skipping when
+ * the tenant allows it, finishes the sign-in.
+ */
+export interface SignUpState {
+  stage: 'code' | 'enroll';
+  /** The address typed, normalised; the pages only ever show it masked. */
+  email: string;
+  /** The address already had an account: it got a mail saying so instead of a code, and no code is right. */
+  taken: boolean;
 }
 
 export interface DecoupledTarget {

@@ -65,13 +65,14 @@ export class ProfileRepository {
 
   /**
    * Creates or replaces a profile; its login identifiers move with it in the same transaction
-   * (new index items put if absent, old ones deleted). `LoginTakenError` when another user holds
-   * one, `ProfileConflictError` when a concurrent write won (or, with `ifVersion`, already had).
+   * (new index items put if absent, old ones deleted), and `with`, the caller's own writes.
+   * `LoginTakenError` when another user holds one, `ProfileConflictError` when a concurrent write
+   * won (or, with `ifVersion`, already had).
    */
   async put(
     userId: string,
     input: ProfileInput,
-    opts: { ifVersion?: number; now?: number } = {},
+    opts: { ifVersion?: number; now?: number; with?: WriteOp[] } = {},
   ): Promise<{ profile: Profile; created: boolean }> {
     const now = opts.now ?? Date.now();
     const current = await this.store.get<ProfileItem & Record<string, unknown>>(profileKey(userId));
@@ -108,6 +109,8 @@ export class ProfileRepository {
         put: { key: loginKey(id.kind, id.value), item: { userId, kind: id.kind }, ifAbsent: true },
       })),
       ...removed.map((id): WriteOp => ({ delete: { key: loginKey(id.kind, id.value) } })),
+      // Written with the profile or not at all (a self sign-up's first method).
+      ...(opts.with ?? []),
     ];
     try {
       await this.store.transact(ops);

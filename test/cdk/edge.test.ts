@@ -198,7 +198,7 @@ describe('edge protection: the web ACL', () => {
     const posts = new Set(routes.filter((r) => r.methods.includes('POST')).map((r) => r.path));
     for (const path of ['/init-auth', '/oidc/token', '/oidc/device', '/interaction/{id}/{step}'])
       expect(posts, path).toContain(path);
-    const hosted = ['steps.ts', 'login.ts']
+    const hosted = ['steps.ts', 'login.ts', 'sign-up.ts']
       .map((f) => readFileSync(new URL(`../../functions/hosted/${f}`, import.meta.url), 'utf8'))
       .join('\n');
     for (const step of CODE_STEPS) expect(hosted, step).toMatch(new RegExp(`\\b'?${step}'?\\(`));

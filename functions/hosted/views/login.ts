@@ -2,12 +2,16 @@ import { html, type Html } from './html.js';
 import type { T } from '../../i18n.js';
 import type { ViewContext } from './challenge.js';
 import { BUILT_IN_SCOPES } from '../../scopes/tenant-scopes.js';
+import { signUpLink } from './sign-up.js';
 
 /** Screens of a sign-in that does not start with /init-auth: identify, choose account, consent. */
 const action = (v: ViewContext, step: string) => `/interaction/${v.id}/${step}`;
 const csrfField = (v: ViewContext) => html`<input type="hidden" name="csrf" value="${v.csrf}">`;
 
-export function identify(v: ViewContext, opts: { hint?: string; error?: string; notice?: string }): Html {
+export function identify(
+  v: ViewContext,
+  opts: { hint?: string; error?: string; notice?: string; signUp?: boolean },
+): Html {
   const { t } = v;
   return html`<h1>${t('signin_title')}</h1>
 ${opts.notice ? html`<p class="notice" role="status">${opts.notice}</p>` : ''}
@@ -17,7 +21,8 @@ ${csrfField(v)}
 <label for="identifier">${t('identifier_label')}</label>
 <input type="text" id="identifier" name="identifier" autocomplete="username webauthn" autocapitalize="none" spellcheck="false" required autofocus value="${opts.hint ?? ''}"${opts.error ? html` aria-invalid="true" aria-describedby="form-error"` : ''}>
 <button type="submit">${t('next')}</button>
-</form>`;
+</form>
+${opts.signUp ? signUpLink(v) : ''}`;
 }
 
 /** The accounts signed in on this browser, each a button, and "use another account". */
