@@ -296,11 +296,27 @@ function settingsOptions(values: Record<string, string | boolean | undefined>): 
 const cliName = (key: string) =>
   ({ signUp: 'sign-up', signUpAuthenticator: 'sign-up-authenticator', sms: 'sms-countries' })[key] ?? key;
 
+/**
+ * A key id is an RFC 7638 thumbprint (base64url), so it may begin with "-", which node:util's
+ * parser takes for an option: `--kid -Xy…` is passed on as `--kid=-Xy…`.
+ */
+function kidValueJoined(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const next = argv[i + 1];
+    if (argv[i] === '--kid' && next?.startsWith('-') && next !== '--') {
+      out.push(`--kid=${next}`);
+      i++;
+    } else out.push(argv[i]!);
+  }
+  return out;
+}
+
 /** node:util's parser, its errors (an unknown option, a missing value) turned into usage errors. */
 function parseOptions(argv: string[]) {
   try {
     return parseArgs({
-      args: argv,
+      args: kidValueJoined(argv),
       allowPositionals: true,
       options: {
         slug: { type: 'string' },

@@ -141,7 +141,9 @@ export class TenantRepository {
     tenantId: string,
     set: Partial<Pick<Tenant, 'name' | 'defaultOutcome' | 'brandColor'>> & TenantSettingsFields,
   ): Promise<Tenant> {
-    const updated = await this.scoped(tenantId).update<Tenant & Record<string, unknown>>(TENANT_KEY, { ...set });
+    const updated = await this.scoped(tenantId).update<Tenant & Record<string, unknown>>(TENANT_KEY, {
+      ...set,
+    });
     this.cache.forget(updated.slug);
     return updated;
   }

@@ -169,6 +169,10 @@ describe('npm run admin', () => {
     expect(replacement).toBe(out.published.find((k) => k.alg === 'RS256')!.kid);
 
     const unknown = await admin('revoke-key', '--slug', s, '--region', 'us', '--kid', 'nope');
+    // A thumbprint may begin with "-": still read as the kid, not as an option.
+    const dashed = await admin('revoke-key', '--slug', s, '--region', 'us', '--kid', '-nope');
+    expect(dashed.code).toBe(1);
+    expect(dashed.stderr).toContain('-nope');
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/no signing key "nope"/);
     expect((await admin('revoke-key', '--slug', s, '--region', 'us')).code).toBe(2);
