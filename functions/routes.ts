@@ -3,35 +3,9 @@
  * function per entry from it; the local server dispatches the same entries to the same handler
  * modules. Local and cloud cannot drift, because neither has a list of its own.
  */
-export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+import type { Method, Route } from './route-types.js';
 
-/** What a function may do, turned into least-privilege IAM by the stack. */
-export type Permission =
-  | 'table:read'
-  | 'table:write'
-  | 'kms:sign'
-  | 'kms:publicKey'
-  /** Seal and open stored secrets (TOTP) with the region's secrets key: kms:Encrypt and kms:Decrypt. */
-  | 'kms:secrets'
-  /** Open stored secrets only: kms:Decrypt (a page that shows, never seals). */
-  | 'kms:secrets:open'
-  | 'ses:send'
-  /** Put back-channel logout tokens on the region's logout queue: sqs:SendMessage. */
-  | 'queue:logout';
-
-export interface Route {
-  /** Unique, PascalCase: names the Lambda function and its log group. */
-  id: string;
-  methods: Method[];
-  /** API Gateway path syntax: `{name}` is one path segment. */
-  path: string;
-  /** Module under `functions/handlers/` exporting `handler`. */
-  handler: string;
-  /** False only for routes outside any tenant (health). */
-  tenant: boolean;
-  permissions: Permission[];
-  purpose: string;
-}
+export type { Method, Permission, Route } from './route-types.js';
 
 export const routes: Route[] = [
   {
@@ -245,6 +219,38 @@ export const routes: Route[] = [
     permissions: ['table:read', 'table:write'],
     purpose:
       'Management: the Microsoft Entra ID external authentication method (allowed Entra tenants, application id, client)',
+  },
+  {
+    id: 'UpstreamCallback',
+    methods: ['GET', 'POST'],
+    path: '/oidc/callback/{id}',
+    handler: 'oidc-callback',
+    tenant: true,
+    // kms:secrets:open: the provider's client secret; kms:sign: as every step that ends a sign-in.
+    permissions: ['table:read', 'table:write', 'kms:secrets:open', 'kms:sign'],
+    purpose:
+      'Upstream sign-in: the answer of an upstream OpenID Connect provider (code flow, PKCE, nonce), then the local sign-in goes on',
+  },
+  {
+    id: 'IdentityProviders',
+    methods: ['GET'],
+    path: '/v1/identity-providers',
+    handler: 'identity-providers',
+    tenant: true,
+    // table:write: failed tenant-secret attempts are counted (http/tenant-auth.ts).
+    permissions: ['table:read', 'table:write'],
+    purpose: "Management: list the tenant's upstream OpenID Connect providers (never their secrets)",
+  },
+  {
+    id: 'IdentityProvider',
+    methods: ['GET', 'PUT', 'DELETE'],
+    path: '/v1/identity-providers/{id}',
+    handler: 'identity-providers',
+    tenant: true,
+    // kms:secrets: the client secret (Apple: the private key) is sealed when put.
+    permissions: ['table:read', 'table:write', 'kms:secrets'],
+    purpose:
+      'Management: an upstream OpenID Connect provider (generic, Google, Microsoft, Apple), its secret sealed',
   },
   {
     id: 'Scopes',

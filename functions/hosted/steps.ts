@@ -8,6 +8,7 @@ import { LOGIN_STEPS, loginNext, uniform, UNIFORM_STEPS } from './login.js';
 import { complete, enrolled, failed, guessed, lockedOut, passed } from './outcome.js';
 import { jsonOk, seeOther } from './respond.js';
 import { mayEnroll, renderView } from './screens.js';
+import { goUpstream } from './upstream.js';
 import * as views from './views/challenge.js';
 
 /**
@@ -239,6 +240,7 @@ export async function runStep(
   const { ix } = env;
   if (ix.login) {
     if (Object.hasOwn(LOGIN_STEPS, step)) return LOGIN_STEPS[step]!(env, ix.login, form);
+    if (step === 'upstream') return goUpstream(env, ix.login, form.provider ?? '');
     if (ix.login.stage !== 'challenge') return seeOther(screenUrl(env));
     if (uniform(ix.login) && Object.hasOwn(UNIFORM_STEPS, step)) return UNIFORM_STEPS[step]!(env, ix.login);
     if (ix.login.ghost) return ghostStep(env, step, (form.code ?? '').replace(/\s+/g, ''));

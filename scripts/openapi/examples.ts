@@ -204,3 +204,26 @@ export const entra = { ...entraPut, updatedAt: '2026-11-29T10:00:00.000Z' };
 export const scopePut = { description: 'See your department and roles', claims: ['department', 'roles'] };
 export const scope = { scope: 'hr', ...scopePut, updatedAt: '2026-11-29T10:00:00.000Z' };
 export const scopeList = { scopes: [scope] };
+
+/** An upstream OpenID Connect provider as put, and as the API shows it (the secret never). */
+export const identityProviderPut = {
+  type: 'oidc',
+  name: 'Contoso staff',
+  issuer: 'https://login.contoso.example',
+  client_id: 'identity-platform',
+  client_secret: 'a-long-random-secret-from-the-upstream',
+  scopes: 'openid email profile',
+  linkByEmail: false,
+};
+export const identityProvider = {
+  id: 'contoso',
+  type: 'oidc',
+  name: 'Contoso staff',
+  issuer: 'https://login.contoso.example',
+  client_id: 'identity-platform',
+  scopes: 'openid email profile',
+  linkByEmail: false,
+  redirect_uri: 'https://acme.us.id.example.com/oidc/callback/contoso',
+  updatedAt: '2026-11-29T10:00:00.000Z',
+};
+export const identityProviderList = { providers: [identityProvider] };

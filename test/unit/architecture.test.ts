@@ -131,6 +131,7 @@ const isDomain = (path: string) => path.startsWith('functions/') && !isEdge(path
  */
 const LIB_MAY_IMPORT = new Set([
   'functions/routes.ts',
+  'functions/route-types.ts',
   'functions/regions.ts',
   'functions/env-names.ts',
   'functions/store/table-schema.ts',
