@@ -226,8 +226,8 @@ export const routes: Route[] = [
     path: '/oidc/callback/{id}',
     handler: 'oidc-callback',
     tenant: true,
-    // kms:secrets:open: the provider's client secret; kms:sign: as every step that ends a sign-in.
-    permissions: ['table:read', 'table:write', 'kms:secrets:open', 'kms:sign'],
+    // kms:idp-secrets:open: the provider's client secret; kms:sign: as every step ending a sign-in.
+    permissions: ['table:read', 'table:write', 'kms:idp-secrets:open', 'kms:sign'],
     purpose:
       'Upstream sign-in: the answer of an upstream OpenID Connect provider (code flow, PKCE, nonce), then the local sign-in goes on',
   },
@@ -247,8 +247,8 @@ export const routes: Route[] = [
     path: '/v1/identity-providers/{id}',
     handler: 'identity-providers',
     tenant: true,
-    // kms:secrets: the client secret (Apple: the private key) is sealed when put.
-    permissions: ['table:read', 'table:write', 'kms:secrets'],
+    // kms:idp-secrets: the client secret (Apple: the private key) is sealed when put.
+    permissions: ['table:read', 'table:write', 'kms:idp-secrets'],
     purpose:
       'Management: an upstream OpenID Connect provider (generic, Google, Microsoft, Apple), its secret sealed',
   },
