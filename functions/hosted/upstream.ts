@@ -1,5 +1,4 @@
 import { authenticatorsFor } from '../authenticators/for-tenant.js';
-import { withPasskeys } from '../authenticators/passkey.js';
 import { SecretBoxError } from '../crypto/secret-box.js';
 import { audit } from '../http/audit.js';
 import { parseForm, parseParams } from '../http/body.js';
@@ -106,7 +105,8 @@ async function openInteraction(req: HttpRequest, ctx: TenantContext, id: string)
     ctx,
     ix,
     t: translator(ix.locale),
-    auth: authenticatorsFor(ctx.store, ctx.services, ctx.tenant, ctx.origin, withPasskeys),
+    // No passkey ceremonies here (and no WebAuthn in this route's bundle): only the user's methods are listed.
+    auth: authenticatorsFor(ctx.store, ctx.services, ctx.tenant, ctx.origin),
     nonce: newNonce(),
     secure: ctx.origin.startsWith('https:'),
   };
