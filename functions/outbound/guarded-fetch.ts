@@ -89,7 +89,7 @@ export function outboundUrlProblem(value: string, what: string): string | undefi
 }
 
 /** Resolves like `dns.lookup` but fails for names that lead to a forbidden address. */
-function guardedLookup(
+export function guardedLookup(
   hostname: string,
   options: LookupOptions,
   cb: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,

@@ -205,6 +205,40 @@ describe('sign-in through an upstream provider', () => {
     expect(forged.status).toBe(400);
   });
 
+  it('the callback also takes a form post (response_mode=form_post, as Sign in with Apple answers)', async () => {
+    const jar = new CookieJar();
+    op.next = { sub: sub() };
+    const { url, verifier } = authUrl(t, client.client_id, CB, { identity_provider: 'corp' });
+    const walk = await follow(jar, url, (u) => u.startsWith(`${t.origin}/oidc/callback/`));
+    const callback = new URL(walk.url);
+    const res = await go(jar, `${callback.origin}${callback.pathname}`, {
+      form: Object.fromEntries(callback.searchParams),
+    });
+    expect(res.status).toBe(302);
+    const code = new URL(res.headers.get('location')!).searchParams.get('code')!;
+    expect(decodeJwt((await redeemCode(t, client, code, CB, verifier)).id_token).idp).toBe('corp');
+  });
+
+  it('an upstream that cannot be reached ends the sign-in with temporarily_unavailable', async () => {
+    const res = await http(`${t.origin}/v1/identity-providers/down`, {
+      method: 'PUT',
+      headers: { ...JSON_TYPE, authorization: docAuth(t) },
+      // Port 1 on loopback: nothing listens there.
+      body: JSON.stringify({
+        type: 'oidc',
+        name: 'Down',
+        issuer: 'http://127.0.0.1:1',
+        client_id: 'c',
+        client_secret: 's',
+      }),
+    });
+    expect(res.status).toBe(201);
+    const { url, state } = authUrl(t, client.client_id, CB, { identity_provider: 'down' });
+    const back = new URL((await follow(new CookieJar(), url)).url);
+    expect(back.searchParams.get('error')).toBe('temporarily_unavailable');
+    expect(back.searchParams.get('state')).toBe(state);
+  });
+
   it("another tenant's provider id is not usable: at /oidc/auth and at the callback", async () => {
     const other = await server.tenant();
     await putProvider(other, 'theirs');
