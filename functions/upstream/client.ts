@@ -77,10 +77,9 @@ async function getJson(url: string, what: string): Promise<Record<string, unknow
 export async function discover(provider: StoredProvider, now = Date.now()): Promise<Discovery> {
   const cached = discoveries.get(provider.issuer);
   if (cached && cached.until > now) return cached.doc;
-  const doc = await getJson(
-    `${provider.issuer}/.well-known/openid-configuration`,
-    'the upstream discovery document',
-  );
+  // Discovery §4.1: a trailing "/" of the issuer is removed before the well-known path is appended.
+  const url = `${provider.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
+  const doc = await getJson(url, 'the upstream discovery document');
   // Discovery §4.3: the issuer in the document is the one asked for, or the document is not used.
   if (!discoveredIssuerMatches(provider, doc.issuer))
     throw new UpstreamError(

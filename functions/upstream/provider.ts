@@ -146,7 +146,8 @@ const DEFAULT_SCOPES: Record<ProviderType, string> = {
 export function presetIssuer(input: ProviderInput): string {
   switch (input.type) {
     case 'oidc':
-      return input.issuer.replace(/\/$/, '');
+      // Kept exactly as given: `iss` is compared to it character for character (OIDC Core §3.1.3.7).
+      return input.issuer;
     case 'google':
       return GOOGLE_ISSUER;
     case 'apple':
