@@ -11,6 +11,10 @@ export type Permission =
   | 'kms:secrets'
   /** Open stored secrets only: kms:Decrypt (a page that shows, never seals). */
   | 'kms:secrets:open'
+  /** Seal upstream identity providers' client secrets only (purpose `identity-provider:*`): kms:Encrypt. */
+  | 'kms:idp-secrets'
+  /** Open upstream identity providers' client secrets only (purpose `identity-provider:*`): kms:Decrypt. */
+  | 'kms:idp-secrets:open'
   | 'ses:send'
   /** Put back-channel logout tokens on the region's logout queue: sqs:SendMessage. */
   | 'queue:logout';

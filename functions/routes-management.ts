@@ -139,4 +139,25 @@ export const managementRoutes: Route[] = [
     purpose:
       'Management: define, read and remove a tenant scope (its description and the claims it releases)',
   },
+  {
+    id: 'IdentityProviders',
+    methods: ['GET'],
+    path: '/v1/identity-providers',
+    handler: 'identity-providers',
+    tenant: true,
+    // table:write: failed tenant-secret attempts are counted (http/tenant-auth.ts).
+    permissions: ['table:read', 'table:write'],
+    purpose: "Management: list the tenant's upstream OpenID Connect providers (never their secrets)",
+  },
+  {
+    id: 'IdentityProvider',
+    methods: ['GET', 'PUT', 'DELETE'],
+    path: '/v1/identity-providers/{id}',
+    handler: 'identity-providers',
+    tenant: true,
+    // kms:idp-secrets: the client secret (Apple: the private key) is sealed when put.
+    permissions: ['table:read', 'table:write', 'kms:idp-secrets'],
+    purpose:
+      'Management: an upstream OpenID Connect provider (generic, Google, Microsoft, Apple), its secret sealed',
+  },
 ];

@@ -189,6 +189,17 @@ export const routes: Route[] = [
     permissions: ['table:read', 'table:write'],
     purpose: "CIBA link target: the hosted sign-in for the named user, ending in the request's approval",
   },
+  {
+    id: 'UpstreamCallback',
+    methods: ['GET', 'POST'],
+    path: '/oidc/callback/{id}',
+    handler: 'oidc-callback',
+    tenant: true,
+    // kms:idp-secrets:open: the provider's client secret; kms:sign: as every step ending a sign-in.
+    permissions: ['table:read', 'table:write', 'kms:idp-secrets:open', 'kms:sign'],
+    purpose:
+      'Upstream sign-in: the answer of an upstream OpenID Connect provider (code flow, PKCE, nonce), then the local sign-in goes on',
+  },
   ...managementRoutes,
 ];
 

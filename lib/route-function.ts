@@ -142,6 +142,10 @@ function grant(permission: Permission, role: Role, props: RouteFunctionProps): v
       return props.secretsKey.grantSealAndOpen(role);
     case 'kms:secrets:open':
       return props.secretsKey.grantOpen(role);
+    case 'kms:idp-secrets':
+      return props.secretsKey.grantIdentityProviderSecrets(role, ['kms:Encrypt']);
+    case 'kms:idp-secrets:open':
+      return props.secretsKey.grantIdentityProviderSecrets(role, ['kms:Decrypt']);
     case 'ses:send':
       if (!props.mail) {
         throw new Error(

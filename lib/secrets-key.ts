@@ -58,6 +58,16 @@ export class SecretsKey extends Construct {
     });
   }
 
+  /**
+   * Seal or open upstream identity providers' client secrets only (purpose
+   * `identity-provider:<id>`, functions/upstream/provider.ts): never a TOTP secret or a signing key.
+   */
+  grantIdentityProviderSecrets(grantee: IGrantable, actions: ('kms:Encrypt' | 'kms:Decrypt')[]): void {
+    this.grant(grantee, actions, {
+      StringLike: { 'kms:EncryptionContext:purpose': `${IDP_SECRET_PURPOSE_PREFIX}*` },
+    });
+  }
+
   private grant(grantee: IGrantable, actions: string[], extra: Record<string, unknown> = {}): void {
     grantee.grantPrincipal.addToPrincipalPolicy(
       new PolicyStatement({
@@ -71,6 +81,9 @@ export class SecretsKey extends Construct {
 
 /** The `purpose` of a sealed tenant signing key: `signing-key:<kid>` (functions/signing/tenant-keys.ts). */
 export const SIGNING_KEY_PURPOSE_PREFIX = 'signing-key:';
+
+/** The `purpose` of a sealed upstream provider secret: `identity-provider:<id>` (functions/upstream/provider.ts). */
+export const IDP_SECRET_PURPOSE_PREFIX = 'identity-provider:';
 
 /**
  * The encryption context keys the secret box binds every sealed value with (tenant, user,

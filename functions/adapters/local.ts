@@ -1,4 +1,4 @@
-import { allowLocalDelivery } from '../clients/backchannel-uri.js';
+import { allowLoopbackOutbound } from '../outbound/guarded-fetch.js';
 import { LocalSecretBox } from '../crypto/local-secret-box.js';
 import { sharedOutbox } from '../mail/local-outbox.js';
 import { registerAdapters } from '../services.js';
@@ -15,5 +15,5 @@ registerAdapters({
   localSecretBox: (cfg, region) => LocalSecretBox.open(cfg.localKeysDir, region),
 });
 
-// Back-channel logout may reach http receivers on loopback, so it can be tried on one machine.
-allowLocalDelivery();
+// Back-channel logout and upstream providers may be http servers on loopback, so both can be tried on one machine.
+allowLoopbackOutbound();

@@ -16,7 +16,7 @@ export type Outcome = 'success' | 'failure';
 export type FederatedState = 'ALLOW' | 'BLOCK' | 'CHALLENGE_SUCCEEDED' | 'CHALLENGE_FAILED';
 
 /** The method a user proved themselves with. */
-export type Method = 'PASSKEY' | 'AUTHENTICATOR_APP' | 'EMAIL_OTP';
+export type Method = 'PASSKEY' | 'AUTHENTICATOR_APP' | 'EMAIL_OTP' | 'UPSTREAM';
 
 /** Every event type and its detail: the discriminated union the store and the query share. */
 export type AuditEventBody =
@@ -30,6 +30,12 @@ export type AuditEventBody =
   | { type: 'client.secret_rotated'; detail: { clientId: string } }
   | { type: 'integration.updated' | 'integration.deleted'; detail: { integration: 'entra' } }
   | { type: 'scope.updated' | 'scope.deleted'; detail: { scope: string } }
+  | { type: 'identity_provider.updated' | 'identity_provider.deleted'; detail: { provider: string } }
+  /** An upstream account was linked to a local user (a new one, or by verified email). */
+  | {
+      type: 'identity_provider.linked';
+      detail: { userId: string; provider: string; by: 'new_user' | 'email' };
+    }
   | { type: 'action.updated'; detail: { action: string; defaultOutcome?: string; rules: number } }
   | { type: 'user.created' | 'user.updated'; detail: { userId: string; fields: string[] } }
   | { type: 'user.deleted'; detail: { userId: string } }
@@ -69,6 +75,9 @@ export const AUDIT_TYPES: readonly AuditType[] = [
   'integration.deleted',
   'scope.updated',
   'scope.deleted',
+  'identity_provider.updated',
+  'identity_provider.deleted',
+  'identity_provider.linked',
   'user.created',
   'user.updated',
   'user.deleted',

@@ -5,7 +5,7 @@ import { notifyLogout } from '../oidc/backchannel-logout.js';
 import { consentScope } from '../oidc/claims-request.js';
 import { clientDisplayName, type Client } from '../clients/client.js';
 import type { HttpResponse } from '../http/request.js';
-import type { Interaction, LoginState } from '../interaction/interaction.js';
+import type { Interaction, LoginMethod, LoginState } from '../interaction/interaction.js';
 import { saveInteraction } from '../interaction/repository.js';
 import { authContext } from '../sessions/auth-context.js';
 import { consentWrite, grantedScopes, scopesNeedingConsent } from '../sessions/consent.js';
@@ -27,6 +27,9 @@ import { finishError, finishLogin } from './finish.js';
 import { jsonOk, seeOther } from './respond.js';
 import * as views from './views/challenge.js';
 import * as loginViews from './views/login.js';
+import { html } from './views/html.js';
+import { upstreamButtons } from './views/upstream.js';
+import { IdentityProviderRepository } from '../upstream/provider.js';
 
 /**
  * The hosted login for flows that do not start with /init-auth: identify the user, challenge
@@ -152,7 +155,18 @@ const LOGIN_SCREENS = {
       notice: extra.notice,
       signUp: settingsOf(env.ctx.tenant).signUp === 'email',
     });
-    return show(env, env.t('signin_title'), view, extra.status);
+    // "Continue with <name>" for each upstream identity provider of the tenant.
+    const upstream = await new IdentityProviderRepository(
+      env.ctx.store,
+      env.ctx.services.secretBox,
+      env.ctx.origin,
+    ).list();
+    return show(
+      env,
+      env.t('signin_title'),
+      html`${view}${upstreamButtons(vctx(env), upstream)}`,
+      extra.status,
+    );
   },
 
   async select(env, _login, extra) {
@@ -214,6 +228,7 @@ function finishWithSession(
     sid: session.sid,
     ...(params.resources ? { resources: params.resources } : {}),
     ...(params.claims ? { claims: params.claims } : {}),
+    ...(env.ix.login!.upstream ? { idp: env.ix.login!.upstream } : {}),
   };
   return finishLogin(env, result, cookies);
 }
@@ -236,7 +251,7 @@ async function proceed(env: Env, session: Session, cookies: string[] = []): Prom
 }
 
 /** The user passed a method in a login: maybe a second one, then the session. */
-export async function loginPassed(env: Env, method: AuthenticatorType, json: boolean): Promise<HttpResponse> {
+export async function loginPassed(env: Env, method: LoginMethod, json: boolean): Promise<HttpResponse> {
   const login = env.ix.login!;
   // A method a new account just added proves nothing its emailed code did not: the sign-up
   // signs in with the code (hosted/sign-up.ts).

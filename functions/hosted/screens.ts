@@ -6,6 +6,7 @@ import type { AuthenticatorType } from '../users/user-records.js';
 import { show, vctx, type Env, type ViewExtra } from './env.js';
 import { renderLogin } from './login.js';
 import { renderSignUp } from './sign-up-screens.js';
+import { goUpstream } from './upstream.js';
 import * as views from './views/challenge.js';
 
 /**
@@ -120,6 +121,9 @@ function defaultView(ix: Interaction, methods: AuthenticatorType[]): string {
 export async function renderView(env: Env, requested?: string, extra: ViewExtra = {}): Promise<HttpResponse> {
   const { ix, t } = env;
   if (ix.login) {
+    // `identity_provider` on the authorization request: straight to that provider.
+    const provider = ix.login.params.identityProvider;
+    if (ix.login.stage === 'identify' && provider && !extra.error) return goUpstream(env, ix.login, provider);
     const screen = (await renderSignUp(env, requested, extra)) ?? (await renderLogin(env, extra, requested));
     if (screen) return screen;
   }

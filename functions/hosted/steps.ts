@@ -9,6 +9,7 @@ import { complete, enrolled, failed, guessed, lockedOut, passed } from './outcom
 import { jsonOk, seeOther } from './respond.js';
 import { mayEnroll, renderView } from './screens.js';
 import { signUpStep } from './sign-up.js';
+import { goUpstream } from './upstream.js';
 import * as views from './views/challenge.js';
 
 /**
@@ -242,6 +243,7 @@ export async function runStep(
     const signUp = signUpStep(env, ix.login, step);
     if (signUp) return signUp(env, ix.login, form);
     if (Object.hasOwn(LOGIN_STEPS, step)) return LOGIN_STEPS[step]!(env, ix.login, form);
+    if (step === 'upstream') return goUpstream(env, ix.login, form.provider ?? '');
     if (ix.login.stage !== 'challenge') return seeOther(screenUrl(env));
     if (uniform(ix.login) && Object.hasOwn(UNIFORM_STEPS, step)) return UNIFORM_STEPS[step]!(env, ix.login);
     if (ix.login.ghost) return ghostStep(env, step, (form.code ?? '').replace(/\s+/g, ''));

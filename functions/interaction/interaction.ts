@@ -59,7 +59,7 @@ export interface LoginState {
   /** `identify` → `challenge` → (`consent`) → code; `select` first for prompt=select_account. */
   stage: 'identify' | 'challenge' | 'consent' | 'select';
   /** Methods passed so far in this sign-in (two distinct ones make `acr=mfa`). */
-  methodsUsed: AuthenticatorType[];
+  methodsUsed: LoginMethod[];
   /** The identifier did not match a user: the pages behave the same, and every answer is wrong. */
   ghost?: boolean;
   /** What the user typed, masked, for a ghost sign-in's email screen. */
@@ -74,6 +74,8 @@ export interface LoginState {
   sid?: string;
   /** A self sign-up in progress (hosted/sign-up.ts). */
   signUp?: SignUpState;
+  /** The upstream identity provider the user signed in through (its id: the `idp` claim). */
+  upstream?: string;
 }
 
 /**
@@ -88,6 +90,9 @@ export interface SignUpState {
   /** The address already had an account: it got a mail saying so instead of a code, and no code is right. */
   taken: boolean;
 }
+
+/** What a login can be passed with: an authenticator, or an upstream identity provider (amr `fed`). */
+export type LoginMethod = AuthenticatorType | 'UPSTREAM';
 
 export interface DecoupledTarget {
   kind: 'device' | 'ciba';

@@ -30,6 +30,8 @@ export interface Grant {
   resources?: string[];
   /** The `claims` request parameter (OIDC Core §5.5), as validated JSON. */
   claims?: string;
+  /** The upstream identity provider the user signed in through (the ID token's `idp` claim). */
+  idp?: string;
   /** RFC 9449 §10: the DPoP key (JWK thumbprint) the token request must prove possession of. */
   dpopJkt?: string;
 }

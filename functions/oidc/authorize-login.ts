@@ -6,6 +6,7 @@ import type { ClientRequest, LoginParams } from '../records/authorization.js';
 import { scopesNeedingConsent } from '../sessions/consent.js';
 import { addClient, loadAccounts, type Session } from '../sessions/session.js';
 import { findUserByLogin } from '../users/profile-repository.js';
+import { PROVIDER_ID, providerKey } from '../upstream/provider.js';
 import { optional, type AuthorizeContext, type AuthorizeOutcome } from './authorize-context.js';
 import { RedirectError } from './authorize-errors.js';
 import { claimsWithin, consentScope } from './claims-request.js';
@@ -106,7 +107,24 @@ async function loginParams(
     ...optional('resources', checkResource(p, client)),
     ...optional('uiLocales', p.ui_locales),
     ...optional('hintSub', await checkIdTokenHint(p, ctx.signer, ctx.issuer, client.client_id)),
+    ...optional('identityProvider', await checkIdentityProvider(p, ctx)),
   };
+}
+
+/**
+ * `identity_provider=<id>` (the tenant's name for an upstream provider, like Keycloak's
+ * `kc_idp_hint`): the sign-in goes straight there. An id the tenant does not have is the client's
+ * mistake, answered at its redirect URI (RFC 6749 §4.1.2.1).
+ */
+async function checkIdentityProvider(
+  p: Record<string, string>,
+  ctx: AuthorizeContext,
+): Promise<string | undefined> {
+  const id = p.identity_provider;
+  if (id === undefined) return undefined;
+  if (!PROVIDER_ID.test(id) || !(await ctx.store.get(providerKey(id))))
+    throw new RedirectError('invalid_request', 'identity_provider names no identity provider of this tenant');
+  return id;
 }
 
 /** Single sign-on: the session answers without a page. */

@@ -88,6 +88,7 @@ export function loginCompletion(
       sid: result.sid,
       ...(result.resources ? { resources: result.resources } : {}),
       ...(result.claims ? { claims: result.claims } : {}),
+      ...(result.idp ? { idp: result.idp } : {}),
     },
     now,
   );

@@ -1,8 +1,5 @@
-import { lookup, type LookupAddress, type LookupOptions } from 'node:dns';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import { isIP } from 'node:net';
-import { backchannelUriProblem, isForbiddenAddress } from '../clients/backchannel-uri.js';
+import { backchannelUriProblem } from '../clients/backchannel-uri.js';
+import { guardedRequest } from '../outbound/guarded-fetch.js';
 import { logger } from '../log.js';
 import { count } from '../metrics.js';
 
@@ -66,55 +63,18 @@ export async function deliverLogoutToken(
   }
 }
 
-/**
- * Resolves like `dns.lookup` but refuses names that lead to loopback, private or link-local
- * addresses, so the address checked is the address connected to (no DNS rebinding in between).
- */
-function guardedLookup(
-  hostname: string,
-  options: LookupOptions,
-  cb: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
-): void {
-  lookup(hostname, { ...options, all: true }, (err, addresses) => {
-    if (err) return cb(err, []);
-    if (!addresses.length || addresses.some((a) => isForbiddenAddress(a.address)))
-      return cb(Object.assign(new Error('forbidden address'), { code: 'EFORBIDDEN' }), []);
-    if (options.all) return cb(null, addresses);
-    cb(null, addresses[0]!.address, addresses[0]!.family);
-  });
-}
-
-/**
- * One POST, no redirect followed (node:http never follows one), answered within the timeout or
- * abandoned. Written on node:http rather than fetch because fetch offers no hook between DNS
- * resolution and connecting, where the address must be checked.
- */
-function post(uri: string, body: string, timeoutMs: number): Promise<number> {
-  const url = new URL(uri);
+/** One POST through the guarded client (no redirect followed, no forbidden address). */
+async function post(uri: string, body: string, timeoutMs: number): Promise<number> {
   // Checked again at delivery: the URI was stored under the rules of its time.
   const problem = backchannelUriProblem(uri);
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  if (problem || (isIP(host) && isForbiddenAddress(host)))
-    return Promise.reject(Object.assign(new Error('forbidden URI'), { code: 'EFORBIDDEN' }));
-  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-  return new Promise((resolve, reject) => {
-    const req = send(
-      url,
-      {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/x-www-form-urlencoded',
-          'content-length': Buffer.byteLength(body),
-        },
-        lookup: guardedLookup as never,
-        signal: AbortSignal.timeout(timeoutMs),
-      },
-      (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      },
-    );
-    req.on('error', (err) => reject(err));
-    req.end(body);
+  if (problem) throw Object.assign(new Error('forbidden URI'), { code: 'EFORBIDDEN' });
+  const res = await guardedRequest(uri, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body,
+    timeoutMs,
+    maxBytes: 64 * 1024,
+    what: 'a back-channel logout URI',
   });
+  return res.status;
 }

@@ -69,6 +69,7 @@ export function newRefreshToken(
     ...(grant.sid ? { sid: grant.sid } : {}),
     ...(grant.action ? { action: grant.action } : {}),
     ...(grant.resources?.length ? { resources: grant.resources } : {}),
+    ...(grant.idp ? { idp: grant.idp } : {}),
     ...(dpopJkt && client.client_type === 'public' ? { dpopJkt } : {}),
     familyIssuedAt: issuedAt,
     issuedAt,

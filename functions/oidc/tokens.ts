@@ -16,7 +16,7 @@ export interface TokenResponse {
 /** What tokens are minted from: a redeemed code's grant, or a refresh token's record of it. */
 export type TokenSubject = Pick<
   Grant,
-  'userId' | 'scope' | 'authTime' | 'nonce' | 'amr' | 'acr' | 'sid' | 'action' | 'resources'
+  'userId' | 'scope' | 'authTime' | 'nonce' | 'amr' | 'acr' | 'sid' | 'action' | 'resources' | 'idp'
 >;
 
 /** The claims an RFC 9068 access token of this provider carries; `typ` is `at+jwt`. */
@@ -179,6 +179,8 @@ export async function mintTokens(
         ...(grant.amr ? { amr: grant.amr } : {}),
         // The login session, for RP-initiated and front-channel logout (id_token_hint).
         ...(grant.sid ? { sid: grant.sid } : {}),
+        // The upstream identity provider the user signed in through (with amr `fed`, RFC 8176).
+        ...(grant.idp ? { idp: grant.idp } : {}),
         at_hash: atHash(access, client.id_token_signed_response_alg),
         ...opts.scopeClaims,
         ...idTokenClaims,

@@ -61,6 +61,8 @@ export interface LoginParams {
   claims?: string;
   resources?: string[];
   uiLocales?: string;
+  /** `identity_provider`: go straight to this upstream identity provider of the tenant. */
+  identityProvider?: string;
 }
 
 /** What a hosted sign-in (no /init-auth) proved: who, how, and in which session. */
@@ -72,4 +74,6 @@ export interface LoginResult {
   sid: string;
   resources?: string[];
   claims?: string;
+  /** The upstream identity provider the user signed in through (the `idp` claim). */
+  idp?: string;
 }

@@ -3,6 +3,8 @@ export const AMR: Record<string, string[]> = {
   PASSKEY: ['hwk', 'user'],
   AUTHENTICATOR_APP: ['otp'],
   EMAIL_OTP: ['otp'],
+  // RFC 8176 §2: `fed`, federated authentication (an upstream identity provider).
+  UPSTREAM: ['fed'],
 };
 
 /**

@@ -211,3 +211,26 @@ export const settings = {
   signUpAuthenticator: 'required',
   sms: { allowedCountries: ['NZ', 'US'] },
 };
+
+/** An upstream OpenID Connect provider as put, and as the API shows it (the secret never). */
+export const identityProviderPut = {
+  type: 'oidc',
+  name: 'Contoso staff',
+  issuer: 'https://login.contoso.example',
+  client_id: 'identity-platform',
+  client_secret: 'a-long-random-secret-from-the-upstream',
+  scopes: 'openid email profile',
+  linkByEmail: false,
+};
+export const identityProvider = {
+  id: 'contoso',
+  type: 'oidc',
+  name: 'Contoso staff',
+  issuer: 'https://login.contoso.example',
+  client_id: 'identity-platform',
+  scopes: 'openid email profile',
+  linkByEmail: false,
+  redirect_uri: 'https://acme.us.id.example.com/oidc/callback/contoso',
+  updatedAt: '2026-11-29T10:00:00.000Z',
+};
+export const identityProviderList = { providers: [identityProvider] };

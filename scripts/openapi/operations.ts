@@ -9,6 +9,7 @@ import { auditQuerySchema } from '../../functions/audit/query.js';
 import { putEntraSchema } from '../../functions/entra/integration.js';
 import { putScopeSchema, scopeNameSchema } from '../../functions/scopes/tenant-scopes.js';
 import { patchSettingsSchema } from '../../functions/tenants/settings.js';
+import { providerIdSchema, putProviderSchema } from '../../functions/upstream/provider.js';
 import { actionCodeSchema, PUT_ACTION_MAX_BYTES, putActionSchema } from '../../functions/actions/action.js';
 import {
   enrollAuthenticatorSchema,
@@ -31,6 +32,8 @@ import {
   entraIntegrationSchema,
   tenantScopeListSchema,
   tenantSettingsSchema,
+  identityProviderListSchema,
+  identityProviderSchema,
   tenantScopeSchema,
   actionSchema,
   b2cErrorSchema,
@@ -73,6 +76,9 @@ export const SCHEMAS = {
   TenantScopeList: tenantScopeListSchema,
   TenantSettingsPatch: patchSettingsSchema,
   TenantSettings: tenantSettingsSchema,
+  IdentityProviderPut: putProviderSchema,
+  IdentityProvider: identityProviderSchema,
+  IdentityProviderList: identityProviderListSchema,
   EndedSessions: z.object({ ended: z.number().check(z.int(), z.minimum(0)) }),
   OAuthError: oauthErrorSchema,
   B2CError: b2cErrorSchema,
@@ -121,6 +127,7 @@ const clientPath = z.object({
     .check(z.maxLength(MAX_CLIENT_ID_LENGTH), z.regex(CLIENT_ID_PATTERN, 'a client id (anything else: 404)')),
 });
 const SCOPE_PATH = { schema: z.object({ scope: scopeNameSchema }), example: { scope: 'hr' } };
+const PROVIDER_PATH = { schema: z.object({ id: providerIdSchema }), example: { id: 'contoso' } };
 const authenticatorId = z.string().check(z.minLength(1), z.maxLength(MAX_AUTHENTICATOR_PATH_ID));
 
 export const OPERATIONS: Record<string, Operation> = {
@@ -374,6 +381,66 @@ export const OPERATIONS: Record<string, Operation> = {
       413: true,
       415: true,
     },
+  },
+  'GET /v1/identity-providers': {
+    operationId: 'listIdentityProviders',
+    tag: 'Identity providers',
+    summary: "The tenant's upstream OpenID Connect providers, by id",
+    responses: {
+      200: {
+        description: 'The providers (never their secrets)',
+        body: { schema: 'IdentityProviderList', example: examples.identityProviderList },
+      },
+    },
+    errors: { 401: AUTH_401 },
+  },
+  'GET /v1/identity-providers/{id}': {
+    operationId: 'getIdentityProvider',
+    tag: 'Identity providers',
+    summary: 'One upstream OpenID Connect provider',
+    path: PROVIDER_PATH,
+    responses: {
+      200: {
+        description: 'The provider (never its secret)',
+        body: { schema: 'IdentityProvider', example: examples.identityProvider },
+      },
+    },
+    errors: { 401: AUTH_401, 404: 'no such identity provider' },
+  },
+  'PUT /v1/identity-providers/{id}': {
+    operationId: 'putIdentityProvider',
+    tag: 'Identity providers',
+    summary: 'Create or replace an upstream OpenID Connect provider',
+    description:
+      '`type` is `oidc` (any provider, by `issuer`), `google`, `microsoft` (Entra ID v2.0; `tenant`: `common`, `organizations`, `consumers` or a directory id) or `apple` (`team_id`, `key_id` and the PKCS#8 `private_key` instead of `client_secret`). The secret is sealed at rest and never returned. Register `redirect_uri` at the provider. The hosted login offers "Continue with `name`"; `identity_provider=<id>` on `/oidc/auth` goes straight there. `linkByEmail` (default false) links a first sign-in to the existing user with that email when the provider says `email_verified`.',
+    path: PROVIDER_PATH,
+    body: { schema: 'IdentityProviderPut', example: examples.identityProviderPut },
+    responses: {
+      200: {
+        description: 'Replaced: the provider',
+        body: { schema: 'IdentityProvider', example: examples.identityProvider },
+      },
+      201: {
+        description: 'Created: the provider',
+        body: { schema: 'IdentityProvider', example: examples.identityProvider },
+      },
+    },
+    errors: {
+      400: `${BODY_400}, or a bad provider id`,
+      401: AUTH_401,
+      409: '`too_many_providers`: the tenant has 20 already',
+      413: true,
+      415: true,
+    },
+  },
+  'DELETE /v1/identity-providers/{id}': {
+    operationId: 'deleteIdentityProvider',
+    tag: 'Identity providers',
+    summary: 'Remove an upstream OpenID Connect provider',
+    description: 'Users who signed in through it stay; they sign in another way.',
+    path: PROVIDER_PATH,
+    responses: { 204: { description: 'Removed' } },
+    errors: { 401: AUTH_401, 404: 'no such identity provider' },
   },
   'GET /v1/scopes': {
     operationId: 'listScopes',

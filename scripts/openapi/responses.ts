@@ -8,6 +8,7 @@
 import * as z from '../../functions/zod.js';
 import { AUDIT_TYPES, type AuditType } from '../../functions/audit/events.js';
 import type { EntraIntegration } from '../../functions/entra/integration.js';
+import type { ProviderView } from '../../functions/upstream/provider.js';
 import type { TenantScope } from '../../functions/scopes/tenant-scopes.js';
 import type { TenantSettings } from '../../functions/tenants/settings.js';
 import type { ActionConfig } from '../../functions/actions/action.js';
@@ -261,6 +262,25 @@ export const entraIntegrationSchema = shaped<EntraIntegration>()(
     updatedAt: timestamp,
   }),
 );
+
+/** An upstream identity provider as the API shows it: never its secret. */
+export const identityProviderSchema = shaped<ProviderView>()(
+  z.object({
+    id: z.string(),
+    type: z.enum(['oidc', 'google', 'microsoft', 'apple']),
+    name: z.string(),
+    issuer: z.string(),
+    client_id: z.string(),
+    scopes: z.string(),
+    linkByEmail: z.boolean(),
+    tenant: z.optional(z.string()),
+    team_id: z.optional(z.string()),
+    key_id: z.optional(z.string()),
+    redirect_uri: z.string(),
+    updatedAt: timestamp,
+  }),
+);
+export const identityProviderListSchema = z.object({ providers: z.array(identityProviderSchema) });
 
 /** A tenant scope as stored. */
 export const tenantScopeSchema = shaped<TenantScope>()(

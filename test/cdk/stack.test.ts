@@ -40,6 +40,9 @@ const SIGNING_KEYS_ONLY = {
   'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['tenantId', 'userId', 'purpose'] },
   StringLike: { 'kms:EncryptionContext:purpose': 'signing-key:*' },
 };
+/** A statement on the secrets key for upstream identity providers' secrets only. */
+const IDP_ONLY = (st: { Condition?: unknown }) =>
+  JSON.stringify(st.Condition ?? {}).includes('"kms:EncryptionContext:purpose":"identity-provider:*"');
 const ZONE = { hostedZoneId: 'Z0123456789ABCDEFGHIJ', hostedZoneName: 'id.example.com' };
 
 /**
@@ -267,7 +270,8 @@ describe('the app: functions', () => {
     for (const [code, t] of templates) {
       const secretsArn = { 'Fn::GetAtt': [kmsKeyId(t, 'SYMMETRIC_DEFAULT'), 'Arn'] };
       for (const route of [...routes, fallbackRoute]) {
-        const statements = statementsOf(stacks.get(code)!, route.id);
+        // Upstream providers' secrets: their own statements, bound to their purpose (checked below).
+        const statements = statementsOf(stacks.get(code)!, route.id).filter((st) => !IDP_ONLY(st));
         const actions = actionsOf(statements);
         if (sealing.includes(route.id)) {
           // One statement for TOTP secrets and, with kms:sign, one for signing keys: both on the secrets key.
@@ -295,6 +299,15 @@ describe('the app: functions', () => {
           expect(actions, route.id).not.toContain('kms:Decrypt');
         }
         expect(JSON.stringify(statements), route.id).not.toMatch(/"\*"|kms:\*/);
+        const idp = statementsOf(stacks.get(code)!, route.id).filter(IDP_ONLY);
+        const idpActions = route.permissions.flatMap((p) =>
+          p === 'kms:idp-secrets' ? ['kms:Encrypt'] : p === 'kms:idp-secrets:open' ? ['kms:Decrypt'] : [],
+        );
+        expect(
+          idp.flatMap((st) => asList(st.Action)),
+          route.id,
+        ).toEqual(idpActions);
+        for (const st of idp) expect(st.Resource, route.id).toEqual(secretsArn);
       }
     }
   });
@@ -580,6 +593,8 @@ describe('least-privilege IAM: functions and their actions', () => {
       'kms:publicKey': ['kms:GetPublicKey'],
       'kms:secrets': ['kms:Encrypt', 'kms:Decrypt'],
       'kms:secrets:open': ['kms:Decrypt'],
+      'kms:idp-secrets': ['kms:Encrypt'],
+      'kms:idp-secrets:open': ['kms:Decrypt'],
       'ses:send': ['ses:SendEmail'],
       'queue:logout': ['sqs:SendMessage'],
     };
@@ -605,8 +620,9 @@ describe('least-privilege IAM: what each function may touch', () => {
       const actions = actionsOf(statementsOf(stack, route.id));
       if (!route.permissions.includes('kms:sign')) expect(actions, route.id).not.toContain('kms:Sign');
       if (!route.permissions.includes('kms:secrets')) {
-        expect(actions, route.id).not.toContain('kms:Encrypt');
-        if (!route.permissions.includes('kms:secrets:open'))
+        if (!route.permissions.includes('kms:idp-secrets'))
+          expect(actions, route.id).not.toContain('kms:Encrypt');
+        if (!route.permissions.some((p) => p === 'kms:secrets:open' || p === 'kms:idp-secrets:open'))
           expect(actions, route.id).not.toContain('kms:Decrypt');
       }
       if (!route.permissions.includes('table:write')) {
@@ -667,7 +683,12 @@ describe('least-privilege IAM: the secrets key needs a tenant encryption context
       for (const statement of statementsOf(stack, route.id)) {
         const actions = asList(statement.Action);
         if (!actions.includes('kms:Encrypt') && !actions.includes('kms:Decrypt')) continue;
-        expect(statement.Condition, route.id).toEqual(REQUIRED);
+        // Upstream providers' secrets add their purpose to the same conditions.
+        const { StringLike, ...rest } = (statement.Condition ?? {}) as Record<string, unknown>;
+        if (IDP_ONLY(statement)) {
+          expect(rest, route.id).toEqual(REQUIRED);
+          expect(StringLike, route.id).toEqual({ 'kms:EncryptionContext:purpose': 'identity-provider:*' });
+        } else expect(statement.Condition, route.id).toEqual(REQUIRED);
         checked++;
       }
     }

@@ -169,7 +169,7 @@ describe('the hostile corpus on every route', () => {
   it('answers every malformed, oversized, duplicated and unicode-laden request without a 5xx or a stack trace', async () => {
     const all = cases();
     expect(all.length).toBeGreaterThan(300);
-    expect(all.length).toBeLessThan(1000);
+    expect(all.length).toBeLessThan(1500);
     const failures: string[] = [];
     // A few at a time: the point is every route and every probe, not load.
     for (let i = 0; i < all.length; i += 12) {

@@ -157,6 +157,15 @@ describe('docs/openapi.json against the local server', () => {
     expect((await call('DELETE', '/v1/integrations/entra')).status).toBe(204);
     expect((await call('GET', '/v1/integrations/entra')).status).toBe(404);
 
+    const provider = { id: 'contoso' };
+    const providerPut = exampleBody('PUT', '/v1/identity-providers/{id}');
+    expect((await call('PUT', '/v1/identity-providers/{id}', provider, providerPut)).status).toBe(201);
+    expect((await call('PUT', '/v1/identity-providers/{id}', provider, providerPut)).status).toBe(200);
+    expect((await call('GET', '/v1/identity-providers/{id}', provider)).status).toBe(200);
+    expect((await call('GET', '/v1/identity-providers')).status).toBe(200);
+    expect((await call('DELETE', '/v1/identity-providers/{id}', provider)).status).toBe(204);
+    expect((await call('GET', '/v1/identity-providers/{id}', provider)).status).toBe(404);
+
     const scope = { scope: 'hr' };
     const scopePut = exampleBody('PUT', '/v1/scopes/{scope}');
     expect((await call('PUT', '/v1/scopes/{scope}', scope, scopePut)).status).toBe(201);
