@@ -11,6 +11,7 @@ import { json, tenantHandler } from '../http/handler.js';
 import { parseTokenRequest } from '../http/token-form.js';
 import { metric } from '../metrics.js';
 import { authorizationCodeGrant } from '../oidc/authorization-code.js';
+import { codeSeal } from '../oidc/code-seal.js';
 import { cibaGrant } from '../oidc/ciba.js';
 import { clientCredentialsGrant } from '../oidc/client-credentials.js';
 import { deviceCodeGrant } from '../oidc/device.js';
@@ -60,7 +61,13 @@ export const handler = tenantHandler(
       },
       client,
     );
-    const deps = { store: ctx.store, signer: ctx.signer, issuer: ctx.issuer, dpopJkt: proof?.jkt };
+    const deps = {
+      store: ctx.store,
+      signer: ctx.signer,
+      issuer: ctx.issuer,
+      dpopJkt: proof?.jkt,
+      codeSeal: codeSeal(ctx.tenant),
+    };
     const nonce: Record<string, string> = proof?.nonce ? { 'dpop-nonce': proof.nonce } : {};
     const tokens = await grant.issue(request, client, deps);
     metric('TokensIssued', { GrantType: grant.type });

@@ -76,7 +76,7 @@ async function endDecoupled(
 
 /** Ends a federated challenge: the outcome recorded, a code for the client. */
 export async function finishAction(env: Env, result: ActionResult): Promise<HttpResponse> {
-  const { writes, params } = completion(env.ix.request, env.ix.run!, result, env.ctx.issuer);
+  const { writes, params } = completion(env.ix.request, env.ix.run!, result, env.ctx);
   const audit = federatedOutcomeWrites(env.ctx.store, env.ix.run!, result, env.req);
   const response = await end(env, env.ix, [...writes, ...audit], params);
   metric('FlowsCompleted', { ActionState: result.state });
@@ -89,7 +89,7 @@ export function finishLogin(env: Env, result: LoginResult, cookies: string[] = [
     const { userId, authTime, amr, acr, sid } = result;
     return end(env, { ...env.ix, approval: { userId, authTime, amr, acr, sid } }, [], {}, cookies);
   }
-  const { writes, params } = loginCompletion(env.ix.request, result, env.ctx.issuer);
+  const { writes, params } = loginCompletion(env.ix.request, result, env.ctx);
   return end(env, env.ix, writes, params, cookies);
 }
 

@@ -1,11 +1,19 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Client } from '../clients/client.js';
-import { constantTimeEqual } from '../crypto/secrets.js';
+import { constantTimeEqual, sha256 } from '../crypto/secrets.js';
 import { invalidGrant, invalidRequest, ProtocolError } from '../errors.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import { ProfileRepository } from '../users/profile-repository.js';
-import { ConditionFailedError, type WriteOp } from '../store/store.js';
-import { codeIssuedAt, readCode, redeemCodeWrite, type CodeItem } from './authorization-codes.js';
+import { ConditionFailedError, nowSeconds, type WriteOp } from '../store/store.js';
+import {
+  CODE_RANDOM_CHARS,
+  codeIssuedAt,
+  readCode,
+  redeemCodeWrite,
+  splitCode,
+  type CodeItem,
+} from './authorization-codes.js';
+import { MAX_SEALED_CHARS } from './code-seal.js';
 import { BUILT_IN_SCOPES, tenantScopeClaims, TenantScopeRepository } from '../scopes/tenant-scopes.js';
 import { otherRequestedClaims, pickClaims, requestedClaims } from './claims-request.js';
 import { newRefreshToken, OFFLINE_ACCESS, wantsRefreshToken } from './refresh.js';
@@ -29,9 +37,11 @@ export async function authorizationCodeGrant(
   const code = form.code;
   if (!code) throw invalidRequest('code is required');
   const dead = () => invalidGrant('the code is invalid, expired or already used');
-  if (code.length > 200) throw dead();
-  const stored = await readCode(deps.store, code);
-  if (!stored) throw dead();
+  if (code.length > MAX_CODE_LENGTH) throw dead();
+  // A code that carries its grant is redeemed without reading its item first (code-seal.ts).
+  const opened = openSealed(code, deps);
+  const stored = opened ?? (await readCode(deps.store, code));
+  if (!stored || stored.expiresAt <= nowSeconds()) throw dead();
   // Another client's code is refused without touching it, used or not (RFC 6749 §4.1.3).
   if (stored.clientId !== client.client_id) throw invalidGrant('the code was issued to another client');
   if (stored.consumedAt !== undefined) throw await replayed(deps.store, stored.grantId);
@@ -63,7 +73,7 @@ export async function authorizationCodeGrant(
   // while neither the user nor the client has been deleted since the code was issued (a code is
   // revoked with them; a failed check reads as a dead code below).
   const writes: WriteOp[] = [
-    redeemCodeWrite(code, grantId),
+    redeemCodeWrite(code, grantId, opened ? sha256(splitCode(code).sealed!) : undefined),
     ...notRevokedSince(stored.userId, stored.clientId, codeIssuedAt(stored)),
   ];
   if (refresh) writes.push({ put: { key: refresh.key, item: { ...refresh.item }, ifAbsent: true } });
@@ -77,6 +87,14 @@ export async function authorizationCodeGrant(
     throw dead();
   }
   return tokens;
+}
+
+/** The random part and at most `MAX_SEALED_CHARS` of sealed grant. */
+const MAX_CODE_LENGTH = CODE_RANDOM_CHARS + MAX_SEALED_CHARS;
+
+function openSealed(code: string, deps: TokenEndpointDeps): CodeItem | undefined {
+  const { random, sealed } = splitCode(code);
+  return sealed && deps.codeSeal ? deps.codeSeal.open(random, sealed) : undefined;
 }
 
 /** A used code presented again by its client: the tokens it gave are revoked (RFC 6749 §4.1.2). */

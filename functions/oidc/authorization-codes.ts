@@ -2,6 +2,7 @@ import type { ActionState } from '../actions/action.js';
 import { randomSecret, sha256 } from '../crypto/secrets.js';
 import { nowSeconds, type WriteOp, type Key } from '../store/store.js';
 import type { TenantStore } from '../store/tenant-store.js';
+import type { CodeSeal } from './code-seal.js';
 
 /**
  * Authorization codes (RFC 6749 §4.1.2): 256 random bits, stored only as a hash, short-lived, bound
@@ -42,14 +43,37 @@ export interface CodeItem extends Grant {
   grantId?: string;
   /** Set when redeemed (epoch seconds). */
   consumedAt?: number;
+  /** For a code that carries its grant sealed (`code-seal.ts`): the SHA-256 of the sealed part. */
+  sealDigest?: string;
 }
 
-/** A code's item, under the hash of the code: the table never holds a usable code. */
-export const codeKey = (code: string): Key => ({ pk: `code#${sha256(code)}`, sk: 'code' });
+/** The random part: 256 bits, 43 base64url characters. */
+export const CODE_RANDOM_CHARS = 43;
 
-export function newCode(grant: Grant, now = Date.now()): { code: string; key: Key; item: CodeItem } {
-  const code = randomSecret();
-  return { code, key: codeKey(code), item: { ...grant, expiresAt: nowSeconds(now) + CODE_TTL_SECONDS } };
+/**
+ * A code's random part and, when it carries one, its sealed grant: `<random><sealed>`, the random
+ * part first at its fixed length, so a code stays in the base64url alphabet like any other.
+ */
+export function splitCode(code: string): { random: string; sealed?: string } {
+  return code.length <= CODE_RANDOM_CHARS
+    ? { random: code }
+    : { random: code.slice(0, CODE_RANDOM_CHARS), sealed: code.slice(CODE_RANDOM_CHARS) };
+}
+
+/** A code's item, under the hash of its random part: the table never holds a usable code. */
+export const codeKey = (code: string): Key => ({ pk: `code#${sha256(splitCode(code).random)}`, sk: 'code' });
+
+/** A new code for a grant: with a seal, the grant travels in the code too (when it fits). */
+export function newCode(
+  grant: Grant,
+  now = Date.now(),
+  seal?: CodeSeal,
+): { code: string; key: Key; item: CodeItem } {
+  const random = randomSecret();
+  const item: CodeItem = { ...grant, expiresAt: nowSeconds(now) + CODE_TTL_SECONDS };
+  const sealed = seal?.seal(random, item);
+  if (!sealed) return { code: random, key: codeKey(random), item };
+  return { code: `${random}${sealed}`, key: codeKey(random), item: { ...item, sealDigest: sha256(sealed) } };
 }
 
 /** Reads a code's record without using it; `undefined` for unknown or expired ones (used ones are returned). */
@@ -68,6 +92,9 @@ export const codeIssuedAt = (item: Pick<CodeItem, 'expiresAt'>): number => item.
  * with whatever the redemption stores beside it (the refresh token): of any number of concurrent
  * redemptions exactly one transaction commits; the others fail their condition.
  */
-export function redeemCodeWrite(code: string, grantId: string): WriteOp {
-  return { consume: { key: codeKey(code), set: { grantId } } };
+export function redeemCodeWrite(code: string, grantId: string, sealDigest?: string): WriteOp {
+  // A grant read from the code itself redeems only the item that sealed exactly that grant.
+  return {
+    consume: { key: codeKey(code), set: { grantId }, ...(sealDigest ? { match: { sealDigest } } : {}) },
+  };
 }

@@ -39,7 +39,7 @@ export async function federatedFlow(
         throw new RedirectError('interaction_required', 'the action asks for a challenge the user must see');
       return await startChallenge(p, ctx, request, arrival, arrival.decision.interaction, now);
     }
-    const { writes, params } = completion(request, arrival.run, arrival.decision, ctx.issuer, now);
+    const { writes, params } = completion(request, arrival.run, arrival.decision, ctx, now);
     // One transaction: the token is used up, the outcome recorded and the code stored, or none of it.
     const audit = federatedOutcomeWrites(ctx.store, arrival.run, arrival.decision, ctx);
     await commitArrival(ctx.store, [arrival.consumeToken, ...writes, ...audit]);

@@ -149,7 +149,7 @@ async function singleSignOn(
       ...optional('resources', params.resources),
       ...optional('claims', params.claims),
     },
-    ctx.issuer,
+    ctx,
     now,
   );
   await ctx.store.transact(writes);

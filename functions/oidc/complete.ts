@@ -2,6 +2,13 @@ import type { ActionResult, ActionRun, ClientRequest, LoginResult } from '../rec
 import type { WriteOp } from '../store/store.js';
 import { outcomeKey, type OutcomeRecord } from '../users/user-records.js';
 import { newCode } from './authorization-codes.js';
+import { codeSeal } from './code-seal.js';
+
+/** Where a code is issued: the tenant (its code seal) and its issuer (`iss` of the response, RFC 9207). */
+export interface CodeIssuer {
+  issuer: string;
+  tenant: { secretHash: string };
+}
 
 /**
  * Ends a federated flow, whatever its outcome, with a code at the redirect URI: in the
@@ -14,7 +21,7 @@ export function completion(
   request: ClientRequest,
   run: ActionRun,
   result: ActionResult,
-  issuer: string,
+  at: CodeIssuer,
   now = Date.now(),
 ): { writes: WriteOp[]; params: Record<string, string> } {
   const authTime = Math.floor(now / 1000);
@@ -39,6 +46,7 @@ export function completion(
       },
     },
     now,
+    codeSeal(at.tenant),
   );
   const record: OutcomeRecord = {
     userId: run.userId,
@@ -60,7 +68,7 @@ export function completion(
       { put: { key: outcomeKey(run.userId, run.action, run.idempotencyKey), item: { ...record } } },
       { put: { key, item: { ...item } } },
     ],
-    params: { code, ...(request.state !== undefined ? { state: request.state } : {}), iss: issuer },
+    params: { code, ...(request.state !== undefined ? { state: request.state } : {}), iss: at.issuer },
   };
 }
 
@@ -68,7 +76,7 @@ export function completion(
 export function loginCompletion(
   request: ClientRequest,
   result: LoginResult,
-  issuer: string,
+  at: CodeIssuer,
   now = Date.now(),
 ): { writes: WriteOp[]; params: Record<string, string> } {
   const { code, key, item } = newCode(
@@ -91,10 +99,11 @@ export function loginCompletion(
       ...(result.idp ? { idp: result.idp } : {}),
     },
     now,
+    codeSeal(at.tenant),
   );
   return {
     writes: [{ put: { key, item: { ...item } } }],
-    params: { code, ...(request.state !== undefined ? { state: request.state } : {}), iss: issuer },
+    params: { code, ...(request.state !== undefined ? { state: request.state } : {}), iss: at.issuer },
   };
 }
 

@@ -1,3 +1,4 @@
+import type { CodeSeal } from './code-seal.js';
 import type { Client } from '../clients/client.js';
 import { resourceUriSchema } from '../clients/client-uris.js';
 import { invalidTarget } from '../errors.js';
@@ -22,6 +23,8 @@ export interface TokenEndpointDeps {
    * §5); absent for a request without a proof. Access tokens minted for it are bound to that key.
    */
   dpopJkt?: string;
+  /** Opens codes that carry their grant (`code-seal.ts`); without it every code's item is read. */
+  codeSeal?: CodeSeal;
   now?: number;
 }
 
