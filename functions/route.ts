@@ -12,6 +12,8 @@ export type Permission =
   /** Open stored secrets only: kms:Decrypt (a page that shows, never seals). */
   | 'kms:secrets:open'
   | 'ses:send'
+  /** Send SMS through End User Messaging SMS: sms-voice:SendTextMessage on the stack's origination identity and configuration set. */
+  | 'sms:send'
   /** Put back-channel logout tokens on the region's logout queue: sqs:SendMessage. */
   | 'queue:logout';
 

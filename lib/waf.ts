@@ -47,6 +47,10 @@ export const CODE_STEPS = [
   'enroll-totp',
   'enroll-email-send',
   'enroll-email-verify',
+  'sms-send',
+  'sms-verify',
+  'enroll-sms-send',
+  'enroll-sms-verify',
 ] as const;
 
 /**

@@ -3,6 +3,8 @@ export const AMR: Record<string, string[]> = {
   PASSKEY: ['hwk', 'user'],
   AUTHENTICATOR_APP: ['otp'],
   EMAIL_OTP: ['otp'],
+  // RFC 8176 §2: `sms`, confirmation by text message to a number the user registered.
+  SMS: ['sms'],
 };
 
 /**

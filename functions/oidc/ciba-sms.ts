@@ -1,0 +1,83 @@
+import { AuthenticatorRepository, clockOf } from '../authenticators/repository.js';
+import { findUserByPhone } from '../authenticators/sms-code.js';
+import { takeSmsAllowance } from '../authenticators/sms-guard.js';
+import type { SmsRefusal } from '../authenticators/types.js';
+import { badRequest, tooManyRequests } from '../errors.js';
+import { pickLocale, translator } from '../i18n.js';
+import type { TenantStore } from '../store/tenant-store.js';
+import type { Texter } from '../texting/texter.js';
+
+/**
+ * CIBA over SMS, as Transmit Mosaic offers it: the user named by a phone-number `login_hint`
+ * (E.164, the number of their verified SMS authenticator), and the link texted to that number.
+ * The SMS guard (authenticators/sms-guard.ts) stands before every text, as before every code.
+ */
+
+/** E.164 (ITU-T E.164 §6.1): `+`, a country code not starting with 0, at most 15 digits. */
+const E164 = /^\+[1-9]\d{5,14}$/;
+
+/** `+64 21-123 (4567)` → `+64211234567`, or undefined when it is not an E.164 number. */
+export function e164Hint(hint: string): string | undefined {
+  const compact = hint.replace(/[\s().-]/g, '');
+  return E164.test(compact) ? compact : undefined;
+}
+
+/**
+ * The user whose verified SMS number `hint` is. An unknown number gets the same error as an
+ * unknown email (CIBA Core §13 `unknown_user_id`), so numbers cannot be told apart from users.
+ */
+export async function userByPhone(store: TenantStore, hint: string, unknown: () => Error): Promise<string> {
+  const number = e164Hint(hint);
+  if (!number) throw badRequest('a phone login_hint is an E.164 number, e.g. +64211234567');
+  const userId = await findUserByPhone(store, number);
+  if (!userId) throw unknown();
+  return userId;
+}
+
+export interface CibaSms {
+  texter: Texter | undefined;
+  allowedCountries: readonly string[];
+  /** The request's source address: the SMS guard's per-address cap. */
+  ip: string;
+  /** Records the refusal (audit event `sms.refused`) before the client is answered. */
+  refused(detail: { userId: string; reason: SmsRefusal; country?: string }): Promise<void>;
+}
+
+/** Where no texter is wired (tests of other channels): every text is refused as `unavailable`. */
+export const NO_SMS: CibaSms = { texter: undefined, allowedCountries: [], ip: '', refused: async () => {} };
+
+/**
+ * Texts the link to the user's verified SMS number, if the SMS guard lets it go; otherwise the
+ * client gets `access_denied`: 429 with Retry-After for a full cap, 400 for a refused number.
+ */
+export async function textCibaLink(
+  store: TenantStore,
+  sms: CibaSms,
+  o: { userId: string; link: string; clientName: string; bindingMessage?: string; locale?: string },
+  now: number,
+): Promise<void> {
+  const number = (await new AuthenticatorRepository(store, clockOf()).ofType(o.userId, 'SMS'))[0]?.sms;
+  if (!number) throw badRequest('the user has no verified SMS number: use the "email" or "link" channel');
+  const refused = sms.texter
+    ? await takeSmsAllowance(
+        store,
+        { number: number.phoneNumber, country: number.country, userId: o.userId, ip: sms.ip },
+        sms.allowedCountries,
+        Math.floor(now / 1000),
+      )
+    : { refusal: 'unavailable' as const };
+  if (refused || !sms.texter) {
+    const reason = refused?.refusal ?? 'unavailable';
+    await sms.refused({ userId: o.userId, reason, country: number.country });
+    if (refused?.retryAfter !== undefined)
+      throw tooManyRequests(refused.retryAfter, 'too many sign-in texts: try again later', 'access_denied');
+    throw badRequest(`no SMS can be sent to this user's number (${reason})`, 'access_denied');
+  }
+  const t = translator(pickLocale(o.locale, undefined));
+  const client = o.clientName.replace(/\p{Cc}+/gu, ' ').trim();
+  const binding = o.bindingMessage ? `\n${t('ciba_mail_binding', { message: o.bindingMessage })}` : '';
+  await sms.texter.sendText({
+    to: number.phoneNumber,
+    text: `${t('ciba_mail_subject', { client })}: ${o.link}${binding}`,
+  });
+}
