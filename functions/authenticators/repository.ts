@@ -24,6 +24,17 @@ export const credentialKey = (credentialId: string): Key => ({
  */
 export const phoneKey = (e164: string): Key => ({ pk: `phone#${e164}`, sk: 'sms' });
 
+export interface PhoneOwner {
+  userId: string;
+  authenticatorId: string;
+  [k: string]: unknown;
+}
+
+/** The user whose verified SMS authenticator holds this E.164 number, if any. */
+export async function findUserByPhone(store: TenantStore, e164: string): Promise<string | undefined> {
+  return (await store.get<PhoneOwner>(phoneKey(e164)))?.userId;
+}
+
 type Stored = AuthenticatorRecord & { sk?: string; [k: string]: unknown };
 
 /** The service's clock: epoch milliseconds, so tests can move time. */

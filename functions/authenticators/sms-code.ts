@@ -5,21 +5,16 @@ import type { Texter } from '../texting/texter.js';
 import { mailLocale } from './email-message.js';
 import type { GuessLimits } from './guess-limits.js';
 import type { MobileNumber } from './phone.js';
-import { authenticatorKey, phoneKey, type AuthenticatorRepository, type Clock } from './repository.js';
+import {
+  authenticatorKey,
+  phoneKey,
+  type AuthenticatorRepository,
+  type Clock,
+  type PhoneOwner,
+} from './repository.js';
 import { SENT_CODE_MINUTES, SentCodes, type SentCodeItem } from './sent-codes.js';
 import { smsRefused, takeSmsAllowance } from './sms-guard.js';
 import { checkKey, type AuthenticatorRecord, type AuthenticatorService, type SendResult } from './types.js';
-
-export interface PhoneOwner {
-  userId: string;
-  authenticatorId: string;
-  [k: string]: unknown;
-}
-
-/** The user whose verified SMS authenticator holds this E.164 number, if any. */
-export async function findUserByPhone(store: TenantStore, e164: string): Promise<string | undefined> {
-  return (await store.get<PhoneOwner>(phoneKey(e164)))?.userId;
-}
 
 /**
  * The text: the code first (a lock screen shows the start), then the WebOTP line that lets a

@@ -1,5 +1,6 @@
 import { metric } from '../metrics.js';
 import type { TenantStore } from '../store/tenant-store.js';
+import type { TenantSettingsFields } from '../tenants/settings.js';
 import { takeRateLimit, type RateLimit } from './rate-limit.js';
 import type { SmsRefusal } from './types.js';
 
@@ -32,6 +33,14 @@ const CAPS = [
   ['perNumber', 'sms-number', 'cap_number'],
   ['perTenant', 'sms-tenant', 'cap_tenant'],
 ] as const;
+
+/**
+ * The tenant's `sms.allowedCountries` (`settingsOf(tenant).sms.allowedCountries`, default none),
+ * read from the tenant record without loading settings.ts, whose patch schema carries
+ * libphonenumber's country list: the CIBA route would otherwise bundle 81 KB of metadata for it.
+ */
+export const allowedSmsCountries = (tenant: TenantSettingsFields): readonly string[] =>
+  tenant.smsAllowedCountries ?? [];
 
 export interface SmsRefused {
   refusal: SmsRefusal;

@@ -5,7 +5,7 @@ import {
 } from '../authenticators/enroll-schema.js';
 import { authenticatorsFor } from '../authenticators/for-tenant.js';
 import { parseMobile } from '../authenticators/phone.js';
-import { smsRefused } from '../authenticators/sms-guard.js';
+import { allowedSmsCountries, smsRefused } from '../authenticators/sms-guard.js';
 import type { AuthenticatorService, SmsRefusal } from '../authenticators/types.js';
 import { badRequest, conflict, notFound } from '../errors.js';
 import { methodNotAllowed } from '../http/errors.js';
@@ -15,7 +15,6 @@ import { audit } from '../http/audit.js';
 import { requireTenantSecret } from '../http/tenant-auth.js';
 import type { HttpRequest } from '../http/request.js';
 import type { TenantContext } from '../http/handler.js';
-import { settingsOf } from '../tenants/settings.js';
 
 function pathParam(req: HttpRequest, name: string): string {
   const value = req.pathParams[name];
@@ -77,7 +76,7 @@ async function enrollSms(
   phoneNumber: string,
 ) {
   const phone = parseMobile(phoneNumber);
-  const allowed = settingsOf(ctx.tenant).sms.allowedCountries;
+  const allowed = allowedSmsCountries(ctx.tenant);
   const refusal: SmsRefusal | undefined =
     typeof phone === 'string' ? phone : allowed.includes(phone.country) ? undefined : 'country_not_allowed';
   if (refusal || typeof phone === 'string') {

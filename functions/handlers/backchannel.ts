@@ -1,8 +1,8 @@
 // This route sends mail and SMS (CIBA links): the SES mailer and the SMS texter are in its bundle.
 import '../adapters/ses.js';
 import '../adapters/sms-voice.js';
+import { allowedSmsCountries } from '../authenticators/sms-guard.js';
 import { audit } from '../http/audit.js';
-import { settingsOf } from '../tenants/settings.js';
 import { authenticateClientAt } from '../http/client-auth.js';
 import { parseForm } from '../http/body.js';
 import { json, tenantHandler } from '../http/handler.js';
@@ -25,7 +25,7 @@ export const handler = tenantHandler(
       mailer: ctx.services.mailer,
       sms: {
         texter: ctx.services.texter,
-        allowedCountries: settingsOf(ctx.tenant).sms.allowedCountries,
+        allowedCountries: allowedSmsCountries(ctx.tenant),
         ip: req.sourceIp,
         refused: (detail) =>
           audit(req, ctx, { kind: 'client', id: client.client_id }).record({

@@ -1,10 +1,10 @@
 import * as z from '../zod.js';
 import { parseMobile } from '../authenticators/phone.js';
+import { allowedSmsCountries } from '../authenticators/sms-guard.js';
 import type { SendResult, VerifyResult } from '../authenticators/types.js';
 import type { HttpResponse } from '../http/request.js';
 import type { AuthenticatorType } from '../users/user-records.js';
 import { saveInteraction } from '../interaction/repository.js';
-import { settingsOf } from '../tenants/settings.js';
 import { auditOf, screenUrl, show, vctx, type Env, type ViewExtra } from './env.js';
 import { LOGIN_STEPS, loginNext, uniform, UNIFORM_STEPS } from './login.js';
 import { complete, enrolled, failed, guessed, lockedOut, passed } from './outcome.js';
@@ -37,7 +37,7 @@ async function sentCode(env: Env, channel: views.CodeChannel, to?: string): Prom
   if (channel === 'email') return env.auth.sendEmailCode(ix.userId!, { ...common, ...(to ? { to } : {}) });
   const phone = to === undefined ? undefined : parseMobile(to);
   if (typeof phone === 'string') return { sent: false, to: '', reason: 'refused', refusal: phone };
-  const allowedCountries = settingsOf(env.ctx.tenant).sms.allowedCountries;
+  const allowedCountries = allowedSmsCountries(env.ctx.tenant);
   return env.auth.sendSmsCode(ix.userId!, { ...common, allowedCountries, ...(phone ? { to: phone } : {}) });
 }
 

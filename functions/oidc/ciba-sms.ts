@@ -1,5 +1,4 @@
-import { AuthenticatorRepository, clockOf } from '../authenticators/repository.js';
-import { findUserByPhone } from '../authenticators/sms-code.js';
+import { AuthenticatorRepository, clockOf, findUserByPhone } from '../authenticators/repository.js';
 import { takeSmsAllowance } from '../authenticators/sms-guard.js';
 import type { SmsRefusal } from '../authenticators/types.js';
 import { badRequest, tooManyRequests } from '../errors.js';
