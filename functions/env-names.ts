@@ -24,7 +24,7 @@ export const ENV = {
   /** `sms-voice` on AWS (End User Messaging SMS); `local` for development (the outbox). */
   texter: 'TEXTER',
   /** The phone number, sender id or pool ARN/id SMS is sent from (set by the stack from context). */
-  smsOriginationIdentity: 'SMS_ORIGINATION_IDENTITY',
+  smsOriginationIdentity: 'SMS_FROM',
   /** The End User Messaging SMS configuration set every message names (the stack creates it). */
   smsConfigurationSet: 'SMS_CONFIGURATION_SET',
   entraAuthority: 'ENTRA_AUTHORITY',

@@ -10,7 +10,7 @@ import { SmsVoiceTexter } from '../texting/sms-voice-texter.js';
  */
 registerAdapters({
   smsTexter: (cfg, region) => {
-    if (!cfg.smsOriginationIdentity) throw new Error('TEXTER=sms-voice needs SMS_ORIGINATION_IDENTITY');
+    if (!cfg.smsOriginationIdentity) throw new Error('TEXTER=sms-voice needs SMS_FROM');
     return new SmsVoiceTexter(
       new AwsApi({ service: 'sms-voice', region: REGIONS[region].awsRegion }),
       cfg.smsOriginationIdentity,

@@ -672,7 +672,7 @@ describe('least-privilege IAM: SMS', () => {
     const fn = t.toJSON().Resources[idOf(stack, 'CdkTestTexter', 'fn')] as Resource;
     expect((fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables).toMatchObject({
       TEXTER: 'sms-voice',
-      SMS_ORIGINATION_IDENTITY: SMS_NUMBER,
+      SMS_FROM: SMS_NUMBER,
       SMS_CONFIGURATION_SET: { Ref: configurationSet[0] },
     });
   });

@@ -99,7 +99,7 @@ describe('the local outbox as the SMS port', () => {
 describe('TEXTER', () => {
   it('is local by default, sms-voice or none when set, and refuses anything else', () => {
     expect(readConfig({}).texter).toBe('local');
-    expect(readConfig({ TEXTER: 'sms-voice', SMS_ORIGINATION_IDENTITY: ORIGIN })).toMatchObject({
+    expect(readConfig({ TEXTER: 'sms-voice', SMS_FROM: ORIGIN })).toMatchObject({
       texter: 'sms-voice',
       smsOriginationIdentity: ORIGIN,
     });
