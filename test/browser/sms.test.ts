@@ -21,9 +21,9 @@ import {
   horizontalOverflow,
   putAction,
 } from '../support/browser-flow.js';
-import { basic, http, startTestServer, type TestServer } from '../support/server.js';
+import { startTestServer, type TestServer } from '../support/server.js';
 import { newUserId, type TestTenant } from '../support/flow.js';
-import { allowSmsCountries, nzMobile, textedCode, textsTo } from '../support/sms.js';
+import { allowSmsCountries, enrollSmsNumber, nzMobile, textedCode, textsTo } from '../support/sms.js';
 
 let server: TestServer;
 let t: TestTenant;
@@ -99,12 +99,7 @@ describe('SMS codes in Chromium', () => {
   it('answers an SMS challenge: "Text me a code", the code from the outbox, amr sms', async () => {
     const userId = newUserId();
     const number = nzMobile();
-    const res = await http(`${t.origin}/v1/users/${userId}/authenticators`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: basic(t.secret) },
-      body: JSON.stringify({ type: 'SMS', phoneNumber: number }),
-    });
-    expect(res.status).toBe(201);
+    await enrollSmsNumber(t, userId, number);
     const tp = await newPage();
     await begin(tp, t, { userId, action: 'challenge' });
     await expect.poll(() => heading(tp), eventually).toBe('Get a code by text message');

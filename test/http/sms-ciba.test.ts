@@ -18,7 +18,14 @@ import {
   type App,
   type User,
 } from '../support/decoupled-grants.js';
-import { allowSmsCountries, auditOf, nzMobile, textedCode, textsTo } from '../support/sms.js';
+import {
+  allowSmsCountries,
+  enrollSmsNumber,
+  auditOf,
+  nzMobile,
+  textedCode,
+  textsTo,
+} from '../support/sms.js';
 
 let server: TestServer;
 let t: TestTenant;
@@ -43,12 +50,7 @@ const backchannel = (form: Record<string, string>) =>
 /** A user with an authenticator app and a verified SMS number. */
 async function smsUser(number = nzMobile()): Promise<User & { number: string }> {
   const user = await newUser(t);
-  const res = await http(`${t.origin}/v1/users/${user.userId}/authenticators`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: basic(t.secret) },
-    body: JSON.stringify({ type: 'SMS', phoneNumber: number }),
-  });
-  expect(res.status).toBe(201);
+  await enrollSmsNumber(t, user.userId, number);
   return { ...user, number };
 }
 

@@ -21,7 +21,15 @@ import {
   type TestTenant,
 } from '../support/flow.js';
 import { basic, http, startTestServer, type TestServer } from '../support/server.js';
-import { allowSmsCountries, auditOf, nzMobile, textedCode, textsTo, usMobile } from '../support/sms.js';
+import {
+  allowSmsCountries,
+  enrollSmsNumber,
+  auditOf,
+  nzMobile,
+  textedCode,
+  textsTo,
+  usMobile,
+} from '../support/sms.js';
 
 let server: TestServer;
 let t: TestTenant;
@@ -178,12 +186,7 @@ describe('hosted SMS challenge', () => {
     expect(put.status).toBe(200);
     const userId = newUserId();
     const number = nzMobile();
-    const res = await http(`${other.origin}/v1/users/${userId}/authenticators`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: basic(other.secret) },
-      body: JSON.stringify({ type: 'SMS', phoneNumber: number }),
-    });
-    expect(res.status).toBe(201);
+    await enrollSmsNumber(other, userId, number);
     await allowSmsCountries(other, ['US']);
 
     const saved = t;

@@ -21,6 +21,16 @@ export async function allowSmsCountries(t: SmsTenant, countries: string[]): Prom
   expect(res.status, await res.clone().text()).toBe(200);
 }
 
+/** `POST /v1/users/{userId}/authenticators` `{"type":"SMS","phoneNumber":number}`: a pre-verified number. */
+export async function enrollSmsNumber(t: SmsTenant, userId: string, number: string): Promise<void> {
+  const res = await http(`${t.origin}/v1/users/${encodeURIComponent(userId)}/authenticators`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: basic(t.secret) },
+    body: JSON.stringify({ type: 'SMS', phoneNumber: number }),
+  });
+  expect(res.status, await res.clone().text()).toBe(201);
+}
+
 /** A fresh New Zealand mobile number (021 …), E.164. */
 export const nzMobile = () => `+6421${String(randomInt(0, 10_000_000)).padStart(7, '0')}`;
 /** A fresh US number (the NANP has no separate mobile ranges), E.164. */
