@@ -45,38 +45,52 @@ export interface CibaSms {
 /** Where no texter is wired (tests of other channels): every text is refused as `unavailable`. */
 export const NO_SMS: CibaSms = { texter: undefined, allowedCountries: [], ip: '', refused: async () => {} };
 
+/** What the texted link says besides the link: who asks, and what the user should see. */
+export interface CibaText {
+  link: string;
+  clientName: string;
+  bindingMessage?: string;
+  locale?: string;
+}
+
 /**
- * Texts the link to the user's verified SMS number, if the SMS guard lets it go; otherwise the
- * client gets `access_denied`: 429 with Retry-After for a full cap, 400 for a refused number.
+ * Reserves one text to the user's verified SMS number from the SMS guard, before anything is
+ * stored; the function returned sends the link. Refused: the client gets `access_denied`, 429
+ * with Retry-After for a full cap, 400 for a number the guard refuses.
  */
-export async function textCibaLink(
+export async function reserveCibaText(
   store: TenantStore,
   sms: CibaSms,
-  o: { userId: string; link: string; clientName: string; bindingMessage?: string; locale?: string },
+  userId: string,
   now: number,
-): Promise<void> {
-  const number = (await new AuthenticatorRepository(store, clockOf()).ofType(o.userId, 'SMS'))[0]?.sms;
+): Promise<(text: CibaText) => Promise<void>> {
+  const number = (await new AuthenticatorRepository(store, clockOf()).ofType(userId, 'SMS'))[0]?.sms;
   if (!number) throw badRequest('the user has no verified SMS number: use the "email" or "link" channel');
   const refused = sms.texter
     ? await takeSmsAllowance(
         store,
-        { number: number.phoneNumber, country: number.country, userId: o.userId, ip: sms.ip },
+        { number: number.phoneNumber, country: number.country, userId, ip: sms.ip },
         sms.allowedCountries,
         Math.floor(now / 1000),
       )
     : { refusal: 'unavailable' as const };
   if (refused || !sms.texter) {
     const reason = refused?.refusal ?? 'unavailable';
-    await sms.refused({ userId: o.userId, reason, country: number.country });
+    await sms.refused({ userId, reason, country: number.country });
     if (refused?.retryAfter !== undefined)
       throw tooManyRequests(refused.retryAfter, 'too many sign-in texts: try again later', 'access_denied');
     throw badRequest(`no SMS can be sent to this user's number (${reason})`, 'access_denied');
   }
-  const t = translator(pickLocale(o.locale, undefined));
-  const client = o.clientName.replace(/\p{Cc}+/gu, ' ').trim();
-  const binding = o.bindingMessage ? `\n${t('ciba_mail_binding', { message: o.bindingMessage })}` : '';
-  await sms.texter.sendText({
-    to: number.phoneNumber,
-    text: `${t('ciba_mail_subject', { client })}: ${o.link}${binding}`,
-  });
+  const texter = sms.texter;
+  return async (text) => {
+    const t = translator(pickLocale(text.locale, undefined));
+    const client = text.clientName.replace(/\p{Cc}+/gu, ' ').trim();
+    const binding = text.bindingMessage
+      ? `\n${t('ciba_mail_binding', { message: text.bindingMessage })}`
+      : '';
+    await texter.sendText({
+      to: number.phoneNumber,
+      text: `${t('ciba_mail_subject', { client })}: ${text.link}${binding}`,
+    });
+  };
 }

@@ -22,7 +22,7 @@ import {
   stillPending,
   type PendingGrant,
 } from './decoupled-grant.js';
-import { e164Hint, NO_SMS, textCibaLink, userByPhone, type CibaSms } from './ciba-sms.js';
+import { e164Hint, NO_SMS, reserveCibaText, userByPhone, type CibaSms } from './ciba-sms.js';
 import type { TokenEndpointDeps, TokenRequest } from './token-request.js';
 import type { TokenResponse } from './tokens.js';
 
@@ -256,6 +256,9 @@ export async function backchannelAuthentication(
 
   // The same per-user and per-client allowance for a text as for a mail: either reaches the user.
   if (channel !== 'link') await takeMailAllowance(ctx.store, user.userId, client.client_id, now);
+  // The number and the SMS guard are checked before anything is stored, like the allowance above.
+  const text =
+    channel === 'sms' ? await reserveCibaText(ctx.store, ctx.sms ?? NO_SMS, user.userId, now) : undefined;
 
   const pending = newPendingGrant(
     {
@@ -282,8 +285,7 @@ export async function backchannelAuthentication(
     const custom = context.custom_message ? { customMessage: context.custom_message } : {};
     await ctx.mailer.send(cibaMail({ to: email!, minutes: Math.round(expiresIn / 60), ...about, ...custom }));
   }
-  if (channel === 'sms')
-    await textCibaLink(ctx.store, ctx.sms ?? NO_SMS, { userId: user.userId, ...about }, now);
+  if (text) await text(about);
   return {
     auth_req_id: pending.secret,
     expires_in: expiresIn,
