@@ -56,9 +56,9 @@ import { auditEvents, auditFilters, followAuditEvents } from './admin-audit.js';
 import {
   patchSettingsSchema,
   settingsFields,
-  settingsOf,
   type SettingsPatch,
-} from '../functions/tenants/settings.js';
+} from '../functions/tenants/settings-schema.js';
+import { settingsOf } from '../functions/tenants/settings.js';
 
 /** The operator CLI acts as the operator in audit events; it has no address or user agent. */
 const OPERATOR = { actor: { kind: 'operator' as const } };

@@ -45,8 +45,17 @@ export interface Config {
   mailer: 'ses' | 'local';
   /** The From address of every mail: an SES-verified identity (required with `MAILER=ses`). */
   mailFrom: string | undefined;
-  /** Where the local outbox saves each mail as a JSON file. */
+  /** Where the local outbox saves each mail and each SMS as a JSON file. */
   localOutboxDir: string;
+  /**
+   * `sms-voice` on AWS (AWS End User Messaging SMS); `local` for development (the outbox, like
+   * mail); `none` where no origination identity is deployed (every SMS is refused as `unavailable`).
+   */
+  texter: 'sms-voice' | 'local' | 'none';
+  /** What SMS is sent from with `TEXTER=sms-voice`: a phone number, sender id or pool (id or ARN). */
+  smsOriginationIdentity: string | undefined;
+  /** The configuration set each SMS names (event destinations, spend limit); optional. */
+  smsConfigurationSet: string | undefined;
   /**
    * The Microsoft Entra ID authority whose `id_token_hint`s the Entra integration accepts:
    * `https://login.microsoftonline.com` by default, another for a sovereign cloud. https only, except
@@ -82,6 +91,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const mailer = env[ENV.mailer] ?? 'local';
   if (mailer !== 'ses' && mailer !== 'local')
     throw new Error(`${ENV.mailer} must be ses or local, not ${mailer}`);
+  const texter = env[ENV.texter] ?? 'local';
+  if (texter !== 'sms-voice' && texter !== 'local' && texter !== 'none')
+    throw new Error(`${ENV.texter} must be sms-voice, local or none, not ${texter}`);
   const scheme = env[ENV.publicScheme] ?? 'https';
   if (scheme !== 'http' && scheme !== 'https') throw new Error(`${ENV.publicScheme} must be http or https`);
   return {
@@ -101,6 +113,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mailer,
     mailFrom: env[ENV.mailFrom] || undefined,
     localOutboxDir: env[ENV.localOutboxDir] ?? '.data/outbox',
+    texter,
+    smsOriginationIdentity: env[ENV.smsOriginationIdentity] || undefined,
+    smsConfigurationSet: env[ENV.smsConfigurationSet] || undefined,
     entraAuthority: entraAuthority(env[ENV.entraAuthority], scheme),
     logoutQueueUrl: env[ENV.logoutQueueUrl] || undefined,
   };

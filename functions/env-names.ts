@@ -21,6 +21,12 @@ export const ENV = {
   mailer: 'MAILER',
   mailFrom: 'MAIL_FROM',
   localOutboxDir: 'LOCAL_OUTBOX_DIR',
+  /** `sms-voice` on AWS (End User Messaging SMS); `local` for development (the outbox). */
+  texter: 'TEXTER',
+  /** The phone number, sender id or pool ARN/id SMS is sent from (set by the stack from context). */
+  smsOriginationIdentity: 'SMS_FROM',
+  /** The End User Messaging SMS configuration set every message names (the stack creates it). */
+  smsConfigurationSet: 'SMS_CONFIGURATION_SET',
   entraAuthority: 'ENTRA_AUTHORITY',
   /** The SQS queue back-channel logout tokens leave through (set on AWS); unset: delivered in-process. */
   logoutQueueUrl: 'LOGOUT_QUEUE_URL',

@@ -59,6 +59,10 @@ export const METRICS = {
   /** Error answers; dimension `Route` (`POST /oidc/token`, ...). */
   ClientErrors: ['Route'],
   ServerErrors: ['Route'],
+  /** An SMS was allowed by the SMS guard and handed to the texter. */
+  SmsSent: [],
+  /** The SMS guard refused a send; dimension `Reason` (country_not_allowed, cap_number, ...). */
+  SmsRefused: ['Reason'],
   /** A KMS call failed (KMS publishes no per-call error metric of its own); the log names the operation. */
   KmsErrors: [],
 } as const satisfies Record<string, readonly string[]>;

@@ -16,6 +16,8 @@ export type Permission =
   /** Open upstream identity providers' client secrets only (purpose `identity-provider:*`): kms:Decrypt. */
   | 'kms:idp-secrets:open'
   | 'ses:send'
+  /** Send SMS through End User Messaging SMS: sms-voice:SendTextMessage on the stack's origination identity and configuration set. */
+  | 'sms:send'
   /** Put back-channel logout tokens on the region's logout queue: sqs:SendMessage. */
   | 'queue:logout';
 

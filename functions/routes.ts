@@ -64,7 +64,7 @@ export const routes: Route[] = [
     path: '/interaction/{id}/{step}',
     handler: 'interaction',
     tenant: true,
-    permissions: ['table:read', 'table:write', 'ses:send', 'kms:secrets', 'kms:sign'],
+    permissions: ['table:read', 'table:write', 'ses:send', 'sms:send', 'kms:secrets', 'kms:sign'],
     purpose: 'Hosted pages: verify a code, send an email code, passkey ceremonies, enroll, remove, finish',
   },
   {
@@ -177,7 +177,7 @@ export const routes: Route[] = [
     path: '/oidc/backchannel',
     handler: 'backchannel',
     tenant: true,
-    permissions: ['table:read', 'table:write', 'ses:send'],
+    permissions: ['table:read', 'table:write', 'ses:send', 'sms:send'],
     purpose: 'CIBA backchannel authentication (poll mode): an auth_req_id, and a link to the user',
   },
   {

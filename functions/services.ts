@@ -11,6 +11,7 @@ import { TenantKeyrings } from './signing/tenant-keyring.js';
 import { initialKeys, KEY_LIST_CACHE_MS, SIGNING_KEYS_KEY } from './signing/tenant-keys.js';
 import { DynamoStore } from './store/dynamo-store.js';
 import type { TenantStore } from './store/tenant-store.js';
+import type { Texter } from './texting/texter.js';
 import { logger } from './log.js';
 import { sqsLogoutDelivery } from './adapters/sqs-logout.js';
 import { inProcessDelivery, type LogoutDelivery } from './oidc/logout-delivery.js';
@@ -40,6 +41,8 @@ export interface RegionServices {
   secretBox: SecretBox;
   tenants: TenantRepository;
   mailer: Mailer;
+  /** SMS: End User Messaging SMS on AWS (`TEXTER=sms-voice`), the mail outbox locally; none with `TEXTER=none`. */
+  texter: Texter | undefined;
   /** Back-channel logout tokens: to the SQS queue when `LOGOUT_QUEUE_URL` is set, else in-process. */
   logoutDelivery: LogoutDelivery;
 }
@@ -50,6 +53,10 @@ export interface AdapterFactories {
   sesMailer?: (cfg: Config, region: RegionCode) => Mailer;
   /** `MAILER=local`: the outbox folder (`adapters/local.ts`). */
   localMailer?: (cfg: Config) => Mailer;
+  /** `TEXTER=sms-voice`: End User Messaging SMS in the region (`adapters/sms-voice.ts`). */
+  smsTexter?: (cfg: Config, region: RegionCode) => Texter;
+  /** `TEXTER=local`: the outbox folder, the same as mail's (`adapters/local.ts`). */
+  localTexter?: (cfg: Config) => Texter;
   /** `SIGNER=local`: the development keys on disk (`adapters/local.ts`). */
   localSigner?: (cfg: Config, region: RegionCode) => Promise<Signer>;
   /** `SECRET_BOX=local`: AES-256-GCM with a key on disk (`adapters/local.ts`). */
@@ -111,6 +118,7 @@ async function build(cfg: Config, region: RegionCode): Promise<RegionServices> {
     secretBox,
     tenants,
     mailer: buildMailer(cfg, region),
+    texter: buildTexter(cfg, region),
     logoutDelivery: cfg.logoutQueueUrl
       ? sqsLogoutDelivery(
           new AwsApi({ service: 'sqs', region: REGIONS[region].awsRegion, timeoutMs: 2_000 }),
@@ -188,27 +196,44 @@ function countedSecretBox(box: SecretBox): SecretBox {
 }
 
 /**
- * The mailer of the kind the entry point registered (the outbox itself locally: tests read it). A
- * route that never sends mail is built without one: its mailer refuses to send, and the route
- * table gives such a route no `ses:send` either. Registered later (the local server loads handler
- * modules, and their registrations, as requests arrive), it is looked up on the first mail.
+ * A port of the kind the entry point registered: the adapter itself when it is registered already
+ * (the outbox itself locally: tests read it), else a stand-in that looks it up on first use (the
+ * local server loads handler modules, and their registrations, as requests arrive). A route that
+ * never uses the port is built without one: it refuses to send, and the route table gives such a
+ * route no permission to either.
  */
-function buildMailer(cfg: Config, region: RegionCode): Mailer {
-  const create = (): Mailer | undefined =>
-    cfg.mailer === 'local' ? factories.localMailer?.(cfg) : factories.sesMailer?.(cfg, region);
+function registered<P extends object>(
+  create: () => P | undefined,
+  unavailable: () => Error,
+  standIn: (port: () => P) => P,
+): P {
   const now = create();
   if (now) return now;
-  let later: Mailer | undefined;
-  return {
-    send: async (mail) => {
-      later ??= create();
-      if (!later) {
-        const module = cfg.mailer === 'local' ? 'local.ts' : 'ses.ts';
-        throw missing(`MAILER=${cfg.mailer}`, `functions/adapters/${module}`);
-      }
-      return later.send(mail);
-    },
-  };
+  let later: P | undefined;
+  return standIn(() => {
+    later ??= create();
+    if (!later) throw unavailable();
+    return later;
+  });
+}
+
+function buildMailer(cfg: Config, region: RegionCode): Mailer {
+  const local = cfg.mailer === 'local';
+  return registered<Mailer>(
+    () => (local ? factories.localMailer?.(cfg) : factories.sesMailer?.(cfg, region)),
+    () => missing(`MAILER=${cfg.mailer}`, `functions/adapters/${local ? 'local.ts' : 'ses.ts'}`),
+    (mailer) => ({ send: async (mail) => mailer().send(mail) }),
+  );
+}
+
+function buildTexter(cfg: Config, region: RegionCode): Texter | undefined {
+  if (cfg.texter === 'none') return undefined;
+  const local = cfg.texter === 'local';
+  return registered<Texter>(
+    () => (local ? factories.localTexter?.(cfg) : factories.smsTexter?.(cfg, region)),
+    () => missing(`TEXTER=${cfg.texter}`, `functions/adapters/${local ? 'local.ts' : 'sms-voice.ts'}`),
+    (texter) => ({ sendText: async (text) => texter().sendText(text) }),
+  );
 }
 
 export function servicesFor(region: RegionCode, cfg: Config = config()): Promise<RegionServices> {

@@ -25,6 +25,7 @@ import type { Route } from '../functions/routes.js';
 import { RouteFunction } from './route-function.js';
 import type { LogoutDelivery } from './logout-delivery.js';
 import type { MailSender } from './mail.js';
+import type { SmsSender } from './sms.js';
 import type { SecretsKey } from './secrets-key.js';
 import type { SigningKey } from './signing-key.js';
 import type { IdentityTable } from './table.js';
@@ -76,6 +77,8 @@ export interface IdentityApiProps {
   signingKey: SigningKey;
   secretsKey: SecretsKey;
   mail: MailSender | undefined;
+  /** Present when the region sends SMS (context `smsOriginationIdentity`). */
+  sms?: SmsSender | undefined;
   environment: Record<string, string>;
   logoutDelivery?: LogoutDelivery;
 }
@@ -177,6 +180,7 @@ export class IdentityApi extends Construct {
       signingKey: props.signingKey,
       secretsKey: props.secretsKey,
       mail: props.mail,
+      ...(props.sms ? { sms: props.sms } : {}),
       environment: props.environment,
       ...(props.logoutDelivery ? { logoutDelivery: props.logoutDelivery } : {}),
     });

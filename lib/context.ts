@@ -1,5 +1,6 @@
 import type { Node } from 'constructs';
 import { REGIONS, type RegionCode } from '../functions/regions.js';
+import { ORIGINATION_ARN } from './sms.js';
 
 /**
  * Deployment settings read from CDK context (`cdk.json`, or `-c key=value` on the command line).
@@ -15,6 +16,7 @@ import { REGIONS, type RegionCode } from '../functions/regions.js';
  * | `signingKeyGeneration` | number, or `{ "<code>": number }` | bump to replace a region's signing key |
  * | `previousSigningKeyArns` | `{ "<code>": [arn, ...] }` or `[arn, ...]` | retired keys still in the JWKS |
  * | `mailFrom` | string, or `{ "<code>": string }` | From address of every mail, an SES-verified identity |
+ * | `smsOriginationIdentity` | `{ "<code>": arn }` | the End User Messaging SMS phone number, pool or sender id ARN SMS is sent from (absent: no SMS in that region) |
  * | `signer` | `tenant` (default) or `kms` | each tenant's own keys, or the region's KMS key signs every token |
  * | `publishRegionKey` | boolean (default true) | with `signer=tenant`: keep the region's KMS keys in every JWKS (verification only) while tokens they signed live |
  * | `sourceMaps` | boolean (default false) | bundle source maps and run every function with `--enable-source-maps` (stack traces name the TypeScript source; slower cold starts) |
@@ -38,6 +40,8 @@ export interface RegionSettings {
   previousSigningKeyArns: string[];
   /** From address of mail sent through SES in this region; absent: the stack refuses mail routes. */
   mailFrom: string | undefined;
+  /** End User Messaging SMS phone number, pool or sender id ARN; absent: the region sends no SMS. */
+  smsOriginationIdentity: string | undefined;
   /** `tenant`: each tenant's own keys (no KMS call per token); `kms`: the region's KMS key signs. */
   signer: 'tenant' | 'kms';
   /** With `signer=tenant`: the region's KMS keys stay in every JWKS (for tokens signed before the switch). */
@@ -180,6 +184,23 @@ function mailFromOf(node: Node, code: RegionCode): string | undefined {
   return mineMail?.trim() || undefined;
 }
 
+/** SMS: an origination identity ARN per region (numbers are bought per country and region). */
+function smsOriginationOf(node: Node, code: RegionCode, awsRegion: string): string | undefined {
+  const value = parsed(node.tryGetContext('smsOriginationIdentity'));
+  const mine = isMap(value) ? value[code] : value;
+  if (mine === undefined) return undefined;
+  const arn = typeof mine === 'string' ? mine.trim() : '';
+  const m = ORIGINATION_ARN.exec(arn);
+  if (!m) {
+    throw new ContextError(
+      `Context smsOriginationIdentity for ${code} must be the ARN of an End User Messaging SMS phone number, pool or sender id`,
+    );
+  }
+  if (m[1] !== awsRegion)
+    throw new ContextError(`Context smsOriginationIdentity for ${code} is in ${m[1]}, not ${awsRegion}`);
+  return arn;
+}
+
 function signerOf(node: Node): { signer: 'tenant' | 'kms'; publishRegionKey: boolean } {
   const signer = String(parsed(node.tryGetContext('signer')) ?? 'tenant');
   if (signer !== 'tenant' && signer !== 'kms')
@@ -233,6 +254,7 @@ export function regionSettings(node: Node, code: RegionCode): RegionSettings {
     previousSigningKeyArns: previousKeyArnsOf(node, code, awsRegion),
     signingKeyGeneration: keyGenerationOf(node, code),
     mailFrom: mailFromOf(node, code),
+    smsOriginationIdentity: smsOriginationOf(node, code, awsRegion),
     ...signerOf(node),
   };
 }

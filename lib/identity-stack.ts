@@ -7,6 +7,7 @@ import { IdentityApi, STAGE_NAME } from './api.js';
 import type { RegionSettings } from './context.js';
 import { TenantDomain } from './custom-domain.js';
 import { MailSender } from './mail.js';
+import { SmsSender } from './sms.js';
 import { alarmEmailOf, DeadLetterQueue, Monitoring } from './monitoring.js';
 import { SecretsKey } from './secrets-key.js';
 import { SigningKey } from './signing-key.js';
@@ -57,7 +58,20 @@ export class IdentityStack extends Stack {
       ? new MailSender(this, settings.mailFrom, { hostedZone: settings.hostedZone })
       : undefined;
 
-    const shared = functionEnvironment(settings, this.table, this.signingKey, this.secretsKey, mail);
+    const sms = settings.smsOriginationIdentity
+      ? new SmsSender(this, 'Sms', settings.smsOriginationIdentity)
+      : undefined;
+    const shared = {
+      ...functionEnvironment(settings, this.table, this.signingKey, this.secretsKey, mail),
+      // Without an origination identity the region sends no SMS: every SMS is refused as `unavailable`.
+      ...(sms
+        ? {
+            [ENV.texter]: 'sms-voice',
+            [ENV.smsOriginationIdentity]: sms.originationIdentity,
+            [ENV.smsConfigurationSet]: sms.configurationSetName,
+          }
+        : { [ENV.texter]: 'none' }),
+    };
     this.deadLetters = new DeadLetterQueue(this, 'DeadLetters');
     this.logoutDelivery = new LogoutDelivery(this, 'LogoutDelivery', {
       deadLetters: this.deadLetters.queue,
@@ -74,6 +88,7 @@ export class IdentityStack extends Stack {
       signingKey: this.signingKey,
       secretsKey: this.secretsKey,
       mail,
+      sms,
       environment,
       logoutDelivery: this.logoutDelivery,
     });

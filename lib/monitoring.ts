@@ -217,6 +217,9 @@ export class Monitoring extends Construct {
       graph('Tokens by grant type', [search('TokensIssued')]),
     );
     this.dashboard.addWidgets(
+      graph('SMS sent, and refused by reason', [own('SmsSent'), search('SmsRefused')], 24),
+    );
+    this.dashboard.addWidgets(
       graph('4xx and 5xx by route', [search('ClientErrors'), search('ServerErrors')]),
       graph('DynamoDB throttled requests', [dynamoThrottles], 4),
       graph('DynamoDB system errors', [dynamoErrors], 4),

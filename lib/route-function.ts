@@ -11,6 +11,7 @@ import { BUNDLE } from './bundling.js';
 import { sourceMapsOf } from './context.js';
 import type { LogoutDelivery } from './logout-delivery.js';
 import type { MailSender } from './mail.js';
+import type { SmsSender } from './sms.js';
 import type { SecretsKey } from './secrets-key.js';
 import type { SigningKey } from './signing-key.js';
 import type { IdentityTable } from './table.js';
@@ -52,6 +53,8 @@ export interface RouteFunctionProps {
   secretsKey: SecretsKey;
   /** Present when the region sends mail (context `mailFrom`). */
   mail: MailSender | undefined;
+  /** Present when the region sends SMS (context `smsOriginationIdentity`). */
+  sms?: SmsSender;
   /** Environment shared by every function of the region. */
   environment: Record<string, string>;
   /** The back-channel logout queue (permission `queue:logout`). */
@@ -153,6 +156,9 @@ function grant(permission: Permission, role: Role, props: RouteFunctionProps): v
         );
       }
       return props.mail.grantSend(role);
+    case 'sms:send':
+      // Without an origination identity the functions run with TEXTER=none and send nothing: no grant.
+      return props.sms?.grantSend(role);
     case 'queue:logout':
       if (!props.logoutDelivery) throw new Error(`Route ${props.route.id} needs the logout queue`);
       return props.logoutDelivery.grantSend(role);

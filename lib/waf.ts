@@ -49,6 +49,10 @@ export const CODE_STEPS = [
   'enroll-email-verify',
   'signup-email',
   'signup-verify',
+  'sms-send',
+  'sms-verify',
+  'enroll-sms-send',
+  'enroll-sms-verify',
 ] as const;
 
 /**

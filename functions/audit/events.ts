@@ -16,7 +16,19 @@ export type Outcome = 'success' | 'failure';
 export type FederatedState = 'ALLOW' | 'BLOCK' | 'CHALLENGE_SUCCEEDED' | 'CHALLENGE_FAILED';
 
 /** The method a user proved themselves with. */
-export type Method = 'PASSKEY' | 'AUTHENTICATOR_APP' | 'EMAIL_OTP' | 'UPSTREAM';
+export type Method = 'PASSKEY' | 'AUTHENTICATOR_APP' | 'EMAIL_OTP' | 'SMS' | 'UPSTREAM';
+
+/** Why an SMS was not sent (the SMS guard's reasons). */
+export type SmsRefusalReason =
+  | 'country_not_allowed'
+  | 'not_mobile'
+  | 'invalid'
+  | 'cap_number'
+  | 'cap_user'
+  | 'cap_ip'
+  | 'cap_tenant'
+  /** No SMS origination identity is deployed in this region (`TEXTER=none`). */
+  | 'unavailable';
 
 /** Every event type and its detail: the discriminated union the store and the query share. */
 export type AuditEventBody =
@@ -54,6 +66,14 @@ export type AuditEventBody =
   | { type: 'lockout.guesses'; detail: { userId?: string; retryAfter: number } }
   /** A client or tenant-secret authentication refused after too many failures (clients/auth-failures.ts). */
   | { type: 'lockout.client_auth'; detail: { clientId?: string; retryAfter: number } }
+  /**
+   * The SMS guard refused to text a number (authenticators/sms-guard.ts): its country is not
+   * allowed, it is not a mobile number, or a cap is full. `country` is the number's, never the number.
+   */
+  | {
+      type: 'sms.refused';
+      detail: { userId?: string; reason: SmsRefusalReason; country?: string; channel: 'code' | 'ciba' };
+    }
   | {
       type: 'session.ended';
       detail: { userId: string; reason: 'logout' | 'user_deleted' | 'ended_by_tenant' };
@@ -89,6 +109,7 @@ export const AUDIT_TYPES: readonly AuditType[] = [
   'federated.outcome',
   'lockout.guesses',
   'lockout.client_auth',
+  'sms.refused',
   'session.ended',
 ];
 
@@ -116,7 +137,8 @@ export function subjectOf(body: AuditEventBody): string | undefined {
 
 /** The event's outcome, unless the caller says otherwise: refusals and failures are failures. */
 export function defaultOutcome(body: AuditEventBody): Outcome {
-  if (body.type === 'signin.failed' || body.type.startsWith('lockout.')) return 'failure';
+  if (body.type === 'signin.failed' || body.type.startsWith('lockout.') || body.type === 'sms.refused')
+    return 'failure';
   if (body.type === 'federated.outcome')
     return body.detail.state === 'BLOCK' || body.detail.state === 'CHALLENGE_FAILED' ? 'failure' : 'success';
   return 'success';

@@ -1,7 +1,8 @@
 import type { Mail } from '../mail/mailer.js';
+import { SENT_CODE_MINUTES } from './sent-codes.js';
 
 /** Minutes an emailed code stays valid; the messages below say so. */
-export const EMAIL_CODE_MINUTES = 10;
+export const EMAIL_CODE_MINUTES = SENT_CODE_MINUTES;
 
 export type MailLocale = 'en' | 'es';
 

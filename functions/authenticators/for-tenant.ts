@@ -1,6 +1,7 @@
 import type { SecretBox } from '../crypto/secret-box.js';
 import type { Mailer } from '../mail/mailer.js';
 import type { TenantStore } from '../store/tenant-store.js';
+import type { Texter } from '../texting/texter.js';
 import type { Tenant } from '../tenants/tenant.js';
 import { createAuthenticatorService, type PasskeysFactory } from './service.js';
 import type { AuthenticatorService } from './types.js';
@@ -13,7 +14,7 @@ import type { AuthenticatorService } from './types.js';
  */
 export function authenticatorsFor(
   store: TenantStore,
-  ports: { mailer: Mailer; secretBox: SecretBox },
+  ports: { mailer: Mailer; texter?: Texter; secretBox: SecretBox },
   tenant: Pick<Tenant, 'name'>,
   origin: string,
   passkeys?: PasskeysFactory,
@@ -22,6 +23,7 @@ export function authenticatorsFor(
     store,
     {
       mailer: ports.mailer,
+      ...(ports.texter ? { texter: ports.texter } : {}),
       secretBox: ports.secretBox,
       rpId: new URL(origin).hostname,
       rpName: tenant.name,

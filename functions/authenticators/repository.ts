@@ -7,7 +7,8 @@ import type { AuthenticatorRecord } from './types.js';
  * Where a user's authenticators live (the tenant prefix is added by the TenantStore): each one in
  * the user's partition, so listing them is one query. A passkey also has an index item from its
  * credential id to its owner, since one credential id belongs to one user of a tenant (WebAuthn
- * §7.1 step 22); it is written and removed in the same transaction as the authenticator.
+ * §7.1 step 22), and a verified SMS number one from the number to its owner; each is written and
+ * removed in the same transaction as its authenticator.
  */
 export const authenticatorKey = (userId: string, id: string): Key => ({
   pk: userPk(userId),
@@ -17,6 +18,22 @@ export const credentialKey = (credentialId: string): Key => ({
   pk: `passkey#${credentialId}`,
   sk: 'credential',
 });
+/**
+ * A verified SMS number's owner (E.164): one user per number in a tenant, so a CIBA `login_hint`
+ * can name the user by it (sms-code.ts).
+ */
+export const phoneKey = (e164: string): Key => ({ pk: `phone#${e164}`, sk: 'sms' });
+
+export interface PhoneOwner {
+  userId: string;
+  authenticatorId: string;
+  [k: string]: unknown;
+}
+
+/** The user whose verified SMS authenticator holds this E.164 number, if any. */
+export async function findUserByPhone(store: TenantStore, e164: string): Promise<string | undefined> {
+  return (await store.get<PhoneOwner>(phoneKey(e164)))?.userId;
+}
 
 type Stored = AuthenticatorRecord & { sk?: string; [k: string]: unknown };
 
@@ -75,6 +92,7 @@ export class AuthenticatorRepository {
       await this.store.transact([
         { delete: { key, ifPresent: true } },
         ...(existing.passkey ? [{ delete: { key: credentialKey(existing.passkey.credentialId) } }] : []),
+        ...(existing.sms ? [{ delete: { key: phoneKey(existing.sms.phoneNumber) } }] : []),
       ]);
       return true;
     } catch (err) {

@@ -3,6 +3,7 @@ import { TotpAuthenticators } from './authenticator-app.js';
 import { EmailCodes } from './email-code.js';
 import { GuessLimits, refusedGuess } from './guess-limits.js';
 import { AuthenticatorRepository, clockOf } from './repository.js';
+import { SmsCodes } from './sms-code.js';
 import type { Clock } from './repository.js';
 import type { AuthenticatorService, AuthenticatorServiceOptions, PasskeyCeremonies } from './types.js';
 
@@ -25,8 +26,8 @@ const noPasskeys: PasskeyCeremonies = new Proxy({} as PasskeyCeremonies, {
 });
 
 /**
- * The authenticator layer for one tenant: TOTP apps (authenticator-app.ts), emailed one-time codes
- * (email-code.ts) and passkeys (passkey.ts) over one repository of the user's authenticators.
+ * The authenticator layer for one tenant: TOTP apps (authenticator-app.ts), emailed and texted
+ * one-time codes (email-code.ts, sms-code.ts, both over sent-codes.ts) and passkeys (passkey.ts) over one repository of the user's authenticators.
  * Stateless apart from the store, so build one per request.
  */
 export function createAuthenticatorService(
@@ -39,6 +40,7 @@ export function createAuthenticatorService(
   const guesses = new GuessLimits(store, clock);
   const totp = new TotpAuthenticators(store, repo, opts, clock, guesses);
   const email = new EmailCodes(store, repo, opts.mailer, clock, guesses);
+  const sms = new SmsCodes(store, repo, opts.texter, clock, guesses, opts.rpId);
   const passkeys = passkeysFactory ? passkeysFactory(store, repo, opts, clock) : noPasskeys;
   return {
     list: (userId) => repo.list(userId),
@@ -53,6 +55,9 @@ export function createAuthenticatorService(
     takeEmailSendAllowance: (subject, ip) => email.takeSendAllowance(subject, ip),
     verifyEmailCode: (userId, o) => email.verifyEmailCode(userId, o),
     proveEmailCode: (subject, o) => email.proveEmailCode(subject, o),
+    enrollSms: (userId, phone) => sms.enrollSms(userId, phone),
+    sendSmsCode: (userId, o) => sms.sendSmsCode(userId, o),
+    verifySmsCode: (userId, o) => sms.verifySmsCode(userId, o),
     passkeyRegistrationOptions: (userId, o) => passkeys.passkeyRegistrationOptions(userId, o),
     verifyPasskeyRegistration: (userId, o) => passkeys.verifyPasskeyRegistration(userId, o),
     passkeyAuthenticationOptions: (userId, o) => passkeys.passkeyAuthenticationOptions(userId, o),

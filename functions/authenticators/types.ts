@@ -9,10 +9,13 @@ import type {
   PublicKeyCredentialRequestOptionsJSON,
   RegistrationResponseJSON,
 } from '@simplewebauthn/server';
+import type { SmsRefusalReason } from '../audit/events.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import type { Mailer } from '../mail/mailer.js';
+import type { Texter } from '../texting/texter.js';
+import type { MobileNumber } from './phone.js';
 
-export type AuthenticatorType = 'PASSKEY' | 'AUTHENTICATOR_APP' | 'EMAIL_OTP';
+export type AuthenticatorType = 'PASSKEY' | 'AUTHENTICATOR_APP' | 'EMAIL_OTP' | 'SMS';
 
 export interface AuthenticatorRecord {
   id: string;
@@ -24,6 +27,8 @@ export interface AuthenticatorRecord {
   /** `secret` is sealed by the secret box (`kms1:`/`loc1:`); items from before sealing hold it in clear. */
   totp?: { secret: string; lastStep?: number };
   email?: { address: string };
+  /** `phoneNumber` in E.164; `country` its numbering plan, checked against the tenant's allowed countries at every send. */
+  sms?: { phoneNumber: string; country: string };
   passkey?: {
     credentialId: string;
     publicKey: string;
@@ -60,9 +65,10 @@ export type VerifyFailure =
   | 'not_enrolled' // nothing to verify against
   | 'invalid_response' // a WebAuthn response that does not verify
   | 'unknown_credential' // a passkey this user does not have
+  | 'taken' // the verified phone number is another user's SMS authenticator
   | 'locked'; // too many wrong guesses (this user, or this address): nothing was compared
 
-export const fail = (reason: VerifyFailure): VerifyResult => ({ ok: false, reason });
+export const fail = (reason: VerifyFailure): VerifyFailed => ({ ok: false, reason });
 
 /** A verification that did not pass. */
 export type VerifyFailed = Extract<VerifyResult, { ok: false }>;
@@ -77,6 +83,8 @@ export function checkKey(key: string): void {
 
 export interface AuthenticatorServiceOptions {
   mailer: Mailer;
+  /** Sends SMS codes; without one (`TEXTER=none`), every SMS is refused as `unavailable`. */
+  texter?: Texter;
   /** Seals TOTP secrets at rest, bound to their tenant and user (the region's `secretBox`). */
   secretBox: SecretBox;
   /** WebAuthn relying party id: the tenant host without port (`demo.us.localhost`). */
@@ -95,9 +103,17 @@ export interface SendResult {
   to: string;
   /** When refused by a rate limit: seconds until another code may be sent. */
   retryAfter?: number;
-  /** Why nothing was sent: a rate limit tripped, or the user has no enrolled address (and no `to`). */
-  reason?: 'rate_limited' | 'no_address';
+  /**
+   * Why nothing was sent: a rate limit tripped, the user has no enrolled address (and no `to`), or
+   * (SMS) the SMS guard refused the number (`refusal` says why).
+   */
+  reason?: 'rate_limited' | 'no_address' | 'refused';
+  /** With SMS, the SMS guard's reason (sms-guard.ts): recorded as an `sms.refused` audit event. */
+  refusal?: SmsRefusal;
 }
+
+/** Why the SMS guard refused to send (sms-guard.ts); the audit event names the same reasons. */
+export type SmsRefusal = SmsRefusalReason;
 
 /**
  * `key` scopes one-time state (WebAuthn challenges, emailed codes) to one interaction, so two
@@ -166,6 +182,33 @@ export interface AuthenticatorService {
     subject: string,
     opts: { key: string; code: string; ip?: string },
   ): Promise<VerifyFailed | { ok: true; to: string }>;
+
+  /**
+   * Management API: a number the tenant has already verified. `taken` when it is another user's
+   * SMS authenticator (a number belongs to one user of a tenant, so CIBA can name the user by it).
+   */
+  enrollSms(userId: string, phone: MobileNumber): Promise<AuthenticatorRecord | 'taken'>;
+  /**
+   * Texts a one-time code to the user's SMS number (or `to`, when enrolling one), if the SMS guard
+   * allows it: the number's country among `allowedCountries`, and the per-number, per-user,
+   * per-address and per-tenant caps (sms-guard.ts).
+   */
+  sendSmsCode(
+    userId: string,
+    opts: {
+      key: string;
+      ip: string;
+      to?: MobileNumber;
+      allowedCountries: readonly string[];
+      locale?: string;
+      tenantName: string;
+    },
+  ): Promise<SendResult>;
+  /** Checks a texted code exactly like an emailed one; `enroll` saves the number on success. */
+  verifySmsCode(
+    userId: string,
+    opts: { key: string; code: string; enroll?: boolean; ip?: string },
+  ): Promise<VerifyResult>;
 
   passkeyRegistrationOptions(
     userId: string,

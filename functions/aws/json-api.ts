@@ -12,8 +12,8 @@ const SIGNING_KEYS = new Map<string, ArrayBuffer>();
 import { BackendUnavailableError } from '../errors.js';
 
 /**
- * The AWS JSON protocols, spoken over `fetch` for the services the functions use (DynamoDB, KMS
- * and SQS: JSON-RPC with `X-Amz-Target`; SES v2: REST-JSON). Why not the AWS SDK: its KMS client
+ * The AWS JSON protocols, spoken over `fetch` for the services the functions use (DynamoDB, KMS,
+ * SQS and End User Messaging SMS: JSON-RPC with `X-Amz-Target`; SES v2: REST-JSON). Why not the AWS SDK: its KMS client
  * alone bundles to about 318 KB minified and DynamoDB with lib-dynamodb to 342 KB, most of a
  * Lambda's cold start (docs/architecture.md, "No AWS SDK in the functions"). What this module
  * does by hand is small and follows the SDK's documented behaviour: the endpoint (including
@@ -51,7 +51,7 @@ export const staticCredentials =
   () =>
     credentials;
 
-export type AwsService = 'dynamodb' | 'kms' | 'sesv2' | 'sqs';
+export type AwsService = 'dynamodb' | 'kms' | 'sesv2' | 'sqs' | 'sms-voice';
 
 interface ServiceSpec {
   /** Host prefix of the regional endpoint. */
@@ -89,6 +89,14 @@ const SERVICES: Record<AwsService, ServiceSpec> = {
     envId: 'SQS',
     contentType: 'application/x-amz-json-1.0',
     target: 'AmazonSQS',
+  },
+  // AWS End User Messaging SMS (the PinpointSMSVoiceV2 API): JSON 1.0, signed as `sms-voice`.
+  'sms-voice': {
+    host: 'sms-voice',
+    signingName: 'sms-voice',
+    envId: 'PINPOINT_SMS_VOICE_V2',
+    contentType: 'application/x-amz-json-1.0',
+    target: 'PinpointSMSVoiceV2',
   },
 };
 

@@ -12,7 +12,12 @@ import { createSocket, type Socket } from 'node:dgram';
 const HEADER = '{"format":"json","version":1}\n';
 
 /** X-Ray's names for the services, as its service map shows them. */
-const NAMES: Record<string, string> = { dynamodb: 'DynamoDB', kms: 'KMS', sesv2: 'SESv2' };
+const NAMES: Record<string, string> = {
+  dynamodb: 'DynamoDB',
+  kms: 'KMS',
+  sesv2: 'SESv2',
+  'sms-voice': 'PinpointSMSVoiceV2',
+};
 
 /** What the JSON client (json-api.ts) tells its observers of a finished call. */
 interface TracedCall {

@@ -6,15 +6,16 @@ import type { AuthenticatorType } from '../users/user-records.js';
  * `iris`, `otp`, `pop`, `retina`, `sc`, `sms`, `swk`, `tel`, `vbm`) and `id_token.acr.values`
  * (e.g. `possessionorinherence`). Each of the product's methods maps to one of Entra's values:
  * a passkey is `fido` (FIDO2), an authenticator-app code is `otp`, and an emailed code is also
- * `otp` (Entra's list has no value for email; it is a one-time code).
+ * `otp` (Entra's list has no value for email; it is a one-time code); a texted code is `sms`.
  */
 export const ENTRA_AMR: Record<AuthenticatorType, string> = {
   PASSKEY: 'fido',
   AUTHENTICATOR_APP: 'otp',
   EMAIL_OTP: 'otp',
+  SMS: 'sms',
 };
 
-const ALL: AuthenticatorType[] = ['PASSKEY', 'AUTHENTICATOR_APP', 'EMAIL_OTP'];
+const ALL: AuthenticatorType[] = ['PASSKEY', 'AUTHENTICATOR_APP', 'EMAIL_OTP', 'SMS'];
 
 /**
  * Every method of the product is a possession factor (a device holding a passkey or a TOTP seed,

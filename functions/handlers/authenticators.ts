@@ -4,13 +4,17 @@ import {
   MAX_AUTHENTICATOR_PATH_ID as MAX_ID,
 } from '../authenticators/enroll-schema.js';
 import { authenticatorsFor } from '../authenticators/for-tenant.js';
-import { badRequest, notFound } from '../errors.js';
+import { parseMobile } from '../authenticators/phone.js';
+import { allowedSmsCountries, smsRefused } from '../authenticators/sms-guard.js';
+import type { AuthenticatorService, SmsRefusal } from '../authenticators/types.js';
+import { badRequest, conflict, notFound } from '../errors.js';
 import { methodNotAllowed } from '../http/errors.js';
 import { json, tenantHandler } from '../http/handler.js';
 import { parseJson } from '../http/body.js';
 import { audit } from '../http/audit.js';
 import { requireTenantSecret } from '../http/tenant-auth.js';
 import type { HttpRequest } from '../http/request.js';
+import type { TenantContext } from '../http/handler.js';
 
 function pathParam(req: HttpRequest, name: string): string {
   const value = req.pathParams[name];
@@ -20,7 +24,7 @@ function pathParam(req: HttpRequest, name: string): string {
 }
 
 /**
- * POST   /v1/users/{userId}/authenticators                    — enroll a pre-verified email or an authenticator app
+ * POST   /v1/users/{userId}/authenticators                    — enroll a pre-verified email or mobile number, or an authenticator app
  * DELETE /v1/users/{userId}/authenticators/{authenticatorId}  — remove one
  */
 export const handler = tenantHandler(async (req, ctx) => {
@@ -47,6 +51,7 @@ export const handler = tenantHandler(async (req, ctx) => {
       await audit(req, ctx).record({ type: 'authenticator.added', detail });
       return json(201, { authenticator: toView(authenticator) });
     }
+    if (body.type === 'SMS') return enrollSms(req, ctx, authenticators, userId, body.phoneNumber);
     // The account label the app shows next to the tenant's name; the secret is shown this once.
     const { authenticator, secret, uri } = await authenticators.createTotp(userId, userId, {
       name: body.name,
@@ -58,3 +63,41 @@ export const handler = tenantHandler(async (req, ctx) => {
 
   throw methodNotAllowed(req.pathParams.authenticatorId === undefined ? ['POST'] : ['DELETE']);
 });
+
+/**
+ * A pre-verified mobile number: E.164 and mobile (phone.ts), in one of the tenant's allowed
+ * countries (refused like a send would be, and audited alike), and nobody else's.
+ */
+async function enrollSms(
+  req: HttpRequest,
+  ctx: TenantContext,
+  authenticators: AuthenticatorService,
+  userId: string,
+  phoneNumber: string,
+) {
+  const phone = parseMobile(phoneNumber);
+  const allowed = allowedSmsCountries(ctx.tenant);
+  const refusal: SmsRefusal | undefined =
+    typeof phone === 'string' ? phone : allowed.includes(phone.country) ? undefined : 'country_not_allowed';
+  if (refusal || typeof phone === 'string') {
+    const reason = refusal ?? 'invalid';
+    smsRefused(reason);
+    const country = typeof phone === 'string' ? undefined : phone.country;
+    const detail = { userId, reason, channel: 'code' as const, ...(country ? { country } : {}) };
+    await audit(req, ctx).record({ type: 'sms.refused', detail });
+    throw badRequest(
+      reason === 'invalid'
+        ? 'phoneNumber must be an international number in E.164 form, e.g. +64211234567'
+        : reason === 'not_mobile'
+          ? 'phoneNumber is not a mobile number (fixed-line, premium-rate and other types cannot receive codes)'
+          : `phoneNumber is in ${country}, which is not among the tenant's sms.allowedCountries (PATCH /v1/settings)`,
+      'invalid_phone_number',
+    );
+  }
+  const authenticator = await authenticators.enrollSms(userId, phone);
+  if (authenticator === 'taken')
+    throw conflict("this number is another user's SMS authenticator", 'phone_number_taken');
+  const detail = { userId, method: 'SMS' as const, authenticatorId: authenticator.id };
+  await audit(req, ctx).record({ type: 'authenticator.added', detail });
+  return json(201, { authenticator: toView(authenticator) });
+}

@@ -1,5 +1,8 @@
-// This route sends mail (emailed codes, CIBA links): the SES mailer is in its bundle.
+// This route sends mail and SMS (CIBA links): the SES mailer and the SMS texter are in its bundle.
 import '../adapters/ses.js';
+import '../adapters/sms-voice.js';
+import { allowedSmsCountries } from '../authenticators/sms-guard.js';
+import { audit } from '../http/audit.js';
 import { authenticateClientAt } from '../http/client-auth.js';
 import { parseForm } from '../http/body.js';
 import { json, tenantHandler } from '../http/handler.js';
@@ -20,6 +23,16 @@ export const handler = tenantHandler(
       store: ctx.store,
       origin: ctx.origin,
       mailer: ctx.services.mailer,
+      sms: {
+        texter: ctx.services.texter,
+        allowedCountries: allowedSmsCountries(ctx.tenant),
+        ip: req.sourceIp,
+        refused: (detail) =>
+          audit(req, ctx, { kind: 'client', id: client.client_id }).record({
+            type: 'sms.refused',
+            detail: { ...detail, channel: 'ciba' },
+          }),
+      },
     });
     return json(200, response, NO_STORE);
   },

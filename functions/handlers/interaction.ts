@@ -1,5 +1,6 @@
-// This route sends mail (emailed codes, CIBA links): the SES mailer is in its bundle.
+// This route sends mail and SMS (codes): the SES mailer and the SMS texter are in its bundle.
 import '../adapters/ses.js';
+import '../adapters/sms-voice.js';
 import { tenantHandler } from '../http/handler.js';
 import { interactionStep, renderInteraction } from '../hosted/interaction-page.js';
 

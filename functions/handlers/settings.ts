@@ -2,7 +2,8 @@ import { audit } from '../http/audit.js';
 import { MAX_BODY_BYTES, parseJson } from '../http/body.js';
 import { json, tenantHandler } from '../http/handler.js';
 import { requireTenantSecret } from '../http/tenant-auth.js';
-import { patchSettingsSchema, settingsFields, settingsOf } from '../tenants/settings.js';
+import { patchSettingsSchema, settingsFields } from '../tenants/settings-schema.js';
+import { settingsOf } from '../tenants/settings.js';
 
 /**
  * GET and PATCH /v1/settings — the tenant's self sign-up and SMS settings. A PATCH changes only

@@ -23,12 +23,39 @@ interface Shown {
 
 type Screen = (env: Env, shown: Shown) => Promise<HttpResponse | undefined> | HttpResponse | undefined;
 
-const ORDER: AuthenticatorType[] = ['PASSKEY', 'AUTHENTICATOR_APP', 'EMAIL_OTP'];
+const ORDER: AuthenticatorType[] = ['PASSKEY', 'AUTHENTICATOR_APP', 'EMAIL_OTP', 'SMS'];
 const METHOD_VIEW: Record<AuthenticatorType, string> = {
   PASSKEY: 'passkey',
   AUTHENTICATOR_APP: 'totp',
   EMAIL_OTP: 'email',
+  SMS: 'sms',
 };
+
+/** The screen of a method that sends codes (email, SMS): send one, then type it. */
+const codeScreen =
+  (channel: views.CodeChannel): Screen =>
+  (env, { methods, extra }) => {
+    const sms = channel === 'sms';
+    if (!methods.includes(sms ? 'SMS' : 'EMAIL_OTP')) return undefined;
+    const sentTo = sms ? env.ix.smsSentTo : env.ix.emailSentTo;
+    const view = views.emailChallenge(vctx(env), { ...extra, sentTo, others: methods.length > 1 }, channel);
+    return show(env, env.t(sms ? 'sms_title' : 'email_title'), view, extra.status);
+  };
+
+/** Adding an email address or a mobile number. */
+const enrollCodeScreen =
+  (channel: views.CodeChannel): Screen =>
+  (env, { extra }) => {
+    if (!mayEnroll(env.ix)) return undefined;
+    const address = channel === 'email' ? env.ix.email : undefined;
+    const view = views.enrollEmail(vctx(env), { address, ...extra }, channel);
+    return show(
+      env,
+      env.t(channel === 'sms' ? 'enroll_sms_title' : 'enroll_email_title'),
+      view,
+      extra.status,
+    );
+  };
 
 /** May this browser add methods now? Only after proving itself, or when the user has none yet. */
 export function mayEnroll(ix: Interaction): boolean {
@@ -42,15 +69,8 @@ const SCREENS: Record<string, Screen> = {
     return show(env, env.t('totp_title'), view, extra.status);
   },
 
-  email(env, { methods, extra }) {
-    if (!methods.includes('EMAIL_OTP')) return undefined;
-    const view = views.emailChallenge(vctx(env), {
-      ...extra,
-      sentTo: env.ix.emailSentTo,
-      others: methods.length > 1,
-    });
-    return show(env, env.t('email_title'), view, extra.status);
-  },
+  email: codeScreen('email'),
+  sms: codeScreen('sms'),
 
   passkey(env, { methods, extra }) {
     if (!methods.includes('PASSKEY')) return undefined;
@@ -86,11 +106,8 @@ const SCREENS: Record<string, Screen> = {
     return show(env, env.t('enroll_totp_title'), view, extra.status);
   },
 
-  'enroll-email'(env, { extra }) {
-    if (!mayEnroll(env.ix)) return undefined;
-    const view = views.enrollEmail(vctx(env), { address: env.ix.email, ...extra });
-    return show(env, env.t('enroll_email_title'), view, extra.status);
-  },
+  'enroll-email': enrollCodeScreen('email'),
+  'enroll-sms': enrollCodeScreen('sms'),
 
   'enroll-passkey'(env, { extra }) {
     if (!mayEnroll(env.ix)) return undefined;

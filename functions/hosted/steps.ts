@@ -1,9 +1,11 @@
 import * as z from '../zod.js';
-import type { VerifyResult } from '../authenticators/types.js';
+import { parseMobile } from '../authenticators/phone.js';
+import { allowedSmsCountries } from '../authenticators/sms-guard.js';
+import type { SendResult, VerifyResult } from '../authenticators/types.js';
 import type { HttpResponse } from '../http/request.js';
 import type { AuthenticatorType } from '../users/user-records.js';
 import { saveInteraction } from '../interaction/repository.js';
-import { screenUrl, show, vctx, type Env, type ViewExtra } from './env.js';
+import { auditOf, screenUrl, show, vctx, type Env, type ViewExtra } from './env.js';
 import { LOGIN_STEPS, loginNext, uniform, UNIFORM_STEPS } from './login.js';
 import { complete, enrolled, failed, guessed, lockedOut, passed } from './outcome.js';
 import { jsonOk, seeOther } from './respond.js';
@@ -30,6 +32,94 @@ const emailSchema = z.email().check(z.maxLength(320));
 const SIX_DIGITS = /^\d{6}$/;
 const formatFailure: VerifyResult = { ok: false, reason: 'format' };
 
+/** Sends a code to the user's enrolled address or number (`to`: one being enrolled). */
+async function sentCode(env: Env, channel: views.CodeChannel, to?: string): Promise<SendResult> {
+  const { ix } = env;
+  const common = { key: ix.id, ip: env.req.sourceIp, locale: ix.locale, tenantName: env.ctx.tenant.name };
+  if (channel === 'email') return env.auth.sendEmailCode(ix.userId!, { ...common, ...(to ? { to } : {}) });
+  const phone = to === undefined ? undefined : parseMobile(to);
+  if (typeof phone === 'string') return { sent: false, to: '', reason: 'refused', refusal: phone };
+  const allowedCountries = allowedSmsCountries(env.ctx.tenant);
+  return env.auth.sendSmsCode(ix.userId!, { ...common, allowedCountries, ...(phone ? { to: phone } : {}) });
+}
+
+/** Why nothing was sent, on the screen: a cap (429, Retry-After's seconds) or a refused number (400). */
+async function notSent(env: Env, r: SendResult, page: (extra: ViewExtra) => Promise<HttpResponse>) {
+  if (r.refusal) {
+    const detail = { userId: env.ix.userId!, reason: r.refusal, channel: 'code' as const };
+    await auditOf(env).record({ type: 'sms.refused', detail });
+  }
+  if (r.reason === 'refused') {
+    const error = env.t(r.refusal === 'invalid' ? 'phone_invalid' : 'sms_refused');
+    return page({ error, status: 400 });
+  }
+  return page({ rateLimited: r.retryAfter ?? 60, status: 429 });
+}
+
+async function sendCode(env: Env, channel: views.CodeChannel): Promise<HttpResponse> {
+  const r = await sentCode(env, channel);
+  if (!r.sent) return notSent(env, r, (extra) => renderView(env, channel, extra));
+  const sentTo = channel === 'sms' ? { smsSentTo: r.to } : { emailSentTo: r.to };
+  env.ix = await saveInteraction(env.ctx.store, env.ix.id, sentTo);
+  return seeOther(screenUrl(env, `?view=${channel}`));
+}
+
+async function verifyCode(env: Env, channel: views.CodeChannel, { code }: StepInput): Promise<HttpResponse> {
+  const o = { key: env.ix.id, code, ip: env.req.sourceIp };
+  const verify = async () =>
+    !SIX_DIGITS.test(code)
+      ? formatFailure
+      : channel === 'sms'
+        ? env.auth.verifySmsCode(env.ix.userId!, o)
+        : env.auth.verifyEmailCode(env.ix.userId!, o);
+  const method = channel === 'sms' ? 'SMS' : 'EMAIL_OTP';
+  return guessed(env, method, verify, (extra) => renderView(env, channel, extra));
+}
+
+/** The enrollment page of a channel, with what was sent where. */
+const enrollPage = (env: Env, channel: views.CodeChannel, sentTo?: string) => async (extra: ViewExtra) =>
+  show(
+    env,
+    env.t(channel === 'sms' ? 'enroll_sms_title' : 'enroll_email_title'),
+    views.enrollEmail(vctx(env), { ...(sentTo ? { sentTo } : {}), ...extra }, channel),
+    extra.status,
+  );
+
+async function enrollSend(env: Env, channel: views.CodeChannel, { form }: StepInput): Promise<HttpResponse> {
+  const { ix, t } = env;
+  const typed = (channel === 'sms' ? form.phone : form.email) ?? '';
+  const again = (extra: ViewExtra) => renderView(env, `enroll-${channel}`, extra);
+  if (channel === 'email' && !emailSchema.safeParse(typed.trim()).success)
+    return again({ error: t('email_label'), status: 400 });
+  const r = await sentCode(env, channel, typed.trim());
+  if (!r.sent) return notSent(env, r, again);
+  env.ix = await saveInteraction(
+    env.ctx.store,
+    ix.id,
+    channel === 'sms' ? { pendingPhone: r.to } : { pendingEmail: typed.trim() },
+  );
+  return enrollPage(env, channel, r.to)({});
+}
+
+async function enrollVerify(
+  env: Env,
+  channel: views.CodeChannel,
+  { code }: StepInput,
+): Promise<HttpResponse> {
+  const { ix, t } = env;
+  const o = { key: ix.id, code, enroll: true, ip: env.req.sourceIp };
+  const r = !SIX_DIGITS.test(code)
+    ? formatFailure
+    : channel === 'sms'
+      ? await env.auth.verifySmsCode(ix.userId!, o)
+      : await env.auth.verifyEmailCode(ix.userId!, o);
+  const method = channel === 'sms' ? 'SMS' : 'EMAIL_OTP';
+  if (r.ok) return enrolled(env, method).then(() => passed(env, method));
+  const page = enrollPage(env, channel, channel === 'sms' ? ix.pendingPhone : ix.pendingEmail);
+  if (r.reason === 'locked') return lockedOut(env, r.retryAfter ?? 60, page);
+  return page({ error: t(r.reason === 'taken' ? 'phone_taken' : 'wrong_code'), status: 400 });
+}
+
 /** Proving oneself, and what can be done with or without having done so. */
 const CHALLENGE_STEPS: Record<string, Step> = {
   async totp(env, { code }) {
@@ -40,25 +130,17 @@ const CHALLENGE_STEPS: Record<string, Step> = {
     return guessed(env, 'AUTHENTICATOR_APP', verify, (extra) => renderView(env, 'totp', extra));
   },
 
-  async 'email-send'(env) {
-    const { ix } = env;
-    const r = await env.auth.sendEmailCode(ix.userId!, {
-      key: ix.id,
-      ip: env.req.sourceIp,
-      locale: ix.locale,
-      tenantName: env.ctx.tenant.name,
-    });
-    if (!r.sent) return renderView(env, 'email', { rateLimited: r.retryAfter ?? 60, status: 429 });
-    env.ix = await saveInteraction(env.ctx.store, ix.id, { emailSentTo: r.to });
-    return seeOther(screenUrl(env, '?view=email'));
+  'email-send'(env) {
+    return sendCode(env, 'email');
   },
-
-  async 'email-verify'(env, { code }) {
-    const verify = async () =>
-      SIX_DIGITS.test(code)
-        ? env.auth.verifyEmailCode(env.ix.userId!, { key: env.ix.id, code, ip: env.req.sourceIp })
-        : formatFailure;
-    return guessed(env, 'EMAIL_OTP', verify, (extra) => renderView(env, 'email', extra));
+  'sms-send'(env) {
+    return sendCode(env, 'sms');
+  },
+  'email-verify'(env, input) {
+    return verifyCode(env, 'email', input);
+  },
+  'sms-verify'(env, input) {
+    return verifyCode(env, 'sms', input);
   },
 
   async 'passkey-options'(env) {
@@ -130,37 +212,17 @@ const ENROLL_STEPS: Record<string, Step> = {
     return passed(env, 'AUTHENTICATOR_APP');
   },
 
-  async 'enroll-email-send'(env, { form }) {
-    const { ix, t } = env;
-    const address = emailSchema.safeParse((form.email ?? '').trim());
-    if (!address.success) return renderView(env, 'enroll-email', { error: t('email_label'), status: 400 });
-    const r = await env.auth.sendEmailCode(ix.userId!, {
-      key: ix.id,
-      ip: env.req.sourceIp,
-      to: address.data,
-      locale: ix.locale,
-      tenantName: env.ctx.tenant.name,
-    });
-    if (!r.sent) return renderView(env, 'enroll-email', { rateLimited: r.retryAfter ?? 60, status: 429 });
-    env.ix = await saveInteraction(env.ctx.store, ix.id, { pendingEmail: address.data });
-    return show(env, t('enroll_email_title'), views.enrollEmail(vctx(env), { sentTo: r.to }));
+  'enroll-email-send'(env, input) {
+    return enrollSend(env, 'email', input);
   },
-
-  async 'enroll-email-verify'(env, { code }) {
-    const { ix, t } = env;
-    const r = SIX_DIGITS.test(code)
-      ? await env.auth.verifyEmailCode(ix.userId!, { key: ix.id, code, enroll: true, ip: env.req.sourceIp })
-      : formatFailure;
-    if (r.ok) return enrolled(env, 'EMAIL_OTP').then(() => passed(env, 'EMAIL_OTP'));
-    const page = async (extra: ViewExtra) =>
-      show(
-        env,
-        t('enroll_email_title'),
-        views.enrollEmail(vctx(env), { sentTo: ix.pendingEmail, ...extra }),
-        extra.status,
-      );
-    if (r.reason === 'locked') return lockedOut(env, r.retryAfter ?? 60, page);
-    return page({ error: t('wrong_code'), status: 400 });
+  'enroll-sms-send'(env, input) {
+    return enrollSend(env, 'sms', input);
+  },
+  'enroll-email-verify'(env, input) {
+    return enrollVerify(env, 'email', input);
+  },
+  'enroll-sms-verify'(env, input) {
+    return enrollVerify(env, 'sms', input);
   },
 
   async 'passkey-register-options'(env) {
@@ -223,6 +285,10 @@ const STEP_METHOD: Record<string, AuthenticatorType | undefined> = {
   'email-verify': 'EMAIL_OTP',
   'enroll-email-send': 'EMAIL_OTP',
   'enroll-email-verify': 'EMAIL_OTP',
+  'sms-send': 'SMS',
+  'sms-verify': 'SMS',
+  'enroll-sms-send': 'SMS',
+  'enroll-sms-verify': 'SMS',
   'passkey-options': 'PASSKEY',
   'passkey-verify': 'PASSKEY',
   'passkey-register-options': 'PASSKEY',

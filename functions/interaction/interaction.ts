@@ -48,6 +48,10 @@ export interface Interaction {
   pendingEmail?: string;
   /** The masked address the last challenge code went to, shown on the email screen. */
   emailSentTo?: string;
+  /** The masked number a code was texted to while enrolling SMS. */
+  pendingPhone?: string;
+  /** The masked number the last challenge code was texted to, shown on the SMS screen. */
+  smsSentTo?: string;
   locale: Locale;
   email?: string;
   createdAt: string;

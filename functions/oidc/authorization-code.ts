@@ -94,7 +94,7 @@ const MAX_CODE_LENGTH = CODE_RANDOM_CHARS + MAX_SEALED_CHARS;
 
 function openSealed(code: string, deps: TokenEndpointDeps): CodeItem | undefined {
   const { random, sealed } = splitCode(code);
-  return sealed && deps.codeSeal ? deps.codeSeal.open(random, sealed) : undefined;
+  return sealed && deps.codeSeal ? deps.codeSeal.open<CodeItem>(random, sealed) : undefined;
 }
 
 /** A used code presented again by its client: the tokens it gave are revoked (RFC 6749 §4.1.2). */

@@ -22,6 +22,7 @@ import {
   stillPending,
   type PendingGrant,
 } from './decoupled-grant.js';
+import { e164Hint, NO_SMS, reserveCibaText, userByPhone, type CibaSms } from './ciba-sms.js';
 import type { TokenEndpointDeps, TokenRequest } from './token-request.js';
 import type { TokenResponse } from './tokens.js';
 
@@ -29,8 +30,10 @@ import type { TokenResponse } from './tokens.js';
  * Client-Initiated Backchannel Authentication, poll mode (OpenID Connect CIBA Core 1.0), as
  * Transmit Mosaic exposes it: a confidential client names a user (`login_hint`)
  * and gets an `auth_req_id` to poll the token endpoint with. The user is reached by a link to the
- * hosted sign-in, mailed to their profile email (`channel: email`) or handed to the client
- * (`channel: link`, e.g. for a QR code). The link carries its own random id, never the
+ * hosted sign-in, mailed to their profile email (`channel: email`), texted to their verified SMS
+ * number (`channel: sms`, ciba-sms.ts) or handed to the client (`channel: link`, e.g. for a QR
+ * code). `login_hint` is an email or username, a user id (`login_hint_type: user_id`) or an E.164
+ * number (`login_hint_type: phone`, or any hint that is one). The link carries its own random id, never the
  * auth_req_id; only the named user can approve.
  */
 export const BINDING_MESSAGE = /^[a-zA-Z0-9-._+/!?#]{1,20}$/;
@@ -110,16 +113,21 @@ function parseExpiry(raw: string | undefined): number {
 // CIBA Core §13: the hint names no user of this tenant.
 const unknownUser = () => badRequest('no user matches the login_hint', 'unknown_user_id');
 
-/** The user `login_hint` names: an email or username, or (with `login_hint_type: user_id`) a user id. */
+/**
+ * The user `login_hint` names: an email or username, a user id (`login_hint_type: user_id`), or
+ * the verified SMS number of a user (`login_hint_type: phone`, or a hint that is an E.164 number).
+ */
 async function resolveLoginHint(
   store: TenantStore,
   hint: string,
   type: RequestContext['login_hint_type'],
 ): Promise<{ userId: string; profile?: Profile }> {
-  if (type === 'phone') {
-    throw badRequest('login_hint_type "phone" is not supported: use "email" or "user_id"');
-  }
   if (hint.length > 256 || /\p{Cc}/u.test(hint)) throw unknownUser();
+  if (type === 'phone' || (type === undefined && e164Hint(hint))) {
+    const userId = await userByPhone(store, hint, unknownUser);
+    const profile = await new ProfileRepository(store).get(userId);
+    return { userId, ...(profile ? { profile } : {}) };
+  }
   if (type === 'user_id') {
     const profile = await new ProfileRepository(store).get(hint);
     if (profile) return { userId: hint, profile };
@@ -209,7 +217,7 @@ async function takeMailAllowance(
 export async function backchannelAuthentication(
   form: Record<string, string>,
   client: Client,
-  ctx: { store: TenantStore; origin: string; mailer: Mailer },
+  ctx: { store: TenantStore; origin: string; mailer: Mailer; sms?: CibaSms },
   now = Date.now(),
 ): Promise<BackchannelResponse> {
   // CIBA Core §7.1: the client authenticates; a public client cannot.
@@ -239,7 +247,6 @@ export async function backchannelAuthentication(
   const expiresIn = parseExpiry(form.requested_expiry);
   const context = parseRequestContext(form.request_context);
   const channel = context.channel ?? 'email';
-  if (channel === 'sms') throw badRequest('the sms channel is not available: use "email" or "link"');
 
   const user = await resolveLoginHint(ctx.store, hint, context.login_hint_type);
   const email = user.profile?.email;
@@ -247,7 +254,11 @@ export async function backchannelAuthentication(
     throw badRequest('the user has no email address: use the "link" channel');
   }
 
-  if (channel === 'email') await takeMailAllowance(ctx.store, user.userId, client.client_id, now);
+  // The same per-user and per-client allowance for a text as for a mail: either reaches the user.
+  if (channel !== 'link') await takeMailAllowance(ctx.store, user.userId, client.client_id, now);
+  // The number and the SMS guard are checked before anything is stored, like the allowance above.
+  const text =
+    channel === 'sms' ? await reserveCibaText(ctx.store, ctx.sms ?? NO_SMS, user.userId, now) : undefined;
 
   const pending = newPendingGrant(
     {
@@ -263,19 +274,18 @@ export async function backchannelAuthentication(
   );
   const linkId = await storeWithLink(ctx.store, pending);
   const link = `${ctx.origin}${verifyPath}?id=${linkId}`;
+  // What the mail or the text says besides the link: who asks, and what the user should see.
+  const about = {
+    link,
+    clientName: clientDisplayName(client),
+    ...(bindingMessage ? { bindingMessage } : {}),
+    ...(user.profile?.locale ? { locale: user.profile.locale } : {}),
+  };
   if (channel === 'email') {
-    await ctx.mailer.send(
-      cibaMail({
-        to: email!,
-        link,
-        clientName: clientDisplayName(client),
-        minutes: Math.round(expiresIn / 60),
-        ...(bindingMessage ? { bindingMessage } : {}),
-        ...(context.custom_message ? { customMessage: context.custom_message } : {}),
-        ...(user.profile?.locale ? { locale: user.profile.locale } : {}),
-      }),
-    );
+    const custom = context.custom_message ? { customMessage: context.custom_message } : {};
+    await ctx.mailer.send(cibaMail({ to: email!, minutes: Math.round(expiresIn / 60), ...about, ...custom }));
   }
+  if (text) await text(about);
   return {
     auth_req_id: pending.secret,
     expires_in: expiresIn,

@@ -1,7 +1,6 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { Lru } from '../lru.js';
-import type { CodeItem } from './authorization-codes.js';
 
 /**
  * Authorization codes that carry their grant, sealed, so the token endpoint redeems one with a
@@ -43,11 +42,12 @@ function keyFor(secretHash: string): Buffer {
   return key;
 }
 
+/** Seals and opens a code's grant (an `authorization-codes.ts` CodeItem, as JSON). */
 export interface CodeSeal {
   /** The sealed part for a grant, or undefined when it would be too long. */
-  seal(random: string, item: CodeItem): string | undefined;
+  seal(random: string, item: object): string | undefined;
   /** The grant a sealed part holds, or undefined if it does not open under this tenant's key. */
-  open(random: string, sealed: string): CodeItem | undefined;
+  open<T extends object>(random: string, sealed: string): T | undefined;
 }
 
 /** The code seal of a tenant, keyed by its secret hash. */
@@ -62,7 +62,7 @@ export function codeSeal(tenant: { secretHash: string }): CodeSeal {
       const sealed = Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url');
       return sealed.length <= MAX_SEALED_CHARS ? sealed : undefined;
     },
-    open(random, sealed) {
+    open<T extends object>(random: string, sealed: string): T | undefined {
       if (sealed.length > MAX_SEALED_CHARS || !/^[A-Za-z0-9_-]+$/.test(sealed)) return undefined;
       const raw = Buffer.from(sealed, 'base64url');
       if (raw.length <= IV_BYTES + TAG_BYTES) return undefined;
@@ -75,7 +75,7 @@ export function codeSeal(tenant: { secretHash: string }): CodeSeal {
           decipher.final(),
         ]);
         // Bounded: what was deflated was at most a few KB of JSON.
-        return JSON.parse(inflateRawSync(plain, { maxOutputLength: 64 * 1024 }).toString('utf8')) as CodeItem;
+        return JSON.parse(inflateRawSync(plain, { maxOutputLength: 64 * 1024 }).toString('utf8')) as T;
       } catch {
         return undefined;
       }

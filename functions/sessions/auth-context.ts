@@ -5,6 +5,8 @@ export const AMR: Record<string, string[]> = {
   EMAIL_OTP: ['otp'],
   // RFC 8176 §2: `fed`, federated authentication (an upstream identity provider).
   UPSTREAM: ['fed'],
+  // RFC 8176 §2: `sms`, confirmation by text message to a number the user registered.
+  SMS: ['sms'],
 };
 
 /**

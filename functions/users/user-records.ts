@@ -9,7 +9,7 @@ import { profileKey, profileView, type ProfileItem } from './profile.js';
  */
 export const userPk = (userId: string) => `user#${userId}`;
 
-export type AuthenticatorType = 'PASSKEY' | 'AUTHENTICATOR_APP' | 'EMAIL_OTP';
+export type AuthenticatorType = 'PASSKEY' | 'AUTHENTICATOR_APP' | 'EMAIL_OTP' | 'SMS';
 
 export interface AuthenticatorSummary {
   id: string;

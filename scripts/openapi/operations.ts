@@ -8,7 +8,7 @@ import * as z from '../../functions/zod.js';
 import { auditQuerySchema } from '../../functions/audit/query.js';
 import { putEntraSchema } from '../../functions/entra/integration.js';
 import { putScopeSchema, scopeNameSchema } from '../../functions/scopes/tenant-scopes.js';
-import { patchSettingsSchema } from '../../functions/tenants/settings.js';
+import { patchSettingsSchema } from '../../functions/tenants/settings-schema.js';
 import { providerIdSchema, putProviderSchema } from '../../functions/upstream/provider.js';
 import { actionCodeSchema, PUT_ACTION_MAX_BYTES, putActionSchema } from '../../functions/actions/action.js';
 import {
@@ -585,9 +585,9 @@ export const OPERATIONS: Record<string, Operation> = {
   'POST /v1/users/{userId}/authenticators': {
     operationId: 'enrollAuthenticator',
     tag: 'Authenticators',
-    summary: 'Enroll a pre-verified email, or create an authenticator app',
+    summary: 'Enroll a pre-verified email or mobile number, or create an authenticator app',
     description:
-      "An authenticator app's `secret` (base32) and `uri` (`otpauth://totp/...`) are shown this once. Passkeys are registered by the user on the hosted pages only.",
+      "An authenticator app's `secret` (base32) and `uri` (`otpauth://totp/...`) are shown this once. An `SMS` number must be an E.164 mobile number in one of the tenant's `sms.allowedCountries`; it is stored normalised and shown masked. Passkeys are registered by the user on the hosted pages only.",
     path: { schema: z.object({ userId: authenticatorId }), example: { userId: examples.USER_ID } },
     body: { schema: 'AuthenticatorEnroll', example: { type: 'AUTHENTICATOR_APP', name: 'Work phone' } },
     responses: {
@@ -597,8 +597,9 @@ export const OPERATIONS: Record<string, Operation> = {
       },
     },
     errors: {
-      400: `${BODY_400}, or a user id over ${MAX_AUTHENTICATOR_PATH_ID} characters`,
+      400: `${BODY_400}, a user id over ${MAX_AUTHENTICATOR_PATH_ID} characters, or \`invalid_phone_number\` (not an E.164 mobile number, or outside the tenant's allowed countries)`,
       401: AUTH_401,
+      409: "`phone_number_taken`: the number is another user's SMS authenticator",
       413: true,
       415: true,
     },

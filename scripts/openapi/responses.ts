@@ -44,7 +44,7 @@ const shaped =
   <S extends z.core.$ZodType>(schema: Same<z.output<S>, T> extends true ? S : never): S =>
     schema;
 
-const AUTHENTICATOR_TYPES = ['PASSKEY', 'AUTHENTICATOR_APP', 'EMAIL_OTP'] as const;
+const AUTHENTICATOR_TYPES = ['PASSKEY', 'AUTHENTICATOR_APP', 'EMAIL_OTP', 'SMS'] as const;
 const ACTION_STATES = ['ALLOW', 'BLOCK', 'CHALLENGE_SUCCEEDED', 'CHALLENGE_FAILED'] as const;
 const timestamp = z.iso.datetime();
 

@@ -43,6 +43,8 @@ const SIGNING_KEYS_ONLY = {
 /** A statement on the secrets key for upstream identity providers' secrets only. */
 const IDP_ONLY = (st: { Condition?: unknown }) =>
   JSON.stringify(st.Condition ?? {}).includes('"kms:EncryptionContext:purpose":"identity-provider:*"');
+/** An End User Messaging SMS phone number the operator bought (context smsOriginationIdentity). */
+const SMS_NUMBER = `arn:aws:sms-voice:us-west-2:${ACCOUNT}:phone-number/phone-0123456789abcdef0123456789abcdef`;
 const ZONE = { hostedZoneId: 'Z0123456789ABCDEFGHIJ', hostedZoneName: 'id.example.com' };
 
 /**
@@ -71,6 +73,7 @@ const EVERY_PERMISSION: Route[] = [
       ['CdkTestSigner', ['POST'], '/cdk-test/signer', ['table:read', 'table:write', 'kms:sign']],
       ['CdkTestPublisher', ['GET'], '/cdk-test/publisher', ['kms:publicKey']],
       ['CdkTestMailer', ['POST'], '/cdk-test/mailer', ['table:read', 'ses:send']],
+      ['CdkTestTexter', ['POST'], '/cdk-test/texter', ['table:read', 'sms:send']],
       ['CdkTestSecrets', ['POST'], '/cdk-test/secrets', ['table:read', 'kms:secrets']],
       ['CdkTestOpener', ['GET'], '/cdk-test/opener', ['table:read', 'kms:secrets:open']],
       ['CdkTestMany', ['GET', 'PATCH', 'DELETE'], '/cdk-test/items/{itemId}', ['table:read', 'table:write']],
@@ -550,6 +553,7 @@ function buildIamFixture() {
   const stack = stackWithRoutes(EVERY_PERMISSION, {
     previousSigningKeyArns: { us: [PREVIOUS_US] },
     signer: 'kms',
+    smsOriginationIdentity: { us: SMS_NUMBER },
   });
   const t = templateOf(stack);
   const keyId = kmsKeyId(t, 'RSA_2048');
@@ -596,6 +600,7 @@ describe('least-privilege IAM: functions and their actions', () => {
       'kms:idp-secrets': ['kms:Encrypt'],
       'kms:idp-secrets:open': ['kms:Decrypt'],
       'ses:send': ['ses:SendEmail'],
+      'sms:send': ['sms-voice:SendTextMessage'],
       'queue:logout': ['sqs:SendMessage'],
     };
     for (const route of EVERY_PERMISSION) {
@@ -667,6 +672,48 @@ describe('least-privilege IAM: what each function may touch', () => {
         ],
       },
     ]);
+  });
+});
+
+describe('least-privilege IAM: SMS', () => {
+  const { stack, t } = iamFixture();
+
+  it("grants SendTextMessage on the origination identity and the stack's configuration set only", () => {
+    const configurationSet = Object.keys(t.findResources('AWS::SMSVOICE::ConfigurationSet'));
+    expect(configurationSet).toHaveLength(1);
+    const resources = resourcesFor(statementsOf(stack, 'CdkTestTexter'), 'sms-voice:SendTextMessage');
+    expect(resources).toEqual([SMS_NUMBER, { 'Fn::GetAtt': [configurationSet[0], 'Arn'] }]);
+    for (const route of EVERY_PERMISSION.filter((r) => !r.permissions.includes('sms:send')))
+      expect(actionsOf(statementsOf(stack, route.id)), route.id).not.toContain('sms-voice:SendTextMessage');
+    const fn = t.toJSON().Resources[idOf(stack, 'CdkTestTexter', 'fn')] as Resource;
+    expect((fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables).toMatchObject({
+      TEXTER: 'sms-voice',
+      SMS_FROM: SMS_NUMBER,
+      SMS_CONFIGURATION_SET: { Ref: configurationSet[0] },
+    });
+  });
+
+  it('without an origination identity: no configuration set, no SMS grant, TEXTER=none', () => {
+    const plain = templateOf(stackWithRoutes(routes));
+    plain.resourceCountIs('AWS::SMSVOICE::ConfigurationSet', 0);
+    const texts = JSON.stringify(plain.findResources('AWS::IAM::Policy'));
+    expect(texts).not.toContain('sms-voice');
+    const fns = Object.values(plain.findResources('AWS::Lambda::Function')) as Resource[];
+    for (const fn of fns.filter((f) => (f.Properties.Environment as { Variables?: object })?.Variables))
+      expect((fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables.TEXTER).toBe(
+        'none',
+      );
+  });
+
+  it('refuses an origination identity that is not an SMS ARN of the region', () => {
+    expect(() => stackWithRoutes(routes, { smsOriginationIdentity: { us: '+15555550100' } })).toThrow(
+      /smsOriginationIdentity for us must be the ARN/,
+    );
+    expect(() =>
+      stackWithRoutes(routes, {
+        smsOriginationIdentity: { us: SMS_NUMBER.replace('us-west-2', 'eu-west-1') },
+      }),
+    ).toThrow(/is in eu-west-1, not us-west-2/);
   });
 });
 

@@ -99,7 +99,7 @@ describe('sealed codes', () => {
   it('a grant re-sealed with other contents under the right key redeems nothing and burns nothing', async () => {
     const code = await issue();
     const { random, sealed } = splitCode(code);
-    const original = seal.open(random, sealed!)!;
+    const original = seal.open<Grant>(random, sealed!)!;
     const forged = seal.seal(random, { ...original, userId: 'someone-else', scope: 'openid' })!;
     await expectProtocolError(
       redeem(`${random}${forged}`),
@@ -118,7 +118,9 @@ describe('sealed codes', () => {
     expect(seal.open(other.random, sealed!)).toBeUndefined();
     // Moved anyway: the other code's item is redeemed by its own grant, not the moved one.
     const tokens = await redeem(`${other.random}${sealed!}`);
-    expect((await f.activeClaims(tokens.access_token)).sub).not.toBe(seal.open(random, sealed!)!.userId);
+    expect((await f.activeClaims(tokens.access_token)).sub).not.toBe(
+      seal.open<Grant>(random, sealed!)!.userId,
+    );
   });
 
   it('of 30 concurrent redemptions exactly one wins; a later replay revokes its tokens', async () => {

@@ -114,6 +114,7 @@ const isAdapter = (path: string) =>
   path === 'functions/signing/kms-signer.ts' ||
   /^functions\/crypto\/kms-[^/]+\.ts$/.test(path) ||
   path === 'functions/mail/ses-mailer.ts' ||
+  path === 'functions/texting/sms-voice-texter.ts' ||
   under(path, 'functions/adapters') ||
   path === 'functions/services.ts';
 /** Entry points: HTTP handlers, and the scheduled jobs (`functions/jobs/`) that are not HTTP routes. */
@@ -316,6 +317,17 @@ describe('architecture', () => {
     expect(sending.size).toBeGreaterThan(0);
     const loadsSes = ENTRIES.filter((entry) => loadedBy(entry).has('functions/mail/ses-mailer.ts'));
     expect(loadsSes).toEqual([...sending].sort());
+  });
+
+  it('(h) only the handlers of routes that send SMS load the SMS adapter', () => {
+    const sending = new Set(
+      routes
+        .filter((r) => r.permissions.includes('sms:send'))
+        .map((r) => `functions/handlers/${r.handler}.ts`),
+    );
+    expect(sending.size).toBeGreaterThan(0);
+    const loads = ENTRIES.filter((entry) => loadedBy(entry).has('functions/texting/sms-voice-texter.ts'));
+    expect(loads).toEqual([...sending].sort());
   });
 
   it('(h) /health loads no AWS client and no adapter', () => {

@@ -64,6 +64,7 @@ export function chooseMethod(
     PASSKEY: 'passkey',
     AUTHENTICATOR_APP: 'totp',
     EMAIL_OTP: 'email',
+    SMS: 'sms',
   };
   return html`<h1>${t('verify_title')}</h1>
     ${message(error, notice)}
@@ -94,25 +95,53 @@ export function totpChallenge(
     ${giveUp(v)}`;
 }
 
+/** A channel that sends codes: its steps and its texts. */
+export type CodeChannel = 'email' | 'sms';
+const CHANNELS = {
+  email: {
+    method: 'EMAIL_OTP',
+    title: 'email_title',
+    sent: 'email_sent',
+    send: 'email_send',
+    enrollTitle: 'enroll_email_title',
+    label: 'email_label',
+    input: { type: 'email', name: 'email', autocomplete: 'email', inputmode: 'email' },
+  },
+  sms: {
+    method: 'SMS',
+    title: 'sms_title',
+    sent: 'sms_sent',
+    send: 'sms_send',
+    enrollTitle: 'enroll_sms_title',
+    label: 'phone_label',
+    input: { type: 'tel', name: 'phone', autocomplete: 'tel', inputmode: 'tel' },
+  },
+} as const;
+
+export interface CodeChallengeOpts {
+  sentTo?: string;
+  error?: string;
+  notice?: string;
+  attemptsLeft?: number;
+  rateLimited?: number;
+  others: boolean;
+}
+
+/** The emailed (or texted) code screen: send a code, then type it. */
 export function emailChallenge(
   v: ViewContext,
-  opts: {
-    sentTo?: string;
-    error?: string;
-    notice?: string;
-    attemptsLeft?: number;
-    rateLimited?: number;
-    others: boolean;
-  },
+  opts: CodeChallengeOpts,
+  channel: CodeChannel = 'email',
 ): Html {
   const { t } = v;
-  const sendForm = html`<form method="post" action="${action(v, 'email-send')}">
+  const c = CHANNELS[channel];
+  const sendForm = html`<form method="post" action="${action(v, `${channel}-send`)}">
     ${csrfField(v)}<button type="submit" class="${opts.sentTo ? 'secondary' : ''}">
-      ${opts.sentTo ? t('email_resend') : t('email_send')}
+      ${opts.sentTo ? t('email_resend') : t(c.send)}
     </button>
   </form>`;
   // Before a code is sent there is nothing to check yet: the heading says what the button does.
-  return html`<h1>${opts.sentTo ? t('email_title') : t('method_EMAIL_OTP_hint')}</h1>
+  return html`<h1>${opts.sentTo ? t(c.title) : t(`method_${c.method}_hint`)}</h1>
     ${opts.notice && !opts.error ? message(undefined, opts.notice) : ''}
     ${message(
       opts.rateLimited !== undefined
@@ -120,9 +149,9 @@ export function emailChallenge(
         : opts.error
           ? `${opts.error} ${opts.attemptsLeft !== undefined ? t('attempts_left', { n: opts.attemptsLeft }) : ''}`
           : undefined,
-      opts.sentTo && !opts.error ? t('email_sent', { to: opts.sentTo }) : undefined,
+      opts.sentTo && !opts.error ? t(c.sent, { to: opts.sentTo }) : undefined,
     )}
-    ${opts.sentTo ? codeForm(v, 'email-verify', opts.error) : ''} ${sendForm}
+    ${opts.sentTo ? codeForm(v, `${channel}-verify`, opts.error) : ''} ${sendForm}
     ${opts.others ? html`<a class="button secondary" href="/interaction/${v.id}">${t('other_methods')}</a>` : ''}
     ${giveUp(v)}`;
 }
@@ -205,6 +234,7 @@ export function enrollChooser(
       ['PASSKEY', 'enroll-passkey'],
       ['AUTHENTICATOR_APP', 'enroll-totp'],
       ['EMAIL_OTP', 'enroll-email'],
+      ['SMS', 'enroll-sms'],
     ] as [AuthenticatorType, string][]
   ).filter(([m]) => !opts.only || opts.only.includes(m));
   return html`<h1>${opts.settings ? t('add_method') : t('enroll_title')}</h1>
@@ -240,30 +270,33 @@ export function enrollTotp(v: ViewContext, opts: { qrSvg: string; secret: string
     <a class="button secondary" href="/interaction/${v.id}?view=enroll">${t('back')}</a>`;
 }
 
+/** Adding an email address (or a mobile number): type it, get a code, type the code. */
 export function enrollEmail(
   v: ViewContext,
   opts: { sentTo?: string; address?: string; error?: string; rateLimited?: number },
+  channel: CodeChannel = 'email',
 ): Html {
   const { t } = v;
-  return html`<h1>${t('enroll_email_title')}</h1>
-    ${message(opts.rateLimited !== undefined ? t('rate_limited', { s: opts.rateLimited }) : opts.error, opts.sentTo && !opts.error ? t('email_sent', { to: opts.sentTo }) : undefined)}
+  const c = CHANNELS[channel];
+  return html`<h1>${t(c.enrollTitle)}</h1>
+    ${message(opts.rateLimited !== undefined ? t('rate_limited', { s: opts.rateLimited }) : opts.error, opts.sentTo && !opts.error ? t(c.sent, { to: opts.sentTo }) : undefined)}
     ${
       opts.sentTo
-        ? codeForm(v, 'enroll-email-verify', opts.error)
-        : html`<form method="post" action="${action(v, 'enroll-email-send')}">
+        ? codeForm(v, `enroll-${channel}-verify`, opts.error)
+        : html`<form method="post" action="${action(v, `enroll-${channel}-send`)}">
             ${csrfField(v)}
-            <label for="email">${t('email_label')}</label>
+            <label for="${c.input.name}">${t(c.label)}</label>
             <input
-              type="email"
-              id="email"
-              name="email"
-              autocomplete="email"
-              inputmode="email"
+              type="${c.input.type}"
+              id="${c.input.name}"
+              name="${c.input.name}"
+              autocomplete="${c.input.autocomplete}"
+              inputmode="${c.input.inputmode}"
               required
               autofocus
               value="${opts.address ?? ''}"
             />
-            <button type="submit">${t('email_send')}</button>
+            <button type="submit">${t(c.send)}</button>
           </form>`
     }
     <a class="button secondary" href="/interaction/${v.id}?view=enroll">${t('back')}</a>`;
