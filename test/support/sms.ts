@@ -31,8 +31,12 @@ export async function enrollSmsNumber(t: SmsTenant, userId: string, number: stri
   expect(res.status, await res.clone().text()).toBe(201);
 }
 
-/** A fresh New Zealand mobile number (021 …), E.164. */
-export const nzMobile = () => `+6421${String(randomInt(0, 10_000_000)).padStart(7, '0')}`;
+/**
+ * A fresh New Zealand mobile number (021 …), E.164. The subscriber number starts with 2–9: 021
+ * numbers beginning 0 or 1 are grouped otherwise (+64 210 000 027), and the masked form the pages
+ * show follows the grouping.
+ */
+export const nzMobile = () => `+6421${randomInt(2, 10)}${String(randomInt(0, 1_000_000)).padStart(6, '0')}`;
 /** A fresh US number (the NANP has no separate mobile ranges), E.164. */
 export const usMobile = () => `+1201555${String(randomInt(0, 10_000)).padStart(4, '0')}`;
 
