@@ -1,15 +1,17 @@
 /**
  * The SMS port's AWS adapter against a local End User Messaging SMS endpoint that checks the SigV4
  * signature, the JSON 1.0 protocol and the target header, as test/unit/mailer.test.ts does for SES
- * (the functions speak AWS over their own JSON client, so there is no SDK client to mock).
+ * (the functions speak AWS over their own JSON client, so there is no SDK client to mock); the AWS
+ * SDK's own client, pointed at the same endpoint, is the oracle of the request it must send.
  */
+import { PinpointSMSVoiceV2Client, SendTextMessageCommand } from '@aws-sdk/client-pinpoint-sms-voice-v2';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AwsApiError, endpointFor } from '../../functions/aws/json-api.js';
 import { readConfig } from '../../functions/config.js';
 import { BackendUnavailableError } from '../../functions/errors.js';
 import { LocalOutbox } from '../../functions/mail/local-outbox.js';
 import { SmsVoiceTexter } from '../../functions/texting/sms-voice-texter.js';
-import { AwsFault, type AwsEndpoint } from '../support/aws-endpoint.js';
+import { AwsFault, TEST_CREDENTIALS, type AwsEndpoint } from '../support/aws-endpoint.js';
 import { startSmsVoiceEndpoint } from '../support/sms-voice-endpoint.js';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,6 +47,30 @@ describe('SmsVoiceTexter', () => {
         },
       },
     ]);
+  });
+
+  it("sends what the AWS SDK's own client sends for the same message (the SDK as the oracle of the wire format)", async () => {
+    const message = { to: '+64211234567', text: '123456 is your Acme code.' };
+    await new SmsVoiceTexter(sms.client(), ORIGIN, 'identity-sms').sendText(message);
+    // The SDK signs with the same test credentials: the endpoint checks its SigV4 signature too.
+    const sdk = new PinpointSMSVoiceV2Client({
+      region: 'us-west-2',
+      endpoint: sms.url,
+      credentials: TEST_CREDENTIALS,
+      maxAttempts: 1,
+    });
+    const answer = await sdk.send(
+      new SendTextMessageCommand({
+        DestinationPhoneNumber: message.to,
+        MessageBody: message.text,
+        OriginationIdentity: ORIGIN,
+        ConfigurationSetName: 'identity-sms',
+        MessageType: 'TRANSACTIONAL',
+      }),
+    );
+    expect(answer.MessageId).toEqual(expect.any(String));
+    expect(sms.calls).toHaveLength(2);
+    expect(sms.calls[0]).toEqual(sms.calls[1]);
   });
 
   it('leaves the configuration set out when none is configured', async () => {
