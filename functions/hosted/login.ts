@@ -216,7 +216,7 @@ export async function renderLogin(
 /** Finishes with the session's authentication (SSO, or the session this sign-in just started). */
 function finishWithSession(
   env: Env,
-  session: Pick<Session, 'userId' | 'authTime' | 'amr' | 'acr' | 'sid'>,
+  session: Pick<Session, 'userId' | 'authTime' | 'amr' | 'acr' | 'sid' | 'idp'>,
   cookies: string[] = [],
 ): Promise<HttpResponse> {
   const { params } = env.ix.login!;
@@ -228,7 +228,8 @@ function finishWithSession(
     sid: session.sid,
     ...(params.resources ? { resources: params.resources } : {}),
     ...(params.claims ? { claims: params.claims } : {}),
-    ...(env.ix.login!.upstream ? { idp: env.ix.login!.upstream } : {}),
+    // This sign-in's provider, or the one the session's account signed in through (SSO).
+    ...((env.ix.login!.upstream ?? session.idp) ? { idp: env.ix.login!.upstream ?? session.idp } : {}),
   };
   return finishLogin(env, result, cookies);
 }
@@ -283,6 +284,7 @@ export async function loginPassed(env: Env, method: LoginMethod, json: boolean):
     amr: auth.amr,
     acr: auth.acr,
     clients: [client.client_id],
+    ...(env.ix.login!.upstream ? { idp: env.ix.login!.upstream } : {}),
   });
   // An account this sign-in replaced (the same user again) or pushed out (past five) has ended:
   // its relying parties are told (Back-Channel Logout 1.0 §2.5).

@@ -148,6 +148,7 @@ async function singleSignOn(
       sid: session.sid,
       ...optional('resources', params.resources),
       ...optional('claims', params.claims),
+      ...optional('idp', session.idp),
     },
     ctx,
     now,

@@ -20,11 +20,16 @@ export interface Session {
   /** RFC 8176 methods used. */
   amr: string[];
   acr: string;
+  /** The upstream identity provider the user signed in through (the ID token's `idp` claim). */
+  idp?: string;
   /** Clients that received tokens in this session (RP-initiated logout ends it for all of them). */
   clients: string[];
   createdAt: string;
   expiresAt: number;
 }
+
+/** What a sign-in records of how the user authenticated. */
+export type SignInFields = Pick<Session, 'userId' | 'amr' | 'acr' | 'clients' | 'idp'>;
 
 /** The bare name; callers read it from `schemeCookies` (the `__Host-` one on https). */
 export const SESSION_COOKIE = 'idp_session';
@@ -133,10 +138,7 @@ async function retryOnConflict<T>(attempt: () => Promise<T>): Promise<T> {
   }
 }
 
-function account(
-  fields: { userId: string; amr: string[]; acr: string; clients: string[] },
-  now: number,
-): Session {
+function account(fields: SignInFields, now: number): Session {
   return {
     ...fields,
     sid: randomBytes(16).toString('base64url'),
@@ -148,7 +150,7 @@ function account(
 
 /** A new browser session with one account (and a new cookie). */
 export function newSession(
-  fields: { userId: string; amr: string[]; acr: string; clients: string[] },
+  fields: SignInFields,
   now = Date.now(),
 ): { cookieValue: string; session: Session; writes: WriteOp[] } {
   const cookieValue = randomBytes(32).toString('base64url');
@@ -174,7 +176,7 @@ export function newSession(
 export async function signIn(
   store: TenantStore,
   cookies: Record<string, string>,
-  fields: { userId: string; amr: string[]; acr: string; clients: string[] },
+  fields: SignInFields,
   now = Date.now(),
 ): Promise<{ cookieValue: string; session: Session; dropped: EndedSession[] }> {
   return retryOnConflict(async () => {

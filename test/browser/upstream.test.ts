@@ -97,7 +97,14 @@ describe('upstream sign-in in Chromium', () => {
     const before = op.seen.filter((p) => p === '/auth').length;
     const again = await authRequest(config, app.url, { scope: 'openid profile email' });
     await tp.page.goto(again.url.href);
-    await landedAt(tp, app.url);
+    const ssoCallback = await landedAt(tp, app.url);
     expect(op.seen.filter((p) => p === '/auth').length).toBe(before);
+    // The session remembers the provider: the SSO answer's ID token names it too.
+    const sso = await client.authorizationCodeGrant(config, ssoCallback, {
+      pkceCodeVerifier: again.pkceCodeVerifier,
+      expectedState: again.state,
+      expectedNonce: again.nonce,
+    });
+    expect(sso.claims()).toMatchObject({ amr: ['fed'], idp: 'corp' });
   });
 });
