@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ConditionFailedError, type Key } from '../store/store.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import { rateKey, type RateLimit } from './rate-limit.js';
@@ -34,8 +35,12 @@ export const USER_GUESS_LIMITS = {
   maxBackoffSeconds: 60 * 60,
   /** A user's failures are forgotten a day after the last back-off ends without another guess. */
   forgetAfterSeconds: 24 * 60 * 60,
-  /** Optimistic writes of the user's counter tried before a racing request is refused. */
-  tries: 5,
+  /**
+   * Optimistic writes of the user's counter tried before a racing request is refused: each round
+   * has a winner, but a success writes the counter again (the failures are forgotten), so a few
+   * more rounds than racers, each after a short random pause.
+   */
+  tries: 10,
 } as const;
 
 /**
@@ -144,13 +149,15 @@ export class GuessLimits {
         expiresAt: now + backoff + USER_GUESS_LIMITS.forgetAfterSeconds,
       };
       try {
-        if (current)
-          await this.store.transact([{ update: { key, set: next, match: { version: current.version } } }]);
+        // One conditional UpdateItem, not a transaction: of racing writers one always wins a round
+        // (two transactions on one item can both be cancelled), so N racers settle in N rounds.
+        if (current) await this.store.update(key, next, { match: { version: current.version } });
         else await this.store.put(key, next, { ifAbsent: true });
         return undefined;
       } catch (err) {
         if (!(err instanceof ConditionFailedError)) throw err;
         wait = Math.max(wait, backoff);
+        await sleep(Math.random() * Math.min(2 ** i, 32));
       }
     }
     return wait;
