@@ -68,6 +68,16 @@ export const routes: Route[] = [
     purpose: 'Hosted pages: verify a code, send an email code, passkey ceremonies, enroll, remove, finish',
   },
   {
+    id: 'InteractionPasskey',
+    methods: ['POST'],
+    path: '/interaction/{id}/passkey/{step}',
+    handler: 'interaction-passkey',
+    tenant: true,
+    // kms:sign: a passkey that ends a sign-in may end older sessions (their logout tokens are signed).
+    permissions: ['table:read', 'table:write', 'kms:sign'],
+    purpose: 'Hosted pages: the passkey ceremonies (options and verification, sign-in and enrollment)',
+  },
+  {
     id: 'EndSession',
     methods: ['GET', 'POST'],
     path: '/oidc/session/end',

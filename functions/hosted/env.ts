@@ -1,3 +1,4 @@
+import type { MobileNumber, PhoneProblem } from '../authenticators/phone.js';
 import type { AuthenticatorService } from '../authenticators/types.js';
 import { audit, type RequestAudit } from '../http/audit.js';
 import type { TenantContext } from '../http/handler.js';
@@ -18,6 +19,11 @@ export interface Env {
   auth: AuthenticatorService;
   nonce: string;
   secure: boolean;
+  /**
+   * Phone number parsing (libphonenumber's mobile metadata, about 130 KB): given by the pages'
+   * main function, absent in the passkey ceremonies' own, which texts nothing.
+   */
+  parsePhone?: (input: string) => MobileNumber | PhoneProblem;
 }
 
 /** A screen of this interaction, in its language and the tenant's name and colour. */

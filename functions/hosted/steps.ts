@@ -1,5 +1,4 @@
 import * as z from '../zod.js';
-import { parseMobile } from '../authenticators/phone.js';
 import { allowedSmsCountries } from '../authenticators/sms-guard.js';
 import type { SendResult, VerifyResult } from '../authenticators/types.js';
 import type { HttpResponse } from '../http/request.js';
@@ -37,7 +36,8 @@ async function sentCode(env: Env, channel: views.CodeChannel, to?: string): Prom
   const { ix } = env;
   const common = { key: ix.id, ip: env.req.sourceIp, locale: ix.locale, tenantName: env.ctx.tenant.name };
   if (channel === 'email') return env.auth.sendEmailCode(ix.userId!, { ...common, ...(to ? { to } : {}) });
-  const phone = to === undefined ? undefined : parseMobile(to);
+  if (!env.parsePhone) throw new Error('this function was built without phone parsing (Env.parsePhone)');
+  const phone = to === undefined ? undefined : env.parsePhone(to);
   if (typeof phone === 'string') return { sent: false, to: '', reason: 'refused', refusal: phone };
   const allowedCountries = allowedSmsCountries(env.ctx.tenant);
   return env.auth.sendSmsCode(ix.userId!, { ...common, allowedCountries, ...(phone ? { to: phone } : {}) });
@@ -248,13 +248,19 @@ const ENROLL_STEPS: Record<string, Step> = {
   },
 };
 
-/** Steps called by the page's script, with a JSON body and a JSON answer. */
-export const JSON_STEPS = new Set([
+/**
+ * The passkey ceremonies: posted by the page's script to `/interaction/{id}/passkey/{name}`
+ * (`passkey-<name>` here), with a JSON body and a JSON answer, and run by their own function.
+ */
+export const PASSKEY_STEPS = new Set([
   'passkey-options',
   'passkey-verify',
   'passkey-register-options',
   'passkey-register-verify',
 ]);
+
+/** Steps called by the page's script, with a JSON body and a JSON answer. */
+export const JSON_STEPS = PASSKEY_STEPS;
 
 /** A sign-in for an identifier that matches nobody: the same screens, and every answer is wrong. */
 async function ghostStep(env: Env, step: string, code: string): Promise<HttpResponse> {

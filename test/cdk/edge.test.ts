@@ -187,7 +187,7 @@ describe('edge protection: the web ACL', () => {
       '/oidc/auth',
       '/interaction/ix_123',
       '/interaction/ix_123/cancel',
-      '/interaction/ix_123/passkey-options',
+      '/interaction/ix_123/passkey/options',
       '/interaction/a/b/totp',
       '/v1/clients',
       '/x/init-auth',

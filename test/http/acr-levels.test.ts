@@ -122,10 +122,15 @@ async function passkeyLogin(start: string, passkey: SoftPasskey, email: string):
   await go(jar, `${page}/identify`, { form: { csrf: csrfOf(html), identifier: email } });
   html = await (await go(jar, page)).text();
   const csrf = csrfOf(html);
-  const options = await postJson(jar, `${page}/passkey-options`, { csrf });
+  // The ceremonies have a route (and a function) of their own; each route answers only its steps.
+  const misplaced = await postJson(jar, `${page}/passkey-options`, { csrf });
+  expect(misplaced.status).toBe(404);
+  expect(await misplaced.json()).toMatchObject({ error: 'not_found' });
+  expect((await postJson(jar, `${page}/passkey/email-send`, { csrf })).status).toBe(404);
+  const options = await postJson(jar, `${page}/passkey/options`, { csrf });
   expect(options.status).toBe(200);
   const response = passkey.authenticate((await options.json()) as PublicKeyCredentialRequestOptionsJSON);
-  const verified = await postJson(jar, `${page}/passkey-verify`, { csrf, response });
+  const verified = await postJson(jar, `${page}/passkey/verify`, { csrf, response });
   expect(await verified.json()).toEqual({ next: true });
   const done = await go(jar, `${page}/next`, { form: { csrf } });
   expect(done.status).toBe(302);

@@ -200,10 +200,14 @@ const STEPS = [
   'enroll-totp',
   'enroll-email-send',
   'enroll-email-verify',
+  // The passkey ceremonies, at their own route (`/interaction/{id}/passkey/{name}`).
+  'passkey/options',
+  'passkey/verify',
+  'passkey/register-options',
+  'passkey/register-verify',
+  // …and their names at the general route, which answers only its own steps.
   'passkey-options',
   'passkey-verify',
-  'passkey-register-options',
-  'passkey-register-verify',
   'next',
   'remove',
   'skip',

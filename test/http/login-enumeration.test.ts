@@ -79,7 +79,7 @@ async function walk(identifier: string, hint: boolean) {
     await go(jar, `${page}/email-verify`, { form: { csrf, code: '000000' } }),
     identifier,
   );
-  const options = await go(jar, `${page}/passkey-options`, {
+  const options = await go(jar, `${page}/passkey/options`, {
     method: 'POST',
     form: { csrf },
   });

@@ -330,6 +330,11 @@ describe('architecture', () => {
     expect(loads).toEqual([...sending].sort());
   });
 
+  it('(h) only the passkey ceremonies route loads WebAuthn (the pages start without it)', () => {
+    const loads = ENTRIES.filter((entry) => loadedBy(entry).has('functions/authenticators/passkey.ts'));
+    expect(loads).toEqual(['functions/handlers/interaction-passkey.ts']);
+  });
+
   it('(h) /health loads no AWS client and no adapter', () => {
     const loaded = [...loadedBy('functions/handlers/health.ts')];
     expect(loaded).toContain('functions/http/lambda.ts');

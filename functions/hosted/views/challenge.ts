@@ -16,6 +16,8 @@ export interface ViewContext {
 }
 
 const action = (v: ViewContext, step: string) => `/interaction/${v.id}/${step}`;
+/** The passkey ceremonies have a function of their own (handlers/interaction-passkey.ts). */
+const passkeyAction = (v: ViewContext, step: string) => `/interaction/${v.id}/passkey/${step}`;
 const viewUrl = (v: ViewContext, view: string) => `/interaction/${v.id}?view=${view}`;
 
 const csrfField = (v: ViewContext) => html`<input type="hidden" name="csrf" value="${v.csrf}" />`;
@@ -165,8 +167,8 @@ function passkeyScript(
 ): Html {
   const config = JSON.stringify({
     mode,
-    options: action(v, mode === 'get' ? 'passkey-options' : 'passkey-register-options'),
-    verify: action(v, mode === 'get' ? 'passkey-verify' : 'passkey-register-verify'),
+    options: passkeyAction(v, mode === 'get' ? 'options' : 'register-options'),
+    verify: passkeyAction(v, mode === 'get' ? 'verify' : 'register-verify'),
     csrf: v.csrf,
     failed: failedText,
     unsupported: unsupportedText,
