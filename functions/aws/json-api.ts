@@ -1,14 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
-import { AwsClient } from 'aws4fetch';
+import { signRequest } from './sigv4.js';
 import { xrayObserver } from './xray.js';
-
-/**
- * SigV4 signing keys derived per secret, day, region and service (four HMACs each, AWS SigV4
- * "Calculate the signature"): shared by every call of the container instead of derived per call.
- * Bounded: a container sees a few credentials and one day at a time.
- */
-const SIGNING_KEYS = new Map<string, ArrayBuffer>();
 import { BackendUnavailableError } from '../errors.js';
 
 /**
@@ -18,7 +11,7 @@ import { BackendUnavailableError } from '../errors.js';
  * Lambda's cold start (docs/architecture.md, "No AWS SDK in the functions"). What this module
  * does by hand is small and follows the SDK's documented behaviour: the endpoint (including
  * `AWS_ENDPOINT_URL_<SERVICE>`), the error shape, retries with jittered back-off, and a timeout per
- * attempt. Signing (SigV4) is `aws4fetch`; DynamoDB's attribute values are `@aws-sdk/util-dynamodb`.
+ * attempt, and SigV4 signing (`sigv4.ts`); DynamoDB's attribute values are `@aws-sdk/util-dynamodb`.
  */
 
 export interface AwsCredentials {
@@ -286,21 +279,16 @@ export class AwsApi {
     body: string,
     headers: Record<string, string>,
   ): Promise<unknown> {
-    if (SIGNING_KEYS.size > 64) SIGNING_KEYS.clear();
-    const signer = new AwsClient({
-      ...(await this.credentials()),
-      service: this.spec.signingName,
-      region: this.options.region,
-      retries: 0,
-      cache: SIGNING_KEYS,
-    });
+    const credentials = await this.credentials();
+    const url = new URL(`${this.endpoint}${path}`);
     // The SDK's retry headers: one invocation id for all attempts of a call, and the attempt number.
     const invocation = randomUUID();
     let last: unknown;
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
       if (attempt > 1) await sleep(Math.random() * this.backoffMs * 2 ** (attempt - 1));
-      const request = await signer.sign(`${this.endpoint}${path}`, {
+      const signed = signRequest({
         method,
+        url,
         body,
         headers: {
           ...headers,
@@ -308,9 +296,12 @@ export class AwsApi {
           'amz-sdk-invocation-id': invocation,
           'amz-sdk-request': `attempt=${attempt}; max=${this.maxAttempts}`,
         },
+        service: this.spec.signingName,
+        region: this.options.region,
+        credentials,
       });
       try {
-        return await this.once(request);
+        return await this.once(url, { method, body, headers: signed });
       } catch (err) {
         if (err instanceof AwsApiError && !isRetryable(err)) throw err;
         last = err;
@@ -322,9 +313,11 @@ export class AwsApi {
     });
   }
 
-  private async once(request: Request): Promise<unknown> {
+  private async once(url: URL, init: { method: string; body: string; headers: Record<string, string> }) {
     const signal = AbortSignal.timeout(this.timeoutMs);
-    const res = await fetch(request, { signal });
+    // `host` is signed, and fetch sets it from the URL (it may not be passed as a header).
+    const { host: _host, ...headers } = init.headers;
+    const res = await fetch(url, { method: init.method, body: init.body, headers, signal });
     const text = await res.text();
     if (!res.ok) throw parseError(res.status, res.headers, text);
     return text ? JSON.parse(text) : {};
