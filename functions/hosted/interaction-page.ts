@@ -10,35 +10,18 @@ import { ConditionFailedError } from '../store/store.js';
 import { schemeCookies } from '../sessions/cookies.js';
 import { presentedBinding } from './binding.js';
 import type { Env } from './env.js';
+import { expiredPage } from './expired.js';
 import { InteractionOverError } from './finish.js';
-import { jsonOk, pageResponse } from './respond.js';
+import { jsonOk } from './respond.js';
 import { renderView } from './screens.js';
 import { JSON_STEPS, PASSKEY_STEPS, runStep } from './steps.js';
-import { newNonce, pageContext } from './views/layout.js';
-import { notice } from './views/notice.js';
+import { newNonce } from './views/layout.js';
 
 /**
  * The hosted challenge pages: `GET /interaction/{id}` renders the current screen (screens.ts) and
  * `POST /interaction/{id}/{step}` acts (steps.ts). Every step checks the browser binding cookie and
  * the CSRF token first.
  */
-
-/**
- * A missing, finished or foreign interaction: the same page whichever it is (so it tells nothing
- * about other people's interactions), in the tenant's name and colour. In English: the
- * interaction, which knows the user's language, is not there to ask.
- */
-export function expiredPage(ctx: TenantContext): HttpResponse {
-  const page = pageContext(ctx.tenant, 'en');
-  return pageResponse(
-    page,
-    page.t('expired_title'),
-    notice(page.t, 'expired_title', page.t('expired_text')),
-    {
-      status: 400,
-    },
-  );
-}
 
 async function open(
   sent: HttpRequest,

@@ -24,9 +24,9 @@ import { IdentityProviderRepository, type StoredProvider } from '../upstream/pro
 import { screenUrl, type Env } from './env.js';
 import { finishError } from './finish.js';
 import { loginPassed } from './login.js';
-import { pageResponse, seeOther } from './respond.js';
-import { newNonce, pageContext } from './views/layout.js';
-import { notice } from './views/notice.js';
+import { expiredPage } from './expired.js';
+import { seeOther } from './respond.js';
+import { newNonce } from './views/layout.js';
 
 /**
  * "Continue with <name>": the hosted login hands the sign-in to an upstream OpenID Connect
@@ -76,22 +76,6 @@ export async function goUpstream(env: Env, login: LoginState, providerId: string
     logger.warn('upstream provider not available', { provider: provider.id, reason: err.message });
     return finishError(env, err.kind, 'the identity provider is not available');
   }
-}
-
-/**
- * A callback no sign-in of this browser waits for (no state, another browser's, used, expired,
- * unknown provider): the same page as an expired interaction, whichever it is.
- */
-function expiredPage(ctx: TenantContext): HttpResponse {
-  const page = pageContext(ctx.tenant, 'en');
-  return pageResponse(
-    page,
-    page.t('expired_title'),
-    notice(page.t, 'expired_title', page.t('expired_text')),
-    {
-      status: 400,
-    },
-  );
 }
 
 /** The interaction the callback's state names, opened without the binding cookie (the state proved the browser). */
