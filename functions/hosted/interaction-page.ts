@@ -14,7 +14,7 @@ import { expiredPage } from './expired.js';
 import { InteractionOverError } from './finish.js';
 import { jsonOk } from './respond.js';
 import { renderView } from './screens.js';
-import { JSON_STEPS, PASSKEY_STEPS, runStep } from './steps.js';
+import { PASSKEY_STEPS, runStep } from './steps.js';
 import { newNonce } from './views/layout.js';
 
 /**
@@ -94,7 +94,8 @@ export async function interactionStep(
     ceremony ? { passkeys: route.passkeys } : { parsePhone: route.parsePhone },
   );
   if (!('ix' in env)) return env;
-  const isJson = JSON_STEPS.has(step);
+  // The ceremonies are the steps the page's script calls, with a JSON body and a JSON answer.
+  const isJson = ceremony;
   const body = readBody(req);
   if (!body || !csrfValid(env.ix, body.form.csrf) || (isJson && !body.json)) {
     if (isJson) return jsonOk({ error: 'invalid_request', error_description: env.t('form_expired') }, 403);

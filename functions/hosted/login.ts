@@ -160,7 +160,7 @@ const LOGIN_SCREENS = {
       env.ctx.store,
       env.ctx.services.secretBox,
       env.ctx.origin,
-    ).list();
+    ).listForLogin();
     return show(
       env,
       env.t('signin_title'),

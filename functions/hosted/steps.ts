@@ -259,9 +259,6 @@ export const PASSKEY_STEPS = new Set([
   'passkey-register-verify',
 ]);
 
-/** Steps called by the page's script, with a JSON body and a JSON answer. */
-export const JSON_STEPS = PASSKEY_STEPS;
-
 /** A sign-in for an identifier that matches nobody: the same screens, and every answer is wrong. */
 async function ghostStep(env: Env, step: string, code: string): Promise<HttpResponse> {
   if (step === 'email-send') {

@@ -1,5 +1,7 @@
 import { createPrivateKey } from 'node:crypto';
+import { config } from '../config.js';
 import type { SecretBox } from '../crypto/secret-box.js';
+import { ReadCache } from '../read-cache.js';
 import { outboundUrlProblem } from '../outbound/guarded-fetch.js';
 import type { TenantStore } from '../store/tenant-store.js';
 import * as z from '../zod.js';
@@ -172,6 +174,13 @@ const key = providerKey;
 
 export const MAX_PROVIDERS = 20;
 
+/**
+ * The hosted login's "Continue with …" list, per tenant: read once per `TENANT_CACHE_SECONDS` by a
+ * warm container instead of on every sign-in page (most tenants have none, and the query would be
+ * the page's only read).
+ */
+const loginListCache = new ReadCache<StoredProvider[]>(1000);
+
 export class IdentityProviderRepository {
   constructor(
     private readonly store: TenantStore,
@@ -195,6 +204,15 @@ export class IdentityProviderRepository {
     return items.map(pick).sort((a, b) => a.id.localeCompare(b.id));
   }
 
+  /**
+   * `list` for the sign-in page, cached per container: a provider put or deleted shows there within
+   * `TENANT_CACHE_SECONDS` (at once in the container that changed it). The management API reads
+   * `list`, never this, so it always answers what is stored.
+   */
+  listForLogin(): Promise<StoredProvider[]> {
+    return loginListCache.get(this.store.tenantId, config().tenantCacheSeconds * 1000, () => this.list());
+  }
+
   async put(
     id: string,
     input: ProviderInput,
@@ -216,12 +234,14 @@ export class IdentityProviderRepository {
       updatedAt: new Date(now).toISOString(),
     };
     await this.store.put(key(id), { ...provider });
+    loginListCache.forget(this.store.tenantId);
     return { provider, created: !existing };
   }
 
   async delete(id: string): Promise<boolean> {
     if (!(await this.get(id))) return false;
     await this.store.delete(key(id));
+    loginListCache.forget(this.store.tenantId);
     return true;
   }
 

@@ -5,7 +5,7 @@
  * the cached copy runs out (`TENANT_CACHE_SECONDS`), which is the staleness they allow.
  */
 import { randomUUID } from 'node:crypto';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { ActionRepository } from '../../functions/actions/action.js';
 import {
   AUTH_FAILURE_WINDOW_SECONDS,
@@ -19,6 +19,11 @@ import type { DynamoStore } from '../../functions/store/dynamo-store.js';
 import { TenantStore } from '../../functions/store/tenant-store.js';
 import type { Tenant } from '../../functions/tenants/tenant.js';
 import { freshStore } from '../support/dynamo.js';
+import { LocalSecretBox } from '../../functions/crypto/local-secret-box.js';
+import { IdentityProviderRepository, putProviderSchema } from '../../functions/upstream/provider.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 let table: DynamoStore;
 beforeAll(async () => {
@@ -137,5 +142,38 @@ describe('auth-failure counters (per-container copy)', () => {
     for (let i = 0; i < MAX_AUTH_FAILURES_PER_IP; i++)
       expect(await status(limitAuthenticationFailures(store, '203.0.113.9', wrong, now, cache))).toBe(401);
     expect(await status(limitAuthenticationFailures(store, '203.0.113.9', right, now, cache))).toBe(429);
+  });
+});
+
+describe("the sign-in page's upstream providers", () => {
+  it('are read once per cache lifetime; a put or delete in this container shows at once; the API list is never cached', async () => {
+    const { store } = tenant();
+    const box = LocalSecretBox.open(mkdtempSync(join(tmpdir(), 'idp-box-')), 'us');
+    const providers = new IdentityProviderRepository(store, box, 'https://cache.us.localhost');
+    const query = vi.spyOn(store, 'query');
+    try {
+      expect(await providers.listForLogin()).toEqual([]);
+      expect(await providers.listForLogin()).toEqual([]);
+      expect(query).toHaveBeenCalledTimes(1);
+      const input = putProviderSchema.parse({
+        type: 'google',
+        name: 'Google',
+        client_id: 'c',
+        client_secret: 's',
+      });
+      await providers.put('google', input);
+      expect((await providers.listForLogin()).map((p) => p.id)).toEqual(['google']);
+      await providers.listForLogin();
+      expect(query).toHaveBeenCalledTimes(2);
+      // The management API's list reads the table every time.
+      await providers.list();
+      await providers.list();
+      expect(query).toHaveBeenCalledTimes(4);
+      expect(await providers.delete('google')).toBe(true);
+      expect(await providers.listForLogin()).toEqual([]);
+      expect(query).toHaveBeenCalledTimes(5);
+    } finally {
+      query.mockRestore();
+    }
   });
 });
