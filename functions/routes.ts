@@ -230,8 +230,10 @@ export const fallbackRoute: Route = {
 
 /** Matches a concrete path against a route path; returns the path parameters or undefined. */
 export function matchPath(pattern: string, path: string): Record<string, string> | undefined {
-  const p = pattern.split('/');
-  const a = path.split('/');
+  return matchSegments(pattern.split('/'), path.split('/'));
+}
+
+function matchSegments(p: readonly string[], a: readonly string[]): Record<string, string> | undefined {
   if (p.length !== a.length) return undefined;
   const params: Record<string, string> = {};
   for (let i = 0; i < p.length; i++) {
@@ -251,13 +253,32 @@ export function matchPath(pattern: string, path: string): Record<string, string>
   return params;
 }
 
+/**
+ * The table split once, grouped by segment count (in table order within a group): a request is
+ * compared only with the routes of its own length, without splitting every pattern on every request.
+ */
+let bySegments: Map<number, { route: Route; segments: string[] }[]> | undefined;
+function routesOfLength(n: number) {
+  if (!bySegments) {
+    bySegments = new Map();
+    for (const route of routes) {
+      const segments = route.path.split('/');
+      const group = bySegments.get(segments.length) ?? [];
+      group.push({ route, segments });
+      bySegments.set(segments.length, group);
+    }
+  }
+  return bySegments.get(n) ?? [];
+}
+
 export function findRoute(
   method: string,
   path: string,
 ): { route: Route; params: Record<string, string> } | { allowed: Method[] } | undefined {
   const allowed: Method[] = [];
-  for (const route of routes) {
-    const params = matchPath(route.path, path);
+  const actual = path.split('/');
+  for (const { route, segments } of routesOfLength(actual.length)) {
+    const params = matchSegments(segments, actual);
     if (!params) continue;
     if ((route.methods as string[]).includes(method)) return { route, params };
     allowed.push(...route.methods);

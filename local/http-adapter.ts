@@ -5,6 +5,29 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 /** API Gateway HTTP APIs pass these content types as text and base64-encode everything else. */
 const TEXTUAL = /^(text\/|application\/(json|x-www-form-urlencoded|xml|javascript|[a-z.+-]*\+json))/i;
 
+/** The path and query of a request target, split once by the server and reused here. */
+export interface Target {
+  path: string;
+  /** Without the `?`. */
+  query: string;
+}
+
+/** An origin-form path of plain characters with no dot segment: nothing for URL parsing to change. */
+const PLAIN_PATH = /^\/(?!.*\/\.\.?(?:\/|$))[A-Za-z0-9\-._~%!$&'()*+,;=:@/]*$/;
+
+/**
+ * Splits `/a/b?x=1`. A plain path is taken as it is (this runs on every request); anything else
+ * (dot segments, characters that need escaping, an absolute-form target) goes through WHATWG URL
+ * parsing, which normalises it the way it always did.
+ */
+export function splitTarget(raw: string): Target {
+  const q = raw.indexOf('?');
+  const path = q < 0 ? raw : raw.slice(0, q);
+  if (PLAIN_PATH.test(path) && !/%2e/i.test(path)) return { path, query: q < 0 ? '' : raw.slice(q + 1) };
+  const url = new URL(raw, 'http://local');
+  return { path: url.pathname, query: url.search.slice(1) };
+}
+
 /**
  * Turns a Node HTTP request into the API Gateway (HTTP API, payload format 2.0) event Lambda would
  * receive, so the local server runs the very same handlers as AWS.
@@ -14,11 +37,13 @@ export function toApiGatewayEvent(
   body: Buffer,
   routeKey: string,
   pathParameters: Record<string, string>,
+  target: Target = splitTarget(req.url ?? '/'),
 ): APIGatewayProxyEventV2 {
-  const url = new URL(req.url ?? '/', 'http://local');
   const headers: Record<string, string> = {};
   let cookies: string[] | undefined;
-  for (const [name, value] of Object.entries(req.headers)) {
+  // Node has already lower-cased the names and joined repeated headers (but for set-cookie and cookie).
+  for (const name in req.headers) {
+    const value = req.headers[name];
     if (value === undefined) continue;
     if (name === 'cookie') {
       // Payload 2.0 moves cookies out of the headers into `cookies`.
@@ -27,27 +52,33 @@ export function toApiGatewayEvent(
     }
     headers[name] = Array.isArray(value) ? value.join(',') : value;
   }
-  const query: Record<string, string> = {};
-  for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
+  let query: Record<string, string> | undefined;
+  if (target.query) {
+    query = {};
+    for (const [k, v] of new URLSearchParams(target.query)) query[k] = k in query ? `${query[k]},${v}` : v;
+  }
+  const host = headers.host ?? '';
+  const colon = host.lastIndexOf(':');
+  const domainName = colon > 0 && /^\d+$/.test(host.slice(colon + 1)) ? host.slice(0, colon) : host;
   const textual = TEXTUAL.test(headers['content-type'] ?? '');
-  const now = new Date();
+  const now = Date.now();
   return {
     version: '2.0',
     routeKey,
-    rawPath: url.pathname,
-    rawQueryString: url.search.slice(1),
+    rawPath: target.path,
+    rawQueryString: target.query,
     headers,
     ...(cookies ? { cookies } : {}),
-    ...(Object.keys(query).length ? { queryStringParameters: query } : {}),
+    ...(query && Object.keys(query).length ? { queryStringParameters: query } : {}),
     ...(Object.keys(pathParameters).length ? { pathParameters } : {}),
     requestContext: {
       accountId: 'local',
       apiId: 'local',
-      domainName: (headers.host ?? '').replace(/:\d+$/, ''),
-      domainPrefix: (headers.host ?? '').split('.')[0] ?? '',
+      domainName,
+      domainPrefix: host.split('.')[0] ?? '',
       http: {
         method: req.method ?? 'GET',
-        path: url.pathname,
+        path: target.path,
         protocol: `HTTP/${req.httpVersion}`,
         sourceIp: req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1',
         userAgent: headers['user-agent'] ?? '',
@@ -55,8 +86,8 @@ export function toApiGatewayEvent(
       requestId: randomUUID(),
       routeKey,
       stage: '$default',
-      time: now.toISOString(),
-      timeEpoch: now.getTime(),
+      time: new Date(now).toISOString(),
+      timeEpoch: now,
     },
     ...(body.length ? { body: textual ? body.toString('utf8') : body.toString('base64') } : {}),
     isBase64Encoded: body.length > 0 && !textual,
@@ -83,10 +114,15 @@ export function lambdaContext(functionName: string): Context {
 export function writeResult(res: ServerResponse, result: APIGatewayProxyStructuredResultV2): void {
   const headers: Record<string, string | string[]> = { ...(result.headers as Record<string, string>) };
   if (result.cookies?.length) headers['set-cookie'] = result.cookies;
-  const body = result.body
-    ? Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8')
-    : Buffer.alloc(0);
-  headers['content-length'] = String(body.length);
+  const body = result.body ?? '';
+  if (result.isBase64Encoded) {
+    const bytes = Buffer.from(body, 'base64');
+    headers['content-length'] = String(bytes.length);
+    res.writeHead(result.statusCode ?? 200, headers);
+    res.end(bytes);
+    return;
+  }
+  headers['content-length'] = String(Buffer.byteLength(body, 'utf8'));
   res.writeHead(result.statusCode ?? 200, headers);
-  res.end(body);
+  res.end(body, 'utf8');
 }

@@ -5,7 +5,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { fallbackRoute, findRoute, type Route } from '../functions/routes.js';
 import { withSecurityHeaders } from '../functions/http/headers.js';
 import { CALLBACK_PATH, callbackPage, demoCallback, isBareLoopbackHost } from './callback-page.js';
-import { lambdaContext, toApiGatewayEvent, writeResult } from './http-adapter.js';
+import { lambdaContext, splitTarget, toApiGatewayEvent, writeResult } from './http-adapter.js';
 
 type Handler = (
   event: APIGatewayProxyEventV2,
@@ -22,12 +22,19 @@ export const MAX_BODY = 10 * 1024 * 1024;
 export const MAX_DRAIN = 1024 * 1024;
 
 const handlers = new Map<string, Promise<Handler>>();
-function load(route: Route): Promise<Handler> {
+/** Handlers already imported, so a warm route is called without waiting on a promise. */
+const loaded = new Map<string, Handler>();
+function load(route: Route): Handler | Promise<Handler> {
+  const ready = loaded.get(route.handler);
+  if (ready) return ready;
   let h = handlers.get(route.handler);
   if (!h) {
     // The module path comes from the route table (never from the request).
     h = import(/* @vite-ignore */ `../functions/handlers/${route.handler}.js`).then(
-      (m: { handler: Handler }) => m.handler,
+      (m: { handler: Handler }) => {
+        loaded.set(route.handler, m.handler);
+        return m.handler;
+      },
     );
     handlers.set(route.handler, h);
   }
@@ -114,13 +121,13 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
 export function createGateway(): Server {
   const server = http.createServer(async (req, res) => {
     try {
-      const url = new URL(req.url ?? '/', 'http://local');
-      const path = url.pathname;
+      const target = splitTarget(req.url ?? '/');
+      const path = target.path;
       const method = (req.method ?? 'GET').toUpperCase();
       const demo = demoCallback();
       // The demo's redirect target, on the bare local host only (local/callback-page.ts).
       if (demo && path === CALLBACK_PATH && method === 'GET' && isBareLoopbackHost(req.headers.host)) {
-        return writeResult(res, callbackPage(url.searchParams, demo));
+        return writeResult(res, callbackPage(new URLSearchParams(target.query), demo));
       }
       const found = findRoute(method, path);
       const read = await readBody(req);
@@ -141,9 +148,10 @@ export function createGateway(): Server {
       // What API Gateway sends to its `$default` route goes to the same fallback handler here.
       const route = found && !('allowed' in found) ? found.route : fallbackRoute;
       const params = found && !('allowed' in found) ? found.params : {};
-      const handler = await load(route);
+      const loading = load(route);
+      const handler = loading instanceof Promise ? await loading : loading;
       const routeKey = route === fallbackRoute ? '$default' : `${method} ${route.path}`;
-      const event = toApiGatewayEvent(req, body, routeKey, params);
+      const event = toApiGatewayEvent(req, body, routeKey, params, target);
       return writeResult(res, await handler(event, lambdaContext(route.id)));
     } catch (err) {
       console.error('local gateway error', err);

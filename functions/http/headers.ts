@@ -12,8 +12,12 @@ export const SECURITY_HEADERS: Record<string, string> = {
   'content-security-policy': "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
 };
 
+const DEFAULTS: Record<string, string> = { ...SECURITY_HEADERS, 'cache-control': 'no-store' };
+
 export function withSecurityHeaders(headers: Record<string, string> = {}): Record<string, string> {
-  const lower: Record<string, string> = {};
-  for (const [k, v] of Object.entries(headers)) lower[k.toLowerCase()] = v;
-  return { ...SECURITY_HEADERS, 'cache-control': 'no-store', ...lower };
+  const out = { ...DEFAULTS };
+  // Handlers write header names in lower case; one that does not is still folded, so a
+  // `Content-Security-Policy` of a page replaces the default instead of joining it.
+  for (const k in headers) out[k.toLowerCase()] = headers[k]!;
+  return out;
 }

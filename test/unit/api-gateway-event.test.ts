@@ -4,7 +4,7 @@ import { parseForm, parseParams } from '../../functions/http/body.js';
 import { json, publicHandler } from '../../functions/http/lambda.js';
 import { toRequest, toResult } from '../../functions/http/request.js';
 import { handler as notFound } from '../../functions/handlers/not-found.js';
-import { lambdaContext } from '../../local/http-adapter.js';
+import { lambdaContext, splitTarget } from '../../local/http-adapter.js';
 
 /** What API Gateway's REST API sends a Lambda proxy integration (payload format 1.0). */
 function v1(over: Partial<APIGatewayProxyEvent> = {}): APIGatewayProxyEvent {
@@ -245,5 +245,29 @@ describe('toResult and the handlers: the answer in the event’s format', () => 
     expect(out.statusCode).toBe(405);
     expect(out).not.toHaveProperty('cookies');
     expect(JSON.parse(out.body ?? '')).toMatchObject({ error: expect.any(String) });
+  });
+});
+
+describe('splitTarget: the local server splits a request target the way URL parsing would', () => {
+  const viaUrl = (raw: string) => {
+    const url = new URL(raw, 'http://local');
+    return { path: url.pathname, query: url.search.slice(1) };
+  };
+  it.each([
+    '/oidc/token',
+    '/oidc/auth?client_id=a&redirect_uri=https%3A%2F%2Fapp%2Fcb',
+    '/v1/users/alice%40example.com/authenticators',
+    '/x?',
+    '/a?b?c',
+    '/a/../v1/clients',
+    '/a/./b',
+    '/a/..',
+    '/%2e%2e/v1/clients',
+    '/%2E./x',
+    '/a b',
+    '/caf\u00e9',
+    'http://evil.example/oidc/token?x=1',
+  ])('%s', (raw) => {
+    expect(splitTarget(raw)).toEqual(viaUrl(raw));
   });
 });
