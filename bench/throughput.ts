@@ -7,6 +7,11 @@
  *
  * The product also serves a client registered with `access_token_signed_response_alg: ES256`
  * (bench/servers/product.ts), loaded in the same turns: the ES256 row, against its own floor.
+ *
+ * A second floor, nearer the truth of an HTTP service: a bare node:http server that signs the same
+ * tokens and does nothing else (bench/servers/floor.ts), pinned and loaded the same way. What the
+ * product costs per request beyond Node's HTTP server and the signature is the difference of the
+ * two per-request times, printed in microseconds.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
@@ -140,10 +145,13 @@ export async function throughputComparison(): Promise<string[]> {
   const floors = { RS256: [signingRate(serverCore, 'RS256')], ES256: [signingRate(serverCore, 'ES256')] };
   const product = await startServer(serverCore, 'product.ts');
   const peer = await startServer(serverCore, 'peer.ts');
+  const http = await startServer(serverCore, 'floor.ts');
   const turns = [
     { label: 'this product, RS256', target: product.target },
     { label: 'this product, ES256', target: product.target.es256! },
     { label: 'oidc-provider, RS256', target: peer.target },
+    { label: 'node:http + signing, RS256', target: http.target },
+    { label: 'node:http + signing, ES256', target: http.target.es256! },
   ];
   const best = new Map<string, Load>();
   try {
@@ -158,11 +166,20 @@ export async function throughputComparison(): Promise<string[]> {
   } finally {
     await stopServer(product.child);
     await stopServer(peer.child);
+    await stopServer(http.child);
   }
   floors.RS256.push(signingRate(serverCore, 'RS256'));
   floors.ES256.push(signingRate(serverCore, 'ES256'));
   const floor = { RS256: Math.max(...floors.RS256), ES256: Math.max(...floors.ES256) };
-  const [rs, es, ref] = turns.map((t) => best.get(t.label)!) as [Load, Load, Load];
+  const [rs, es, ref, httpRs, httpEs] = turns.map((t) => best.get(t.label)!) as [
+    Load,
+    Load,
+    Load,
+    Load,
+    Load,
+  ];
+  // Microseconds per request on the server core, beyond the bare HTTP server doing the same signature.
+  const extraUs = (l: Load, floorLoad: Load) => (1e6 / l.rps - 1e6 / floorLoad.rps).toFixed(0);
   const lines = [
     `Throughput, client_credentials (servers pinned to core ${serverCore}, autocannon with ${CONNECTIONS} connections pinned to core ${loadCore};`,
     `  ${ROUNDS} alternating turns of ${SECONDS} s per server after ${WARMUP_SECONDS} s warm-up, best turn shown; signing floor: best of before and after)`,
@@ -172,6 +189,8 @@ export async function throughputComparison(): Promise<string[]> {
     `  ${'raw ES256 signing, 1 core'.padEnd(28)}${floor.ES256.toFixed(0).padStart(8)}   (node:crypto, P-256, no HTTP)`,
     `  RS256: product / oidc-provider ${(rs.rps / ref.rps).toFixed(2)} ×; product / signing floor ${(rs.rps / floor.RS256).toFixed(2)} ×; p99 ${rs.p99} ms vs ${ref.p99} ms`,
     `  ES256 client / RS256 client ${(es.rps / rs.rps).toFixed(2)} ×; ES256 / its signing floor ${(es.rps / floor.ES256).toFixed(2)} ×`,
+    `  node:http + signing: RS256 ${(httpRs.rps / floor.RS256).toFixed(2)} × the signing floor, ES256 / RS256 ${(httpEs.rps / httpRs.rps).toFixed(2)} ×;`,
+    `  the product per request beyond it: ${extraUs(rs, httpRs)} µs (RS256), ${extraUs(es, httpEs)} µs (ES256); oidc-provider ${extraUs(ref, httpRs)} µs`,
     '  The peer keeps everything in memory (its default adapter). The product runs DynamoDB Local on the same core and, warm,',
     '  reads it about once a second (the auth-failure counters; tenant and client are cached per container).',
   ];

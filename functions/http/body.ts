@@ -45,11 +45,16 @@ export function parseParams(source: string | URLSearchParams): Record<string, st
 }
 
 export function parseForm(req: HttpRequest, limit = MAX_BODY_BYTES): Record<string, string> {
+  return parseParams(formParams(req, limit));
+}
+
+/** The body of a form POST, its media type and size checked, repeats not yet refused. */
+export function formParams(req: HttpRequest, limit = MAX_BODY_BYTES): URLSearchParams {
   if (mediaType(req) !== 'application/x-www-form-urlencoded') {
     throw unsupportedMediaType('application/x-www-form-urlencoded');
   }
   if (req.bodyBytes > limit) throw payloadTooLarge(limit);
-  return parseParams(req.body);
+  return new URLSearchParams(req.body);
 }
 
 /** `Authorization: Basic` credentials (RFC 7617), each part form-decoded as RFC 6749 §2.3.1 asks. */

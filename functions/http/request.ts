@@ -122,7 +122,11 @@ function fromV1(event: APIGatewayProxyEvent): Normalised {
 
 function fromV2(event: APIGatewayProxyEventV2): Normalised {
   const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(event.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = v;
+  const given = event.headers ?? {};
+  for (const k in given) {
+    const v = given[k];
+    if (v !== undefined) headers[k.toLowerCase()] = v;
+  }
   return {
     method: event.requestContext.http.method,
     path: event.rawPath,

@@ -1,5 +1,5 @@
 import { tokenRequest, type TokenRequest } from '../oidc/token-request.js';
-import { parseForm } from './body.js';
+import { formParams, parseParams } from './body.js';
 import type { HttpRequest } from './request.js';
 
 /**
@@ -7,10 +7,10 @@ import type { HttpRequest } from './request.js';
  * (RFC 6749 §3.2), except `resource`, which RFC 8707 §2 lets a client send several times.
  */
 export function parseTokenRequest(req: HttpRequest): TokenRequest {
-  const all = new URLSearchParams(req.body);
+  // Media type and size of the whole body checked first; then every parameter but `resource`
+  // (RFC 8707 §2: it may repeat) is refused when repeated.
+  const all = formParams(req);
   const resources = all.getAll('resource');
   all.delete('resource');
-  // parseForm checks the media type and the size of the original body, then refuses repeats.
-  const form = parseForm({ ...req, body: all.toString() });
-  return tokenRequest(form, resources);
+  return tokenRequest(parseParams(all), resources);
 }

@@ -27,6 +27,18 @@ type PrivateKey = KeyObject;
 
 const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
 
+/** Encoded protected headers by alg, typ and kid: a handful per tenant, the same for every token. */
+const headers = new Lru<string, string>(1_000);
+function encodedHeader(alg: SigningAlg, typ: string, kid: string): string {
+  const key = `${alg} ${typ} ${kid}`;
+  let encoded = headers.get(key);
+  if (!encoded) {
+    encoded = b64({ alg, typ, kid });
+    headers.set(key, encoded);
+  }
+  return encoded;
+}
+
 /**
  * The JWS signature of `input` (RFC 7518 §3.3-3.5, RFC 8037 §3.1), with node:crypto directly:
  * synchronous and several times faster than going through WebCrypto for ES256 and EdDSA. jose
@@ -119,7 +131,7 @@ export class TenantKeyring implements Signer {
     if (!key) throw new UnsupportedAlgorithmError(alg);
     const privateKey = await this.open(key);
     count('signer:signJwt');
-    const signingInput = `${b64({ alg, typ: header.typ ?? 'JWT', kid: key.kid })}.${b64(payload)}`;
+    const signingInput = `${encodedHeader(alg, header.typ ?? 'JWT', key.kid)}.${b64(payload)}`;
     const signature = jwsSignature(alg, Buffer.from(signingInput, 'ascii'), privateKey);
     return `${signingInput}.${signature.toString('base64url')}`;
   }
