@@ -1,11 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import { signRequest } from './sigv4.js';
+import { exchange } from './transport.js';
 import { xrayObserver } from './xray.js';
 import { BackendUnavailableError } from '../errors.js';
 
 /**
- * The AWS JSON protocols, spoken over `fetch` for the services the functions use (DynamoDB, KMS,
+ * The AWS JSON protocols, spoken over node:http(s) (`transport.ts`) for the services the functions use (DynamoDB, KMS,
  * SQS and End User Messaging SMS: JSON-RPC with `X-Amz-Target`; SES v2: REST-JSON). Why not the AWS SDK: its KMS client
  * alone bundles to about 318 KB minified and DynamoDB with lib-dynamodb to 342 KB, most of a
  * Lambda's cold start (docs/architecture.md, "No AWS SDK in the functions"). What this module
@@ -154,7 +155,11 @@ export function isRetryable(err: AwsApiError): boolean {
  * message in `message` or `Message`; every other field is kept (DynamoDB's `CancellationReasons`,
  * `Item`).
  */
-export function parseError(status: number, headers: Headers, text: string): AwsApiError {
+export function parseError(
+  status: number,
+  headers: { get(name: string): string | null } | { header(name: string): string | undefined },
+  text: string,
+): AwsApiError {
   let body: Record<string, unknown> = {};
   try {
     const parsed: unknown = text ? JSON.parse(text) : {};
@@ -163,7 +168,9 @@ export function parseError(status: number, headers: Headers, text: string): AwsA
     // not JSON (a proxy's error page): the status decides
   }
   const { __type, code: bodyCode, message, Message, ...fields } = body;
-  const raw = headers.get('x-amzn-errortype') ?? __type ?? bodyCode;
+  const errorType =
+    'header' in headers ? headers.header('x-amzn-errortype') : headers.get('x-amzn-errortype');
+  const raw = errorType ?? __type ?? bodyCode;
   const code =
     typeof raw === 'string' && raw
       ? raw.split(':')[0]!.split('#').pop()!
@@ -201,6 +208,8 @@ export interface AwsApiOptions {
 
 /** What a transport failure was, for the log: `ECONNREFUSED`, `TimeoutError`... */
 function describe(err: unknown): string {
+  const code = (err as { code?: unknown; cause?: { code?: unknown } }).code;
+  if (typeof code === 'string') return code;
   const cause = (err as { cause?: { code?: unknown } }).cause;
   if (typeof cause?.code === 'string') return cause.code;
   return (err as { name?: string }).name ?? String(err);
@@ -236,7 +245,7 @@ export class AwsApi {
     this.observers.push(observer);
   }
 
-  /** Nothing to release: connections are `fetch`'s shared keep-alive pool (kept for callers of the SDK's `destroy`). */
+  /** Nothing to release: connections are the module's shared keep-alive pool (`transport.ts`; kept for callers of the SDK's `destroy`). */
   destroy(): void {}
 
   /** A JSON-RPC operation (`X-Amz-Target`), e.g. DynamoDB `GetItem` or KMS `Sign`. */
@@ -314,12 +323,8 @@ export class AwsApi {
   }
 
   private async once(url: URL, init: { method: string; body: string; headers: Record<string, string> }) {
-    const signal = AbortSignal.timeout(this.timeoutMs);
-    // `host` is signed, and fetch sets it from the URL (it may not be passed as a header).
-    const { host: _host, ...headers } = init.headers;
-    const res = await fetch(url, { method: init.method, body: init.body, headers, signal });
-    const text = await res.text();
-    if (!res.ok) throw parseError(res.status, res.headers, text);
-    return text ? JSON.parse(text) : {};
+    const res = await exchange(url, init, this.timeoutMs);
+    if (res.status < 200 || res.status > 299) throw parseError(res.status, res, res.text);
+    return res.text ? JSON.parse(res.text) : {};
   }
 }

@@ -221,6 +221,36 @@ describe('AwsApi errors', () => {
     await expect(dead.call('Sign', {})).rejects.toThrow(/kms Sign unavailable: ECONNREFUSED/);
   });
 
+  it('keeps its connection: consecutive calls share one socket', async () => {
+    const before = sockets.size;
+    const api = client();
+    for (let i = 0; i < 5; i++) await api.call('GetItem', { i });
+    expect(seen).toHaveLength(5);
+    expect(sockets.size - before).toBeLessThanOrEqual(1);
+  });
+
+  it('retries when the endpoint closed the kept connection between calls (a thawed container)', async () => {
+    const api = client();
+    await api.call('GetItem', {});
+    // The endpoint drops every idle connection, as one may while a Lambda container is frozen.
+    for (const s of sockets) s.destroy();
+    handlers = [json(200, { again: true })];
+    await expect(api.call('GetItem', {})).resolves.toEqual({ again: true });
+  });
+
+  it('treats an answer cut off in the middle as unavailable, and retries it', async () => {
+    handlers = [
+      (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0', 'content-length': '100' });
+        res.write('{"Item":');
+        setTimeout(() => res.socket?.destroy(), 10);
+      },
+      json(200, { whole: true }),
+    ];
+    await expect(client().call('GetItem', {})).resolves.toEqual({ whole: true });
+    expect(seen).toHaveLength(2);
+  });
+
   it('tells each observer about each call once, with its input, output or error', async () => {
     handlers = [json(200, { a: 1 }), json(400, { __type: 'ConditionalCheckFailedException' })];
     const api = client();
