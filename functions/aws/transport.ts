@@ -64,9 +64,11 @@ export function exchange(
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', (err) => finish(err));
-        res.on('aborted', () =>
-          finish(Object.assign(new Error('connection closed mid-answer'), { code: 'ECONNRESET' })),
-        );
+        // A connection dropped mid-answer closes the response without its end.
+        res.on('close', () => {
+          if (!res.complete)
+            finish(Object.assign(new Error('connection closed mid-answer'), { code: 'ECONNRESET' }));
+        });
         res.on('end', () =>
           finish(undefined, {
             status: res.statusCode ?? 0,
