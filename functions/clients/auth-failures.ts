@@ -67,7 +67,8 @@ async function recent(store: TenantStore, subjects: readonly string[], window: n
  * Counters this container has read lately, so that sources that do not fail (B2C, a machine
  * client) cost no read per request. Any failure counted here drops the copies it changed, so a
  * failing source is judged on fresh counters every time; what this allows is failures counted by
- * OTHER containers to be seen here up to this long late. Bounded, oldest first out.
+ * OTHER containers to be seen here late: for this long, then up to as long again while one read
+ * refreshes the copy in the background (no request waits for it). Bounded, oldest first out.
  */
 export const AUTH_FAILURE_CACHE_MS = 1_000;
 const cached = new ReadCache<Recent[]>();
@@ -82,8 +83,12 @@ function recentCached(
   window: number,
   cacheMs: number,
 ): Promise<Recent[]> {
-  return cached.get(cacheKey(store.tenantId, window, subjects), cacheMs, () =>
-    recent(store, subjects, window),
+  // Up to one more lifetime stale while one read refreshes it: no request waits for that read.
+  return cached.get(
+    cacheKey(store.tenantId, window, subjects),
+    cacheMs,
+    () => recent(store, subjects, window),
+    cacheMs,
   );
 }
 

@@ -66,3 +66,56 @@ describe('ReadCache', () => {
     expect(await cache.get('k', 1, async () => 'v2')).toBe('v2');
   });
 });
+
+describe('ReadCache, stale while one read refreshes', () => {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it('answers the expired value at once, refreshes it with one read, then answers the new one', async () => {
+    const cache = new ReadCache<string>();
+    await cache.get('k', 20, async () => 'old', 1_000);
+    await sleep(30); // expired, inside the stale time
+    const refresh = gatedLoad('new');
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, () => cache.get('k', 20, refresh.load, 1_000)),
+    );
+    expect(answers).toEqual(Array(30).fill('old'));
+    expect(refresh.calls()).toBe(1);
+    refresh.open();
+    await sleep(0);
+    expect(await cache.get('k', 20, async () => 'unused', 1_000)).toBe('new');
+  });
+
+  it('past the stale time, callers wait for the read as without it', async () => {
+    const cache = new ReadCache<string>();
+    await cache.get('k', 10, async () => 'old', 10);
+    await sleep(40);
+    expect(await cache.get('k', 10, async () => 'new', 10)).toBe('new');
+  });
+
+  it('a failed refresh keeps the old value and throws at nobody; the next call tries again', async () => {
+    const cache = new ReadCache<string>();
+    await cache.get('k', 10, async () => 'old', 5_000);
+    await sleep(20);
+    let calls = 0;
+    const failing = async (): Promise<string> => {
+      calls++;
+      throw new Error('table unavailable');
+    };
+    expect(await cache.get('k', 10, failing, 5_000)).toBe('old');
+    await sleep(0);
+    expect(await cache.get('k', 10, failing, 5_000)).toBe('old');
+    expect(calls).toBe(2);
+  });
+
+  it('a refresh that a write forgot is not kept, and the key is read afresh', async () => {
+    const cache = new ReadCache<string>();
+    await cache.get('k', 10, async () => 'old', 5_000);
+    await sleep(20);
+    const refresh = gatedLoad('stale-read');
+    expect(await cache.get('k', 10, refresh.load, 5_000)).toBe('old');
+    cache.forget('k');
+    refresh.open();
+    await sleep(0);
+    expect(await cache.get('k', 10, async () => 'after-write', 5_000)).toBe('after-write');
+  });
+});
