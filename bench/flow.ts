@@ -2,20 +2,24 @@
  * `npm run bench`: the federated login (POST /init-auth → GET /oidc/auth → POST /oidc/token), end to
  * end over real HTTP against the local server started in this process, on an in-memory DynamoDB
  * Local. Prints throughput, per-step latency percentiles, the DynamoDB and signing calls one flow
- * costs, and the same work done directly with the AWS SDK and node:crypto (the storage + crypto
- * floor). Loopback only; bounded; stops by itself. See bench/README.md.
+ * costs, and the same work done directly through the same DynamoDB client and node:crypto (the
+ * storage + crypto floor). Loopback only; bounded; stops by itself. See bench/README.md.
  *
  * Then client_credentials tokens (one request each, counted the same way), the cost of both in US
- * dollars per million at us-west-2 list prices (bench/prices.ts, bench/cost.ts), and the pinned
- * throughput comparison with oidc-provider (bench/throughput.ts; BENCH_PEER=0 skips it).
+ * dollars per million at us-west-2 list prices (bench/prices.ts, bench/cost.ts), the pinned
+ * throughput comparison with oidc-provider (bench/throughput.ts; BENCH_PEER=0 skips it) and cold
+ * starts of bundled handlers (bench/cold-start.ts; BENCH_COLD=0 skips it).
  *
  *   BENCH_FLOWS (300)  BENCH_CONCURRENCY (8)  BENCH_WARMUP (20)  BENCH_TOKENS (600)  BENCH_PEER (1)
+ *   BENCH_COLD (1)
  */
 import './env.js';
 import { generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import type { AwsApi } from '../functions/aws/json-api.js';
@@ -46,6 +50,20 @@ const CONCURRENCY = intFromEnv('BENCH_CONCURRENCY', 8, 1, 256);
 const WARMUP = intFromEnv('BENCH_WARMUP', 20, 0, 10_000);
 const TOKENS = intFromEnv('BENCH_TOKENS', 600, 1, 1_000_000);
 const PEER = intFromEnv('BENCH_PEER', 1, 0, 1) === 1;
+const COLD = intFromEnv('BENCH_COLD', 1, 0, 1) === 1;
+const here = dirname(fileURLToPath(import.meta.url));
+
+/**
+ * The cold-start table (bench/cold-start.ts), in a process of its own: it needs the Lambda
+ * configuration (KMS secret box, no local adapters), which this process's cached config is not.
+ */
+function coldStarts(): string {
+  const run = spawnSync(process.execPath, ['--import', 'tsx', join(here, 'cold-start.ts')], {
+    encoding: 'utf8',
+  });
+  if (run.status !== 0) throw new Error(`cold-start measurement failed: ${run.stderr.slice(-800)}`);
+  return run.stdout.trimEnd();
+}
 /** Flows run one at a time with counter snapshots between steps, to split the calls by step. */
 const ACCOUNTING_FLOWS = Math.min(20, FLOWS);
 
@@ -683,6 +701,9 @@ async function main(): Promise<number> {
     out();
     if (PEER) for (const line of await throughputComparison()) out(line);
     else out('Peer      BENCH_PEER=0: the pinned comparison with oidc-provider is skipped');
+    out();
+    if (COLD) out(coldStarts());
+    else out('Cold      BENCH_COLD=0: the cold-start measurement is skipped');
     return 0;
   } finally {
     await cleanup();
