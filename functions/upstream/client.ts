@@ -1,7 +1,8 @@
-import { createRemoteJWKSet, customFetch, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { constantTimeEqual } from '../crypto/secrets.js';
 import { Lru } from '../lru.js';
 import { guardedRequest } from '../outbound/guarded-fetch.js';
+import { remoteKeySet } from '../outbound/remote-key-set.js';
 import { discoveredIssuerMatches, issuerMatches } from './issuer.js';
 import type { StoredProvider } from './provider.js';
 
@@ -37,19 +38,9 @@ export interface Discovery {
   code_challenge_methods_supported?: string[];
 }
 
-/** Per container: discovery documents by issuer, key sets by JWKS URI (jose caches the keys). */
+/** Per container: discovery documents by issuer, key sets by JWKS URI (each keeps its keys). */
 const discoveries = new Lru<string, { doc: Discovery; until: number }>(100);
-const keySets = new Lru<string, ReturnType<typeof createRemoteJWKSet>>(100);
-
-/** jose's fetch for the JWKS, through the guarded client (jose applies its own timeout too). */
-const jwksFetch = async (url: string, init: { headers: Headers; signal: AbortSignal }): Promise<Response> => {
-  const res = await guardedRequest(url, {
-    headers: Object.fromEntries(init.headers.entries()),
-    timeoutMs: UPSTREAM_TIMEOUT_MS,
-    what: 'an upstream JWKS URI',
-  });
-  return new Response(res.body, { status: res.status, headers: { 'content-type': 'application/json' } });
-};
+const keySets = new Lru<string, JWTVerifyGetKey>(100);
 
 async function getJson(url: string, what: string): Promise<Record<string, unknown>> {
   let res;
@@ -97,11 +88,11 @@ export async function discover(provider: StoredProvider, now = Date.now()): Prom
 function keySet(jwksUri: string) {
   let set = keySets.get(jwksUri);
   if (!set) {
-    set = createRemoteJWKSet(new URL(jwksUri), {
-      timeoutDuration: UPSTREAM_TIMEOUT_MS,
-      cooldownDuration: 30_000,
-      cacheMaxAge: 10 * 60_000,
-      [customFetch]: jwksFetch as never,
+    set = remoteKeySet(jwksUri, {
+      timeoutMs: UPSTREAM_TIMEOUT_MS,
+      cooldownMs: 30_000,
+      maxAgeMs: 10 * 60_000,
+      what: 'an upstream JWKS URI',
     });
     keySets.set(jwksUri, set);
   }
@@ -189,8 +180,9 @@ export async function verifyIdToken(
       requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat'],
     }));
   } catch (err) {
-    // The keys could not be had (network, timeout, not a JWKS): the upstream's trouble, not a
-    // forgery. Anything jose refused about the token itself is a refusal.
+    // The keys could not be had (network, timeout, not a JWKS: KeySetUnavailableError, not a
+    // JOSEError): the upstream's trouble, not a forgery. Anything jose refused about the token
+    // itself is a refusal.
     const code = (err as { code?: string }).code;
     const refused =
       err instanceof joseErrors.JOSEError &&
