@@ -4,7 +4,7 @@
  * Security Policy violation on any page visited.
  */
 import type { Browser } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   startCallbackServer,
   type CallbackServer,
@@ -15,6 +15,7 @@ import {
   PHONE,
   totpFor,
   type TestPage,
+  closedAfterEachWithoutCspViolations,
 } from '../support/browser.js';
 import { newUserId, type TestTenant } from '../support/flow.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -33,7 +34,8 @@ let server: TestServer;
 let t: TestTenant;
 let browser: Browser;
 let callback: CallbackServer;
-const pages: TestPage[] = [];
+/** Closed after each test, which fails on any Content Security Policy violation they reported. */
+const keep = closedAfterEachWithoutCspViolations();
 
 beforeAll(async () => {
   [server, browser, callback] = await Promise.all([
@@ -52,16 +54,9 @@ afterAll(async () => {
   await callback?.close();
 });
 
-/** Every page a test opened: no CSP violation may have been reported on any of them. */
-afterEach(async () => {
-  const open = pages.splice(0);
-  for (const tp of open) await tp.context.close();
-  expect(open.flatMap((tp) => tp.cspViolations)).toEqual([]);
-});
-
 async function newPage(opts: Parameters<typeof openPage>[2] = {}): Promise<TestPage> {
   const tp = await openPage(browser, callback, opts);
-  pages.push(tp);
+  keep(tp);
   return tp;
 }
 
@@ -240,7 +235,7 @@ describe('hosted challenge in Chromium', () => {
 
   it('the CSP check itself works: an injected inline script is reported', async () => {
     const user = await totpUser();
-    const tp = await openPage(browser, callback); // not in `pages`: this one is meant to violate the policy
+    const tp = await openPage(browser, callback); // not kept: this one is meant to violate the policy
     try {
       await begin(tp, t, { userId: user.userId, action: 'challenge' });
       await tp.page.getByLabel('Verification code').waitFor();

@@ -7,8 +7,13 @@
  * max_age, and SSO across two clients.
  */
 import type { Browser } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, openPage, type TestPage } from '../support/browser.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  launchBrowser,
+  openPage,
+  type TestPage,
+  closedAfterEachWithoutCspViolations,
+} from '../support/browser.js';
 import type { TestTenant } from '../support/flow.js';
 import {
   authRequest,
@@ -36,7 +41,8 @@ let configB: client.Configuration;
 /** A confidential service allowed client_credentials only. */
 let configService: client.Configuration;
 let serviceId: string;
-const pages: TestPage[] = [];
+/** Closed after each test, which fails on any Content Security Policy violation they reported. */
+const keep = closedAfterEachWithoutCspViolations();
 
 const SCOPE = 'openid profile email offline_access';
 
@@ -77,16 +83,10 @@ afterAll(async () => {
   await app?.close();
 });
 
-afterEach(async () => {
-  const open = pages.splice(0);
-  for (const tp of open) await tp.context.close();
-  expect(open.flatMap((tp) => tp.cspViolations)).toEqual([]);
-});
-
 /** A fresh browser (own cookie jar) whose every top-level navigation is recorded. */
 async function newBrowser(): Promise<{ tp: TestPage; navigations: string[] }> {
   const tp = await openPage(browser, app);
-  pages.push(tp);
+  keep(tp);
   return { tp, navigations: recordNavigations(tp) };
 }
 

@@ -6,13 +6,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Browser } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   addVirtualAuthenticator,
   latestCode,
   launchBrowser,
   openPage,
   type TestPage,
+  closedAfterEachWithoutCspViolations,
 } from '../support/browser.js';
 import { eventually, getUser } from '../support/browser-flow.js';
 import type { TestTenant } from '../support/flow.js';
@@ -30,7 +31,8 @@ import { setSignUp } from '../support/sign-up.js';
 let server: TestServer;
 let browser: Browser;
 let app: AppServer;
-const pages: TestPage[] = [];
+/** Closed after each test, which fails on any Content Security Policy violation they reported. */
+const keep = closedAfterEachWithoutCspViolations();
 
 beforeAll(async () => {
   [server, browser, app] = await Promise.all([startTestServer(), launchBrowser(), startAppServer()]);
@@ -39,11 +41,6 @@ afterAll(async () => {
   await browser?.close();
   await server?.stop();
   await app?.close();
-});
-afterEach(async () => {
-  const open = pages.splice(0);
-  for (const tp of open) await tp.context.close();
-  expect(open.flatMap((tp) => tp.cspViolations)).toEqual([]);
 });
 
 async function tenantWithApp(authenticator: 'required' | 'optional') {
@@ -80,7 +77,7 @@ describe('self sign-up in Chromium', () => {
   it('creates an account with a passkey, gets tokens, and signs in again with the passkey', async () => {
     const { t, config } = await tenantWithApp('required');
     const tp = await openPage(browser, app);
-    pages.push(tp);
+    keep(tp);
     const { page } = tp;
     await addVirtualAuthenticator(page);
     const email = `new-${randomBytes(4).toString('hex')}@example.com`;
@@ -125,7 +122,7 @@ describe('self sign-up in Chromium', () => {
   it('optional authenticator: "Not now" goes straight back to the app as the new user', async () => {
     const { t, config } = await tenantWithApp('optional');
     const tp = await openPage(browser, app);
-    pages.push(tp);
+    keep(tp);
     const email = `new-${randomBytes(4).toString('hex')}@example.com`;
     const req = await authRequest(config, app.url, { scope: 'openid email' });
     await tp.page.goto(req.url.href);

@@ -4,7 +4,7 @@
  * too, and with no Content Security Policy violation on any page visited.
  */
 import type { Browser } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   launchBrowser,
   openPage,
@@ -12,6 +12,7 @@ import {
   startCallbackServer,
   type CallbackServer,
   type TestPage,
+  closedAfterEachWithoutCspViolations,
 } from '../support/browser.js';
 import {
   begin,
@@ -29,7 +30,8 @@ let server: TestServer;
 let t: TestTenant;
 let browser: Browser;
 let callback: CallbackServer;
-const pages: TestPage[] = [];
+/** Closed after each test, which fails on any Content Security Policy violation they reported. */
+const keep = closedAfterEachWithoutCspViolations();
 
 beforeAll(async () => {
   [server, browser, callback] = await Promise.all([
@@ -48,15 +50,9 @@ afterAll(async () => {
   await callback?.close();
 });
 
-afterEach(async () => {
-  const open = pages.splice(0);
-  for (const tp of open) await tp.context.close();
-  expect(open.flatMap((tp) => tp.cspViolations)).toEqual([]);
-});
-
 async function newPage(opts: Parameters<typeof openPage>[2] = {}): Promise<TestPage> {
   const tp = await openPage(browser, callback, opts);
-  pages.push(tp);
+  keep(tp);
   return tp;
 }
 

@@ -16,11 +16,14 @@ import {
   federatedTenant,
   initAuth,
   newUserId,
-  redeem,
-  redirectParams,
-  verify,
   type TestTenant,
 } from '../support/flow.js';
+import {
+  claimsOf as claimsAt,
+  startChallenge as startChallengeAt,
+  type HostedPage,
+} from '../support/challenge-page.js';
+import { csrfOf } from '../support/hosted-login.js';
 import { http, startTestServer, type TestServer } from '../support/server.js';
 
 let server: TestServer;
@@ -74,48 +77,10 @@ async function totpUser(): Promise<{ userId: string; code: () => string }> {
   return { userId, code: () => totp.generate() };
 }
 
-interface Browser {
-  cookie: string;
-  page: string;
-  csrf: string;
-  url: string;
-}
+type Browser = HostedPage;
 
-/** Starts a flow and follows the 303 to the hosted page, keeping the binding cookie like a browser. */
-async function startChallenge(
-  userId: string,
-  action = 'challenge',
-  extra: Record<string, unknown> = {},
-): Promise<Browser> {
-  const init = await initAuth(t, { userId, action, ...extra });
-  const res = await authorize(t, {
-    client_id: t.id,
-    token: init.token,
-    redirect_uri: APP_REDIRECT,
-    response_type: 'code',
-    scope: 'openid',
-    state: 'st',
-  });
-  expect(res.status).toBe(303);
-  const location = res.headers.get('location')!;
-  expect(location).toMatch(/^\/interaction\/[A-Za-z0-9_-]{24}$/);
-  const setCookie = res.headers.getSetCookie()[0]!;
-  expect(setCookie).toMatch(/HttpOnly/);
-  expect(setCookie).toMatch(/SameSite=Lax/);
-  expect(setCookie).toContain(`Path=${location}`);
-  const cookie = setCookie.split(';')[0]!;
-  const url = `${t.origin}${location}`;
-  const page = await http(url, { headers: { cookie } });
-  expect(page.status).toBe(200);
-  const html = await page.text();
-  return { cookie, page: html, csrf: csrfOf(html), url };
-}
-
-function csrfOf(html: string): string {
-  const m = /name="csrf" value="([^"]+)"/.exec(html);
-  expect(m, 'a CSRF field').toBeTruthy();
-  return decodeEntities(m![1]!);
-}
+const startChallenge = (userId: string, action = 'challenge', extra: Record<string, unknown> = {}) =>
+  startChallengeAt(t, userId, action, extra);
 
 function post(b: Browser, step: string, form: Record<string, string>, cookie = b.cookie): Promise<Response> {
   return http(`${b.url}/${step}`, {
@@ -125,22 +90,14 @@ function post(b: Browser, step: string, form: Record<string, string>, cookie = b
   });
 }
 
-async function claimsOf(res: Response) {
-  const { params } = redirectParams(res);
-  expect(params.error).toBeUndefined();
-  expect(params.state).toBe('st');
-  const tokenRes = await redeem(t, params.code!, APP_REDIRECT);
-  const tokens = await body<{ id_token: string }>(tokenRes);
-  expect(tokenRes.status).toBe(200);
-  return (await verify(t, tokens.id_token)).payload;
-}
+const claimsOf = (res: Response) => claimsAt(t, res);
 
 describe('hosted challenge pages', () => {
   it('a correct TOTP code ends CHALLENGE_SUCCEEDED with is_enrolled true and amr otp', async () => {
     const user = await totpUser();
     const b = await startChallenge(user.userId);
-    expect(b.page).toContain('autocomplete="one-time-code"');
-    expect(b.page).toContain('inputmode="numeric"');
+    expect(b.html).toContain('autocomplete="one-time-code"');
+    expect(b.html).toContain('inputmode="numeric"');
     const res = await post(b, 'totp', { csrf: b.csrf, code: user.code() });
     const claims = await claimsOf(res);
     expect(claims.action_state).toBe('CHALLENGE_SUCCEEDED');
@@ -191,7 +148,7 @@ describe('hosted challenge pages', () => {
 
   it('a user with nothing enrolled is offered enrollment and may skip it: ALLOW, is_enrolled false', async () => {
     const b = await startChallenge(newUserId());
-    expect(b.page).toContain('/enroll-totp-start"');
+    expect(b.html).toContain('/enroll-totp-start"');
     const res = await post(b, 'skip', { csrf: b.csrf });
     const claims = await claimsOf(res);
     expect(claims.action_state).toBe('ALLOW');

@@ -7,19 +7,12 @@ import { join } from 'node:path';
 import type { Response } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { config } from '../../functions/config.js';
+import { body, decodeEntities, federatedTenant, newUserId, type TestTenant } from '../support/flow.js';
 import {
-  APP_REDIRECT,
-  authorize,
-  body,
-  decodeEntities,
-  federatedTenant,
-  initAuth,
-  newUserId,
-  redeem,
-  redirectParams,
-  verify,
-  type TestTenant,
-} from '../support/flow.js';
+  claimsOf as claimsAt,
+  startChallenge as startChallengeAt,
+  type HostedPage,
+} from '../support/challenge-page.js';
 import { basic, http, startTestServer, type TestServer } from '../support/server.js';
 import {
   allowSmsCountries,
@@ -55,31 +48,9 @@ function enroll(userId: string, payload: unknown): Promise<Response> {
   });
 }
 
-interface Page {
-  cookie: string;
-  url: string;
-  csrf: string;
-  html: string;
-}
+type Page = HostedPage;
 
-const csrfOf = (html: string) => decodeEntities(/name="csrf" value="([^"]+)"/.exec(html)![1]!);
-
-async function startChallenge(userId: string): Promise<Page> {
-  const init = await initAuth(t, { userId, action: 'challenge' });
-  const res = await authorize(t, {
-    client_id: t.id,
-    token: init.token,
-    redirect_uri: APP_REDIRECT,
-    response_type: 'code',
-    scope: 'openid',
-    state: 'st',
-  });
-  expect(res.status).toBe(303);
-  const cookie = res.headers.getSetCookie()[0]!.split(';')[0]!;
-  const url = `${t.origin}${res.headers.get('location')}`;
-  const html = await (await http(url, { headers: { cookie } })).text();
-  return { cookie, url, csrf: csrfOf(html), html };
-}
+const startChallenge = (userId: string) => startChallengeAt(t, userId);
 
 function post(p: Page, step: string, form: Record<string, string>): Promise<Response> {
   return http(`${p.url}/${step}`, {
@@ -89,12 +60,7 @@ function post(p: Page, step: string, form: Record<string, string>): Promise<Resp
   });
 }
 
-async function claimsOf(res: Response) {
-  const { params } = redirectParams(res);
-  expect(params.error).toBeUndefined();
-  const tokens = await body<{ id_token: string }>(await redeem(t, params.code!, APP_REDIRECT));
-  return (await verify(t, tokens.id_token)).payload;
-}
+const claimsOf = (res: Response) => claimsAt(t, res);
 
 describe('POST /v1/users/{userId}/authenticators {"type":"SMS"}', () => {
   it('enrolls a pre-verified mobile number, normalised and shown masked', async () => {

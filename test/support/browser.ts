@@ -14,6 +14,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
 import * as OTPAuth from 'otpauth';
+import { afterEach, expect } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
 import { LocalOutbox } from '../../functions/mail/local-outbox.js';
 import { servicesFor } from '../../functions/services.js';
@@ -180,4 +181,21 @@ export async function addVirtualAuthenticator(
     },
   });
   return { cdp, authenticatorId };
+}
+
+/**
+ * For a test file: every page handed to the returned function is closed after each test, and the
+ * test fails if any of them reported a Content Security Policy violation.
+ */
+export function closedAfterEachWithoutCspViolations(): (tp: TestPage) => TestPage {
+  const pages: TestPage[] = [];
+  afterEach(async () => {
+    const open = pages.splice(0);
+    for (const tp of open) await tp.context.close();
+    expect(open.flatMap((tp) => tp.cspViolations)).toEqual([]);
+  });
+  return (tp) => {
+    pages.push(tp);
+    return tp;
+  };
 }
