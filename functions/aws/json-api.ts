@@ -1,12 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import { signRequest } from './sigv4.js';
-import { exchange } from './transport.js';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { exchange } from '../outbound/exchange.js';
 import { xrayObserver } from './xray.js';
 import { BackendUnavailableError } from '../errors.js';
 
 /**
- * The AWS JSON protocols, spoken over node:http(s) (`transport.ts`) for the services the functions use (DynamoDB, KMS,
+ * The AWS JSON protocols, spoken over node:http(s) (`outbound/exchange.ts`) for the services the functions use (DynamoDB, KMS,
  * SQS and End User Messaging SMS: JSON-RPC with `X-Amz-Target`; SES v2: REST-JSON). Why not the AWS SDK: its KMS client
  * alone bundles to about 318 KB minified and DynamoDB with lib-dynamodb to 342 KB, most of a
  * Lambda's cold start (docs/architecture.md, "No AWS SDK in the functions"). What this module
@@ -157,7 +159,7 @@ export function isRetryable(err: AwsApiError): boolean {
  */
 export function parseError(
   status: number,
-  headers: { get(name: string): string | null } | { header(name: string): string | undefined },
+  headers: Record<string, string | string[] | undefined>,
   text: string,
 ): AwsApiError {
   let body: Record<string, unknown> = {};
@@ -168,9 +170,8 @@ export function parseError(
     // not JSON (a proxy's error page): the status decides
   }
   const { __type, code: bodyCode, message, Message, ...fields } = body;
-  const errorType =
-    'header' in headers ? headers.header('x-amzn-errortype') : headers.get('x-amzn-errortype');
-  const raw = errorType ?? __type ?? bodyCode;
+  const errorType = headers['x-amzn-errortype'];
+  const raw = (Array.isArray(errorType) ? errorType[0] : errorType) ?? __type ?? bodyCode;
   const code =
     typeof raw === 'string' && raw
       ? raw.split(':')[0]!.split('#').pop()!
@@ -216,6 +217,13 @@ function describe(err: unknown): string {
 }
 
 /**
+ * Keep-alive connections: a warm container reuses its connection to each endpoint (TLS set up
+ * once). A socket the endpoint closed while the container was frozen fails its next request, which
+ * is retried like any network failure.
+ */
+const keepAlive = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
+
+/**
  * One service in one region. `call` is a JSON-RPC operation, `rest` a REST-JSON one. A throttling
  * or 5xx answer, a network failure or a timeout is retried (up to `maxAttempts`), then becomes
  * `BackendUnavailableError` (answered 503); any other error answer is thrown as `AwsApiError`.
@@ -245,7 +253,7 @@ export class AwsApi {
     this.observers.push(observer);
   }
 
-  /** Nothing to release: connections are the module's shared keep-alive pool (`transport.ts`; kept for callers of the SDK's `destroy`). */
+  /** Nothing to release: connections are the module's shared keep-alive pool (kept for callers of the SDK's `destroy`). */
   destroy(): void {}
 
   /** A JSON-RPC operation (`X-Amz-Target`), e.g. DynamoDB `GetItem` or KMS `Sign`. */
@@ -323,8 +331,13 @@ export class AwsApi {
   }
 
   private async once(url: URL, init: { method: string; body: string; headers: Record<string, string> }) {
-    const res = await exchange(url, init, this.timeoutMs);
-    if (res.status < 200 || res.status > 299) throw parseError(res.status, res, res.text);
-    return res.text ? JSON.parse(res.text) : {};
+    // `host` is among the signed headers and goes as signed.
+    const res = await exchange(url, {
+      ...init,
+      timeoutMs: this.timeoutMs,
+      agent: url.protocol === 'https:' ? keepAlive.https : keepAlive.http,
+    });
+    if (res.status < 200 || res.status > 299) throw parseError(res.status, res.headers, res.body);
+    return res.body ? JSON.parse(res.body) : {};
   }
 }

@@ -1,7 +1,6 @@
 import { lookup, type LookupAddress, type LookupOptions } from 'node:dns';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import { BlockList, isIP } from 'node:net';
+import { BlockList, isIP, type LookupFunction } from 'node:net';
+import { exchange } from './exchange.js';
 
 /*
  * Every request this provider sends to a URL someone else chose (a client's back-channel logout
@@ -124,9 +123,9 @@ export interface OutboundResponse {
 }
 
 /**
- * One request, no redirect followed (node:http never follows one). Written on node:http rather
- * than fetch because fetch offers no hook between DNS resolution and connecting, where the address
- * must be checked. Rejects with `code: 'EFORBIDDEN'` for a URL or address it must not reach.
+ * One request, no redirect followed, over the shared exchange (`exchange.ts`): node:http rather
+ * than fetch also because fetch offers no hook between DNS resolution and connecting, where the
+ * address must be checked. Rejects with `code: 'EFORBIDDEN'` for a URL or address it must not reach.
  */
 export function guardedRequest(uri: string, req: OutboundRequest): Promise<OutboundResponse> {
   const problem = outboundUrlProblem(uri, req.what ?? 'an outbound URL');
@@ -134,40 +133,17 @@ export function guardedRequest(uri: string, req: OutboundRequest): Promise<Outbo
   const url = new URL(uri);
   const host = url.hostname.replace(/^\[|\]$/g, '');
   if (isIP(host) && isForbiddenAddress(host)) return Promise.reject(forbidden('forbidden address'));
-  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-  const maxBytes = req.maxBytes ?? 512 * 1024;
-  return new Promise((resolve, reject) => {
-    const outgoing = send(
-      url,
-      {
-        method: req.method ?? 'GET',
-        headers: {
-          ...req.headers,
-          ...(req.body !== undefined ? { 'content-length': String(Buffer.byteLength(req.body)) } : {}),
-        },
-        lookup: guardedLookup as never,
-        signal: AbortSignal.timeout(req.timeoutMs),
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > maxBytes) {
-            res.destroy();
-            reject(Object.assign(new Error('answer too large'), { code: 'ETOOLARGE' }));
-          } else chunks.push(chunk);
-        });
-        res.on('error', reject);
-        res.on('end', () => {
-          const headers: Record<string, string> = {};
-          for (const [k, v] of Object.entries(res.headers))
-            if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
-          resolve({ status: res.statusCode ?? 0, headers, body: Buffer.concat(chunks).toString('utf8') });
-        });
-      },
-    );
-    outgoing.on('error', reject);
-    outgoing.end(req.body);
+  return exchange(url, {
+    method: req.method ?? 'GET',
+    headers: req.headers ?? {},
+    ...(req.body !== undefined ? { body: req.body } : {}),
+    timeoutMs: req.timeoutMs,
+    maxBytes: req.maxBytes ?? 512 * 1024,
+    lookup: guardedLookup as LookupFunction,
+  }).then((res) => {
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(res.headers))
+      if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+    return { status: res.status, headers, body: res.body };
   });
 }

@@ -155,11 +155,11 @@ describe('AwsApi errors', () => {
     });
     const headerOnly = parseError(
       400,
-      new Headers({ 'x-amzn-errortype': 'ValidationException:http://internal/' }),
+      { 'x-amzn-errortype': 'ValidationException:http://internal/' },
       '{"message":"bad"}',
     );
     expect(headerOnly).toMatchObject({ name: 'ValidationException', message: 'bad' });
-    expect(parseError(502, new Headers(), '<html>bad gateway</html>')).toMatchObject({
+    expect(parseError(502, {}, '<html>bad gateway</html>')).toMatchObject({
       name: 'InternalFailure',
       status: 502,
     });

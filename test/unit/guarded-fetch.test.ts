@@ -29,7 +29,7 @@ afterEach(() => allowLoopbackOutbound(false));
 const code = (p: Promise<unknown>) =>
   p.then(
     () => 'ok',
-    (err: { code?: string }) => err.code ?? 'error',
+    (err: { code?: string; name?: string }) => err.code ?? err.name ?? 'error',
   );
 
 describe('guarded outbound requests', () => {
@@ -54,7 +54,9 @@ describe('guarded outbound requests', () => {
     allowLoopbackOutbound(true);
     const res = await guardedRequest(`http://127.0.0.1:${port}/`, { timeoutMs: 2000 });
     expect(res).toMatchObject({ status: 200, body: '{"ok":true}' });
-    expect(await code(guardedRequest(`http://127.0.0.1:${port}/slow`, { timeoutMs: 200 }))).toBe('ABORT_ERR');
+    expect(await code(guardedRequest(`http://127.0.0.1:${port}/slow`, { timeoutMs: 200 }))).toBe(
+      'TimeoutError',
+    );
     expect(
       await code(guardedRequest(`http://127.0.0.1:${port}/big`, { timeoutMs: 2000, maxBytes: 1000 })),
     ).toBe('ETOOLARGE');
